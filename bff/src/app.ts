@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import Koa from 'koa';
+import { ERROR_CODES } from '../../shared/src/index.js';
+import type { Config } from './config.js';
+import type { Deps } from './context.js';
+import { HttpError } from './errors.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { requireCsrfHeader } from './middleware/csrf.js';
+import { errorHandler } from './middleware/errors.js';
+import { requestContext } from './middleware/request-context.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { OidcProvider } from './oidc/provider.js';
+import { TokenService } from './oidc/tokens.js';
+import { apiProxy } from './proxy/proxy.js';
+import { resolveApiPath } from './proxy/path.js';
+import { bffRoutes } from './routes/bff.js';
+import { healthRoutes } from './routes/health.js';
+import { staticFiles } from './routes/static.js';
+import type { KeyValueStore } from './session/kv.js';
+import { MemoryStore } from './session/memory-store.js';
+import { RedisStore, connectRedis } from './session/redis-store.js';
+import { SessionStore } from './session/sessions.js';
+import { TokenVault } from './session/vault.js';
+
+/**
+ * Builds the dependencies from configuration: the store (Redis or memory), the vault, the
+ * provider handle (discovery starts in the background) and the token service.
+ */
+export function createDeps(config: Config, log: Logger, options: { kv?: KeyValueStore; metrics?: Metrics } = {}): Deps {
+  const kv = options.kv ?? (config.redisUrl ? new RedisStore(connectRedis(config.redisUrl)) : new MemoryStore());
+  if (!config.redisUrl && !options.kv) log.warn('REDIS_URL is not set: sessions are kept in memory (development only; lost on restart, not shared)');
+  let secrets = config.sessionKeys;
+  if (secrets.length === 0) {
+    log.warn('SESSION_KEYS is not set: using a random key for this process (development only)');
+    secrets = [randomBytes(32).toString('base64url')];
+  }
+  const vault = new TokenVault(secrets);
+  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout });
+  const oidc = new OidcProvider(config, log);
+  const metrics = options.metrics ?? createMetrics();
+  const tokens = new TokenService({ config, kv, sessions, vault, oidc, log, metrics });
+  return { config, log, kv, sessions, vault, oidc, tokens, metrics };
+}
+
+/** The Koa app, built from its dependencies; opens no socket (tests drive `app.callback()`). */
+export function createApp(deps: Deps) {
+  const { config, log, metrics } = deps;
+  const app = new Koa({ proxy: config.trustProxy });
+  // Secure cookies follow PUBLIC_URL: behind a TLS-terminating proxy the hop to us may be plain http.
+  if (config.secureCookies) {
+    app.use(async function secureCookies(ctx, next) {
+      ctx.cookies.secure = true;
+      await next();
+    });
+  }
+  const proxy = apiProxy(deps);
+  const csrf = requireCsrfHeader();
+  app.use(requestContext(log, metrics));
+  app.use(errorHandler(log));
+  app.use(securityHeaders({ hsts: config.secureCookies }));
+  app.use(async function csrfOnApiRoutes(ctx, next) {
+    if (resolveApiPath(config.apiRoutes, ctx.req.url ?? '/') === undefined) return next();
+    return csrf(ctx, next);
+  });
+  app.use(proxy);
+  const bff = bffRoutes(app, deps);
+  app.use(bff.routes()).use(bff.allowedMethods());
+  const health = healthRoutes(deps);
+  app.use(health.routes());
+  app.use(staticFiles(config.staticDir));
+  app.use(async function notFound() {
+    throw new HttpError(404, ERROR_CODES.notFound, 'Not found.');
+  });
+  app.on('error', (error: unknown) => log.debug({ err: String(error) }, 'koa error event'));
+  return Object.assign(app, {
+    /** Stops background work and closes connections (the store is closed by its owner). */
+    async shutdown() {
+      deps.oidc.stop();
+      await proxy.close();
+    },
+  });
+}

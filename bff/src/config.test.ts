@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const base = { OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'kit', OIDC_CLIENT_SECRET: 's3cret' };
+const key = 'k'.repeat(32);
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(base);
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.publicUrl.href).toBe('http://localhost:3000/');
+    expect(config.scopes).toBe('openid profile email offline_access');
+    expect(config.idleTimeout).toBe(1800);
+    expect(config.absoluteTimeout).toBe(28800);
+    expect(config.sameSite).toBe('strict');
+    expect(config.apiTimeoutMs).toBe(30000);
+    expect(config.clientAuth).toBe('client_secret_basic');
+    expect(config.apiRoutes).toEqual([{ prefix: '/api', upstream: new URL('http://127.0.0.1:4000'), anonymous: false }]);
+    expect(config.secureCookies).toBe(false);
+  });
+
+  it('lists every problem at once, naming each variable', () => {
+    const found = problems({ PORT: 'eighty', OIDC_SCOPES: 'profile', SESSION_SAMESITE: 'none' });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'OIDC_ISSUER is required',
+        'OIDC_CLIENT_ID is required',
+        'OIDC_CLIENT_SECRET is required',
+        expect.stringContaining('PORT'),
+        expect.stringContaining('OIDC_SCOPES must include openid'),
+        expect.stringContaining('SESSION_SAMESITE'),
+      ]),
+    );
+    expect(found.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('refuses the memory store, missing SESSION_KEYS and http PUBLIC_URL in production', () => {
+    const found = problems({ ...base, NODE_ENV: 'production', PUBLIC_URL: 'http://app.example.com' });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('REDIS_URL is required in production'),
+        'SESSION_KEYS is required in production',
+        expect.stringContaining('PUBLIC_URL must be https in production'),
+      ]),
+    );
+  });
+
+  it('accepts http PUBLIC_URL in production on loopback or when explicitly allowed', () => {
+    const production = { ...base, NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_KEYS: key };
+    expect(loadConfig({ ...production, PUBLIC_URL: 'http://localhost:3000' }).production).toBe(true);
+    expect(loadConfig({ ...production, PUBLIC_URL: 'http://app.internal', ALLOW_INSECURE_PUBLIC_URL: 'true' }).production).toBe(true);
+  });
+
+  it('uses __Host- cookies when PUBLIC_URL is https', () => {
+    expect(loadConfig({ ...base, PUBLIC_URL: 'https://app.example.com' }).secureCookies).toBe(true);
+  });
+
+  it('rejects short session keys and PUBLIC_URL with a path', () => {
+    expect(problems({ ...base, SESSION_KEYS: `${key},short`, PUBLIC_URL: 'https://app.example.com/app' })).toEqual([
+      'PUBLIC_URL must be an origin only (no path, query or fragment)',
+      'SESSION_KEYS entries must be at least 32 bytes each',
+    ]);
+  });
+
+  it('parses API_ROUTES with base paths and the #anonymous flag', () => {
+    const { apiRoutes } = loadConfig({ ...base, API_ROUTES: '/api=http://h:4000/v1, /public=http://h:5000#anonymous' });
+    expect(apiRoutes.map((r) => [r.prefix, r.upstream.href, r.anonymous])).toEqual([
+      ['/api', 'http://h:4000/v1', false],
+      ['/public', 'http://h:5000/', true],
+    ]);
+  });
+
+  it('explains bad API_ROUTES entries', () => {
+    expect(problems({ ...base, API_ROUTES: 'api=http://h,/bff/x=http://h,/a=ftp://h,/b=http://h#other,/c=http://h,/c=http://i' })).toEqual([
+      expect.stringContaining('"api=http://h" needs a prefix'),
+      expect.stringContaining('"/bff/x=http://h" needs a prefix'),
+      expect.stringContaining('"/a=ftp://h" needs an http(s) upstream'),
+      expect.stringContaining('the only flag is #anonymous'),
+      'API_ROUTES has /c twice',
+    ]);
+  });
+
+  it('refuses OIDC_AUTH_PARAMS that would override protocol parameters', () => {
+    expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=consent&state=x' })).toEqual(['OIDC_AUTH_PARAMS must not set state (the BFF sets it)']);
+  });
+});

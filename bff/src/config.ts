@@ -1,0 +1,199 @@
+import { z } from 'zod';
+
+/**
+ * The BFF's configuration, read from the environment and validated once at start-up.
+ * One zod schema both validates and defines the type; every problem is reported at once,
+ * each naming the exact variable, and secrets have no defaults.
+ */
+
+const DEMO_API = 'http://127.0.0.1:4000';
+
+/** One `API_ROUTES` entry: requests under `prefix` go to `upstream` (which may carry a base path). */
+export interface ApiRoute {
+  prefix: string;
+  upstream: URL;
+  /** `#anonymous` on the upstream: calls need no session and carry no token. */
+  anonymous: boolean;
+}
+
+const csv = (value: string) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+
+const url = (name: string) =>
+  z.string().refine(
+    (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+    `${name} must be an http(s) URL`,
+  );
+
+const seconds = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number of seconds` })
+    .int(`${name} must be a whole number of seconds`)
+    .positive(`${name} must be positive`)
+    .default(fallback);
+
+const RESERVED_AUTH_PARAMS = ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope'];
+
+/** Parses `API_ROUTES`; `problems` names every bad entry. */
+export function parseRoutes(value: string): { routes: ApiRoute[]; problems: string[] } {
+  const routes: ApiRoute[] = [];
+  const problems: string[] = [];
+  for (const entry of csv(value)) {
+    const at = entry.indexOf('=');
+    const prefix = entry.slice(0, at).trim();
+    const target = entry.slice(at + 1).trim();
+    if (at < 1 || !/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(prefix) || prefix.startsWith('/bff')) {
+      problems.push(`API_ROUTES entry "${entry}" needs a prefix like /api (letters, digits, -._~; not under /bff)`);
+      continue;
+    }
+    if (!URL.canParse(target) || !/^https?:$/.test(new URL(target).protocol)) {
+      problems.push(`API_ROUTES entry "${entry}" needs an http(s) upstream URL`);
+      continue;
+    }
+    const upstream = new URL(target);
+    if (upstream.hash !== '' && upstream.hash !== '#anonymous') {
+      problems.push(`API_ROUTES entry "${entry}": the only flag is #anonymous`);
+      continue;
+    }
+    const anonymous = upstream.hash === '#anonymous';
+    upstream.hash = '';
+    if (upstream.search || upstream.username || upstream.password) {
+      problems.push(`API_ROUTES entry "${entry}": no query or credentials in the upstream`);
+      continue;
+    }
+    routes.push({ prefix, upstream, anonymous });
+  }
+  const prefixes = new Set<string>();
+  for (const { prefix } of routes) {
+    if (prefixes.has(prefix)) problems.push(`API_ROUTES has ${prefix} twice`);
+    prefixes.add(prefix);
+  }
+  return { routes, problems };
+}
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number({ error: 'PORT must be a number' }).int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PUBLIC_URL: url('PUBLIC_URL').optional(),
+    ALLOW_INSECURE_PUBLIC_URL: z.enum(['true', 'false']).default('false'),
+    OIDC_ISSUER: url('OIDC_ISSUER'),
+    OIDC_CLIENT_ID: z.string({ error: 'OIDC_CLIENT_ID is required' }).min(1, 'OIDC_CLIENT_ID is required'),
+    OIDC_CLIENT_SECRET: z
+      .string({ error: 'OIDC_CLIENT_SECRET is required' })
+      .min(1, 'OIDC_CLIENT_SECRET is required'),
+    OIDC_SCOPES: z
+      .string()
+      .default('openid profile email offline_access')
+      .refine((value) => value.split(/\s+/).includes('openid'), 'OIDC_SCOPES must include openid'),
+    OIDC_CLIENT_AUTH: z
+      .enum(['client_secret_basic', 'client_secret_post'], {
+        error: 'OIDC_CLIENT_AUTH must be client_secret_basic or client_secret_post',
+      })
+      .default('client_secret_basic'),
+    OIDC_AUTH_PARAMS: z.string().default(''),
+    REDIS_URL: z
+      .string()
+      .refine((value) => /^(rediss?|redis\+sentinel|redis\+cluster):\/\//.test(value), 'REDIS_URL must be a redis:// or rediss:// URL')
+      .optional(),
+    SESSION_KEYS: z.string().optional(),
+    API_ROUTES: z.string().default(`/api=${DEMO_API}`),
+    API_TIMEOUT_MS: z.coerce.number({ error: 'API_TIMEOUT_MS must be a number' }).int().positive().default(30000),
+    SESSION_IDLE_TIMEOUT: seconds('SESSION_IDLE_TIMEOUT', 1800),
+    SESSION_ABSOLUTE_TIMEOUT: seconds('SESSION_ABSOLUTE_TIMEOUT', 28800),
+    SESSION_SAMESITE: z.enum(['strict', 'lax'], { error: 'SESSION_SAMESITE must be strict or lax' }).default('strict'),
+    STATIC_DIR: z.string().default('web/dist'),
+    TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+    LOGIN_RATE_LIMIT: z.coerce.number({ error: 'LOGIN_RATE_LIMIT must be a number' }).int().min(0).default(30),
+    MAX_BODY_BYTES: z.coerce.number({ error: 'MAX_BODY_BYTES must be a number' }).int().positive().default(10 * 1024 * 1024),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  // Cross-field rules run even when some fields failed, so one message lists every problem.
+  .superRefine(
+    (env, ctx) => {
+      const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+      const production = env.NODE_ENV === 'production';
+      if (typeof env.PUBLIC_URL === 'string' && URL.canParse(env.PUBLIC_URL)) {
+        const publicUrl = new URL(env.PUBLIC_URL);
+        if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
+          problem('PUBLIC_URL must be an origin only (no path, query or fragment)');
+        }
+        const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(publicUrl.hostname);
+        if (production && publicUrl.protocol !== 'https:' && !loopback && env.ALLOW_INSECURE_PUBLIC_URL !== 'true') {
+          problem('PUBLIC_URL must be https in production (set ALLOW_INSECURE_PUBLIC_URL=true to override)');
+        }
+      }
+      const sessionKeys = csv(env.SESSION_KEYS ?? '');
+      if (sessionKeys.some((key) => Buffer.byteLength(key) < 32)) {
+        problem('SESSION_KEYS entries must be at least 32 bytes each');
+      }
+      if (production && sessionKeys.length === 0) problem('SESSION_KEYS is required in production');
+      if (production && !env.REDIS_URL) {
+        problem('REDIS_URL is required in production (the memory store is for development only)');
+      }
+      if (env.SESSION_ABSOLUTE_TIMEOUT < env.SESSION_IDLE_TIMEOUT) {
+        problem('SESSION_ABSOLUTE_TIMEOUT must not be shorter than SESSION_IDLE_TIMEOUT');
+      }
+      const authParams = new URLSearchParams(env.OIDC_AUTH_PARAMS ?? '');
+      for (const reserved of RESERVED_AUTH_PARAMS) {
+        if (authParams.has(reserved)) problem(`OIDC_AUTH_PARAMS must not set ${reserved} (the BFF sets it)`);
+      }
+      if (typeof env.API_ROUTES === 'string') parseRoutes(env.API_ROUTES).problems.forEach(problem);
+    },
+    { when: () => true },
+  )
+  .transform((env) => {
+    const publicUrl = new URL(env.PUBLIC_URL ?? `http://localhost:${env.PORT}`);
+    return {
+      production: env.NODE_ENV === 'production',
+      port: env.PORT,
+      host: env.HOST,
+      publicUrl,
+      secureCookies: publicUrl.protocol === 'https:',
+      issuer: new URL(env.OIDC_ISSUER),
+      clientId: env.OIDC_CLIENT_ID,
+      clientSecret: env.OIDC_CLIENT_SECRET,
+      clientAuth: env.OIDC_CLIENT_AUTH,
+      scopes: env.OIDC_SCOPES.trim().split(/\s+/).join(' '),
+      authParams: new URLSearchParams(env.OIDC_AUTH_PARAMS),
+      redisUrl: env.REDIS_URL,
+      /** Empty in development: a random per-process key is used (sessions do not survive a restart). */
+      sessionKeys: csv(env.SESSION_KEYS ?? ''),
+      apiRoutes: parseRoutes(env.API_ROUTES).routes,
+      apiTimeoutMs: env.API_TIMEOUT_MS,
+      idleTimeout: env.SESSION_IDLE_TIMEOUT,
+      absoluteTimeout: env.SESSION_ABSOLUTE_TIMEOUT,
+      sameSite: env.SESSION_SAMESITE,
+      staticDir: env.STATIC_DIR,
+      trustProxy: env.TRUST_PROXY === 'true',
+      loginRateLimit: env.LOGIN_RATE_LIMIT,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      logLevel: env.LOG_LEVEL,
+    };
+  });
+
+export type Config = z.output<typeof envSchema>;
+
+/** Thrown by {@link loadConfig}: `problems` holds one line per invalid or missing variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((line) => `  - ${line}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates `env` (normally `process.env`) and returns the typed configuration, or throws {@link ConfigError}. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const result = envSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = issue.path.length ? String(issue.path[0]) : '';
+    if (issue.code === 'invalid_type' && issue.input === undefined) return `${variable} is required`;
+    return issue.message.includes(variable) || !variable ? issue.message : `${variable}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}

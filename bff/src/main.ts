@@ -1,0 +1,53 @@
+import { createServer } from 'node:http';
+import { createApp, createDeps } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+
+/**
+ * The BFF's entry point: the only file that reads `process.env` and opens sockets.
+ * Bad configuration exits 1 with one line per problem; SIGTERM/SIGINT drain in-flight requests.
+ */
+export async function main(env = process.env): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger({ level: config.logLevel, pretty: !config.production && process.stdout.isTTY });
+  const deps = createDeps(config, log);
+  const app = createApp(deps);
+  void deps.oidc.start();
+  const server = createServer({ maxHeaderSize: 16 * 1024 }, app.callback());
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 0; // long uploads/downloads through the proxy are bounded by API_TIMEOUT_MS instead
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  log.info({ url: config.publicUrl.href, listen: `${config.host}:${config.port}` }, 'BFF listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining in-flight requests');
+    const forced = setTimeout(() => {
+      log.warn('drain timed out; closing remaining connections');
+      server.closeAllConnections();
+    }, 10_000).unref();
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearTimeout(forced);
+    await app.shutdown();
+    await deps.kv.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) void main();

@@ -1,0 +1,66 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
+import * as client from 'openid-client';
+import { cookieNames, type Deps } from '../context.js';
+import { keys } from '../session/sessions.js';
+import { safeReturnTo } from './return-to.js';
+
+/** The login transaction lives 10 minutes, server-side, single use. */
+export const LOGIN_TTL_MS = 10 * 60 * 1000;
+const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
+
+/** What the BFF remembers between `/bff/login` and `/bff/callback`. Never sent to the browser. */
+export interface LoginTransaction {
+  /** SHA-256 of the login cookie: the transaction belongs to the browser holding that cookie. */
+  browser: string;
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string;
+}
+
+export const hashBrowserBinding = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+/**
+ * `GET /bff/login`: starts the Authorization Code Flow with PKCE S256, state and nonce.
+ * The transaction is keyed by `state`, so several tabs can sign in at once; all of them are bound
+ * to this browser by the login cookie (a callback from another browser is refused: login CSRF).
+ */
+export function login({ config, oidc, kv }: Deps) {
+  const names = cookieNames(config);
+  const redirectUri = new URL('/bff/callback', config.publicUrl).href;
+  return async function login(ctx: Context) {
+    const authorization = oidc.config; // 503 while the provider is unreachable
+    const existing = ctx.cookies.get(names.login);
+    const binding = existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : randomBytes(32).toString('base64url');
+    // code_verifier, state and nonce MUST be fresh for every redirect.
+    const state = client.randomState();
+    const transaction: LoginTransaction = {
+      browser: hashBrowserBinding(binding),
+      nonce: client.randomNonce(),
+      codeVerifier: client.randomPKCECodeVerifier(),
+      returnTo: safeReturnTo(ctx.query.returnTo, config.publicUrl),
+    };
+    await kv.set(keys.login(state), JSON.stringify(transaction), LOGIN_TTL_MS);
+    const parameters: Record<string, string> = {
+      ...Object.fromEntries(config.authParams),
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: config.scopes,
+      state,
+      nonce: transaction.nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(transaction.codeVerifier),
+      code_challenge_method: 'S256',
+    };
+    const prompt = ctx.query.prompt;
+    if (typeof prompt === 'string' && PROMPTS.has(prompt)) parameters.prompt = prompt;
+    ctx.cookies.set(names.login, binding, {
+      httpOnly: true,
+      secure: config.secureCookies,
+      sameSite: 'lax', // must survive the provider's top-level redirect back to us
+      path: '/',
+      maxAge: LOGIN_TTL_MS,
+      overwrite: true,
+    });
+    ctx.redirect(client.buildAuthorizationUrl(authorization, parameters).href);
+  };
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import type { ApiRoute } from '../config.js';
+import { resolveApiPath } from './path.js';
+
+const routes: ApiRoute[] = [
+  { prefix: '/api', upstream: new URL('http://h:4000/v1'), anonymous: false },
+  { prefix: '/root', upstream: new URL('http://h:5000/'), anonymous: false },
+];
+
+describe('API path resolution', () => {
+  it.each([
+    ['/api/notes', '/v1/notes'],
+    ['/api', '/v1/'],
+    ['/api?x=1', '/v1/?x=1'],
+    ['/api/notes?q=a%20b&x=..', '/v1/notes?q=a%20b&x=..'],
+    ['/api/a%20b/c.json', '/v1/a%20b/c.json'],
+    ['/root/x', '/x'],
+  ])('forwards %s as %s', (raw, upstreamPath) => {
+    const resolved = resolveApiPath(routes, raw);
+    expect(resolved).not.toBe('invalid');
+    expect(resolved && resolved !== 'invalid' && resolved.upstreamPath).toBe(upstreamPath);
+  });
+
+  it.each(['/api/../admin', '/api/a/./b', '/api/..', '/api/%2e%2e/admin', '/api/%2E./x', '/api/a%2fb', '/api/a%5cb', '/api/a\\b', '/api/%2F'])(
+    'refuses %s',
+    (raw) => {
+      expect(resolveApiPath(routes, raw)).toBe('invalid');
+    },
+  );
+
+  it('matches prefixes at segment boundaries only', () => {
+    expect(resolveApiPath(routes, '/apix/notes')).toBeUndefined();
+    expect(resolveApiPath(routes, '/bff/user')).toBeUndefined();
+  });
+});

@@ -1,0 +1,59 @@
+import Router from '@koa/router';
+import type Koa from 'koa';
+import type { Context } from 'koa';
+import session from 'koa-session';
+import { BFF_PATHS, type UserInfo } from '../../../shared/src/index.js';
+import { cookieNames, type Deps } from '../context.js';
+import { unauthenticated } from '../errors.js';
+import { requireCsrfHeader } from '../middleware/csrf.js';
+import { backchannelLogout } from '../oidc/backchannel.js';
+import { callback } from '../oidc/callback.js';
+import { login } from '../oidc/login.js';
+import { logout } from '../oidc/logout.js';
+import { koaSessionStore } from '../session/koa-store.js';
+import { SessionStore, type SessionRecord } from '../session/sessions.js';
+
+/** `GET /bff/user`: who is signed in, until when, and the guarded logout URL. Never tokens. */
+function user({ config }: Deps) {
+  return async function user(ctx: Context) {
+    const record = ctx.session as unknown as Partial<SessionRecord> | null;
+    if (!record?.sub) throw unauthenticated();
+    const now = Math.floor(Date.now() / 1000);
+    ctx.body = {
+      sub: record.sub,
+      claims: record.claims ?? {},
+      session: { expiresAt: record.expiresAt!, idleExpiresAt: Math.min(now + config.idleTimeout, record.expiresAt!) },
+      logoutUrl: `${BFF_PATHS.logout}?sid=${encodeURIComponent(record.logoutGuard!)}`,
+    } satisfies UserInfo;
+  };
+}
+
+/**
+ * The `/bff/*` management surface. Each endpoint is a short list of named middleware.
+ * koa-session runs only here (the proxy reads sessions itself, in one Redis round trip).
+ */
+export function bffRoutes(app: Koa, deps: Deps): Router {
+  const { config, sessions } = deps;
+  const sessionMiddleware = session(
+    {
+      key: cookieNames(config).session,
+      store: koaSessionStore(sessions),
+      genid: () => SessionStore.newId(),
+      maxAge: 'session', // the server enforces idle and absolute timeouts; the cookie just carries the id
+      httpOnly: true,
+      secure: config.secureCookies,
+      sameSite: config.sameSite,
+      signed: false, // the id is 256 random bits and means nothing without the server-side record
+      overwrite: true,
+      rolling: false,
+    },
+    app,
+  );
+  const router = new Router();
+  router.get(BFF_PATHS.login, login(deps));
+  router.get(BFF_PATHS.callback, sessionMiddleware, callback(deps));
+  router.get(BFF_PATHS.user, requireCsrfHeader(), sessionMiddleware, user(deps));
+  router.get(BFF_PATHS.logout, sessionMiddleware, logout(deps));
+  router.post(BFF_PATHS.backchannelLogout, backchannelLogout(deps));
+  return router;
+}

@@ -1,0 +1,33 @@
+/**
+ * The small key-value surface the kit needs from Redis. Two implementations: Redis (ioredis;
+ * standalone, Sentinel or Cluster) and memory (development only). Every write carries a TTL,
+ * so nothing the kit writes outlives its purpose.
+ */
+export interface KeyValueStore {
+  /** GET that also resets the key's TTL (Redis GETEX PX): the sliding idle timeout in one round trip. */
+  getAndTouch(key: string, ttlMs: number): Promise<string | null>;
+  get(key: string): Promise<string | null>;
+  /** SET with a TTL. `ifExists` (XX) never resurrects a deleted key; `ifAbsent` (NX) is a lock. Returns whether it wrote. */
+  set(key: string, value: string, ttlMs: number, mode?: 'ifExists' | 'ifAbsent'): Promise<boolean>;
+  /** Overwrites an existing key and keeps its TTL (SET XX KEEPTTL). Returns false when the key is gone. */
+  replace(key: string, value: string): Promise<boolean>;
+  /** GETDEL: read once, then it is gone (single-use records). */
+  take(key: string): Promise<string | null>;
+  del(keys: string[]): Promise<void>;
+  /** Deletes `key` only while it still holds `value` (releasing a lock we own). */
+  delIfEquals(key: string, value: string): Promise<boolean>;
+  /** Adds to a set and extends the set's TTL to at least `ttlMs`. */
+  addToSet(key: string, member: string, ttlMs: number): Promise<void>;
+  members(key: string): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The store could not be reached or answered with an error; callers answer 503. */
+export class StoreUnavailableError extends Error {
+  readonly code = 'ERR_STORE_UNAVAILABLE';
+  constructor(cause: unknown) {
+    super('session store unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -1,0 +1,108 @@
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { StoreUnavailableError, type KeyValueStore } from './kv.js';
+
+// Deletes the lock only if we still own it: a holder whose lock expired must not free another's.
+const DEL_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+// SADD then raise the TTL, never lower it (an index outlives each of its sessions).
+const ADD_TO_SET =
+  "redis.call('SADD', KEYS[1], ARGV[1]) local ttl = redis.call('PTTL', KEYS[1]) if ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
+
+/**
+ * Connection options shared by every mode. Requests must fail fast while Redis is down (503,
+ * then recovery without restart), so commands are not queued offline and never retried for long.
+ */
+const FAIL_FAST: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  commandTimeout: 2000,
+  connectTimeout: 2000,
+  retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  lazyConnect: false,
+};
+
+/**
+ * Opens Redis from a URL: `redis://` / `rediss://` (standalone), `redis+cluster://h1:p1,h2:p2`
+ * (Cluster seed nodes) or `redis+sentinel://h1:p1,h2:p2/<master-name>` (Sentinel).
+ */
+export function connectRedis(url: string): Redis | Cluster {
+  const match = /^redis\+(cluster|sentinel):\/\/(?:([^@/]*)@)?([^/?#]+)(?:\/([^?#]*))?/.exec(url);
+  if (!match) return new Redis(url, FAIL_FAST);
+  const [, mode, auth, hostList, name] = match;
+  const password = auth ? decodeURIComponent(auth.includes(':') ? auth.slice(auth.indexOf(':') + 1) : auth) : undefined;
+  const nodes = hostList!.split(',').map((hostPort) => {
+    const [host, port] = hostPort.split(':');
+    return { host: host!, port: Number(port ?? (mode === 'sentinel' ? 26379 : 6379)) };
+  });
+  if (mode === 'cluster') {
+    return new Cluster(nodes, { redisOptions: { ...FAIL_FAST, password }, enableOfflineQueue: false, clusterRetryStrategy: (n) => Math.min(n * 100, 1000) });
+  }
+  return new Redis({ ...FAIL_FAST, sentinels: nodes, name: name || 'mymaster', password });
+}
+
+/** {@link KeyValueStore} on ioredis. Every failure becomes {@link StoreUnavailableError}. */
+export class RedisStore implements KeyValueStore {
+  constructor(readonly redis: Redis | Cluster) {
+    // Without a listener ioredis reports connection errors as unhandled; readiness shows them instead.
+    redis.on('error', () => {});
+  }
+
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
+  }
+
+  getAndTouch(key: string, ttlMs: number) {
+    return this.#run(() => this.redis.getex(key, 'PX', ttlMs));
+  }
+
+  get(key: string) {
+    return this.#run(() => this.redis.get(key));
+  }
+
+  async set(key: string, value: string, ttlMs: number, mode?: 'ifExists' | 'ifAbsent') {
+    const reply = await this.#run(() =>
+      mode === 'ifExists'
+        ? this.redis.set(key, value, 'PX', ttlMs, 'XX')
+        : mode === 'ifAbsent'
+          ? this.redis.set(key, value, 'PX', ttlMs, 'NX')
+          : this.redis.set(key, value, 'PX', ttlMs),
+    );
+    return reply === 'OK';
+  }
+
+  async replace(key: string, value: string) {
+    return (await this.#run(() => this.redis.set(key, value, 'KEEPTTL', 'XX'))) === 'OK';
+  }
+
+  take(key: string) {
+    return this.#run(() => this.redis.getdel(key));
+  }
+
+  async del(keys: string[]) {
+    // One DEL per key: on a cluster the keys of different sessions live in different slots.
+    await this.#run(() => Promise.all(keys.map((key) => this.redis.del(key))));
+  }
+
+  async delIfEquals(key: string, value: string) {
+    return (await this.#run(() => this.redis.eval(DEL_IF_EQUALS, 1, key, value))) === 1;
+  }
+
+  async addToSet(key: string, member: string, ttlMs: number) {
+    await this.#run(() => this.redis.eval(ADD_TO_SET, 1, key, member, ttlMs));
+  }
+
+  members(key: string) {
+    return this.#run(() => this.redis.smembers(key));
+  }
+
+  async ping() {
+    await this.#run(() => (this.redis instanceof Cluster ? this.redis.nodes('master')[0]!.ping() : this.redis.ping()));
+  }
+
+  async close() {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http';
+import { Writable } from 'node:stream';
+import { createApp, createDeps } from '../../bff/src/app.js';
+import { loadConfig } from '../../bff/src/config.js';
+import type { Deps } from '../../bff/src/context.js';
+import { createLogger } from '../../bff/src/logger.js';
+import { freePort } from './redis.js';
+
+export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef-0123456789';
+
+/** Collects log lines in memory so tests can search them for secrets. */
+export function logCapture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { lines, destination };
+}
+
+export interface RunningBff {
+  url: string;
+  port: number;
+  deps: Deps;
+  server: Server;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Starts the real BFF in this process on `port` (or a free one), configured from `env` like main.ts. */
+export async function startBff(env: Record<string, string | undefined>, port?: number): Promise<RunningBff> {
+  const listenPort = port ?? (await freePort());
+  const config = loadConfig({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, SESSION_KEYS: TEST_SESSION_KEY, LOG_LEVEL: 'debug', NODE_ENV: 'test', ...env });
+  const capture = logCapture();
+  const log = createLogger({ level: config.logLevel, destination: capture.destination });
+  const deps = createDeps(config, log);
+  const app = createApp(deps);
+  await deps.oidc.start();
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${listenPort}`,
+    port: listenPort,
+    deps,
+    server,
+    logs: capture.lines,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await app.shutdown();
+      await deps.kv.close();
+    },
+  };
+}

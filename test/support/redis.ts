@@ -1,0 +1,83 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+
+/** A free loopback TCP port (the OS picks one, we release it and hand it over). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Fails with one clear line when redis-server is missing, as the design asks. */
+export function requireRedisServer(): void {
+  if (spawnSync('redis-server', ['--version']).error) {
+    throw new Error('redis-server not found on PATH: install it (Debian: apt-get install -y redis-server) to run these tests');
+  }
+}
+
+export interface RunningRedis {
+  url: string;
+  port: number;
+  /** A client for assertions (counting keys, reading TTLs). */
+  client: Redis;
+  stop(): Promise<void>;
+  /** Kills the server (SIGKILL) and starts it again on the same port later with `restart()`. */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** Starts a throwaway redis-server on a free loopback port, without persistence. */
+export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis> {
+  requireRedisServer();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bff-redis-'));
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], {
+      stdio: 'ignore',
+    });
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        await probe.ping();
+        probe.disconnect();
+        return;
+      } catch {
+        probe.disconnect();
+        await sleep(50);
+      }
+    }
+    throw new Error(`redis-server did not start on port ${port}`);
+  };
+  await launch();
+  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  const exited = () => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    client,
+    async stop() {
+      client.disconnect();
+      child.kill('SIGTERM');
+      await exited();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited();
+    },
+    async restart() {
+      await launch();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { startDemoApi } from '../../dev/api/index.js';
+import { DEMO_USERS, startIdp, type RunningIdp } from '../../dev/idp/index.js';
+import { loginThroughIdp } from '../../dev/idp/test-login.js';
+import { startBff, type RunningBff } from './bff.js';
+import { TestBrowser } from './browser.js';
+import { freePort } from './redis.js';
+import { startRecordingUpstream } from './upstream.js';
+
+export const CLIENT_ID = 'bff-kit-test';
+export const CLIENT_SECRET = 'test-client-secret-that-is-long-enough-0123456789';
+export const API_AUDIENCE = 'urn:bff-kit:demo-api';
+export const ALICE = DEMO_USERS[0]!;
+export const BOB = DEMO_USERS[1]!;
+
+export interface StackOptions {
+  /** Number of BFF instances sharing the store (needs `redisUrl` for more than one). */
+  instances?: number;
+  redisUrl?: string;
+  accessTokenTtl?: number;
+  env?: Record<string, string>;
+}
+
+/**
+ * The real stack on free loopback ports: dev OpenID Provider, demo API, a recording upstream,
+ * and one or more BFF instances. The BFF routes `/api` to the demo API and `/rec` to the
+ * recording upstream (with a `/v1` base path).
+ */
+export async function startStack(options: StackOptions = {}) {
+  const ports = await Promise.all(Array.from({ length: options.instances ?? 1 }, () => freePort()));
+  const origins = ports.map((port) => `http://127.0.0.1:${port}`);
+  const idp: RunningIdp = await startIdp({
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: origins.map((origin) => `${origin}/bff/callback`),
+        post_logout_redirect_uris: origins.map((origin) => `${origin}/`),
+        backchannel_logout_uri: `${origins[0]}/bff/backchannel-logout`,
+      },
+    ],
+    apiAudience: API_AUDIENCE,
+    accessTokenTtl: options.accessTokenTtl,
+  });
+  const api = await startDemoApi({ issuer: idp.issuer, audience: API_AUDIENCE });
+  const upstream = await startRecordingUpstream();
+  const env = {
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_ID: CLIENT_ID,
+    OIDC_CLIENT_SECRET: CLIENT_SECRET,
+    API_ROUTES: `/api=${api.url},/rec=${upstream.url}/v1,/open=${upstream.url}/public#anonymous`,
+    REDIS_URL: options.redisUrl,
+    ...options.env,
+  };
+  const bffs: RunningBff[] = [];
+  for (const port of ports) bffs.push(await startBff(env, port));
+  return {
+    idp,
+    api,
+    upstream,
+    bffs,
+    bff: bffs[0]!,
+    env,
+    /** Signs `user` in through `bff` (default the first instance) and returns the browser holding the session. */
+    async signIn(user = ALICE, bff = bffs[0]!, browser = new TestBrowser(), returnTo = '/') {
+      const start = await browser.fetch(`${bff.url}/bff/login?returnTo=${encodeURIComponent(returnTo)}`);
+      if (start.status !== 302) throw new Error(`login answered ${start.status}`);
+      const back = await loginThroughIdp(start.headers.get('location')!, user);
+      const done = await browser.fetch(back);
+      if (done.status !== 302) throw new Error(`callback answered ${done.status}: ${await done.text()}`);
+      return browser;
+    },
+    async close() {
+      await Promise.all(bffs.map((bff) => bff.close()));
+      await upstream.close();
+      await api.close();
+      await idp.close();
+    },
+  };
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;

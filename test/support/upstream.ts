@@ -1,0 +1,71 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+
+/** One request as the upstream saw it. */
+export interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  bodyBytes: number;
+  bodySha256: string;
+}
+
+/**
+ * A real HTTP upstream that records what it receives. Special paths: `/slow?ms=N` answers after
+ * N ms; `/set-cookie` answers with a Set-Cookie header; `/reject-token` answers 401
+ * invalid_token until `acceptedToken` matches; everything else echoes the request as JSON.
+ */
+export async function startRecordingUpstream() {
+  const requests: Recorded[] = [];
+  const state = { rejectTokens: new Set<string>() };
+  const server = createServer((req, res) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      hash.update(chunk);
+    });
+    req.on('end', () => {
+      const record: Recorded = { method: req.method!, url: req.url!, headers: req.headers, bodyBytes: bytes, bodySha256: hash.digest('hex') };
+      requests.push(record);
+      route(record, res);
+    });
+  });
+  function route(record: Recorded, res: ServerResponse) {
+    const url = new URL(record.url, 'http://upstream');
+    if (url.pathname.endsWith('/slow')) {
+      setTimeout(() => json(res, 200, { slow: true }), Number(url.searchParams.get('ms') ?? 1000));
+      return;
+    }
+    if (url.pathname.endsWith('/set-cookie')) {
+      res.setHeader('Set-Cookie', 'upstream=1; Path=/');
+      json(res, 200, { cookie: 'set' });
+      return;
+    }
+    const token = record.headers.authorization?.replace(/^Bearer /, '');
+    if (token && state.rejectTokens.has(token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      json(res, 401, { error: 'invalid_token' });
+      return;
+    }
+    json(res, 200, { method: record.method, url: record.url, bodyBytes: record.bodyBytes, bodySha256: record.bodySha256 });
+  }
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    /** Tokens the upstream refuses with `401 invalid_token`. */
+    rejectTokens: state.rejectTokens,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
