@@ -1,0 +1,138 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Note } from '../shared/src/index.js';
+import { startRedis, type RunningRedis } from './support/redis.js';
+import { BOB, startStack, type Stack } from './support/stack.js';
+
+/** Sends a raw request line (no URL normalisation by a client library). */
+function rawGet(url: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, method: 'GET', headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('API proxy', () => {
+  let redis: RunningRedis;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    stack = await startStack({ redisUrl: redis.url, env: { API_TIMEOUT_MS: '500' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await redis?.stop();
+  });
+
+  it('reaches the demo API with the user’s token: notes per user', async () => {
+    const alice = await stack.signIn();
+    const bob = await stack.signIn(BOB);
+    const created = await alice.api(`${stack.bff.url}/api/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'buy milk' }),
+    });
+    expect(created.status).toBe(201);
+    const note = (await created.json()) as Note;
+    expect(note.text).toBe('buy milk');
+    const aliceNotes = (await (await alice.api(`${stack.bff.url}/api/notes`)).json()) as Note[];
+    expect(aliceNotes.map((n) => n.id)).toContain(note.id);
+    const bobNotes = (await (await bob.api(`${stack.bff.url}/api/notes`)).json()) as Note[];
+    expect(bobNotes.map((n) => n.id)).not.toContain(note.id);
+    expect((await alice.api(`${stack.bff.url}/api/notes/${note.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect(((await (await alice.api(`${stack.bff.url}/api/notes`)).json()) as Note[]).map((n) => n.id)).not.toContain(note.id);
+  });
+
+  it('sends the bearer token and X-Forwarded-*, never the browser’s cookie or authorization', async () => {
+    const browser = await stack.signIn();
+    const response = await browser.api(`${stack.bff.url}/rec/items?q=a%20b&x=1`, {
+      headers: { authorization: 'Basic ZXZpbDpldmls', 'x-custom': 'kept', 'x-forwarded-for': '6.6.6.6', connection: 'x-secret-hop', 'x-secret-hop': 'drop me' },
+    });
+    expect(response.status).toBe(200);
+    const seen = stack.upstream.requests.at(-1)!;
+    expect(seen.url).toBe('/v1/items?q=a%20b&x=1');
+    expect(seen.headers.authorization).toMatch(/^Bearer eyJ/);
+    expect(seen.headers.cookie).toBeUndefined();
+    expect(seen.headers['x-csrf']).toBeUndefined();
+    expect(seen.headers['x-custom']).toBe('kept');
+    expect(seen.headers['x-secret-hop']).toBeUndefined();
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.headers['x-forwarded-proto']).toBe('http');
+    expect(seen.headers['x-forwarded-host']).toBe(new URL(stack.bff.url).host);
+    expect(seen.headers['x-request-id']).toBe(response.headers.get('x-request-id'));
+  });
+
+  it('streams a 5 MB body both ways intact', async () => {
+    const browser = await stack.signIn();
+    const body = randomBytes(5 * 1024 * 1024);
+    const response = await browser.api(`${stack.bff.url}/rec/upload`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } });
+    expect(response.status).toBe(200);
+    const echoed = (await response.json()) as { bodyBytes: number; bodySha256: string };
+    expect(echoed.bodyBytes).toBe(body.length);
+    expect(echoed.bodySha256).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+
+  it('needs a session and the CSRF header', async () => {
+    const anonymous = await fetch(`${stack.bff.url}/rec/items`, { headers: { 'x-csrf': '1' } });
+    expect(anonymous.status).toBe(401);
+    const browser = await stack.signIn();
+    const before = stack.upstream.requests.length;
+    const noCsrf = await browser.fetch(`${stack.bff.url}/rec/items`, { method: 'POST', body: 'x' });
+    expect(noCsrf.status).toBe(403);
+    expect(stack.upstream.requests.length).toBe(before);
+  });
+
+  it('lets anonymous routes through without a token', async () => {
+    const response = await fetch(`${stack.bff.url}/open/info`, { headers: { 'x-csrf': '1' } });
+    expect(response.status).toBe(200);
+    const seen = stack.upstream.requests.at(-1)!;
+    expect(seen.url).toBe('/public/info');
+    expect(seen.headers.authorization).toBeUndefined();
+  });
+
+  it('never lets traversal escape the route', async () => {
+    const browser = await stack.signIn();
+    const cookie = browser.cookieHeader(stack.bff.url)!;
+    const before = stack.upstream.requests.length;
+    for (const path of ['/rec/../admin', '/rec/%2e%2e/admin', '/rec/a/%2F..%2Fadmin', '/rec/a%5c..%5cadmin', '/rec/./x', '/rec/..%2fadmin']) {
+      const response = await rawGet(stack.bff.url, path, { cookie, 'x-csrf': '1' });
+      expect(response.status, path).toBe(400);
+    }
+    expect(stack.upstream.requests.length).toBe(before);
+  });
+
+  it('keeps upstream Set-Cookie away from the browser', async () => {
+    const browser = await stack.signIn();
+    const response = await browser.api(`${stack.bff.url}/rec/set-cookie`);
+    expect(response.status).toBe(200);
+    expect(response.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('answers 504 when the upstream is slower than API_TIMEOUT_MS and 502 when it is down', async () => {
+    const browser = await stack.signIn();
+    const slow = await browser.api(`${stack.bff.url}/rec/slow?ms=2000`);
+    expect(slow.status).toBe(504);
+    expect(await slow.json()).toEqual({ error: 'gateway_timeout', message: expect.any(String) });
+
+    const { startBff } = await import('./support/bff.js');
+    const closedPort = (await import('./support/redis.js')).freePort;
+    const down = await startBff({ ...stack.env, API_ROUTES: `/rec=http://127.0.0.1:${await closedPort()}` });
+    try {
+      const browser2 = await stack.signIn(undefined, stack.bff);
+      // The session lives in the shared Redis, so the second app can use it.
+      const response = await fetch(`${down.url}/rec/x`, { headers: { 'x-csrf': '1', cookie: browser2.cookieHeader(stack.bff.url)! } });
+      expect(response.status).toBe(502);
+      expect(((await response.json()) as { error: string }).error).toBe('bad_gateway');
+    } finally {
+      await down.close();
+    }
+  });
+});
