@@ -6,6 +6,7 @@ import { BFF_PATHS, type UserInfo } from '../../../shared/src/index.js';
 import { cookieNames, type Deps } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import { requireCsrfHeader } from '../middleware/csrf.js';
+import { loginRateLimit } from '../middleware/rate-limit.js';
 import { backchannelLogout } from '../oidc/backchannel.js';
 import { callback } from '../oidc/callback.js';
 import { login } from '../oidc/login.js';
@@ -50,7 +51,7 @@ export function bffRoutes(app: Koa, deps: Deps): Router {
     app,
   );
   const router = new Router();
-  router.get(BFF_PATHS.login, login(deps));
+  router.get(BFF_PATHS.login, loginRateLimit(deps.kv, config.loginRateLimit), login(deps));
   router.get(BFF_PATHS.callback, sessionMiddleware, callback(deps));
   router.get(BFF_PATHS.user, requireCsrfHeader(), sessionMiddleware, user(deps));
   router.get(BFF_PATHS.logout, sessionMiddleware, logout(deps));

@@ -1,0 +1,249 @@
+/**
+ * `npm run bench`: measures the proxied request path against calling the upstream directly, in
+ * the same run on the same machine, plus sign-in cost and Redis footprint per session.
+ * `--smoke` runs one short round to prove the harness works (used by `npm test`); its numbers
+ * are not meant to be read.
+ *
+ * Everything runs as separate processes on loopback: redis-server, the upstream, the BFF
+ * (production mode, Redis store) and autocannon as the load generator; the dev provider runs in
+ * this process and is only used to sign in.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { DEMO_USERS, startIdp } from '../dev/idp/index.js';
+import { loginThroughIdp } from '../dev/idp/test-login.js';
+import { TestBrowser } from '../test/support/browser.js';
+import { freePort, startRedis } from '../test/support/redis.js';
+
+const smoke = process.argv.includes('--smoke');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const CONNECTIONS = 50;
+const ROUND_SECONDS = smoke ? 1 : 8;
+const ROUNDS = smoke ? 1 : 5;
+const WARMUP_SECONDS = smoke ? 1 : 4;
+const SIGN_INS = smoke ? 3 : 40;
+const SESSIONS_FOR_FOOTPRINT = smoke ? 3 : 20;
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+function children() {
+  const started: ChildProcess[] = [];
+  return {
+    spawn(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+      const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      started.push(child);
+      return child;
+    },
+    stopAll() {
+      for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+async function waitFor(url: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Runs autocannon in its own process (so the load generator's CPU is not ours) and parses its JSON. */
+async function load(procs: ReturnType<typeof children>, url: string, seconds: number, headers: Record<string, string>): Promise<LoadResult> {
+  const args = [fileURLToPath(import.meta.resolve('autocannon/autocannon.js')), '-c', String(CONNECTIONS), '-d', String(seconds), '-j'];
+  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
+  args.push(url);
+  const child = procs.spawn(process.execPath, args);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  await new Promise((resolve) => child.on('exit', resolve));
+  const result = JSON.parse(output) as {
+    requests: { average: number; total: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+    '2xx': number;
+  };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function redisCommands(client: Awaited<ReturnType<typeof startRedis>>['client']): Promise<number> {
+  const info = await client.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) if (match[1] !== 'info') total += Number(match[2]);
+  return total;
+}
+
+async function main() {
+  const procs = children();
+  const redis = await startRedis();
+  try {
+    const upstream = procs.spawn(process.execPath, ['--import', 'tsx', 'bench/upstream.ts']);
+    const { port: upstreamPort } = JSON.parse((await createInterface({ input: upstream.stdout! })[Symbol.asyncIterator]().next()).value as string) as {
+      port: number;
+    };
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+
+    const bffPort = await freePort();
+    const bffUrl = `http://127.0.0.1:${bffPort}`;
+    const clientSecret = 'bench-client-secret-0123456789-0123456789';
+    const idp = await startIdp({
+      clients: [{ client_id: 'bench', client_secret: clientSecret, redirect_uris: [`${bffUrl}/bff/callback`], post_logout_redirect_uris: [`${bffUrl}/`] }],
+      apiAudience: 'urn:bff-kit:bench',
+    });
+    const bff = procs.spawn(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
+      NODE_ENV: 'production',
+      PORT: String(bffPort),
+      PUBLIC_URL: bffUrl,
+      OIDC_ISSUER: idp.issuer,
+      OIDC_CLIENT_ID: 'bench',
+      OIDC_CLIENT_SECRET: clientSecret,
+      REDIS_URL: redis.url,
+      SESSION_KEYS: 'bench-session-key-0123456789-0123456789-0123',
+      API_ROUTES: `/api=${upstreamUrl}`,
+      LOG_LEVEL: 'warn',
+      LOGIN_RATE_LIMIT: '0',
+    });
+    await waitFor(`${bffUrl}/readyz`);
+
+    const signIn = async () => {
+      const browser = new TestBrowser();
+      const start = await browser.fetch(`${bffUrl}/bff/login`);
+      await browser.fetch(await loginThroughIdp(start.headers.get('location')!, DEMO_USERS[0]!));
+      return browser;
+    };
+
+    // Sign-in cost: whole round trips (BFF + provider) per second, and BFF CPU per sign-in.
+    const cpuBeforeSignIns = cpuSeconds(bff.pid!);
+    const signInStarted = performance.now();
+    for (let i = 0; i < SIGN_INS; i++) await signIn();
+    const signInSeconds = (performance.now() - signInStarted) / 1000;
+    const bffCpuPerSignInMs = ((cpuSeconds(bff.pid!) - cpuBeforeSignIns) / SIGN_INS) * 1000;
+
+    // Footprint: keys and bytes one session adds to Redis.
+    await redis.client.flushall();
+    for (let i = 0; i < SESSIONS_FOR_FOOTPRINT; i++) await signIn();
+    const keys = (await redis.client.keys('bff:*')).filter((key) => !key.startsWith('bff:login:') && !key.includes('login-rate'));
+    let bytes = 0;
+    for (const key of keys) bytes += Number(await redis.client.memory('USAGE', key));
+    const sessionKeys = keys.filter((key) => key.endsWith(':session'));
+    let valueBytes = 0;
+    for (const key of sessionKeys) valueBytes += await redis.client.strlen(key);
+
+    const browser = await signIn();
+    const headers = { cookie: browser.cookieHeader(bffUrl)!, 'x-csrf': '1' };
+    const check = await fetch(`${bffUrl}/api/items`, { headers });
+    if (check.status !== 200) throw new Error(`proxied call answered ${check.status}`);
+
+    await load(procs, `${upstreamUrl}/items`, WARMUP_SECONDS, {});
+    await load(procs, `${bffUrl}/api/items`, WARMUP_SECONDS, headers);
+
+    const direct: LoadResult[] = [];
+    const proxied: LoadResult[] = [];
+    let bffCpu = 0;
+    let maxRss = 0;
+    let commands = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      direct.push(await load(procs, `${upstreamUrl}/items`, ROUND_SECONDS, {}));
+      const cpuBefore = cpuSeconds(bff.pid!);
+      const commandsBefore = await redisCommands(redis.client);
+      const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMiB(bff.pid!))), 250);
+      proxied.push(await load(procs, `${bffUrl}/api/items`, ROUND_SECONDS, headers));
+      clearInterval(sampler);
+      maxRss = Math.max(maxRss, rssMiB(bff.pid!));
+      bffCpu += cpuSeconds(bff.pid!) - cpuBefore;
+      commands += (await redisCommands(redis.client)) - commandsBefore;
+    }
+    const upstreamStats = (await (await fetch(`${upstreamUrl}/__stats`)).json()) as { withBearer: number; withoutBearer: number };
+    const proxiedRequests = proxied.reduce((sum, r) => sum + r.requests, 0);
+    const invalid = [...direct, ...proxied].some((r) => r.non2xx > 0 || r.errors > 0) || upstreamStats.withBearer < proxiedRequests;
+
+    const summary = {
+      mode: smoke ? 'smoke' : 'full',
+      valid: !invalid,
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      settings: { connections: CONNECTIONS, roundSeconds: ROUND_SECONDS, rounds: ROUNDS },
+      direct: { rps: median(direct.map((r) => r.rps)), p50: median(direct.map((r) => r.p50)), p99: median(direct.map((r) => r.p99)) },
+      proxied: { rps: median(proxied.map((r) => r.rps)), p50: median(proxied.map((r) => r.p50)), p99: median(proxied.map((r) => r.p99)) },
+      ratio: median(proxied.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
+      bff: { cpuMsPerRequest: (bffCpu / proxiedRequests) * 1000, maxRssMiB: maxRss },
+      redis: { commandsPerRequest: commands / proxiedRequests, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
+      signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
+      upstreamSaw: upstreamStats,
+    };
+    const targets = [
+      ['proxied req/s >= 0.25x direct', summary.ratio >= 0.25],
+      ['proxied p99 <= 20 ms', summary.proxied.p99 <= 20],
+      ['1 Redis command per proxied request', Math.abs(summary.redis.commandsPerRequest - 1) < 0.01],
+      ['BFF RSS <= 120 MiB', summary.bff.maxRssMiB <= 120],
+      ['Redis bytes per session <= 3 KB', summary.redis.bytesPerSession <= 3072],
+    ] as const;
+    report(summary, targets);
+    mkdirSync(`${root}/bench/results`, { recursive: true });
+    writeFileSync(`${root}/bench/results/${smoke ? 'smoke' : 'latest'}.json`, `${JSON.stringify({ ...summary, targets: Object.fromEntries(targets) }, null, 2)}\n`);
+    await idp.close();
+    if (invalid) process.exitCode = 1;
+  } finally {
+    procs.stopAll();
+    await redis.stop();
+  }
+}
+
+type Summary = {
+  mode: string; valid: boolean; machine: { cpus: number; node: string }; settings: { connections: number; roundSeconds: number; rounds: number };
+  direct: { rps: number; p50: number; p99: number }; proxied: { rps: number; p50: number; p99: number }; ratio: number;
+  bff: { cpuMsPerRequest: number; maxRssMiB: number };
+  redis: { commandsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
+  signIn: { perSecond: number; bffCpuMs: number };
+};
+
+function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) {
+  const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const f = (n: number, digits = 1) => n.toFixed(digits);
+  console.log(`\nBFF benchmark (${s.mode}${s.valid ? '' : ', INVALID: errors or non-2xx responses'}) - ${s.machine.cpus} CPUs, Node ${s.machine.node}, ${s.settings.connections} connections, median of ${s.settings.rounds} x ${s.settings.roundSeconds}s rounds\n`);
+  console.log(row(['path', 'req/s', 'p50 ms', 'p99 ms', 'vs direct']));
+  console.log(row(['---', '---', '---', '---', '---']));
+  console.log(row(['upstream directly', f(s.direct.rps, 0), f(s.direct.p50), f(s.direct.p99), '1.00x']));
+  console.log(row(['GET /api/items through the BFF', f(s.proxied.rps, 0), f(s.proxied.p50), f(s.proxied.p99), `${f(s.ratio, 2)}x`]));
+  console.log(`\nBFF CPU per proxied request: ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS under load: ${f(s.bff.maxRssMiB)} MiB`);
+  console.log(`Redis: ${f(s.redis.commandsPerRequest, 2)} commands (= round trips, nothing is pipelined) per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`);
+  console.log(`Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`);
+  console.log('\nTargets:');
+  for (const [name, met] of targets) console.log(`  ${met ? 'met    ' : 'MISSED '} ${name}`);
+}
+
+await main();

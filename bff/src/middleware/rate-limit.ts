@@ -1,0 +1,25 @@
+import type { Middleware } from 'koa';
+import ratelimit from 'koa-ratelimit';
+import type { KeyValueStore } from '../session/kv.js';
+import { RedisStore } from '../session/redis-store.js';
+
+/**
+ * Limits sign-in starts per client address (`LOGIN_RATE_LIMIT` per minute; 0 turns it off).
+ * With Redis the count is shared by every instance; with the memory store it is per process.
+ * The client address is the socket's, or X-Forwarded-For's when TRUST_PROXY=true.
+ */
+export function loginRateLimit(kv: KeyValueStore, perMinute: number): Middleware {
+  if (perMinute === 0) return async function noLoginRateLimit(_ctx, next) {
+    await next();
+  };
+  const backend = kv instanceof RedisStore ? { driver: 'redis' as const, db: kv.redis } : { driver: 'memory' as const, db: new Map() };
+  return ratelimit({
+    ...backend,
+    namespace: 'bff:login-rate',
+    duration: 60_000,
+    max: perMinute,
+    id: (ctx) => ctx.ip,
+    throw: true,
+    errorMessage: 'Too many sign-in attempts from your address. Please wait a minute and try again.',
+  } as Parameters<typeof ratelimit>[0]) as Middleware;
+}
