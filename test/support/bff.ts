@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { createApp, createDeps } from '../../bff/src/app.js';
@@ -5,6 +6,9 @@ import { loadConfig } from '../../bff/src/config.js';
 import type { Deps } from '../../bff/src/context.js';
 import { createLogger } from '../../bff/src/logger.js';
 import { freePort } from './redis.js';
+
+/** A stand-in SPA so integration tests do not depend on `npm run build`; browser tests use web/dist. */
+export const STATIC_FIXTURE = fileURLToPath(new URL('../fixtures/web', import.meta.url));
 
 export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef-0123456789';
 
@@ -32,7 +36,7 @@ export interface RunningBff {
 /** Starts the real BFF in this process on `port` (or a free one), configured from `env` like main.ts. */
 export async function startBff(env: Record<string, string | undefined>, port?: number): Promise<RunningBff> {
   const listenPort = port ?? (await freePort());
-  const config = loadConfig({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, SESSION_KEYS: TEST_SESSION_KEY, LOG_LEVEL: 'debug', NODE_ENV: 'test', ...env });
+  const config = loadConfig({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, SESSION_KEYS: TEST_SESSION_KEY, LOG_LEVEL: 'debug', NODE_ENV: 'test', STATIC_DIR: STATIC_FIXTURE, ...env });
   const capture = logCapture();
   const log = createLogger({ level: config.logLevel, destination: capture.destination });
   const deps = createDeps(config, log);

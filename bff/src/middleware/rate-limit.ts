@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import ratelimit from 'koa-ratelimit';
-import type { KeyValueStore } from '../session/kv.js';
+import { StoreUnavailableError, type KeyValueStore } from '../session/kv.js';
 import { RedisStore } from '../session/redis-store.js';
 
 /**
@@ -13,7 +13,7 @@ export function loginRateLimit(kv: KeyValueStore, perMinute: number): Middleware
     await next();
   };
   const backend = kv instanceof RedisStore ? { driver: 'redis' as const, db: kv.redis } : { driver: 'memory' as const, db: new Map() };
-  return ratelimit({
+  const limiter = ratelimit({
     ...backend,
     namespace: 'bff:login-rate',
     duration: 60_000,
@@ -22,4 +22,17 @@ export function loginRateLimit(kv: KeyValueStore, perMinute: number): Middleware
     throw: true,
     errorMessage: 'Too many sign-in attempts from your address. Please wait a minute and try again.',
   } as Parameters<typeof ratelimit>[0]) as Middleware;
+  return async function loginRateLimit(ctx, next) {
+    let passed = false;
+    try {
+      await limiter(ctx, () => {
+        passed = true;
+        return next();
+      });
+    } catch (error) {
+      // The limiter's own Redis failure is an outage (503), not a bug; errors from later middleware pass through.
+      if (passed || typeof (error as { status?: unknown }).status === 'number') throw error;
+      throw new StoreUnavailableError(error);
+    }
+  };
 }

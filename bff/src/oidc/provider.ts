@@ -71,10 +71,10 @@ async function discover(settings: Pick<Config, 'issuer' | 'clientId' | 'clientSe
 }
 
 /** A log-safe description of an error: code and message, never request bodies. */
-export function describe(error: unknown): { code?: string; message: string } {
+export function describe(error: unknown): { errorCode?: string; message: string } {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : undefined, message: error.message };
+    return { errorCode: typeof code === 'string' ? code : undefined, message: error.message };
   }
   return { message: String(error) };
 }

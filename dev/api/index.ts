@@ -1,0 +1,73 @@
+/**
+ * The demo backend API of the kit: a resource server that accepts the dev provider's JWT access
+ * tokens and keeps per-user notes in memory. It stands in for the APIs a BFF calls for the SPA.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { bearerAuth, type AuthState } from './bearer-auth.js';
+import { createNotesStore } from './notes-store.js';
+import { createApiRouter } from './routes.js';
+import { createAccessTokenVerifier } from './token-verifier.js';
+
+export { createAccessTokenVerifier, InvalidTokenError, type AccessTokenClaims, type AccessTokenVerifier } from './token-verifier.js';
+export { NOTE_TEXT } from './routes.js';
+
+export interface DemoApiOptions {
+  /** Address to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number;
+  /** Issuer of the access tokens; its discovery document gives the JWKS. */
+  issuer: string;
+  /** The `aud` every access token must carry. */
+  audience: string;
+}
+
+export interface RunningDemoApi {
+  /** e.g. `http://127.0.0.1:PORT` */
+  url: string;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+}
+
+/** Starts the demo API. */
+export async function startDemoApi(options: DemoApiOptions): Promise<RunningDemoApi> {
+  const app = new Koa<AuthState>();
+  const router = createApiRouter(createNotesStore());
+  app.use(async (ctx, next) => {
+    // Per-user data: never cached by anything between the API and the browser.
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+  app.use(bearerAuth(createAccessTokenVerifier({ issuer: options.issuer, audience: options.audience })));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: 'not_found', message: 'no such resource' };
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () => close(server),
+  };
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // Keep-alive connections (the BFF pools them) would hold close() open until they time out.
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import type { JWK } from 'jose';
+import { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { createMemoryAdapter } from './memory-adapter.js';
+import { errorPage, logoutPage, signedOutPage } from './pages.js';
+import { findAccount, userBySub } from './users.js';
+
+/** A client registered at the dev provider (RFC 7591 metadata names). */
+export interface IdpClient {
+  client_id: string;
+  client_secret: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  backchannel_logout_uri?: string;
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+}
+
+/** The scope of the demo API, for clients that want it in the access token's `scope`. */
+export const API_SCOPE = 'notes';
+
+/** Lifetimes in seconds. Sessions, grants and refresh tokens outlive a working day of testing. */
+const TTL = {
+  AuthorizationCode: 60,
+  IdToken: 60 * 60,
+  Interaction: 10 * 60,
+  RefreshToken: 24 * 60 * 60,
+  Session: 24 * 60 * 60,
+  Grant: 24 * 60 * 60,
+};
+
+/** Registration metadata of a kit client: a confidential web client doing code + refresh. */
+function clientMetadata(client: IdpClient): ClientMetadata {
+  return {
+    client_id: client.client_id,
+    client_secret: client.client_secret,
+    redirect_uris: client.redirect_uris,
+    post_logout_redirect_uris: client.post_logout_redirect_uris,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
+    // With session_required the logout token and the ID token carry `sid`, so a client can end
+    // exactly the session the provider ends. Without a back-channel URI there is no `sid`.
+    ...(client.backchannel_logout_uri ? { backchannel_logout_uri: client.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
+  };
+}
+
+/**
+ * The oidc-provider configuration of the dev provider. Every hook whose library default would
+ * print a "you SHOULD change this" notice is set here, so a run stays quiet.
+ */
+export function createConfiguration(input: { clients: IdpClient[]; signingKey: JWK; apiAudience: string; accessTokenTtl: number }): Configuration {
+  const { apiAudience, accessTokenTtl } = input;
+  return {
+    adapter: createMemoryAdapter(),
+    clients: input.clients.map(clientMetadata),
+    jwks: { keys: [{ ...input.signingKey }] },
+    // Random per run: provider cookies from an earlier run are simply ignored.
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    findAccount,
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+    },
+    responseTypes: ['code'],
+    // Discovery then advertises only what the kit's clients use.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    pkce: { required: () => true },
+    // The library only issues a refresh token when offline_access survived, and it drops
+    // offline_access unless the request also says prompt=consent. A BFF wants a refresh token
+    // on every sign-in without forcing the consent screen, so: always, if the client may.
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Every refresh answers with a new refresh token; replaying a used one revokes the grant.
+    rotateRefreshToken: true,
+    ttl: { ...TTL, AccessToken: accessTokenTtl, ClientCredentials: accessTokenTtl },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: (ctx, out) => errorPage(ctx, { error: out.error ?? 'server_error', description: out.error_description }, ctx.status >= 400 ? ctx.status : 400),
+    // Browsers never call this provider's endpoints cross-origin: the BFF does, server side.
+    clientBasedCORS: () => false,
+    // The library guards outgoing requests (back-channel logout) against loopback and private
+    // addresses. A dev provider must reach the BFF on 127.0.0.1 or a compose network, so this
+    // drops that guard; the only targets are the configured clients' back-channel URIs.
+    fetch: (url, { dispatcher: _ssrfGuard, ...options }) => globalThis.fetch(url, options),
+    features: {
+      devInteractions: { enabled: false },
+      // The access token is audience-restricted to the API, and the library refuses such tokens
+      // at userinfo; the ID token carries the profile and email claims instead.
+      userinfo: { enabled: false },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          return true;
+        },
+      },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx) => {
+          const { session } = ctx.oidc;
+          logoutPage(ctx, {
+            action: ctx.oidc.urlFor('end_session_confirm'),
+            xsrf: session?.state?.secret ?? '',
+            userName: session?.accountId ? userBySub(session.accountId)?.name : undefined,
+          });
+        },
+        postLogoutSuccessSource: (ctx) => signedOutPage(ctx),
+      },
+      resourceIndicators: {
+        enabled: true,
+        // No `resource` parameter still means the demo API: the BFF need not know RFC 8707.
+        defaultResource: () => apiAudience,
+        // Code and refresh grants without `resource` get a token for what was granted.
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx: KoaContextWithOIDC, resource: string) => {
+          if (resource !== apiAudience) throw new errors.InvalidTarget(`unknown resource ${resource}`);
+          return {
+            scope: API_SCOPE,
+            audience: apiAudience,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: accessTokenTtl,
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+  };
+}

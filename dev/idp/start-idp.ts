@@ -1,0 +1,107 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { JWK } from 'jose';
+import { Provider } from 'oidc-provider';
+import { createConfiguration, type IdpClient } from './configuration.js';
+import { createInteractionRouter } from './interactions.js';
+import { plainLogoutForms } from './logout-pages.js';
+import { generateSigningKey } from './signing-key.js';
+import { attachStats, type IdpStats } from './stats.js';
+
+export interface IdpOptions {
+  /** Address to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number;
+  /**
+   * Issuer URL when it differs from `http://host:port`, e.g. `http://idp.localhost:4001` in
+   * docker compose, where the provider listens on 0.0.0.0.
+   */
+  issuer?: string;
+  clients: IdpClient[];
+  /** Audience (resource indicator) of the demo API, e.g. `urn:bff-kit:demo-api`. */
+  apiAudience: string;
+  /** Access token lifetime in seconds. Default 300. */
+  accessTokenTtl?: number;
+  /** Where to report provider events worth a developer's eye (server errors always go to stderr). */
+  log?: (message: string) => void;
+}
+
+export interface RunningIdp {
+  /** e.g. `http://127.0.0.1:PORT` */
+  issuer: string;
+  stats: IdpStats;
+  /** The provider's RS256 signing key including its private part, so tests can sign logout tokens. */
+  privateJwk: JWK;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** The URL host part for an address (IPv6 literals need brackets). */
+const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/**
+ * Starts the development OpenID Provider. The server listens before the provider exists,
+ * because with port 0 the issuer URL is only known once the port is.
+ */
+export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
+  const accessTokenTtl = options.accessTokenTtl ?? 300;
+  if (!Number.isSafeInteger(accessTokenTtl) || accessTokenTtl <= 0) throw new TypeError(`accessTokenTtl must be a positive whole number of seconds, got ${accessTokenTtl}`);
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer();
+  const port = await listen(server, options.port ?? 0, host);
+  try {
+    const issuer = options.issuer ?? `http://${urlHost(host)}:${port}`;
+    const privateJwk = await generateSigningKey();
+    const provider = new Provider(
+      issuer,
+      createConfiguration({ clients: options.clients, signingKey: privateJwk, apiAudience: options.apiAudience, accessTokenTtl }),
+    );
+    // Behind docker's port publishing or a dev proxy, trust X-Forwarded-* (dev only).
+    provider.proxy = true;
+    const log = options.log;
+    provider.on('server_error', (_ctx: unknown, error: Error) => console.error('dev idp: server error', error));
+    if (log) {
+      provider.on('backchannel.error', (_ctx: unknown, error: Error, client: { clientId: string }) =>
+        log(`back-channel logout to ${client.clientId} failed: ${error.message}`),
+      );
+      provider.on('end_session.success', () => log('a user signed out'));
+    }
+
+    const stats = attachStats(provider);
+    provider.use(plainLogoutForms());
+    const interactions = createInteractionRouter(provider, options.apiAudience);
+    provider.use(interactions.routes());
+    provider.use(interactions.allowedMethods());
+    server.on('request', provider.callback());
+
+    return {
+      issuer,
+      stats,
+      privateJwk,
+      close: () => close(server),
+    };
+  } catch (error) {
+    await close(server);
+    throw error;
+  }
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // Keep-alive connections would hold close() open until they time out.
+    server.closeAllConnections();
+  });
+}
