@@ -90,14 +90,33 @@ async function load(procs: ReturnType<typeof children>, url: string, seconds: nu
   };
 }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+/** A process and its children (the BFF's cluster workers), from /proc. */
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // process gone
+  }
+  return [pid, ...children.flatMap(processTree)];
 }
+/** CPU seconds (user + system) a process tree has used. */
+function cpuSeconds(pid: number): number {
+  let total = 0;
+  for (const member of processTree(pid)) {
+    const fields = readFileSync(`/proc/${member}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  }
+  return total;
+}
+/** Resident memory of the largest single process in the tree (what one instance needs). */
 function rssMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
+  let largest = 0;
+  for (const member of processTree(pid)) {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${member}/status`, 'utf8'));
+    largest = Math.max(largest, match ? Number(match[1]) / 1024 : 0);
+  }
+  return largest;
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -125,7 +144,11 @@ async function main() {
       clients: [{ client_id: 'bench', client_secret: clientSecret, redirect_uris: [`${bffUrl}/bff/callback`], post_logout_redirect_uris: [`${bffUrl}/`] }],
       apiAudience: 'urn:bff-kit:bench',
     });
-    const bff = procs.spawn(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
+    // The production build, as `npm run start:bff` runs it.
+    const build = procs.spawn(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json']);
+    if ((await new Promise((resolve) => build.on('exit', resolve))) !== 0) throw new Error('building the BFF failed');
+    const bff = procs.spawn(process.execPath, ['dist/bff/src/main.js'], {
+      BFF_WORKERS: process.env.BFF_WORKERS ?? '2',
       NODE_ENV: 'production',
       PORT: String(bffPort),
       PUBLIC_URL: bffUrl,
@@ -177,18 +200,22 @@ async function main() {
     let bffCpu = 0;
     let maxRss = 0;
     let commands = 0;
+    const upstreamSaw = async () => (await (await fetch(`${upstreamUrl}/__stats`)).json()) as { withBearer: number; withoutBearer: number };
+    let forwarded = 0;
     for (let round = 0; round < ROUNDS; round++) {
       direct.push(await load(procs, `${upstreamUrl}/items`, ROUND_SECONDS, {}));
       const cpuBefore = cpuSeconds(bff.pid!);
       const commandsBefore = await redisCommands(redis.client);
+      const forwardedBefore = (await upstreamSaw()).withBearer;
       const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMiB(bff.pid!))), 250);
       proxied.push(await load(procs, `${bffUrl}/api/items`, ROUND_SECONDS, headers));
       clearInterval(sampler);
       maxRss = Math.max(maxRss, rssMiB(bff.pid!));
       bffCpu += cpuSeconds(bff.pid!) - cpuBefore;
       commands += (await redisCommands(redis.client)) - commandsBefore;
+      forwarded += (await upstreamSaw()).withBearer - forwardedBefore;
     }
-    const upstreamStats = (await (await fetch(`${upstreamUrl}/__stats`)).json()) as { withBearer: number; withoutBearer: number };
+    const upstreamStats = await upstreamSaw();
     const proxiedRequests = proxied.reduce((sum, r) => sum + r.requests, 0);
     const invalid = [...direct, ...proxied].some((r) => r.non2xx > 0 || r.errors > 0) || upstreamStats.withBearer < proxiedRequests;
 
@@ -200,8 +227,8 @@ async function main() {
       direct: { rps: median(direct.map((r) => r.rps)), p50: median(direct.map((r) => r.p50)), p99: median(direct.map((r) => r.p99)) },
       proxied: { rps: median(proxied.map((r) => r.rps)), p50: median(proxied.map((r) => r.p50)), p99: median(proxied.map((r) => r.p99)) },
       ratio: median(proxied.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
-      bff: { cpuMsPerRequest: (bffCpu / proxiedRequests) * 1000, maxRssMiB: maxRss },
-      redis: { commandsPerRequest: commands / proxiedRequests, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
+      bff: { workers: Number(process.env.BFF_WORKERS ?? '2'), cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
+      redis: { commandsPerRequest: commands / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
       upstreamSaw: upstreamStats,
     };
@@ -226,7 +253,7 @@ async function main() {
 type Summary = {
   mode: string; valid: boolean; machine: { cpus: number; node: string }; settings: { connections: number; roundSeconds: number; rounds: number };
   direct: { rps: number; p50: number; p99: number }; proxied: { rps: number; p50: number; p99: number }; ratio: number;
-  bff: { cpuMsPerRequest: number; maxRssMiB: number };
+  bff: { workers: number; cpuMsPerRequest: number; maxRssMiB: number };
   redis: { commandsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
   signIn: { perSecond: number; bffCpuMs: number };
 };
@@ -239,7 +266,7 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   console.log(row(['---', '---', '---', '---', '---']));
   console.log(row(['upstream directly', f(s.direct.rps, 0), f(s.direct.p50), f(s.direct.p99), '1.00x']));
   console.log(row(['GET /api/items through the BFF', f(s.proxied.rps, 0), f(s.proxied.p50), f(s.proxied.p99), `${f(s.ratio, 2)}x`]));
-  console.log(`\nBFF CPU per proxied request: ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS under load: ${f(s.bff.maxRssMiB)} MiB`);
+  console.log(`\nBFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`);
   console.log(`Redis: ${f(s.redis.commandsPerRequest, 2)} commands (= round trips, nothing is pipelined) per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`);
   console.log(`Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`);
   console.log('\nTargets:');

@@ -6,14 +6,12 @@ import type { Deps } from './context.js';
 import { HttpError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { requireCsrfHeader } from './middleware/csrf.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { OidcProvider } from './oidc/provider.js';
 import { TokenService } from './oidc/tokens.js';
 import { apiProxy } from './proxy/proxy.js';
-import { resolveApiPath } from './proxy/path.js';
 import { bffRoutes } from './routes/bff.js';
 import { healthRoutes } from './routes/health.js';
 import { staticFiles } from './routes/static.js';
@@ -55,14 +53,9 @@ export function createApp(deps: Deps) {
     });
   }
   const proxy = apiProxy(deps);
-  const csrf = requireCsrfHeader();
   app.use(requestContext(log, metrics));
   app.use(errorHandler(log));
   app.use(securityHeaders({ hsts: config.secureCookies }));
-  app.use(async function csrfOnApiRoutes(ctx, next) {
-    if (resolveApiPath(config.apiRoutes, ctx.req.url ?? '/') === undefined) return next();
-    return csrf(ctx, next);
-  });
   app.use(proxy);
   const bff = bffRoutes(app, deps);
   app.use(bff.routes()).use(bff.allowedMethods());

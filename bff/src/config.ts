@@ -110,6 +110,7 @@ const envSchema = z
     TRUST_PROXY: z.enum(['true', 'false']).default('false'),
     LOGIN_RATE_LIMIT: z.coerce.number({ error: 'LOGIN_RATE_LIMIT must be a number' }).int().min(0).default(30),
     MAX_BODY_BYTES: z.coerce.number({ error: 'MAX_BODY_BYTES must be a number' }).int().positive().default(10 * 1024 * 1024),
+    BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   // Cross-field rules run even when some fields failed, so one message lists every problem.
@@ -135,6 +136,7 @@ const envSchema = z
       if (production && !env.REDIS_URL) {
         problem('REDIS_URL is required in production (the memory store is for development only)');
       }
+      if (env.BFF_WORKERS > 1 && !env.REDIS_URL) problem('BFF_WORKERS above 1 needs REDIS_URL (workers share sessions through Redis)');
       if (env.SESSION_ABSOLUTE_TIMEOUT < env.SESSION_IDLE_TIMEOUT) {
         problem('SESSION_ABSOLUTE_TIMEOUT must not be shorter than SESSION_IDLE_TIMEOUT');
       }
@@ -173,6 +175,7 @@ const envSchema = z
       loginRateLimit: env.LOGIN_RATE_LIMIT,
       maxBodyBytes: env.MAX_BODY_BYTES,
       logLevel: env.LOG_LEVEL,
+      workers: env.BFF_WORKERS,
     };
   });
 

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { createApp, createDeps } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -19,6 +20,7 @@ export async function main(env = process.env): Promise<void> {
     throw error;
   }
   const log = createLogger({ level: config.logLevel, pretty: !config.production && process.stdout.isTTY });
+  if (config.workers > 1 && cluster.isPrimary) return supervise(config.workers, log);
   const deps = createDeps(config, log);
   const app = createApp(deps);
   void deps.oidc.start();
@@ -48,6 +50,32 @@ export async function main(env = process.env): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * `BFF_WORKERS` > 1: the primary forks that many workers sharing the listening socket (all state
+ * is in Redis, so any worker serves any request), restarts a worker that dies, and on
+ * SIGTERM/SIGINT passes the signal on and exits 0 once every worker has drained.
+ */
+function supervise(count: number, log: ReturnType<typeof createLogger>) {
+  let stopping = false;
+  for (let i = 0; i < count; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    log.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
+    cluster.fork();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) void main();

@@ -69,3 +69,19 @@ export function browserResponseHeaders(upstream: Record<string, string | string[
   }
   return headers;
 }
+
+/**
+ * Reads one cookie from a Cookie header without parsing the rest (the proxy's hot path).
+ * Returns undefined when absent or when the name appears more than once (ambiguous).
+ */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  let found: string | undefined;
+  for (const part of header.split(';')) {
+    const at = part.indexOf('=');
+    if (at === -1 || part.slice(0, at).trim() !== name) continue;
+    if (found !== undefined) return undefined;
+    found = part.slice(at + 1).trim();
+  }
+  return found;
+}

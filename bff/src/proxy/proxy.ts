@@ -6,7 +6,8 @@ import type { ApiRoute } from '../config.js';
 import { cookieNames, type Deps } from '../context.js';
 import { HttpError, badRequest, unauthenticated } from '../errors.js';
 import { SessionStore, type SessionRecord } from '../session/sessions.js';
-import { browserResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { assertSameSiteRequest } from '../middleware/csrf.js';
+import { browserResponseHeaders, readCookie, upstreamRequestHeaders } from './headers.js';
 import { resolveApiPath } from './path.js';
 
 // A retry replays the request, so only methods without side effects and without a body qualify.
@@ -32,7 +33,7 @@ export function apiProxy(deps: Deps) {
   const forwardedHost = config.publicUrl.host;
 
   async function session(ctx: Context): Promise<{ id: string; record: SessionRecord }> {
-    const id = ctx.cookies.get(sessionCookie);
+    const id = readCookie(ctx.req.headers.cookie, sessionCookie);
     if (!SessionStore.isId(id)) throw unauthenticated();
     const record = await sessions.load(id);
     if (!record) throw unauthenticated('Your session has ended. Please sign in again.');
@@ -92,6 +93,7 @@ export function apiProxy(deps: Deps) {
   async function apiProxy(ctx: Context, next: Next) {
     const resolved = resolveApiPath(config.apiRoutes, ctx.req.url ?? '/');
     if (resolved === undefined) return next();
+    assertSameSiteRequest(ctx.req.headers); // before anything else: a forged request learns nothing
     if (resolved === 'invalid') throw badRequest('This path is not allowed.');
     const { route, upstreamPath } = resolved;
     const length = Number(ctx.req.headers['content-length'] ?? 0);
