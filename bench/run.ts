@@ -147,8 +147,12 @@ async function main() {
     // The production build, as `npm run start:bff` runs it.
     const build = procs.spawn(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json']);
     if ((await new Promise((resolve) => build.on('exit', resolve))) !== 0) throw new Error('building the BFF failed');
-    const bff = procs.spawn(process.execPath, ['dist/bff/src/main.js'], {
-      BFF_WORKERS: process.env.BFF_WORKERS ?? '2',
+    // BENCH_PROFILE=1: one worker under --cpu-prof; the profile lands in bench/results/profile/.
+    const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : [];
+    // Exactly the command line of `npm run start:bff`, node flags included.
+    const startBff = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts['start:bff']!;
+    const bff = procs.spawn(process.execPath, [...profile, ...startBff.split(/\s+/).slice(1)], {
+      BFF_WORKERS: profile.length ? '1' : (process.env.BFF_WORKERS ?? '2'),
       NODE_ENV: 'production',
       PORT: String(bffPort),
       PUBLIC_URL: bffUrl,
@@ -227,7 +231,7 @@ async function main() {
       direct: { rps: median(direct.map((r) => r.rps)), p50: median(direct.map((r) => r.p50)), p99: median(direct.map((r) => r.p99)) },
       proxied: { rps: median(proxied.map((r) => r.rps)), p50: median(proxied.map((r) => r.p50)), p99: median(proxied.map((r) => r.p99)) },
       ratio: median(proxied.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
-      bff: { workers: Number(process.env.BFF_WORKERS ?? '2'), cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
+      bff: { workers: profile.length ? 1 : Number(process.env.BFF_WORKERS ?? '2'), cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
       redis: { commandsPerRequest: commands / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
       upstreamSaw: upstreamStats,
@@ -246,6 +250,7 @@ async function main() {
     if (invalid) process.exitCode = 1;
   } finally {
     procs.stopAll();
+    await sleep(500); // let the BFF drain and write its profile
     await redis.stop();
   }
 }

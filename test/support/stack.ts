@@ -6,6 +6,7 @@ import { TestBrowser } from './browser.js';
 import { freePort } from './redis.js';
 import { startRecordingUpstream } from './upstream.js';
 
+export { TEST_SESSION_KEY as TEST_SESSION_KEY_FOR_CHILD } from './bff.js';
 export const CLIENT_ID = 'bff-kit-test';
 export const CLIENT_SECRET = 'test-client-secret-that-is-long-enough-0123456789';
 export const API_AUDIENCE = 'urn:bff-kit:demo-api';
@@ -18,6 +19,8 @@ export interface StackOptions {
   redisUrl?: string;
   accessTokenTtl?: number;
   env?: Record<string, string>;
+  /** More origins to register at the provider (BFFs the test starts itself, e.g. as child processes). */
+  extraOrigins?: string[];
 }
 
 /**
@@ -27,7 +30,7 @@ export interface StackOptions {
  */
 export async function startStack(options: StackOptions = {}) {
   const ports = await Promise.all(Array.from({ length: options.instances ?? 1 }, () => freePort()));
-  const origins = ports.map((port) => `http://127.0.0.1:${port}`);
+  const origins = [...ports.map((port) => `http://127.0.0.1:${port}`), ...(options.extraOrigins ?? [])];
   const idp: RunningIdp = await startIdp({
     clients: [
       {

@@ -14,6 +14,7 @@ import { describe, type OidcProvider } from './provider.js';
 /** How long one instance may hold a session's refresh lock; a crashed holder blocks no longer. */
 export const REFRESH_LOCK_MS = 10_000;
 const POLL_MS = 40;
+const OPENED_CACHE_SIZE = 5000;
 
 /**
  * Refresh is due when less than min(30 s, half the token's lifetime) remains.
@@ -49,10 +50,19 @@ export class TokenService {
     },
   ) {}
 
-  /** Decrypts a record's tokens. */
+  /**
+   * Decrypts a record's tokens. The last few thousand results are kept in memory by ciphertext
+   * (which changes whenever the tokens do), so a busy session costs one decryption, not one per call.
+   */
   open(record: SessionRecord): TokenSet {
-    return JSON.parse(this.deps.vault.open(record.tokens)) as TokenSet;
+    const cached = this.#opened.get(record.tokens);
+    if (cached) return cached;
+    const tokens = JSON.parse(this.deps.vault.open(record.tokens)) as TokenSet;
+    if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.delete(this.#opened.keys().next().value!);
+    this.#opened.set(record.tokens, tokens);
+    return tokens;
   }
+  readonly #opened = new Map<string, TokenSet>();
 
   seal(tokens: TokenSet): string {
     return this.deps.vault.seal(JSON.stringify(tokens));

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import type { Context, Next } from 'koa';
 import { Pool, errors as undiciErrors } from 'undici';
@@ -73,6 +74,10 @@ export function apiProxy(deps: Deps) {
           // From here on we own the raw response; Koa must not write its own.
           ctx.respond = false;
           res.writeHead(statusCode, browserResponseHeaders(headers));
+          // Small answers usually arrive with their headers in one read: corking until the next
+          // tick sends head, body and end in one write instead of three.
+          res.cork();
+          process.nextTick(uncork, res);
           return res;
         },
       )
@@ -117,6 +122,8 @@ export function apiProxy(deps: Deps) {
   const close = () => Promise.all([...pools.values()].map((pool) => pool.close())).then(() => undefined);
   return Object.assign(apiProxy, { close });
 }
+
+const uncork = (res: ServerResponse) => res.uncork();
 
 function upstreamFailure(error: unknown): HttpError {
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, freePort, type RunningRedis } from './support/redis.js';
+import { startStack, TEST_SESSION_KEY_FOR_CHILD, type Stack } from './support/stack.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe('operations', () => {
+  let redis: RunningRedis;
+  let stack: Stack;
+  let childPort: number;
+  beforeAll(async () => {
+    redis = await startRedis();
+    childPort = await freePort();
+    stack = await startStack({ redisUrl: redis.url, accessTokenTtl: 4, extraOrigins: [`http://127.0.0.1:${childPort}`] });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await redis?.stop();
+  });
+
+  it('exposes Prometheus metrics that move with traffic', async () => {
+    const metric = async (pattern: RegExp) => {
+      const text = await (await fetch(`${stack.bff.url}/metrics`)).text();
+      return [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const signInsBefore = await metric(/^bff_sign_ins_total\{result="ok"\} (\d+)/gm);
+    const proxiedBefore = await metric(/^bff_http_request_duration_seconds_count\{route="proxy"[^}]*\} (\d+)/gm);
+    const upstreamBefore = await metric(/^bff_upstream_duration_seconds_count\{[^}]*\} (\d+)/gm);
+    const refreshBefore = await metric(/^bff_token_refreshes_total\{result="ok"\} (\d+)/gm);
+    const browser = await stack.signIn();
+    await browser.api(`${stack.bff.url}/rec/a`);
+    await new Promise((r) => setTimeout(r, 2300)); // past the refresh point of a 4 s token
+    await browser.api(`${stack.bff.url}/rec/b`);
+    expect(await metric(/^bff_sign_ins_total\{result="ok"\} (\d+)/gm)).toBe(signInsBefore + 1);
+    expect(await metric(/^bff_http_request_duration_seconds_count\{route="proxy"[^}]*\} (\d+)/gm)).toBe(proxiedBefore + 2);
+    expect(await metric(/^bff_upstream_duration_seconds_count\{[^}]*\} (\d+)/gm)).toBe(upstreamBefore + 2);
+    expect(await metric(/^bff_token_refreshes_total\{result="ok"\} (\d+)/gm)).toBe(refreshBefore + 1);
+    const text = await (await fetch(`${stack.bff.url}/metrics`)).text();
+    expect(text).toMatch(/^process_resident_memory_bytes /m);
+    expect(text).toMatch(/^# TYPE bff_backchannel_logouts_total counter/m);
+  });
+
+  it('echoes a well-formed X-Request-Id and forwards it upstream, replacing a malformed one', async () => {
+    const browser = await stack.signIn();
+    const response = await browser.api(`${stack.bff.url}/rec/id`, { headers: { 'x-request-id': 'trace-123.abc' } });
+    expect(response.headers.get('x-request-id')).toBe('trace-123.abc');
+    expect(stack.upstream.requests.at(-1)!.headers['x-request-id']).toBe('trace-123.abc');
+    const bad = await browser.api(`${stack.bff.url}/rec/id`, { headers: { 'x-request-id': 'bad id <script>' } });
+    expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('finishes an in-flight proxied request on SIGTERM, then exits 0', async () => {
+    const browser = await stack.signIn();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
+      cwd: root,
+      env: { ...process.env, ...stack.env, PORT: String(childPort), PUBLIC_URL: `http://127.0.0.1:${childPort}`, SESSION_KEYS: TEST_SESSION_KEY_FOR_CHILD, LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    try {
+      let ready = 0;
+      for (let i = 0; i < 100 && ready !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ready = await fetch(`http://127.0.0.1:${childPort}/readyz`).then((r) => r.status, () => 0);
+      }
+      expect(ready).toBe(200);
+      const slow = fetch(`http://127.0.0.1:${childPort}/rec/slow?ms=1500`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
+      await new Promise((r) => setTimeout(r, 400));
+      child.kill('SIGTERM');
+      const response = await slow;
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ slow: true });
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${childPort}/healthz`)).rejects.toThrow();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
