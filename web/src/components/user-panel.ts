@@ -60,9 +60,7 @@ export class UserPanel extends LitElement {
       </dl>
       <h3>Claims</h3>
       <dl data-testid="claims">
-        <dt>sub</dt>
-        <dd>${sub}</dd>
-        ${Object.entries(claims).map(([name, value]) => html`<dt>${name}</dt><dd>${typeof value === 'string' ? value : JSON.stringify(value)}</dd>`)}
+        ${Object.entries({ sub, ...claims }).map(([name, value]) => html`<dt>${name}</dt><dd>${typeof value === 'string' ? value : JSON.stringify(value)}</dd>`)}
       </dl>
     </section>`;
   }

@@ -1,0 +1,178 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './support/chromium.js';
+import { startRedis, type RunningRedis } from './support/redis.js';
+import { ALICE, startStack, type Stack } from './support/stack.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const shots = `${root}test/artifacts/screenshots`;
+
+/** The real SPA: built once if `npm run build` has not run yet. */
+async function ensureBuiltSpa() {
+  if (!existsSync(`${root}web/dist/index.html`)) await build({ configFile: `${root}web/vite.config.ts`, logLevel: 'silent' });
+}
+
+async function signInThroughPages(page: Page, user = ALICE, consent: 'allow' | 'deny' = 'allow') {
+  await page.getByTestId('signin').click();
+  await page.getByLabel(/username/i).fill(user.username);
+  await page.getByLabel(/password/i).fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const consentButton = page.getByRole('button', { name: consent === 'allow' ? 'Allow' : 'Deny' });
+  // The provider asks for consent only once per user and client.
+  await Promise.race([consentButton.waitFor({ timeout: 5000 }).then(() => consentButton.click()), page.waitForURL((url) => !url.href.includes('/interaction/'), { timeout: 5000 })]);
+}
+
+/** What page scripts can see: cookies and every storage area. */
+async function pageVisibleState(page: Page) {
+  return page.evaluate(async () => {
+    const databases = indexedDB.databases ? await indexedDB.databases() : [];
+    return {
+      cookie: document.cookie,
+      local: JSON.stringify({ ...localStorage }),
+      session: JSON.stringify({ ...sessionStorage }),
+      databases: databases.map((d) => d.name),
+    };
+  });
+}
+
+for (const store of ['memory', 'redis'] as const) {
+  describe(`the web app in Chromium (${store} store)`, () => {
+    let redis: RunningRedis | undefined;
+    let stack: Stack;
+    let browser: Browser;
+    let context: BrowserContext;
+
+    beforeAll(async () => {
+      await ensureBuiltSpa();
+      mkdirSync(shots, { recursive: true });
+      if (store === 'redis') redis = await startRedis();
+      stack = await startStack({ redisUrl: redis?.url, env: { STATIC_DIR: `${root}web/dist` } });
+      browser = await launchChromium();
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.close();
+      await redis?.stop();
+    });
+
+    it('signs in by typing credentials, manages notes, survives a reload, and signs out', async () => {
+      context = await browser.newContext();
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+      await page.goto(stack.bff.url);
+      await expect.poll(() => page.getByTestId('signin').isVisible()).toBe(true);
+      if (store === 'memory') await page.screenshot({ path: `${shots}/signed-out.png` });
+
+      await signInThroughPages(page);
+      await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+
+      await page.getByTestId('note-input').fill('Buy oat milk');
+      await page.getByTestId('note-add').click();
+      await expect.poll(() => page.getByTestId('note-item').count()).toBe(1);
+      await page.getByTestId('note-input').fill('Call the bank');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.getByTestId('note-item').count()).toBe(2);
+      expect(await page.getByTestId('note-item').first().textContent()).toContain('Call the bank');
+      if (store === 'memory') await page.screenshot({ path: `${shots}/signed-in.png`, fullPage: true });
+      await page.getByTestId('note-delete').first().click();
+      await expect.poll(() => page.getByTestId('note-item').count()).toBe(1);
+
+      await page.reload();
+      await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+      await expect.poll(() => page.getByTestId('note-item').count()).toBe(1);
+
+      const visible = await pageVisibleState(page);
+      expect(visible.cookie).toBe(''); // HttpOnly: the session cookie is out of the page's reach
+      expect(visible.local).toBe('{}');
+      expect(visible.session).toBe('{}');
+      expect(visible.databases).toEqual([]);
+      const cookies = await context.cookies();
+      expect(cookies.find((c) => c.name === 'bff')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+
+      await page.getByTestId('signout').click();
+      await page.getByRole('button', { name: /yes, sign me out/i }).click();
+      await expect.poll(() => page.getByTestId('signin').isVisible()).toBe(true);
+      expect(new URL(page.url()).origin).toBe(stack.bff.url);
+      expect((await context.cookies()).find((c) => c.name === 'bff')).toBeUndefined();
+      expect(errors.filter((e) => !/401|Unauthorized/.test(e))).toEqual([]);
+      await context.close();
+    });
+
+    it('keeps every token out of the page’s reach', async () => {
+      context = await browser.newContext();
+      const page = await context.newPage();
+      const bodies: string[] = [];
+      page.on('response', async (response) => {
+        if (new URL(response.url()).origin === stack.bff.url) bodies.push(await response.text().catch(() => ''));
+      });
+      await page.goto(stack.bff.url);
+      await signInThroughPages(page);
+      await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+      await expect.poll(() => page.getByText('Loading notes').count()).toBe(0); // the proxied call came back
+      const html = await page.content();
+      const all = [...bodies, html, JSON.stringify(await pageVisibleState(page))].join('\n');
+      expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/); // no JWT anywhere the page can read
+      expect(all).not.toMatch(/refresh_token|access_token|id_token/);
+      await context.close();
+    });
+
+    it('shows a readable message when consent is denied', async () => {
+      context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(stack.bff.url);
+      const { BOB } = await import('./support/stack.js');
+      await signInThroughPages(page, BOB, 'deny');
+      await expect.poll(() => page.getByTestId('auth-message').textContent()).toMatch(/declined/);
+      expect(page.url()).not.toContain('login_error'); // removed from the address bar
+      if (store === 'memory') await page.screenshot({ path: `${shots}/consent-denied.png` });
+      await context.close();
+    });
+
+    it('signs out every tab when one tab signs out', async () => {
+      context = await browser.newContext();
+      const first = await context.newPage();
+      await first.goto(stack.bff.url);
+      await signInThroughPages(first);
+      await expect.poll(() => first.getByTestId('user-name').isVisible()).toBe(true);
+      const second = await context.newPage();
+      await second.goto(stack.bff.url);
+      await expect.poll(() => second.getByTestId('user-name').isVisible()).toBe(true);
+
+      await first.getByTestId('signout').click();
+      await expect.poll(() => second.getByTestId('signin').isVisible()).toBe(true);
+      expect(await second.getByTestId('auth-message').textContent()).toMatch(/another tab/);
+      await context.close();
+    });
+  });
+}
+
+describe('session expiry in Chromium', () => {
+  let stack: Stack;
+  let browser: Browser;
+  beforeAll(async () => {
+    await ensureBuiltSpa();
+    stack = await startStack({ env: { STATIC_DIR: `${root}web/dist`, SESSION_IDLE_TIMEOUT: '3', SESSION_ABSOLUTE_TIMEOUT: '3' } });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('shows the signed-out view with an explanation once the session has expired', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(stack.bff.url);
+    await signInThroughPages(page);
+    await expect.poll(() => page.getByTestId('user-name').isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('auth-message').textContent().catch(() => null), { timeout: 10_000 }).toMatch(/expired/);
+    expect(await page.getByTestId('signin').isVisible()).toBe(true);
+    await page.screenshot({ path: `${shots}/session-expired.png` });
+    await context.close();
+  });
+});
