@@ -81,3 +81,31 @@ export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis
     },
   };
 }
+
+/**
+ * A real three-master Redis Cluster on free loopback ports (`--cluster-enabled yes`, joined with
+ * `redis-cli --cluster create`), for tests that must prove the key layout works on a cluster.
+ */
+export async function startRedisCluster(): Promise<{ url: string; nodes: RunningRedis[]; stop(): Promise<void> }> {
+  const nodes: RunningRedis[] = [];
+  for (let i = 0; i < 3; i++) nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000']));
+  const create = spawnSync(
+    'redis-cli',
+    ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+    { encoding: 'utf8' },
+  );
+  if (create.error) throw new Error('redis-cli not found: install redis-tools (Debian: apt-get install -y redis-server) to run the cluster tests');
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const states = await Promise.all(nodes.map((n) => n.client.cluster('INFO') as Promise<string>));
+    if (states.every((info) => info.includes('cluster_state:ok'))) break;
+    await sleep(100);
+  }
+  return {
+    url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
+    nodes,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+}
