@@ -1,23 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Note } from '../shared/src/index.js';
+import { rawRequest } from './support/raw-http.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { BOB, startStack, type Stack } from './support/stack.js';
-
-/** Sends a raw request line (no URL normalisation by a client library). */
-function rawGet(url: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method: 'GET', headers }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('API proxy', () => {
   let redis: RunningRedis;
@@ -71,7 +57,7 @@ describe('API proxy', () => {
 
   it('drops headers the client named in Connection (hop-by-hop)', async () => {
     const browser = await stack.signIn();
-    const response = await rawGet(stack.bff.url, '/rec/hop', {
+    const response = await rawRequest(stack.bff.url, '/rec/hop', {
       cookie: browser.cookieHeader(stack.bff.url)!,
       'x-csrf': '1',
       connection: 'keep-alive, x-secret-hop',
@@ -118,7 +104,7 @@ describe('API proxy', () => {
     const cookie = browser.cookieHeader(stack.bff.url)!;
     const before = stack.upstream.requests.length;
     for (const path of ['/rec/../admin', '/rec/%2e%2e/admin', '/rec/a/%2F..%2Fadmin', '/rec/a%5c..%5cadmin', '/rec/./x', '/rec/..%2fadmin']) {
-      const response = await rawGet(stack.bff.url, path, { cookie, 'x-csrf': '1' });
+      const response = await rawRequest(stack.bff.url, path, { cookie, 'x-csrf': '1' });
       expect(response.status, path).toBe(400);
     }
     expect(stack.upstream.requests.length).toBe(before);

@@ -1,35 +1,13 @@
-import { request } from 'node:http';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBff } from './support/bff.js';
+import { rawHttp, rawRequest as rawRequestWithBody } from './support/raw-http.js';
 import { TestBrowser } from './support/browser.js';
 import { freePort, startRedis, type RunningRedis } from './support/redis.js';
 import { startStack, type Stack } from './support/stack.js';
 
-/** Sends bytes exactly as given and returns the raw response head (for smuggling and encoding cases). */
-function rawHttp(url: string, payload: string | Buffer): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(payload));
-    let data = '';
-    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-    socket.setTimeout(5000, () => socket.destroy(new Error('timeout')));
-  });
-}
-
-function rawRequest(url: string, path: string, headers: Record<string, string>, method = 'GET'): Promise<number> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method, headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** Only the status of a raw request. */
+const rawRequest = async (url: string, path: string, headers: Record<string, string>, method = 'GET') =>
+  (await rawRequestWithBody(url, path, headers, method)).status;
 
 describe('security hardening', () => {
   let redis: RunningRedis;

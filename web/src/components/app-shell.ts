@@ -1,4 +1,5 @@
 import { LitElement, css, html } from 'lit';
+import { baseStyles } from './shared-styles.js';
 import { takeLoginError } from '../login-errors.js';
 import { SessionController } from '../session/session-controller.js';
 import './notes-panel.js';
@@ -7,9 +8,10 @@ import './user-panel.js';
 
 /** The page frame: header with the user's name and Sign out, and the view for the auth state. */
 export class AppShell extends LitElement {
-  static override styles = css`
+  static override styles = [
+    baseStyles,
+    css`
     :host {
-      display: block;
       max-width: 960px;
       margin: 0 auto;
       padding: 0 16px 48px;
@@ -33,19 +35,6 @@ export class AppShell extends LitElement {
       gap: 12px;
       align-items: center;
     }
-    button {
-      font: inherit;
-      padding: 8px 16px;
-      border-radius: var(--radius);
-      border: 1px solid var(--border);
-      background: var(--surface);
-      color: var(--text);
-      cursor: pointer;
-    }
-    button:focus-visible {
-      outline: 3px solid var(--focus);
-      outline-offset: 2px;
-    }
     .grid {
       display: grid;
       gap: 24px;
@@ -55,12 +44,12 @@ export class AppShell extends LitElement {
       padding: 12px 16px;
       border-radius: var(--radius);
       border: 1px solid var(--danger);
-      color: var(--danger);
     }
     .loading {
       color: var(--muted);
     }
-  `;
+  `,
+  ];
 
   readonly #session = new SessionController(this, takeLoginError(window.location, window.history));
 

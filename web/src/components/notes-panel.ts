@@ -1,5 +1,6 @@
 import { Task } from '@lit/task';
 import { LitElement, css, html } from 'lit';
+import { baseStyles } from './shared-styles.js';
 import type { Note } from '../../../shared/src/index.js';
 import { ApiError, addNote, deleteNote, listNotes } from '../api/bff-client.js';
 
@@ -17,16 +18,9 @@ export class NotesPanel extends LitElement {
 
   readonly #notes = new Task(this, { task: () => listNotes(), args: () => [] });
 
-  static override styles = css`
-    :host {
-      display: block;
-    }
-    section {
-      background: var(--surface);
-      border: 1px solid var(--border);
-      border-radius: var(--radius);
-      padding: 20px;
-    }
+  static override styles = [
+    baseStyles,
+    css`
     h2 {
       margin: 0 0 16px;
       font-size: 1.1rem;
@@ -51,29 +45,6 @@ export class NotesPanel extends LitElement {
       background: var(--bg);
       color: var(--text);
     }
-    button {
-      font: inherit;
-      padding: 8px 16px;
-      border-radius: var(--radius);
-      border: 1px solid var(--border);
-      background: var(--surface);
-      color: var(--text);
-      cursor: pointer;
-    }
-    button.primary {
-      background: var(--accent);
-      color: var(--accent-text);
-      border-color: var(--accent);
-    }
-    button:disabled {
-      opacity: 0.6;
-      cursor: progress;
-    }
-    button:focus-visible,
-    input:focus-visible {
-      outline: 3px solid var(--focus);
-      outline-offset: 2px;
-    }
     ul {
       list-style: none;
       padding: 0;
@@ -91,10 +62,8 @@ export class NotesPanel extends LitElement {
     .muted {
       color: var(--muted);
     }
-    [role='alert'] {
-      color: var(--danger);
-    }
-  `;
+  `,
+  ];
 
   override render() {
     return html`<section aria-labelledby="notes-title">

@@ -1,18 +1,15 @@
 import { LitElement, css, html } from 'lit';
+import { baseStyles } from './shared-styles.js';
 
 /** The signed-out view: why (if known) and a Sign in button. Fires `sign-in`. */
 export class SignedOutView extends LitElement {
   static override properties = { message: { attribute: false } };
   declare message: string | undefined;
 
-  static override styles = css`
-    :host {
-      display: block;
-    }
+  static override styles = [
+    baseStyles,
+    css`
     section {
-      background: var(--surface);
-      border: 1px solid var(--border);
-      border-radius: var(--radius);
       padding: 32px;
       max-width: 480px;
       margin: 48px auto;
@@ -26,28 +23,15 @@ export class SignedOutView extends LitElement {
       border-radius: var(--radius);
       background: color-mix(in srgb, var(--accent) 12%, transparent);
     }
-    button {
-      font: inherit;
-      font-weight: 600;
-      padding: 10px 24px;
-      border-radius: var(--radius);
-      border: none;
-      background: var(--accent);
-      color: var(--accent-text);
-      cursor: pointer;
-    }
-    button:focus-visible {
-      outline: 3px solid var(--focus);
-      outline-offset: 2px;
-    }
-  `;
+  `,
+  ];
 
   override render() {
     return html`<section aria-labelledby="signed-out-title">
       <h2 id="signed-out-title">Welcome</h2>
       <div aria-live="polite">${this.message ? html`<p class="message" data-testid="auth-message">${this.message}</p>` : null}</div>
       <p>Sign in to see and keep your notes.</p>
-      <button data-testid="signin" @click=${() => this.dispatchEvent(new Event('sign-in', { bubbles: true, composed: true }))}>Sign in</button>
+      <button class="primary" data-testid="signin" @click=${() => this.dispatchEvent(new Event('sign-in', { bubbles: true, composed: true }))}>Sign in</button>
     </section>`;
   }
 }

@@ -1,4 +1,5 @@
 import { LitElement, css, html } from 'lit';
+import { baseStyles } from './shared-styles.js';
 import type { UserInfo } from '../../../shared/src/index.js';
 
 const time = (epochSeconds: number) => new Date(epochSeconds * 1000).toLocaleString();
@@ -8,16 +9,9 @@ export class UserPanel extends LitElement {
   static override properties = { user: { attribute: false } };
   declare user: UserInfo;
 
-  static override styles = css`
-    :host {
-      display: block;
-    }
-    section {
-      background: var(--surface);
-      border: 1px solid var(--border);
-      border-radius: var(--radius);
-      padding: 20px;
-    }
+  static override styles = [
+    baseStyles,
+    css`
     h2 {
       margin: 0 0 4px;
       font-size: 1.1rem;
@@ -44,7 +38,8 @@ export class UserPanel extends LitElement {
       font-size: 0.95rem;
       margin: 20px 0 8px;
     }
-  `;
+  `,
+  ];
 
   override render() {
     const { claims, session, sub } = this.user;
