@@ -1,0 +1,25 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe('npm run bench (smoke mode)', () => {
+  it('runs end to end and writes a complete, valid result (its speed is not judged here)', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/GET \/api\/items through the BFF \| \d+/);
+    expect(run.stdout).toMatch(/Targets:/);
+    const result = JSON.parse(readFileSync(`${root}bench/results/smoke.json`, 'utf8'));
+    expect(result.mode).toBe('smoke');
+    expect(result.valid).toBe(true);
+    for (const value of [result.direct.rps, result.proxied.rps, result.proxied.p99, result.ratio, result.bff.maxRssMiB, result.signIn.perSecond, result.redis.bytesPerSession]) {
+      expect(Number.isFinite(value) && value > 0).toBe(true);
+    }
+    // Every proxied request reached the upstream with a bearer token and cost one Redis command.
+    expect(result.upstreamSaw.withBearer).toBeGreaterThan(0);
+    expect(result.redis.commandsPerRequest).toBeCloseTo(1, 1);
+    expect(Object.keys(result.targets)).toHaveLength(5);
+  }, 200_000);
+});
