@@ -110,6 +110,26 @@ describe('API proxy', () => {
     expect(stack.upstream.requests.length).toBe(before);
   });
 
+  it('survives clients that abort mid-request, in both directions', async () => {
+    const browser = await stack.signIn();
+    const waiting = new AbortController();
+    const slow = browser.api(`${stack.bff.url}/rec/slow?ms=300`, { signal: waiting.signal });
+    setTimeout(() => waiting.abort(), 50);
+    await expect(slow).rejects.toThrow();
+    const uploading = new AbortController();
+    const body = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new Uint8Array(64 * 1024));
+        setTimeout(() => uploading.abort(), 50); // never finishes the body
+      },
+    });
+    const upload = browser.api(`${stack.bff.url}/rec/upload`, { method: 'POST', body, signal: uploading.signal, duplex: 'half' } as RequestInit);
+    await expect(upload).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await browser.api(`${stack.bff.url}/rec/after-abort`)).status).toBe(200);
+    expect((await fetch(`${stack.bff.url}/healthz`)).status).toBe(200);
+  });
+
   it('keeps upstream Set-Cookie away from the browser', async () => {
     const browser = await stack.signIn();
     const response = await browser.api(`${stack.bff.url}/rec/set-cookie`);

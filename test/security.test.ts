@@ -220,6 +220,26 @@ describe('dependencies down', () => {
     }
   });
 
+  it('answers 503 and keeps the session when the provider is down at refresh time', async () => {
+    const redis = await startRedis();
+    const stack = await startStack({ redisUrl: redis.url });
+    try {
+      const browser = await stack.signIn();
+      const key = `bff:{${browser.cookie(stack.bff.url, 'bff')}}:session`;
+      const record = JSON.parse((await redis.client.get(key))!) as Record<string, unknown>;
+      await redis.client.set(key, JSON.stringify({ ...record, accessExpiresAt: 0 }), 'KEEPTTL');
+      await stack.idp.close();
+      const response = await browser.api(`${stack.bff.url}/rec/x`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: 'unavailable' });
+      expect(await redis.client.exists(key)).toBe(1);
+      expect((await browser.api(`${stack.bff.url}/bff/user`)).status).toBe(200);
+    } finally {
+      await stack.close().catch(() => undefined);
+      await redis.stop();
+    }
+  });
+
   it('shows a clear page when the provider is down at sign-in, and signs in once it is back', async () => {
     const { startIdp } = await import('../dev/idp/index.js');
     const { CLIENT_ID, CLIENT_SECRET, API_AUDIENCE, ALICE } = await import('./support/stack.js');
