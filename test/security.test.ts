@@ -113,6 +113,24 @@ describe('security hardening', () => {
       expect(stack.upstream.requests.length).toBe(before);
     });
 
+    it('cuts off a slow client that never finishes its headers', async () => {
+      const bff = await startBff({ ...stack.env, REDIS_URL: undefined }, undefined, { headersTimeoutMs: 500 });
+      try {
+        const { connect } = await import('node:net');
+        const socket = connect(bff.port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write('GET /bff/user HTTP/1.1\r\nHost: x\r\nx-csrf: 1\r\n'); // ... and never the blank line
+        const started = Date.now();
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk));
+        await new Promise((resolve) => socket.once('close', resolve));
+        expect(Date.now() - started).toBeLessThan(3000);
+        expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      } finally {
+        await bff.close();
+      }
+    });
+
     it('survives non-UTF-8 and malformed percent-encoding without a 5xx', async () => {
       for (const path of ['/%ff%fe', '/bff/login?returnTo=%ff', '/bff/callback?state=%ff%00', '/assets/%c0%af..%c0%afetc', '/%', '/rec/%ff']) {
         const status = await rawRequest(stack.bff.url, path, { 'x-csrf': '1', accept: 'text/html' });

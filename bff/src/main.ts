@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
-import { createServer } from 'node:http';
 import { createApp, createDeps } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { createBffServer } from './server.js';
 
 /**
  * The BFF's entry point: the only file that reads `process.env` and opens sockets.
@@ -24,10 +24,7 @@ export async function main(env = process.env): Promise<void> {
   const deps = createDeps(config, log);
   const app = createApp(deps);
   void deps.oidc.start();
-  const server = createServer({ maxHeaderSize: 16 * 1024 }, app.callback());
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 0; // long uploads/downloads through the proxy are bounded by API_TIMEOUT_MS instead
-  server.keepAliveTimeout = 65_000;
+  const server = createBffServer(app.callback());
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   log.info({ url: config.publicUrl.href, listen: `${config.host}:${config.port}` }, 'BFF listening');
 

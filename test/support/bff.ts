@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { createApp, createDeps } from '../../bff/src/app.js';
 import { loadConfig } from '../../bff/src/config.js';
 import type { Deps } from '../../bff/src/context.js';
 import { createLogger } from '../../bff/src/logger.js';
+import { createBffServer } from '../../bff/src/server.js';
 import { freePort } from './redis.js';
 
 /** A stand-in SPA so integration tests do not depend on `npm run build`; browser tests use web/dist. */
@@ -34,7 +35,7 @@ export interface RunningBff {
 }
 
 /** Starts the real BFF in this process on `port` (or a free one), configured from `env` like main.ts. */
-export async function startBff(env: Record<string, string | undefined>, port?: number): Promise<RunningBff> {
+export async function startBff(env: Record<string, string | undefined>, port?: number, serverOptions?: { headersTimeoutMs?: number }): Promise<RunningBff> {
   const listenPort = port ?? (await freePort());
   const config = loadConfig({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, SESSION_KEYS: TEST_SESSION_KEY, LOG_LEVEL: 'debug', NODE_ENV: 'test', STATIC_DIR: STATIC_FIXTURE, ...env });
   const capture = logCapture();
@@ -42,7 +43,7 @@ export async function startBff(env: Record<string, string | undefined>, port?: n
   const deps = createDeps(config, log);
   const app = createApp(deps);
   await deps.oidc.start();
-  const server = createServer(app.callback());
+  const server = createBffServer(app.callback(), serverOptions);
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${listenPort}`,
