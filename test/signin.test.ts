@@ -97,6 +97,17 @@ for (const store of ['redis', 'memory'] as const) {
       }
     });
 
+    it('writes the new session exactly once at the callback', async () => {
+      if (!redis) return expect(store).toBe('memory'); // counted with Redis's own statistics
+      const browser = new TestBrowser();
+      const start = await browser.fetch(`${stack.bff.url}/bff/login`);
+      const back = await loginThroughIdp(start.headers.get('location')!, ALICE);
+      const sets = async () => Number(/cmdstat_set:calls=(\d+)/.exec(await redis!.client.info('commandstats'))?.[1] ?? 0);
+      const before = await sets();
+      expect((await browser.fetch(back)).status).toBe(302);
+      expect((await sets()) - before).toBe(1);
+    });
+
     it('issues a new session id at sign-in (no fixation)', async () => {
       const browser = await stack.signIn();
       const first = browser.cookie(stack.bff.url, 'bff')!;

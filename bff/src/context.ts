@@ -1,3 +1,4 @@
+import { LOGIN_COOKIE, SESSION_COOKIE } from '../../shared/src/index.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -21,9 +22,8 @@ export interface Deps {
 
 /** Session cookie and login cookie names for this deployment (`__Host-` on https). */
 export function cookieNames(config: Config) {
-  return config.secureCookies
-    ? { session: '__Host-bff', login: '__Host-bff-login' }
-    : { session: 'bff', login: 'bff-login' };
+  const variant = config.secureCookies ? 'secure' : 'insecure';
+  return { session: SESSION_COOKIE[variant], login: LOGIN_COOKIE[variant] };
 }
 
 /** Parameters sent on the code exchange and every refresh (RFC 8707 `resource`, when configured). */
