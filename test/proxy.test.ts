@@ -71,6 +71,14 @@ describe('API proxy', () => {
     expect(seen.headers['keep-alive']).toBeUndefined();
   });
 
+  it('reuses keep-alive connections to the upstream', async () => {
+    const browser = await stack.signIn();
+    const before = stack.upstream.requests.length;
+    for (let i = 0; i < 5; i++) expect((await browser.api(`${stack.bff.url}/rec/keep-alive/${i}`)).status).toBe(200);
+    const ports = new Set(stack.upstream.requests.slice(before).map((r) => r.remotePort));
+    expect(ports.size).toBe(1);
+  });
+
   it('streams a 5 MB body both ways intact', async () => {
     const browser = await stack.signIn();
     const body = randomBytes(5 * 1024 * 1024);

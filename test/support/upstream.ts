@@ -9,6 +9,8 @@ export interface Recorded {
   headers: IncomingHttpHeaders;
   bodyBytes: number;
   bodySha256: string;
+  /** The BFF's side of the TCP connection: equal ports mean a reused keep-alive connection. */
+  remotePort: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function startRecordingUpstream() {
       hash.update(chunk);
     });
     req.on('end', () => {
-      const record: Recorded = { method: req.method!, url: req.url!, headers: req.headers, bodyBytes: bytes, bodySha256: hash.digest('hex') };
+      const record: Recorded = { method: req.method!, url: req.url!, headers: req.headers, bodyBytes: bytes, bodySha256: hash.digest('hex'), remotePort: req.socket.remotePort! };
       requests.push(record);
       route(record, res);
     });
