@@ -6,6 +6,8 @@ import { ERROR_CODES, type ErrorCode } from '../../shared/src/index.js';
  */
 export class HttpError extends Error {
   readonly expose: boolean;
+  /** Extra response headers that are safe to send (e.g. Retry-After). */
+  readonly headers: Record<string, string> | undefined;
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
@@ -17,7 +19,6 @@ export class HttpError extends Error {
     this.expose = status < 500;
     this.headers = options?.headers;
   }
-  readonly headers: Record<string, string> | undefined;
 }
 
 export const unauthenticated = (message = 'Sign in to continue.') =>
