@@ -103,7 +103,7 @@ for (const store of ['memory', 'redis'] as const) {
       await context.close();
     });
 
-    it('keeps every token out of the page’s reach', async () => {
+    it("keeps every token out of the page's reach", async () => {
       context = await browser.newContext();
       const page = await context.newPage();
       const bodies: string[] = [];

@@ -18,7 +18,7 @@ describe('API proxy', () => {
     await redis?.stop();
   });
 
-  it('reaches the demo API with the user’s token: notes per user', async () => {
+  it("reaches the demo API with the user's token: notes per user", async () => {
     const alice = await stack.signIn();
     const bob = await stack.signIn(BOB);
     const created = await alice.api(`${stack.bff.url}/api/notes`, {
@@ -37,7 +37,7 @@ describe('API proxy', () => {
     expect(((await (await alice.api(`${stack.bff.url}/api/notes`)).json()) as Note[]).map((n) => n.id)).not.toContain(note.id);
   });
 
-  it('sends the bearer token and X-Forwarded-*, never the browser’s cookie or authorization', async () => {
+  it("sends the bearer token and X-Forwarded-*, never the browser's cookie or authorization", async () => {
     const browser = await stack.signIn();
     const response = await browser.api(`${stack.bff.url}/rec/items?q=a%20b&x=1`, {
       headers: { authorization: 'Basic ZXZpbDpldmls', 'x-custom': 'kept', 'x-forwarded-for': '6.6.6.6' },
