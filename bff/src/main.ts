@@ -24,6 +24,7 @@ export async function main(env = process.env): Promise<void> {
   const deps = createDeps(config, log);
   const app = createApp(deps);
   void deps.oidc.start();
+  await deps.kv.ready();
   const server = createBffServer(app.callback());
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   log.info({ url: config.publicUrl.href, listen: `${config.host}:${config.port}` }, 'BFF listening');

@@ -42,7 +42,7 @@ export async function startBff(env: Record<string, string | undefined>, port?: n
   const log = createLogger({ level: config.logLevel, destination: capture.destination });
   const deps = createDeps(config, log);
   const app = createApp(deps);
-  await deps.oidc.start();
+  await Promise.all([deps.oidc.start(), deps.kv.ready()]);
   const server = createBffServer(app.callback(), serverOptions);
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   return {

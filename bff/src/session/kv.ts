@@ -20,6 +20,8 @@ export interface KeyValueStore {
   addToSet(key: string, member: string, ttlMs: number): Promise<void>;
   members(key: string): Promise<string[]>;
   ping(): Promise<void>;
+  /** Waits (bounded) for the store's first connection; resolves even if it never comes. */
+  ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -91,6 +91,8 @@ export class MemoryStore implements KeyValueStore {
 
   async ping() {}
 
+  async ready() {}
+
   async close() {
     clearInterval(this.#sweeper);
     this.#entries.clear();

@@ -98,6 +98,23 @@ export class RedisStore implements KeyValueStore {
     return this.#run(() => this.redis.smembers(key));
   }
 
+  /**
+   * Resolves once the first connection is up, or after `timeoutMs` regardless: commands are not
+   * queued while disconnected, so starting to serve before Redis answers would turn the very first
+   * requests into 503s. A Redis that stays down does not stop the start (readiness reports it).
+   */
+  async ready(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        await this.ping();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+
   async ping() {
     await this.#run(() => (this.redis instanceof Cluster ? this.redis.nodes('master')[0]!.ping() : this.redis.ping()));
   }
