@@ -1,20 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { loginErrorMessage, takeLoginError } from './login-errors.js';
+import { GENERIC_LOGIN_ERROR, loginErrorMessage, takeLoginError } from './login-errors.js';
 
-describe('login errors', () => {
-  it('explains known codes and falls back for unknown ones', () => {
-    expect(loginErrorMessage('access_denied')).toMatch(/declined/);
+function fakeHistory() {
+  const replaced: string[] = [];
+  const history = { state: { keep: true }, replaceState: (_state: unknown, _title: string, url?: string | URL | null) => replaced.push(String(url)) };
+  return { history, replaced };
+}
+
+describe('login error messages', () => {
+  it('explains the codes the BFF passes on', () => {
+    expect(loginErrorMessage('access_denied')).toMatch(/^You declined to share your account/);
     expect(loginErrorMessage('login_required')).toMatch(/not signed in/);
-    expect(loginErrorMessage('<script>')).toBe('Sign-in did not complete. Please try again.');
+    expect(loginErrorMessage('invalid_request')).toMatch(/could not be started or completed/);
+    expect(loginErrorMessage('temporarily_unavailable')).toMatch(/temporarily unavailable/);
   });
 
-  it('takes the code out of the URL so a reload does not repeat it', () => {
-    const replaced: string[] = [];
-    const history = { state: null, replaceState: (_s: unknown, _t: string, url: string) => replaced.push(url) } as unknown as History;
-    const message = takeLoginError({ href: 'https://app.example/?login_error=access_denied&x=1#top' } as Location, history);
+  it('falls back to a generic sentence for unknown or odd codes', () => {
+    expect(loginErrorMessage('<script>')).toBe(GENERIC_LOGIN_ERROR);
+    expect(loginErrorMessage('toString')).toBe(GENERIC_LOGIN_ERROR);
+    expect(loginErrorMessage('__proto__')).toBe(GENERIC_LOGIN_ERROR);
+    expect(loginErrorMessage('')).toBe(GENERIC_LOGIN_ERROR);
+  });
+
+  it('takes the code out of the URL, keeping the rest, so a reload does not repeat it', () => {
+    const { history, replaced } = fakeHistory();
+    const message = takeLoginError({ href: 'https://app.example/?login_error=access_denied&x=1#top' }, history);
     expect(message).toMatch(/declined/);
     expect(replaced).toEqual(['/?x=1#top']);
-    expect(takeLoginError({ href: 'https://app.example/notes' } as Location, history)).toBeUndefined();
-    expect(replaced).toHaveLength(1);
+  });
+
+  it('leaves the URL alone when there is no login error', () => {
+    const { history, replaced } = fakeHistory();
+    expect(takeLoginError({ href: 'https://app.example/notes?login=1' }, history)).toBeUndefined();
+    expect(replaced).toEqual([]);
   });
 });

@@ -1,53 +1,127 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, addNote, getUser, loginUrl, onUnauthorized, request } from './bff-client.js';
+import { ApiError, addNote, deleteNote, describeError, getUser, listNotes, loginUrl, onUnauthorized, request } from './bff-client.js';
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-describe('bff client', () => {
-  afterEach(() => vi.unstubAllGlobals());
+/** Stubs globalThis.fetch with a function answering `response`, and returns the mock. */
+function stubFetch(response: () => Response | Promise<Response>) {
+  const fetchMock = vi.fn(async (_input: RequestInfo | URL, _init?: RequestInit) => response());
+  vi.stubGlobal('fetch', fetchMock);
+  return fetchMock;
+}
+
+function callOf(fetchMock: ReturnType<typeof stubFetch>, index = 0) {
+  const [path, init] = fetchMock.mock.calls[index]!;
+  return { path, init: init!, headers: new Headers(init!.headers) };
+}
+
+describe('the BFF client', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
 
   it('always sends X-CSRF: 1 with same-origin credentials', async () => {
-    const fetchMock = vi.fn(async () => json(200, { sub: 'u' }));
-    vi.stubGlobal('fetch', fetchMock);
+    const fetchMock = stubFetch(() => json(200, { sub: 'u' }));
     await getUser();
-    const [path, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
-    expect(path).toBe('/bff/user');
-    expect(new Headers(init.headers).get('x-csrf')).toBe('1');
-    expect(init.credentials).toBe('same-origin');
+    await listNotes();
+    await request('/api/other', { headers: { 'x-csrf': '0' } });
+    for (let i = 0; i < 3; i++) {
+      const { init, headers } = callOf(fetchMock, i);
+      expect(headers.get('x-csrf')).toBe('1');
+      expect(init.credentials).toBe('same-origin');
+    }
+    expect(callOf(fetchMock, 0).path).toBe('/bff/user');
+    expect(callOf(fetchMock, 1).path).toBe('/api/notes');
   });
 
-  it('sends JSON bodies with a content type', async () => {
-    const fetchMock = vi.fn(async () => json(201, { id: '1', text: 'hi', createdAt: 1 }));
-    vi.stubGlobal('fetch', fetchMock);
+  it('cannot be talked into another credentials mode', async () => {
+    const fetchMock = stubFetch(() => json(200, []));
+    await request('/api/notes', { credentials: 'include' });
+    expect(callOf(fetchMock).init.credentials).toBe('same-origin');
+  });
+
+  it('posts JSON with a content type and answers with the created note', async () => {
+    const fetchMock = stubFetch(() => json(201, { id: '1', text: 'hi', createdAt: 1 }));
     expect(await addNote('hi')).toEqual({ id: '1', text: 'hi', createdAt: 1 });
-    const [, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
+    const { path, init, headers } = callOf(fetchMock);
+    expect(path).toBe('/api/notes');
     expect(init.method).toBe('POST');
     expect(init.body).toBe('{"text":"hi"}');
-    expect(new Headers(init.headers).get('content-type')).toBe('application/json');
+    expect(headers.get('content-type')).toBe('application/json');
   });
 
-  it('turns error bodies into ApiError with the BFF code and message', async () => {
-    const failing = request('/x', {}, async () => json(503, { error: 'unavailable', message: 'Try later.' }));
-    await expect(failing).rejects.toEqual(new ApiError(503, 'unavailable', 'Try later.'));
+  it('deletes by encoded id and resolves to undefined on 204', async () => {
+    const fetchMock = stubFetch(() => new Response(null, { status: 204 }));
+    await expect(deleteNote('a/b c')).resolves.toBeUndefined();
+    const { path, init, headers } = callOf(fetchMock);
+    expect(path).toBe('/api/notes/a%2Fb%20c');
+    expect(init.method).toBe('DELETE');
+    expect(headers.get('x-csrf')).toBe('1');
+  });
+
+  it('turns a JSON error body into an ApiError with the BFF code and message', async () => {
+    stubFetch(() => json(503, { error: 'unavailable', message: 'Try later.' }));
+    const error = await listNotes().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 503, code: 'unavailable', message: 'Try later.' });
+  });
+
+  it('falls back to the status when the error body is not the BFF JSON', async () => {
     const html = request('/x', {}, async () => new Response('<html>bad gateway</html>', { status: 502 }));
     await expect(html).rejects.toMatchObject({ status: 502, code: 'http_error', message: 'The request failed (502).' });
+    const empty503 = request('/x', {}, async () => new Response('', { status: 503 }));
+    await expect(empty503).rejects.toMatchObject({ status: 503, code: 'http_error', message: expect.stringMatching(/temporarily unavailable/) });
+    const odd = request('/x', {}, async () => json(400, { error: 42, message: ['x'] }));
+    await expect(odd).rejects.toMatchObject({ status: 400, code: 'http_error', message: 'The request failed (400).' });
+    const nullBody = request('/x', {}, async () => json(500, null));
+    await expect(nullBody).rejects.toMatchObject({ status: 500, code: 'http_error' });
+  });
+
+  it('reports an unreachable server as status 0 "network"', async () => {
     const offline = request('/x', {}, async () => {
       throw new TypeError('Failed to fetch');
     });
     await expect(offline).rejects.toMatchObject({ status: 0, code: 'network' });
   });
 
-  it('tells listeners about 401 so the app can sign out', async () => {
+  it('reports an unreadable success body as "bad_response"', async () => {
+    const garbled = request('/x', {}, async () => new Response('not json', { status: 200 }));
+    await expect(garbled).rejects.toMatchObject({ status: 200, code: 'bad_response' });
+  });
+
+  it('passes an abort through untouched', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const aborted = request('/x', { signal: controller.signal }, async () => {
+      throw new DOMException('The operation was aborted.', 'AbortError');
+    });
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('tells unauthorized listeners about every 401, until they unsubscribe', async () => {
     const seen: ApiError[] = [];
     const stop = onUnauthorized((error) => seen.push(error));
-    await expect(request('/api/notes', {}, async () => json(401, { error: 'unauthenticated', message: 'Sign in.' }))).rejects.toBeInstanceOf(ApiError);
+    const unauthenticated = async () => json(401, { error: 'unauthenticated', message: 'Sign in.' });
+    await expect(request('/api/notes', {}, unauthenticated)).rejects.toBeInstanceOf(ApiError);
+    await expect(request('/api/notes', {}, async () => json(403, { error: 'csrf', message: 'no' }))).rejects.toBeInstanceOf(ApiError);
     stop();
-    await expect(request('/api/notes', {}, async () => json(401, { error: 'unauthenticated', message: 'Sign in.' }))).rejects.toBeInstanceOf(ApiError);
+    await expect(request('/api/notes', {}, unauthenticated)).rejects.toBeInstanceOf(ApiError);
     expect(seen).toHaveLength(1);
-    expect(seen[0]!.code).toBe('unauthenticated');
+    expect(seen[0]).toMatchObject({ status: 401, code: 'unauthenticated' });
   });
 
   it('builds the login URL with an encoded returnTo', () => {
     expect(loginUrl('/notes?tab=a b')).toBe('/bff/login?returnTo=%2Fnotes%3Ftab%3Da%20b');
+  });
+
+  it('describes outages, refusals and unknown failures for display', () => {
+    expect(describeError(new ApiError(503, 'unavailable', 'Try later.'))).toEqual({
+      title: 'Service temporarily unavailable',
+      message: 'Try later.',
+      retryable: true,
+    });
+    expect(describeError(new ApiError(0, 'network', 'Offline.')).retryable).toBe(true);
+    expect(describeError(new ApiError(400, 'bad_request', 'Too long.'), 'Could not save')).toEqual({ title: 'Could not save', message: 'Too long.', retryable: false });
+    expect(describeError(new Error('internal detail')).message).not.toContain('internal detail');
   });
 });

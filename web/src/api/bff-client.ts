@@ -1,72 +1,136 @@
-import { BFF_PATHS, CSRF_HEADER, CSRF_HEADER_VALUE, type ErrorBody, type Note, type UserInfo } from '../../../shared/src/index.js';
+import { BFF_PATHS, CSRF_HEADER, CSRF_HEADER_VALUE, ERROR_CODES, type ErrorBody, type Note, type UserInfo } from '../../../shared/src/index.js';
 
-/** A failed call: HTTP status, the BFF's error code and a message safe to show. */
+/**
+ * A failed call: the HTTP status (0 when the server could not be reached), the BFF's error code
+ * (see ERROR_CODES in the shared contract, or `network` / `http_error` / `bad_response` from this
+ * client) and a message that is safe to show.
+ */
 export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
     super(message);
     this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
   }
 }
 
-type Listener = (error: ApiError) => void;
-const unauthorizedListeners = new Set<Listener>();
-
-/** Called whenever any call answers 401: the session ended, the app must show the signed-out view. */
-export function onUnauthorized(listener: Listener): () => void {
-  unauthorizedListeners.add(listener);
-  return () => unauthorizedListeners.delete(listener);
-}
+export type UnauthorizedListener = (error: ApiError) => void;
+const unauthorizedListeners = new Set<UnauthorizedListener>();
 
 /**
- * The one fetch helper: same-origin only, always `X-CSRF: 1`, JSON errors turned into ApiError.
- * The browser attaches the HttpOnly session cookie; this code never sees it.
+ * Subscribes to "the session ended": called whenever any call answers 401. The session controller
+ * listens here so that a 401 anywhere shows the signed-out view. Returns the unsubscribe function.
+ */
+export function onUnauthorized(listener: UnauthorizedListener): () => void {
+  unauthorizedListeners.add(listener);
+  return () => {
+    unauthorizedListeners.delete(listener);
+  };
+}
+
+/** Messages for answers that carry no usable JSON error body. */
+const FALLBACK_MESSAGES: Record<number, string> = {
+  401: 'Your session ended. Please sign in again.',
+  503: 'The service is temporarily unavailable. Please try again in a moment.',
+};
+
+/**
+ * The one fetch helper. Same-origin only: always `X-CSRF: 1` and `credentials: 'same-origin'`
+ * (the browser attaches the HttpOnly session cookie; this code never sees it). JSON bodies get a
+ * content type; non-2xx answers become an ApiError; a 401 also notifies `onUnauthorized`
+ * listeners. An aborted call rejects with the abort reason, untouched.
  */
 export async function request<T>(path: string, init: RequestInit = {}, fetchImpl: typeof fetch = globalThis.fetch): Promise<T> {
   const headers = new Headers(init.headers);
   headers.set(CSRF_HEADER, CSRF_HEADER_VALUE);
-  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  if (typeof init.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  if (!headers.has('accept')) headers.set('accept', 'application/json');
+
   let response: Response;
   try {
     response = await fetchImpl(path, { ...init, headers, credentials: 'same-origin' });
-  } catch {
+  } catch (failure) {
+    if (init.signal?.aborted) throw failure;
     throw new ApiError(0, 'network', 'The app could not reach the server. Check your connection and try again.');
   }
+
   if (!response.ok) {
     const error = await toApiError(response);
-    if (error.status === 401) for (const listener of unauthorizedListeners) listener(error);
+    if (error.status === 401) for (const listener of [...unauthorizedListeners]) listener(error);
     throw error;
   }
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
-}
-
-async function toApiError(response: Response): Promise<ApiError> {
-  let body: Partial<ErrorBody> = {};
+  if (response.status === 204 || response.status === 205) return undefined as T;
   try {
-    body = (await response.json()) as Partial<ErrorBody>;
-  } catch {
-    // not JSON (e.g. a proxy's HTML error page): fall back to the status
+    return (await response.json()) as T;
+  } catch (failure) {
+    if (init.signal?.aborted) throw failure;
+    throw new ApiError(response.status, 'bad_response', 'The server sent an answer the app could not read.');
   }
-  const fallback =
-    response.status === 401
-      ? 'Your session ended. Please sign in again.'
-      : response.status === 503
-        ? 'Service temporarily unavailable. Please try again shortly.'
-        : `The request failed (${response.status}).`;
-  return new ApiError(response.status, typeof body.error === 'string' ? body.error : 'http_error', typeof body.message === 'string' ? body.message : fallback);
 }
 
-/** The signed-in user, or an ApiError with status 401 when signed out. */
-export const getUser = () => request<UserInfo>(BFF_PATHS.user);
-export const listNotes = () => request<Note[]>('/api/notes');
+/** Turns a non-2xx answer into an ApiError, using the BFF's `{ error, message }` body when there is one. */
+export async function toApiError(response: Response): Promise<ApiError> {
+  // Typed loosely on purpose: the body may come from anything in front of the API.
+  let body: { [K in keyof ErrorBody]?: unknown } = {};
+  try {
+    const parsed: unknown = await response.json();
+    if (parsed !== null && typeof parsed === 'object') body = parsed as typeof body;
+  } catch {
+    // not JSON (e.g. an HTML error page of a proxy in front): fall back to the status
+  }
+  const code = typeof body.error === 'string' && body.error !== '' ? body.error : 'http_error';
+  const message =
+    typeof body.message === 'string' && body.message !== ''
+      ? body.message
+      : (FALLBACK_MESSAGES[response.status] ?? `The request failed (${response.status}).`);
+  return new ApiError(response.status, code, message);
+}
+
+/** True for the answer that means "no session (any more)". */
+export function isUnauthorized(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.status === 401;
+}
+
+/** What an error view shows: a short title, the message, and whether a retry can help. */
+export interface ErrorDescription {
+  title: string;
+  message: string;
+  retryable: boolean;
+}
+
+/**
+ * Describes any failure for display; 503 and network failures read as a temporary outage.
+ * `refusedTitle` titles the remaining 4xx answers (e.g. "Could not load your notes").
+ */
+export function describeError(error: unknown, refusedTitle = 'Request refused'): ErrorDescription {
+  if (!(error instanceof ApiError)) {
+    return { title: 'Something went wrong', message: 'An unexpected error happened. Please try again.', retryable: true };
+  }
+  if (error.status === 503 || error.code === ERROR_CODES.unavailable) {
+    return { title: 'Service temporarily unavailable', message: error.message, retryable: true };
+  }
+  if (error.status === 0) return { title: 'You appear to be offline', message: error.message, retryable: true };
+  if (error.status === 429) return { title: 'Too many requests', message: error.message, retryable: true };
+  if (error.status >= 500) return { title: 'Something went wrong', message: error.message, retryable: true };
+  return { title: refusedTitle, message: error.message, retryable: false };
+}
+
+/** The signed-in user; rejects with a 401 ApiError when there is no session. */
+export const getUser = (signal?: AbortSignal) => request<UserInfo>(BFF_PATHS.user, { signal });
+
+/** The user's notes, newest first. */
+export const listNotes = (signal?: AbortSignal) => request<Note[]>('/api/notes', { signal });
+
+/** Adds a note; the API trims the text and answers 201 with the new note. */
 export const addNote = (text: string) => request<Note>('/api/notes', { method: 'POST', body: JSON.stringify({ text }) });
+
+/** Deletes a note (204). */
 export const deleteNote = (id: string) => request<void>(`/api/notes/${encodeURIComponent(id)}`, { method: 'DELETE' });
 
-/** Where the Sign in button goes: a full-page navigation, so the BFF can redirect to the provider. */
+/** Where Sign in goes: a full-page navigation, so the BFF can redirect to the provider and back to `returnTo`. */
 export function loginUrl(returnTo: string): string {
   return `${BFF_PATHS.login}?returnTo=${encodeURIComponent(returnTo)}`;
 }

@@ -1,69 +1,105 @@
-import { LitElement, css, html } from 'lit';
-import { baseStyles } from './shared-styles.js';
+import { LitElement, css, html, nothing } from 'lit';
 import { takeLoginError } from '../login-errors.js';
 import { SessionController } from '../session/session-controller.js';
+import { displayName } from '../session/session-logic.js';
+import { baseStyles } from './shared-styles.js';
 import './notes-panel.js';
+import type { SignedOutView } from './signed-out-view.js';
 import './signed-out-view.js';
+import type { UserPanel } from './user-panel.js';
 import './user-panel.js';
 
-/** The page frame: header with the user's name and Sign out, and the view for the auth state. */
+/** The app's name in the header; rename it when you copy the kit. */
+export const APP_NAME = 'Notes';
+
+/**
+ * The page frame: a header with the app name and, when signed in, the user's name and Sign out;
+ * below it the view for the current auth state (loading, signed out, error, signed in).
+ * Owns the SessionController; moves focus to the new view when the state changes.
+ */
 export class AppShell extends LitElement {
   static override styles = [
     baseStyles,
     css`
-    :host {
-      max-width: 960px;
-      margin: 0 auto;
-      padding: 0 16px 48px;
-    }
-    header {
-      display: flex;
-      flex-wrap: wrap;
-      gap: 12px;
-      align-items: center;
-      justify-content: space-between;
-      padding: 20px 0;
-      border-bottom: 1px solid var(--border);
-      margin-bottom: 24px;
-    }
-    h1 {
-      font-size: 1.25rem;
-      margin: 0;
-    }
-    .who {
-      display: flex;
-      gap: 12px;
-      align-items: center;
-    }
-    .grid {
-      display: grid;
-      gap: 24px;
-      grid-template-columns: repeat(auto-fit, minmax(280px, 1fr));
-    }
-    [role='alert'] {
-      padding: 12px 16px;
-      border-radius: var(--radius);
-      border: 1px solid var(--danger);
-    }
-    .loading {
-      color: var(--muted);
-    }
-  `,
+      :host {
+        max-width: 1040px;
+        margin: 0 auto;
+        padding: 0 clamp(12px, 4vw, 24px) 48px;
+      }
+      header {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 8px 16px;
+        align-items: center;
+        justify-content: space-between;
+        padding: 16px 0;
+        margin-bottom: clamp(16px, 4vw, 24px);
+        border-bottom: 1px solid var(--border);
+      }
+      .brand {
+        display: flex;
+        align-items: center;
+        gap: 10px;
+        font-size: 1.25rem;
+        font-weight: 700;
+        margin: 0;
+      }
+      .logo {
+        width: 28px;
+        height: 28px;
+        border-radius: 8px;
+        background: linear-gradient(135deg, var(--accent), var(--focus));
+        flex: none;
+      }
+      .who {
+        display: flex;
+        align-items: center;
+        gap: 12px;
+        min-width: 0;
+        margin-inline-start: auto;
+      }
+      .name {
+        font-weight: 500;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+        max-width: 40vw;
+      }
+      .grid {
+        display: grid;
+        gap: clamp(16px, 3vw, 24px);
+        grid-template-columns: repeat(auto-fit, minmax(min(100%, 320px), 1fr));
+        align-items: start;
+      }
+      .loading {
+        text-align: center;
+        margin-top: 48px;
+      }
+      .problem {
+        max-width: 480px;
+        margin: clamp(16px, 8vh, 64px) auto 0;
+        padding: 16px 20px;
+      }
+    `,
   ];
 
-  readonly #session = new SessionController(this, takeLoginError(window.location, window.history));
+  readonly #session = new SessionController(this, {
+    initialMessage: takeLoginError(window.location, window.history),
+  });
+  /** The state the focus was last moved for, so a re-render of the same state leaves focus alone. */
+  #focusedFor: string | undefined;
 
   override render() {
     const state = this.#session.state;
     return html`
       <header>
-        <h1>Notes</h1>
+        <h1 class="brand"><span class="logo" aria-hidden="true"></span>${APP_NAME}</h1>
         ${state.status === 'signed-in'
           ? html`<div class="who">
-              <span data-testid="user-name">${String(state.user.claims.name ?? state.user.claims.preferred_username ?? state.user.sub)}</span>
-              <button data-testid="signout" @click=${() => this.#session.signOut()}>Sign out</button>
+              <span class="name" data-testid="user-name" title=${displayName(state.user)}>${displayName(state.user)}</span>
+              <button type="button" data-testid="signout" ?disabled=${this.#session.leaving} @click=${this.#signOut}>Sign out</button>
             </div>`
-          : null}
+          : nothing}
       </header>
       <main>${this.#view()}</main>
     `;
@@ -73,13 +109,14 @@ export class AppShell extends LitElement {
     const state = this.#session.state;
     switch (state.status) {
       case 'loading':
-        return html`<p class="loading" aria-live="polite">Loading…</p>`;
+        return html`<p class="loading muted" role="status">Checking your session…</p>`;
       case 'signed-out':
-        return html`<signed-out-view .message=${state.message} @sign-in=${() => this.#session.signIn()}></signed-out-view>`;
+        return html`<signed-out-view .message=${state.message} ?busy=${this.#session.leaving} @sign-in=${this.#signIn}></signed-out-view>`;
       case 'error':
-        return html`<div role="alert" data-testid="auth-message">
+        return html`<div class="alert problem" role="alert" data-testid="auth-message">
+          <strong id="problem-title" tabindex="-1">${state.title}</strong>
           <p>${state.message}</p>
-          <button @click=${() => this.#session.load()}>Try again</button>
+          <button type="button" class="primary" data-testid="auth-retry" @click=${() => void this.#session.refresh()}>Try again</button>
         </div>`;
       case 'signed-in':
         return html`<div class="grid">
@@ -88,6 +125,42 @@ export class AppShell extends LitElement {
         </div>`;
     }
   }
+
+  override updated(): void {
+    const state = this.#session.state;
+    const key = state.status === 'signed-out' ? `signed-out:${state.message ?? ''}` : state.status;
+    if (key === this.#focusedFor) return;
+    this.#focusedFor = key;
+    if (state.status !== 'loading') void this.#focusView();
+  }
+
+  /**
+   * After a state change, put focus at the start of the new view (the user panel's heading
+   * after sign-in, the message when signed out, the error title), but only if focus is not
+   * somewhere the user put it: the old view's focused element is gone, so focus is on the body.
+   */
+  async #focusView() {
+    const active = document.activeElement;
+    if (active && active !== document.body && active !== this) return;
+    if (active === this && this.shadowRoot?.activeElement?.isConnected) return;
+    const view = this.renderRoot.querySelector<SignedOutView | UserPanel>('signed-out-view, user-panel');
+    if (view) {
+      await view.updateComplete;
+      view.focusStart();
+    } else {
+      this.renderRoot.querySelector<HTMLElement>('#problem-title')?.focus();
+    }
+  }
+
+  #signIn = () => {
+    this.#session.signIn();
+    this.requestUpdate();
+  };
+
+  #signOut = () => {
+    this.#session.signOut();
+    this.requestUpdate();
+  };
 }
 
 customElements.define('app-shell', AppShell);

@@ -1,14 +1,27 @@
-import { Task } from '@lit/task';
-import { LitElement, css, html } from 'lit';
-import { baseStyles } from './shared-styles.js';
+import { Task, TaskStatus } from '@lit/task';
+import { LitElement, css, html, nothing } from 'lit';
 import type { Note } from '../../../shared/src/index.js';
-import { ApiError, addNote, deleteNote, listNotes } from '../api/bff-client.js';
+import { addNote, deleteNote, describeError, isUnauthorized, listNotes } from '../api/bff-client.js';
+import { baseStyles } from './shared-styles.js';
 
-/** The user's notes on the demo API, reached through the BFF's proxy: list, add, delete. */
+/** Longest note the demo API accepts, in characters (code points) after trimming. */
+export const NOTE_MAX_LENGTH = 500;
+
+const created = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/**
+ * The user's notes on the demo API, reached through the BFF's proxy: list (with @lit/task),
+ * add, delete. A 401 is handled app-wide (the signed-out view); other failures show here.
+ */
 export class NotesPanel extends LitElement {
-  static override properties = { _saving: { state: true }, _error: { state: true } };
+  static override properties = {
+    _saving: { state: true },
+    _error: { state: true },
+  };
+  /** An add or delete is on its way: the form and buttons are disabled. */
   declare _saving: boolean;
-  declare _error: string | undefined;
+  /** Why the last add or delete failed (shown in an alert), if it did. */
+  declare _error: { title: string; message: string } | undefined;
 
   constructor() {
     super();
@@ -16,83 +29,150 @@ export class NotesPanel extends LitElement {
     this._error = undefined;
   }
 
-  readonly #notes = new Task(this, { task: () => listNotes(), args: () => [] });
+  readonly #notes = new Task(this, {
+    task: (_args: readonly [], { signal }) => listNotes(signal),
+    args: () => [] as const,
+  });
 
   static override styles = [
     baseStyles,
     css`
-    h2 {
-      margin: 0 0 16px;
-      font-size: 1.1rem;
-    }
-    form {
-      display: flex;
-      gap: 8px;
-      flex-wrap: wrap;
-    }
-    label {
-      flex-basis: 100%;
-      font-size: 0.9rem;
-      color: var(--muted);
-    }
-    input {
-      flex: 1;
-      min-width: 0;
-      font: inherit;
-      padding: 8px 12px;
-      border-radius: var(--radius);
-      border: 1px solid var(--border);
-      background: var(--bg);
-      color: var(--text);
-    }
-    ul {
-      list-style: none;
-      padding: 0;
-      margin: 16px 0 0;
-    }
-    li {
-      display: flex;
-      gap: 8px;
-      justify-content: space-between;
-      align-items: center;
-      padding: 8px 0;
-      border-top: 1px solid var(--border);
-      overflow-wrap: anywhere;
-    }
-    .muted {
-      color: var(--muted);
-    }
-  `,
+      .heading {
+        display: flex;
+        align-items: baseline;
+        justify-content: space-between;
+        gap: 8px;
+      }
+      .count {
+        font-size: 0.875rem;
+      }
+      form {
+        display: grid;
+        grid-template-columns: minmax(0, 1fr) auto;
+        gap: 6px 8px;
+        align-items: center;
+      }
+      label {
+        grid-column: 1 / -1;
+        font-weight: 600;
+        font-size: 0.925rem;
+      }
+      .hint {
+        grid-column: 1 / -1;
+        margin: 0;
+        font-size: 0.825rem;
+      }
+      input {
+        width: 100%;
+      }
+      ul {
+        list-style: none;
+        padding: 0;
+        margin: 16px 0 0;
+      }
+      ul[aria-busy='true'] {
+        opacity: 0.7;
+      }
+      li {
+        display: flex;
+        gap: 12px;
+        justify-content: space-between;
+        align-items: flex-start;
+        padding: 12px 0;
+        border-top: 1px solid var(--border);
+      }
+      .text {
+        margin: 0;
+        overflow-wrap: anywhere;
+        white-space: pre-wrap;
+      }
+      .when {
+        display: block;
+        font-size: 0.8rem;
+      }
+      .empty {
+        margin: 16px 0 0;
+        padding: 20px 16px;
+        border: 1px dashed var(--border);
+        border-radius: var(--radius-sm);
+        text-align: center;
+      }
+      .status {
+        margin: 16px 0 0;
+      }
+    `,
   ];
 
   override render() {
-    return html`<section aria-labelledby="notes-title">
-      <h2 id="notes-title">Your notes</h2>
-      <form @submit=${this.#add}>
+    const notes = this.#notes.value;
+    const loadFailed = this.#notes.status === TaskStatus.ERROR;
+    return html`<section class="card" aria-labelledby="notes-title">
+      <div class="heading">
+        <h2 id="notes-title">Your notes</h2>
+        ${notes && notes.length > 0 ? html`<span class="count muted">${notes.length === 1 ? '1 note' : `${notes.length} notes`}</span>` : nothing}
+      </div>
+      <form @submit=${this.#add} novalidate>
         <label for="note-text">New note</label>
-        <input id="note-text" name="text" data-testid="note-input" maxlength="500" required autocomplete="off" ?disabled=${this._saving} />
-        <button class="primary" type="submit" data-testid="note-add" ?disabled=${this._saving}>${this._saving ? 'Adding…' : 'Add'}</button>
+        <input
+          id="note-text"
+          name="text"
+          data-testid="note-input"
+          autocomplete="off"
+          enterkeyhint="done"
+          aria-describedby="note-hint"
+          ?disabled=${this._saving}
+        />
+        <button class="primary" type="submit" data-testid="note-add" ?disabled=${this._saving}>${this._saving ? 'Saving…' : 'Add'}</button>
+        <p id="note-hint" class="hint muted">Up to ${NOTE_MAX_LENGTH} characters.</p>
       </form>
-      ${this._error ? html`<p role="alert" data-testid="notes-error">${this._error}</p>` : null}
+      ${this._error && !loadFailed
+        ? html`<div class="alert" role="alert" data-testid="notes-error"><strong>${this._error.title}</strong><p>${this._error.message}</p></div>`
+        : nothing}
       ${this.#notes.render({
-        pending: () => html`<p class="muted" aria-live="polite">Loading notes…</p>`,
-        complete: (notes) => this.#list(notes),
-        error: (error) =>
-          html`<div role="alert" data-testid="notes-error">
-            <p>${error instanceof Error ? error.message : 'Could not load notes.'}</p>
-            <button @click=${() => this.#notes.run()}>Retry</button>
-          </div>`,
+        initial: () => this.#loading(),
+        pending: () => (notes ? this.#list(notes, true) : this.#loading()),
+        complete: (loaded) => this.#list(loaded, false),
+        error: (error) => this.#loadError(error),
       })}
     </section>`;
   }
 
-  #list(notes: Note[]) {
-    if (notes.length === 0) return html`<p class="muted">No notes yet. Add your first one above.</p>`;
-    return html`<ul>
+  #loading() {
+    return html`<p class="status muted" role="status">Loading notes…</p>`;
+  }
+
+  #loadError(error: unknown) {
+    // A 401 has already switched the app to the signed-out view; nothing to show here.
+    if (isUnauthorized(error)) return nothing;
+    const { title, message } = describeError(error, 'Could not load your notes');
+    return html`<div class="alert" role="alert" data-testid="notes-error">
+      <strong>${title}</strong>
+      <p>${message}</p>
+      <button type="button" @click=${() => void this.#notes.run()}>Try again</button>
+    </div>`;
+  }
+
+  #list(notes: readonly Note[], refreshing: boolean) {
+    if (notes.length === 0) {
+      return html`<p class="empty muted" data-testid="notes-empty">No notes yet. Write your first one above.</p>`;
+    }
+    return html`<ul aria-label="Notes" aria-busy=${refreshing ? 'true' : 'false'}>
       ${notes.map(
-        (note) => html`<li data-testid="note-item">
-          <span>${note.text}</span>
-          <button data-testid="note-delete" aria-label=${`Delete note: ${note.text}`} ?disabled=${this._saving} @click=${() => this.#delete(note)}>Delete</button>
+        (note) => html`<li data-testid="note-item" data-note-id=${note.id}>
+          <div>
+            <p class="text">${note.text}</p>
+            <time class="when muted" datetime=${new Date(note.createdAt).toISOString()}>${created.format(note.createdAt)}</time>
+          </div>
+          <button
+            class="quiet"
+            type="button"
+            data-testid="note-delete"
+            aria-label=${`Delete note: ${note.text.length > 60 ? `${note.text.slice(0, 60)}…` : note.text}`}
+            ?disabled=${this._saving}
+            @click=${() => void this.#delete(note)}
+          >
+            Delete
+          </button>
         </li>`,
       )}
     </ul>`;
@@ -100,31 +180,57 @@ export class NotesPanel extends LitElement {
 
   #add = async (event: SubmitEvent) => {
     event.preventDefault();
-    const form = event.currentTarget as HTMLFormElement;
-    const input = form.elements.namedItem('text') as HTMLInputElement;
+    if (this._saving) return;
+    const input = this.#input();
     const text = input.value.trim();
-    if (!text) return;
-    await this.#mutate(() => addNote(text));
-    if (!this._error) {
-      input.value = '';
+    if (text === '') {
+      this._error = { title: 'Nothing to add', message: 'Write something first.' };
       input.focus();
+      return;
     }
+    if ([...text].length > NOTE_MAX_LENGTH) {
+      this._error = { title: 'Note too long', message: `A note can have up to ${NOTE_MAX_LENGTH} characters.` };
+      input.focus();
+      return;
+    }
+    if (await this.#mutate(() => addNote(text))) input.value = '';
+    // Re-enabled after the save: put the cursor back so the next note can be typed right away.
+    await this.updateComplete;
+    if (this.isConnected) this.#input().focus();
   };
 
-  #delete = (note: Note) => this.#mutate(() => deleteNote(note.id));
+  async #delete(note: Note) {
+    if (this._saving) return;
+    const items = [...this.renderRoot.querySelectorAll<HTMLElement>('[data-testid="note-item"]')];
+    const index = items.findIndex((item) => item.dataset.noteId === note.id);
+    const ok = await this.#mutate(() => deleteNote(note.id));
+    await this.updateComplete;
+    if (!this.isConnected) return;
+    // The pressed button is gone: focus the Delete button now in its place, else the input.
+    const buttons = this.renderRoot.querySelectorAll<HTMLButtonElement>('[data-testid="note-delete"]');
+    const next = ok ? buttons[Math.min(index, buttons.length - 1)] : buttons[index];
+    (next ?? this.#input()).focus();
+  }
 
-  async #mutate(action: () => Promise<unknown>) {
+  /** Runs an add or delete, then reloads the list. Resolves true when the change was saved. */
+  async #mutate(action: () => Promise<unknown>): Promise<boolean> {
     this._saving = true;
     this._error = undefined;
+    let saved = false;
     try {
       await action();
+      saved = true;
       await this.#notes.run();
     } catch (error) {
-      // A 401 is handled app-wide (signed-out view); anything else is shown here.
-      if (!(error instanceof ApiError && error.status === 401)) this._error = error instanceof Error ? error.message : 'Something went wrong.';
+      if (!isUnauthorized(error)) this._error = describeError(error, 'Could not save the change');
     } finally {
       this._saving = false;
     }
+    return saved;
+  }
+
+  #input(): HTMLInputElement {
+    return this.renderRoot.querySelector<HTMLInputElement>('#note-text')!;
   }
 }
 

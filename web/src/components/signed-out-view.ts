@@ -1,39 +1,76 @@
-import { LitElement, css, html } from 'lit';
+import { LitElement, css, html, nothing } from 'lit';
 import { baseStyles } from './shared-styles.js';
 
-/** The signed-out view: why (if known) and a Sign in button. Fires `sign-in`. */
+/**
+ * The signed-out view: why the user is signed out (if known, in a polite live region) and a
+ * Sign in button. Fires `sign-in` (bubbles, composed); the session controller navigates.
+ */
 export class SignedOutView extends LitElement {
-  static override properties = { message: { attribute: false } };
+  static override properties = {
+    message: { attribute: false },
+    busy: { type: Boolean },
+  };
   declare message: string | undefined;
+  /** Sign-in navigation has started: the button shows that and cannot be pressed twice. */
+  declare busy: boolean;
+
+  constructor() {
+    super();
+    this.message = undefined;
+    this.busy = false;
+  }
 
   static override styles = [
     baseStyles,
     css`
-    section {
-      padding: 32px;
-      max-width: 480px;
-      margin: 48px auto;
-      text-align: center;
-    }
-    h2 {
-      margin-top: 0;
-    }
-    p.message {
-      padding: 12px 16px;
-      border-radius: var(--radius);
-      background: color-mix(in srgb, var(--accent) 12%, transparent);
-    }
-  `,
+      .card {
+        max-width: 440px;
+        margin: clamp(16px, 8vh, 64px) auto 0;
+        text-align: center;
+      }
+      h2 {
+        font-size: 1.375rem;
+      }
+      .message {
+        margin: 0 0 16px;
+        padding: 12px 16px;
+        border-radius: var(--radius-sm);
+        background: var(--info-bg);
+        border: 1px solid var(--border);
+        text-align: start;
+      }
+      .lead {
+        margin: 0 0 20px;
+      }
+      button {
+        width: 100%;
+        max-width: 280px;
+      }
+    `,
   ];
 
+  /** Moves focus to the message (so assistive technology reads it) or, without one, to the heading. */
+  focusStart(): void {
+    const target = this.renderRoot.querySelector<HTMLElement>('[data-testid="auth-message"]') ?? this.renderRoot.querySelector<HTMLElement>('h2');
+    target?.focus();
+  }
+
   override render() {
-    return html`<section aria-labelledby="signed-out-title">
-      <h2 id="signed-out-title">Welcome</h2>
-      <div aria-live="polite">${this.message ? html`<p class="message" data-testid="auth-message">${this.message}</p>` : null}</div>
-      <p>Sign in to see and keep your notes.</p>
-      <button class="primary" data-testid="signin" @click=${() => this.dispatchEvent(new Event('sign-in', { bubbles: true, composed: true }))}>Sign in</button>
+    return html`<section class="card" aria-labelledby="signed-out-title">
+      <h2 id="signed-out-title" tabindex="-1">Sign in to your notes</h2>
+      <div role="status" aria-live="polite">
+        ${this.message ? html`<p class="message" data-testid="auth-message" tabindex="-1">${this.message}</p>` : nothing}
+      </div>
+      <p class="lead muted">You sign in with your identity provider; this app never sees your password.</p>
+      <button class="primary" type="button" data-testid="signin" ?disabled=${this.busy} @click=${this.#signIn}>
+        ${this.busy ? 'Redirecting…' : 'Sign in'}
+      </button>
     </section>`;
   }
+
+  #signIn = () => {
+    this.dispatchEvent(new Event('sign-in', { bubbles: true, composed: true }));
+  };
 }
 
 customElements.define('signed-out-view', SignedOutView);

@@ -1,103 +1,202 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { AUTH_CHANNEL, type UserInfo } from '../../../shared/src/index.js';
-import { ApiError, getUser, loginUrl, onUnauthorized } from '../api/bff-client.js';
+import { describeError, getUser, isUnauthorized, loginUrl, onUnauthorized } from '../api/bff-client.js';
+import { SESSION_MESSAGES, endedMessage, nextCheckDelay, parseChannelMessage, type ChannelMessage } from './session-logic.js';
 
 /** What the app knows about the user; every view renders from this alone. */
 export type AuthState =
   | { status: 'loading' }
   | { status: 'signed-out'; message?: string }
   | { status: 'signed-in'; user: UserInfo }
-  | { status: 'error'; message: string };
+  | { status: 'error'; title: string; message: string };
 
-/** Messages other tabs send; they carry no secret, only the fact. */
-type ChannelMessage = { type: 'signed-out' } | { type: 'signed-in' };
+export type AuthStatus = AuthState['status'];
 
-const EXPIRED = 'Your session expired. Please sign in again.';
-const ENDED = 'Your session ended. Please sign in again.';
+export interface SessionControllerOptions {
+  /** Shown if the first check finds no session (e.g. the readable `login_error` message). */
+  initialMessage?: string;
+  /** Re-check after a failed background check (network, 503) this much later. Default 30 s. */
+  retryDelayMs?: number;
+}
 
 /**
- * Owns the authentication state: loads `/bff/user`, follows 401s from any call, re-checks when
- * the tab becomes visible again or the session's expiry passes, and keeps tabs in step through
- * a BroadcastChannel (sign-out in one tab signs out the others).
+ * Owns the authentication state of the page. It
+ * - asks `GET /bff/user` on connect (401 = signed out, 200 = signed in, else an error with retry);
+ * - signs the page out when any call answers 401 (via `onUnauthorized` of the BFF client);
+ * - re-checks when the tab becomes visible again, when the page comes back from the back/forward
+ *   cache, and by a timer just after the session's idle or absolute end, so a waking tab shows
+ *   "Your session expired" instead of stale data;
+ * - keeps tabs in step over a BroadcastChannel (AUTH_CHANNEL): sign-out in one tab signs out
+ *   the others, a sign-in makes signed-out tabs look again. Messages carry no secrets.
+ * Sign-in and sign-out are full-page navigations to the BFF; nothing is ever stored in the page.
  */
 export class SessionController implements ReactiveController {
   state: AuthState = { status: 'loading' };
-  #channel: BroadcastChannel | undefined;
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  #stopListening: (() => void) | undefined;
 
-  constructor(
-    private readonly host: ReactiveControllerHost,
-    private readonly initialMessage?: string,
-  ) {
+  readonly #host: ReactiveControllerHost;
+  readonly #retryDelayMs: number;
+  #initialMessage: string | undefined;
+  #channel: BroadcastChannel | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopListening: (() => void) | undefined;
+  /** Incremented per check; a check whose number is no longer current drops its answer. */
+  #generation = 0;
+  #inFlight: AbortController | undefined;
+  #leaving = false;
+
+  constructor(host: ReactiveControllerHost, options: SessionControllerOptions = {}) {
+    this.#host = host;
+    this.#initialMessage = options.initialMessage;
+    this.#retryDelayMs = options.retryDelayMs ?? 30_000;
     host.addController(this);
   }
 
   hostConnected(): void {
-    this.#stopListening = onUnauthorized(() => this.#signedOut(ENDED));
+    this.#stopListening = onUnauthorized(this.#onUnauthorized);
     if (typeof BroadcastChannel !== 'undefined') {
       this.#channel = new BroadcastChannel(AUTH_CHANNEL);
-      this.#channel.onmessage = (event: MessageEvent<ChannelMessage>) => {
-        if (event.data?.type === 'signed-out') this.#signedOut('You signed out in another tab.');
-        if (event.data?.type === 'signed-in' && this.state.status !== 'signed-in') void this.load();
-      };
+      this.#channel.addEventListener('message', this.#onChannelMessage);
     }
-    document.addEventListener('visibilitychange', this.#onVisible);
-    void this.load(this.initialMessage);
+    document.addEventListener('visibilitychange', this.#onVisibilityChange);
+    window.addEventListener('pageshow', this.#onPageShow);
+    void this.refresh();
   }
 
   hostDisconnected(): void {
     this.#stopListening?.();
+    this.#stopListening = undefined;
+    this.#channel?.removeEventListener('message', this.#onChannelMessage);
     this.#channel?.close();
-    clearTimeout(this.#expiryTimer);
-    document.removeEventListener('visibilitychange', this.#onVisible);
+    this.#channel = undefined;
+    document.removeEventListener('visibilitychange', this.#onVisibilityChange);
+    window.removeEventListener('pageshow', this.#onPageShow);
+    this.#cancelCheck();
+    clearTimeout(this.#timer);
   }
 
-  /** (Re)loads the user. `signedOutMessage` explains a signed-out result (e.g. an expiry). */
-  async load(signedOutMessage?: string): Promise<void> {
-    const wasSignedIn = this.state.status === 'signed-in';
+  /**
+   * Asks `/bff/user` who is signed in. From the error state (a Retry button) it shows loading
+   * first; from the signed-in state it is a quiet background check that only changes the view
+   * when the session is gone.
+   */
+  async refresh(): Promise<void> {
+    if (this.#leaving) return;
+    const before = this.state;
+    this.#cancelCheck();
+    const generation = ++this.#generation;
+    const controller = new AbortController();
+    this.#inFlight = controller;
+    clearTimeout(this.#timer);
+    if (before.status === 'error') this.#set({ status: 'loading' });
+
     try {
-      const user = await getUser();
+      const user = await getUser(controller.signal);
+      if (generation !== this.#generation) return;
+      this.#inFlight = undefined;
+      this.#initialMessage = undefined;
       this.#set({ status: 'signed-in', user });
-      this.#scheduleExpiryCheck(user);
-      if (!wasSignedIn) this.#channel?.postMessage({ type: 'signed-in' } satisfies ChannelMessage);
+      this.#schedule(nextCheckDelay(user, Date.now()));
+      if (before.status !== 'signed-in') this.#post({ type: 'signed-in' });
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) this.#signedOut(wasSignedIn ? (signedOutMessage ?? ENDED) : signedOutMessage);
-      else this.#set({ status: 'error', message: error instanceof Error ? error.message : 'Something went wrong.' });
+      if (generation !== this.#generation) return;
+      this.#inFlight = undefined;
+      if (isUnauthorized(error)) {
+        const message = before.status === 'signed-in' ? endedMessage(before.user, Date.now()) : this.#initialMessage;
+        this.#initialMessage = undefined;
+        this.#signedOut(message);
+      } else if (before.status === 'signed-in') {
+        // A background check failed (offline after waking, BFF briefly unavailable): keep the
+        // page as it is and look again soon; the next real call reports its own error.
+        this.#schedule(this.#retryDelayMs);
+      } else {
+        const { title, message } = describeError(error);
+        this.#set({ status: 'error', title, message });
+      }
     }
   }
 
-  /** Full-page navigation to the BFF, which redirects to the provider. */
+  /** Full-page navigation to the BFF's login, which redirects to the provider and back here. */
   signIn(): void {
-    window.location.assign(loginUrl(`${window.location.pathname}${window.location.search}`));
+    const { pathname, search } = window.location;
+    this.#leaving = true;
+    window.location.assign(loginUrl(`${pathname}${search}`));
   }
 
-  /** Tells the other tabs, then lets the BFF end the session (it redirects to the provider). */
+  /** Tells the other tabs, then navigates to the guarded logout URL (the BFF ends the session). */
   signOut(): void {
-    if (this.state.status !== 'signed-in') return;
-    this.#channel?.postMessage({ type: 'signed-out' } satisfies ChannelMessage);
-    window.location.assign(this.state.user.logoutUrl);
+    if (this.state.status !== 'signed-in' || this.#leaving) return;
+    const { logoutUrl } = this.state.user;
+    this.#leaving = true;
+    this.#cancelCheck();
+    clearTimeout(this.#timer);
+    this.#post({ type: 'signed-out' });
+    window.location.assign(logoutUrl);
   }
 
-  #onVisible = () => {
-    if (document.visibilityState === 'visible' && this.state.status === 'signed-in') void this.load(EXPIRED);
+  /** True once sign-in or sign-out navigation has started (buttons can show that). */
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  #onUnauthorized = () => {
+    // A 401 to a check in flight is that check's business (it knows the context).
+    if (this.#inFlight || this.#leaving) return;
+    const before = this.state;
+    if (before.status === 'signed-in') this.#signedOut(endedMessage(before.user, Date.now()));
+    else if (before.status !== 'signed-out') this.#signedOut(SESSION_MESSAGES.ended);
   };
 
-  #scheduleExpiryCheck(user: UserInfo) {
-    clearTimeout(this.#expiryTimer);
-    const endsAt = Math.min(user.session.expiresAt, user.session.idleExpiresAt) * 1000;
-    // Timers clamp at ~24.8 days; a check at least daily is plenty.
-    const delay = Math.min(Math.max(endsAt - Date.now() + 1000, 1000), 24 * 3600 * 1000);
-    this.#expiryTimer = setTimeout(() => void this.load(EXPIRED), delay);
+  #onChannelMessage = (event: MessageEvent<unknown>) => {
+    const message = parseChannelMessage(event.data);
+    if (!message || this.#leaving) return;
+    if (message.type === 'signed-out') {
+      if (this.state.status === 'signed-out') return;
+      this.#cancelCheck();
+      this.#signedOut(SESSION_MESSAGES.otherTab);
+    } else if (this.state.status !== 'signed-in') {
+      void this.refresh();
+    }
+  };
+
+  #onVisibilityChange = () => {
+    if (document.visibilityState !== 'visible') return;
+    if (this.state.status === 'signed-in' || this.state.status === 'error') void this.refresh();
+  };
+
+  #onPageShow = (event: PageTransitionEvent) => {
+    // Restored from the back/forward cache: whatever the page showed may be long out of date.
+    if (event.persisted) {
+      this.#leaving = false;
+      void this.refresh();
+    }
+  };
+
+  #schedule(delayMs: number) {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.refresh(), delayMs);
+  }
+
+  #cancelCheck() {
+    this.#generation++;
+    this.#inFlight?.abort();
+    this.#inFlight = undefined;
+  }
+
+  #post(message: ChannelMessage) {
+    try {
+      this.#channel?.postMessage(message);
+    } catch {
+      // a closed channel: nothing to tell
+    }
   }
 
   #signedOut(message?: string) {
-    clearTimeout(this.#expiryTimer);
-    this.#set({ status: 'signed-out', message });
+    clearTimeout(this.#timer);
+    this.#set(message === undefined ? { status: 'signed-out' } : { status: 'signed-out', message });
   }
 
   #set(state: AuthState) {
     this.state = state;
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   }
 }

@@ -1,0 +1,165 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AUTH_CHANNEL, type UserInfo } from '../../../shared/src/index.js';
+import { request } from '../api/bff-client.js';
+import { SessionController } from './session-controller.js';
+import { SESSION_MESSAGES } from './session-logic.js';
+
+// The controller only needs a few browser globals; Node provides BroadcastChannel itself.
+class FakeDocument extends EventTarget {
+  visibilityState: DocumentVisibilityState = 'visible';
+}
+class FakeWindow extends EventTarget {
+  location = { pathname: '/notes', search: '?x=1', assign: vi.fn() };
+}
+
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const unauthenticated = () => json(401, { error: 'unauthenticated', message: 'Sign in.' });
+
+function userInfo(endsInSeconds: number): UserInfo {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    sub: 'alice',
+    claims: { name: 'Alice' },
+    session: { idleExpiresAt: now + endsInSeconds, expiresAt: now + 3600 },
+    logoutUrl: '/bff/logout?sid=abc',
+  };
+}
+
+/** A fake `/bff/user` whose next answers are queued; later calls repeat the last one. */
+function stubUserEndpoint(...answers: Array<() => Response>) {
+  const fetchMock = vi.fn(async () => (answers.length > 1 ? answers.shift()! : answers[0]!)());
+  vi.stubGlobal('fetch', fetchMock);
+  return fetchMock;
+}
+
+function host() {
+  return { addController: vi.fn(), removeController: vi.fn(), requestUpdate: vi.fn(), updateComplete: Promise.resolve(true) };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('SessionController', () => {
+  let doc: FakeDocument;
+  let win: FakeWindow;
+  const controllers: SessionController[] = [];
+
+  function connect(options?: ConstructorParameters<typeof SessionController>[1]) {
+    const controller = new SessionController(host(), options);
+    controllers.push(controller);
+    controller.hostConnected();
+    return controller;
+  }
+
+  beforeEach(() => {
+    doc = new FakeDocument();
+    win = new FakeWindow();
+    vi.stubGlobal('document', doc);
+    vi.stubGlobal('window', win);
+  });
+  afterEach(() => {
+    for (const controller of controllers.splice(0)) controller.hostDisconnected();
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  it('starts loading, then shows the signed-in user', async () => {
+    stubUserEndpoint(() => json(200, userInfo(600)));
+    const session = connect();
+    expect(session.state.status).toBe('loading');
+    await settle();
+    expect(session.state).toMatchObject({ status: 'signed-in', user: { sub: 'alice' } });
+  });
+
+  it('is signed out without a message on a first visit, with the login error after a failed sign-in', async () => {
+    stubUserEndpoint(unauthenticated);
+    const plain = connect();
+    const failed = connect({ initialMessage: 'You declined to share your account.' });
+    await settle();
+    expect(plain.state).toEqual({ status: 'signed-out' });
+    expect(failed.state).toEqual({ status: 'signed-out', message: 'You declined to share your account.' });
+  });
+
+  it('shows "Service temporarily unavailable" on a 503 and recovers on retry', async () => {
+    stubUserEndpoint(() => json(503, { error: 'unavailable', message: 'The session store is unavailable.' }), () => json(200, userInfo(600)));
+    const session = connect();
+    await settle();
+    expect(session.state).toEqual({ status: 'error', title: 'Service temporarily unavailable', message: 'The session store is unavailable.' });
+    await session.refresh();
+    expect(session.state.status).toBe('signed-in');
+  });
+
+  it('signs out with "Your session ended" when any call answers 401', async () => {
+    stubUserEndpoint(() => json(200, userInfo(600)), unauthenticated);
+    const session = connect();
+    await settle();
+    await request('/api/notes').catch(() => undefined);
+    expect(session.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.ended });
+  });
+
+  it('re-checks after the session end and then says "Your session expired"', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const fetchMock = stubUserEndpoint(() => json(200, userInfo(3)), unauthenticated);
+    const session = connect();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(session.state.status).toBe('signed-in');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(session.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.expired });
+  });
+
+  it('re-checks when the tab becomes visible again', async () => {
+    const fetchMock = stubUserEndpoint(() => json(200, userInfo(600)), unauthenticated);
+    const session = connect();
+    await settle();
+    doc.visibilityState = 'hidden';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    doc.visibilityState = 'visible';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(session.state).toMatchObject({ status: 'signed-out', message: expect.stringMatching(/^Your session (ended|expired)/) });
+  });
+
+  it('keeps the page when a background check cannot reach the server', async () => {
+    stubUserEndpoint(
+      () => json(200, userInfo(600)),
+      () => {
+        throw new TypeError('Failed to fetch');
+      },
+    );
+    const session = connect();
+    await settle();
+    await session.refresh();
+    expect(session.state.status).toBe('signed-in');
+  });
+
+  it('navigates to the BFF to sign in, with the current path as returnTo', async () => {
+    stubUserEndpoint(unauthenticated);
+    const session = connect();
+    await settle();
+    session.signIn();
+    expect(win.location.assign).toHaveBeenCalledWith('/bff/login?returnTo=%2Fnotes%3Fx%3D1');
+  });
+
+  it('signs out the other tabs over the BroadcastChannel, without secrets', async () => {
+    stubUserEndpoint(() => json(200, userInfo(600)));
+    const spy = new BroadcastChannel(AUTH_CHANNEL);
+    const heard: unknown[] = [];
+    spy.onmessage = (event) => heard.push(event.data);
+    const first = connect();
+    const second = connect();
+    await settle();
+    expect(second.state.status).toBe('signed-in');
+
+    first.signOut();
+    expect(win.location.assign).toHaveBeenCalledWith('/bff/logout?sid=abc');
+    await settle();
+    expect(second.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.otherTab });
+    expect(heard).toContainEqual({ type: 'signed-out' });
+    expect(JSON.stringify(heard)).not.toContain('abc');
+    spy.close();
+  });
+});
