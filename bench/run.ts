@@ -21,8 +21,9 @@ import { freePort, startRedis } from '../test/support/redis.js';
 const smoke = process.argv.includes('--smoke');
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CONNECTIONS = 50;
-const ROUND_SECONDS = smoke ? 1 : 8;
-const ROUNDS = smoke ? 1 : 5;
+// BENCH_ROUNDS / BENCH_SECONDS shorten or lengthen a full run (quick experiments, steadier medians).
+const ROUND_SECONDS = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_SECONDS = smoke ? 1 : 4;
 const SIGN_INS = smoke ? 3 : 40;
 const SESSIONS_FOR_FOOTPRINT = smoke ? 3 : 20;
@@ -100,12 +101,20 @@ function processTree(pid: number): number[] {
   }
   return [pid, ...children.flatMap(processTree)];
 }
+/** A /proc file of a process, or '' when the process has gone meanwhile (short-lived helpers). */
+function procFile(pid: number, name: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
 /** CPU seconds (user + system) a process tree has used. */
 function cpuSeconds(pid: number): number {
   let total = 0;
   for (const member of processTree(pid)) {
-    const fields = readFileSync(`/proc/${member}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    total += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+    const fields = procFile(member, 'stat').split(') ')[1]?.split(' ');
+    if (fields) total += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
   }
   return total;
 }
@@ -113,18 +122,25 @@ function cpuSeconds(pid: number): number {
 function rssMiB(pid: number): number {
   let largest = 0;
   for (const member of processTree(pid)) {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${member}/status`, 'utf8'));
+    const match = /VmRSS:\s+(\d+) kB/.exec(procFile(member, 'status'));
     largest = Math.max(largest, match ? Number(match[1]) / 1024 : 0);
   }
   return largest;
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const summarize = (runs: LoadResult[]) => ({ rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) });
 
 async function redisCommands(client: Awaited<ReturnType<typeof startRedis>>['client']): Promise<number> {
   const info = await client.info('commandstats');
   let total = 0;
   for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) if (match[1] !== 'info') total += Number(match[2]);
   return total;
+}
+
+/** Socket reads Redis has processed: one per batch of commands that arrived together (a round trip). */
+async function redisReads(client: Awaited<ReturnType<typeof startRedis>>['client']): Promise<number> {
+  const info = await client.info('stats');
+  return Number(/total_reads_processed:(\d+)/.exec(info)?.[1] ?? Number.NaN);
 }
 
 async function main() {
@@ -151,8 +167,9 @@ async function main() {
     const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : [];
     // Exactly the command line of `npm run start:bff`, node flags included.
     const startBff = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts['start:bff']!;
+    const workers = profile.length ? 1 : Number(process.env.BFF_WORKERS ?? '2');
     const bff = procs.spawn(process.execPath, [...profile, ...startBff.split(/\s+/).slice(1)], {
-      BFF_WORKERS: profile.length ? '1' : (process.env.BFF_WORKERS ?? '2'),
+      BFF_WORKERS: String(workers),
       NODE_ENV: 'production',
       PORT: String(bffPort),
       PUBLIC_URL: bffUrl,
@@ -196,43 +213,60 @@ async function main() {
     const check = await fetch(`${bffUrl}/api/items`, { headers });
     if (check.status !== 200) throw new Error(`proxied call answered ${check.status}`);
 
+    // The yardstick: a bare proxy on the same packages, reading this session's value.
+    const sessionId = /(?:^|; )bff=([^;]+)/.exec(headers.cookie)![1]!;
+    const floor = procs.spawn(process.execPath, ['--import', 'tsx', 'bench/floor.ts', String(await freePort()), upstreamUrl, redis.url, `bff:{${sessionId}}:session`, String(workers)]);
+    const { port: floorPort } = JSON.parse((await createInterface({ input: floor.stdout! })[Symbol.asyncIterator]().next()).value as string) as { port: number };
+    const floorUrl = `http://127.0.0.1:${floorPort}/items`;
+
     await load(procs, `${upstreamUrl}/items`, WARMUP_SECONDS, {});
+    await load(procs, floorUrl, WARMUP_SECONDS, {});
     await load(procs, `${bffUrl}/api/items`, WARMUP_SECONDS, headers);
 
     const direct: LoadResult[] = [];
+    const floorRuns: LoadResult[] = [];
     const proxied: LoadResult[] = [];
+    let floorCpu = 0;
     let bffCpu = 0;
     let maxRss = 0;
     let commands = 0;
+    let roundTrips = 0;
     const upstreamSaw = async () => (await (await fetch(`${upstreamUrl}/__stats`)).json()) as { withBearer: number; withoutBearer: number };
     let forwarded = 0;
     for (let round = 0; round < ROUNDS; round++) {
       direct.push(await load(procs, `${upstreamUrl}/items`, ROUND_SECONDS, {}));
+      const floorCpuBefore = cpuSeconds(floor.pid!);
+      floorRuns.push(await load(procs, floorUrl, ROUND_SECONDS, {}));
+      floorCpu += cpuSeconds(floor.pid!) - floorCpuBefore;
       const cpuBefore = cpuSeconds(bff.pid!);
       const commandsBefore = await redisCommands(redis.client);
+      const readsBefore = await redisReads(redis.client);
       const forwardedBefore = (await upstreamSaw()).withBearer;
       const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMiB(bff.pid!))), 250);
       proxied.push(await load(procs, `${bffUrl}/api/items`, ROUND_SECONDS, headers));
       clearInterval(sampler);
       maxRss = Math.max(maxRss, rssMiB(bff.pid!));
       bffCpu += cpuSeconds(bff.pid!) - cpuBefore;
+      // The bench's own INFO calls are one read each: subtract them.
+      roundTrips += (await redisReads(redis.client)) - readsBefore - 1;
       commands += (await redisCommands(redis.client)) - commandsBefore;
       forwarded += (await upstreamSaw()).withBearer - forwardedBefore;
     }
     const upstreamStats = await upstreamSaw();
     const proxiedRequests = proxied.reduce((sum, r) => sum + r.requests, 0);
-    const invalid = [...direct, ...proxied].some((r) => r.non2xx > 0 || r.errors > 0) || upstreamStats.withBearer < proxiedRequests;
+    const invalid = [...direct, ...floorRuns, ...proxied].some((r) => r.non2xx > 0 || r.errors > 0) || upstreamStats.withBearer < proxiedRequests;
 
     const summary = {
       mode: smoke ? 'smoke' : 'full',
       valid: !invalid,
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       settings: { connections: CONNECTIONS, roundSeconds: ROUND_SECONDS, rounds: ROUNDS },
-      direct: { rps: median(direct.map((r) => r.rps)), p50: median(direct.map((r) => r.p50)), p99: median(direct.map((r) => r.p99)) },
-      proxied: { rps: median(proxied.map((r) => r.rps)), p50: median(proxied.map((r) => r.p50)), p99: median(proxied.map((r) => r.p99)) },
+      direct: summarize(direct),
+      floor: { ...summarize(floorRuns), ratio: median(floorRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (floorCpu / floorRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000 },
+      proxied: summarize(proxied),
       ratio: median(proxied.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
-      bff: { workers: profile.length ? 1 : Number(process.env.BFF_WORKERS ?? '2'), cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
-      redis: { commandsPerRequest: commands / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
+      bff: { workers, cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
+      redis: { commandsPerRequest: commands / forwarded, roundTripsPerRequest: roundTrips / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
       upstreamSaw: upstreamStats,
     };
@@ -258,8 +292,9 @@ async function main() {
 type Summary = {
   mode: string; valid: boolean; machine: { cpus: number; node: string }; settings: { connections: number; roundSeconds: number; rounds: number };
   direct: { rps: number; p50: number; p99: number }; proxied: { rps: number; p50: number; p99: number }; ratio: number;
+  floor: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number };
   bff: { workers: number; cpuMsPerRequest: number; maxRssMiB: number };
-  redis: { commandsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
+  redis: { commandsPerRequest: number; roundTripsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
   signIn: { perSecond: number; bffCpuMs: number };
 };
 
@@ -270,9 +305,11 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   console.log(row(['path', 'req/s', 'p50 ms', 'p99 ms', 'vs direct']));
   console.log(row(['---', '---', '---', '---', '---']));
   console.log(row(['upstream directly', f(s.direct.rps, 0), f(s.direct.p50), f(s.direct.p99), '1.00x']));
+  console.log(row(['bare Node proxy (floor: GETEX + undici, no checks)', f(s.floor.rps, 0), f(s.floor.p50), f(s.floor.p99), `${f(s.floor.ratio, 2)}x`]));
   console.log(row(['GET /api/items through the BFF', f(s.proxied.rps, 0), f(s.proxied.p50), f(s.proxied.p99), `${f(s.ratio, 2)}x`]));
-  console.log(`\nBFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`);
-  console.log(`Redis: ${f(s.redis.commandsPerRequest, 2)} commands (= round trips, nothing is pipelined) per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`);
+  console.log(`\nThe BFF reaches ${f(s.proxied.rps / s.floor.rps, 2)}x of the floor's req/s; CPU per request ${f(s.bff.cpuMsPerRequest, 3)} ms (BFF) vs ${f(s.floor.cpuMsPerRequest, 3)} ms (floor).`);
+  console.log(`BFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`);
+  console.log(`Redis: ${f(s.redis.commandsPerRequest, 2)} commands and ${f(s.redis.roundTripsPerRequest, 2)} round trips per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`);
   console.log(`Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`);
   console.log('\nTargets:');
   for (const [name, met] of targets) console.log(`  ${met ? 'met    ' : 'MISSED '} ${name}`);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import { ERROR_CODES } from '../../shared/src/index.js';
 import type { Config } from './config.js';
@@ -11,7 +12,7 @@ import { requestContext } from './middleware/request-context.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { OidcProvider } from './oidc/provider.js';
 import { TokenService } from './oidc/tokens.js';
-import { apiProxy } from './proxy/proxy.js';
+import { createApiProxy } from './proxy/proxy.js';
 import { bffRoutes } from './routes/bff.js';
 import { healthRoutes } from './routes/health.js';
 import { staticFiles } from './routes/static.js';
@@ -41,7 +42,11 @@ export function createDeps(config: Config, log: Logger, options: { kv?: KeyValue
   return { config, log, kv, sessions, vault, oidc, tokens, metrics };
 }
 
-/** The Koa app, built from its dependencies; opens no socket (tests drive `app.callback()`). */
+/**
+ * The BFF, built from its dependencies; opens no socket. `listener` is what the HTTP server
+ * calls: API_ROUTES go to the proxy, which runs on Node's request and response directly (the hot
+ * path), and everything else to the Koa app.
+ */
 export function createApp(deps: Deps) {
   const { config, log, metrics } = deps;
   const app = new Koa({ proxy: config.trustProxy });
@@ -52,11 +57,9 @@ export function createApp(deps: Deps) {
       await next();
     });
   }
-  const proxy = apiProxy(deps);
   app.use(requestContext(log, metrics));
   app.use(errorHandler(log));
   app.use(securityHeaders({ hsts: config.secureCookies }));
-  app.use(proxy);
   const bff = bffRoutes(app, deps);
   app.use(bff.routes()).use(bff.allowedMethods());
   const health = healthRoutes(deps);
@@ -66,7 +69,12 @@ export function createApp(deps: Deps) {
     throw new HttpError(404, ERROR_CODES.notFound, 'Not found.');
   });
   app.on('error', (error: unknown) => log.debug({ err: String(error) }, 'koa error event'));
+  const proxy = createApiProxy(deps);
+  const koa = app.callback();
   return Object.assign(app, {
+    listener(req: IncomingMessage, res: ServerResponse) {
+      if (!proxy.handle(req, res)) void koa(req, res);
+    },
     /** Stops background work and closes connections (the store is closed by its owner). */
     async shutdown() {
       deps.oidc.stop();

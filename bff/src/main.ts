@@ -25,7 +25,7 @@ export async function main(env = process.env): Promise<void> {
   const app = createApp(deps);
   void deps.oidc.start();
   await deps.kv.ready();
-  const server = createBffServer(app.callback());
+  const server = createBffServer(app.listener);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   log.info({ url: config.publicUrl.href, listen: `${config.host}:${config.port}` }, 'BFF listening');
 

@@ -1,12 +1,24 @@
 import type { Context, Next } from 'koa';
 import { BFF_PATHS, ERROR_CODES, type ErrorBody, type ErrorCode } from '../../../shared/src/index.js';
-
-const NAVIGATIONS = new Set<string>([BFF_PATHS.login, BFF_PATHS.callback, BFF_PATHS.logout]);
 import { HttpError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describe } from '../oidc/provider.js';
 import { errorPage } from '../pages.js';
 import { StoreUnavailableError } from '../session/kv.js';
+import { baseSecurityHeaders } from './security-headers.js';
+
+const NAVIGATIONS = new Set<string>([BFF_PATHS.login, BFF_PATHS.callback, BFF_PATHS.logout]);
+
+/** Server failures go to the log with their cause; refusals only at debug level. */
+export function logFailure(log: Logger, failure: HttpError, error: unknown, path: string): void {
+  if (failure.status >= 500) log.error({ err: describe(failure.cause ?? error), status: failure.status, path }, 'request failed');
+  else log.debug({ status: failure.status, code: failure.code, path }, 'request refused');
+}
+
+/** Headers of every JSON error answer, wherever it is written: never cached, never sniffed. */
+export function failureHeaders(options: { hsts: boolean }): Record<string, string> {
+  return { ...baseSecurityHeaders(options), 'cache-control': 'no-store' };
+}
 
 /**
  * The one error path. Known failures map to a status and a JSON body `{ error, message }`;
@@ -19,9 +31,8 @@ export function errorHandler(log: Logger) {
       await next();
     } catch (error) {
       const failure = toHttpError(error);
-      if (failure.status >= 500) log.error({ err: describe(failure.cause ?? error), status: failure.status, path: ctx.path }, 'request failed');
-      else log.debug({ status: failure.status, code: failure.code, path: ctx.path }, 'request refused');
-      if (ctx.respond === false || ctx.headerSent) return; // the response is already on its way
+      logFailure(log, failure, error, ctx.path);
+      if (ctx.headerSent) return; // the response is already on its way
       if (NAVIGATIONS.has(ctx.path)) {
         // The browser navigated here (sign-in, sign-out): it expects a page, not JSON.
         errorPage(ctx, failure.status, failure.status >= 500 ? 'Temporarily unavailable' : 'Request refused', failure.message);
@@ -50,7 +61,7 @@ function pickSafeHeaders(headers: Record<string, string> | undefined): Record<st
   return safe;
 }
 
-function toHttpError(error: unknown): HttpError {
+export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof StoreUnavailableError) {
     return new HttpError(503, ERROR_CODES.unavailable, 'The service is temporarily unavailable. Please try again shortly.', { cause: error });

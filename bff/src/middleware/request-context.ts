@@ -1,39 +1,61 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
+import { BFF_PATHS } from '../../../shared/src/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const KNOWN_BFF_PATHS = new Set<string>(Object.values(BFF_PATHS));
+/** nginx's convention for "the client closed the connection before the answer was complete". */
+export const CLIENT_CLOSED = 499;
 
-/** The route class a path belongs to, for metric labels of bounded cardinality. */
-function routeClass(ctx: Context): string {
-  if (ctx.state.routeClass) return ctx.state.routeClass as string;
-  if (ctx.path.startsWith('/bff/')) return ctx.path;
-  if (ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path === '/metrics') return 'health';
+/** The caller's `X-Request-Id` when well formed (so traces join up), else a new one. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && WELL_FORMED_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * The route class a path belongs to, for metric labels. Bounded on purpose: a label per
+ * arbitrary path would let anyone grow the metrics without limit.
+ */
+function routeClass(path: string): string {
+  if (KNOWN_BFF_PATHS.has(path)) return path;
+  if (path.startsWith('/bff/')) return '/bff/other';
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return 'health';
   return 'static';
+}
+
+/** What one finished request leaves behind: a latency observation and, for 5xx or at debug level, a log line. */
+export function recordRequest(
+  log: Logger,
+  metrics: Metrics,
+  request: { requestId: string; method: string; path: string; route?: string; status: number; seconds: number },
+): void {
+  const { requestId, method, path, status, seconds } = request;
+  metrics.requests.observe({ route: request.route ?? routeClass(path), method, status: String(status) }, seconds);
+  const serverFailure = status >= 500 && status !== CLIENT_CLOSED;
+  if (serverFailure || log.isLevelEnabled('debug')) {
+    // The path only: query strings can carry codes and states.
+    log[serverFailure ? 'warn' : 'debug']({ requestId, method, path, status, ms: Math.round(seconds * 1000) }, 'request');
+  }
 }
 
 /**
  * Gives each request an id (the caller's `X-Request-Id` when well formed, else a new one),
- * echoes it, forwards it upstream, times the request and writes one access-log line.
+ * echoes it, times the request and records it (metrics, access log).
  */
 export function requestContext(log: Logger, metrics: Metrics) {
   return async function requestContext(ctx: Context, next: Next) {
     const started = performance.now();
-    const given = ctx.req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && WELL_FORMED_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(ctx.req.headers);
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     try {
       await next();
     } finally {
-      const seconds = (performance.now() - started) / 1000;
-      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      metrics.requests.observe({ route: routeClass(ctx), method: ctx.method, status: String(status) }, seconds);
-      if (log.isLevelEnabled('debug') || status >= 500) {
-        // The path only: query strings can carry codes and states.
-        log[status >= 500 ? 'warn' : 'debug']({ requestId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 1000) }, 'request');
-      }
+      recordRequest(log, metrics, { requestId, method: ctx.method, path: ctx.path, status: ctx.status, seconds: (performance.now() - started) / 1000 });
     }
   };
 }

@@ -9,12 +9,10 @@ export const CONTENT_SECURITY_POLICY =
  * referrer everywhere, and `Cache-Control: no-store` on the `/bff/*` surface.
  */
 export function securityHeaders(options: { hsts: boolean }) {
+  const base = baseSecurityHeaders(options);
   return async function securityHeaders(ctx: Context, next: Next) {
     await next();
-    if (ctx.respond === false) return; // proxied responses are the upstream's own
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    if (options.hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    ctx.set(base);
     if (ctx.path.startsWith('/bff/')) ctx.set('Cache-Control', 'no-store');
     if (ctx.response.is('html')) {
       ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
@@ -22,4 +20,11 @@ export function securityHeaders(options: { hsts: boolean }) {
       ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     }
   };
+}
+
+/** The headers every answer of the BFF's own carries (proxied answers are the upstream's own). */
+export function baseSecurityHeaders(options: { hsts: boolean }): Record<string, string> {
+  const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+  if (options.hsts) headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
+  return headers;
 }

@@ -1,0 +1,90 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { browserResponseHeaders } from './headers.js';
+
+const INVALID_TOKEN = /error="?invalid_token"?/;
+
+/** How one upstream exchange ended: relayed to the browser, or refused the token (replay allowed). */
+export type RelayOutcome = 'sent' | 'retry';
+
+/**
+ * Relays one upstream response into the browser's response, as an undici dispatch handler:
+ * no intermediate stream, backpressure passed through (a slow browser pauses the upstream),
+ * and the upstream request aborted when the browser goes away. When `mayRetry` and the upstream
+ * answers 401 `invalid_token`, nothing reaches the browser and the outcome is 'retry'.
+ */
+export class ResponseRelay implements Dispatcher.DispatchHandler {
+  /** True once the status line went to the browser: from then on a failure can only cut the connection. */
+  started = false;
+  #outcome: RelayOutcome = 'sent';
+  #controller: Dispatcher.DispatchController | undefined;
+  readonly #done: Promise<RelayOutcome>;
+  #resolve!: (outcome: RelayOutcome) => void;
+  #reject!: (error: Error) => void;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly mayRetry: boolean,
+    /** Called with the upstream status once its headers arrive (metrics). */
+    private readonly onStatus: (statusCode: number) => void,
+  ) {
+    this.#done = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** Settles when the response has been relayed (or refused for a retry); rejects on upstream failure. */
+  get done(): Promise<RelayOutcome> {
+    return this.#done;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.res.destroyed) controller.abort(new Error('the browser closed the connection'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx informational: the final answer follows
+    this.onStatus(statusCode);
+    const challenge = headers['www-authenticate'];
+    if (this.mayRetry && statusCode === 401 && typeof challenge === 'string' && INVALID_TOKEN.test(challenge)) {
+      this.#outcome = 'retry';
+      return;
+    }
+    if (this.res.destroyed) return controller.abort(new Error('the browser closed the connection'));
+    this.started = true;
+    this.res.writeHead(statusCode, browserResponseHeaders(headers));
+    // Small answers usually arrive with their headers in one read: corking until the next tick
+    // sends head, body and end in one write instead of three.
+    this.res.cork();
+    process.nextTick(uncork, this.res);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#outcome === 'retry') return;
+    if (this.res.destroyed) return controller.abort(new Error('the browser closed the connection'));
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', this.#resume);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.#outcome === 'sent') this.res.end();
+    this.#resolve(this.#outcome);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#reject(error);
+  }
+
+  /** Stops waiting for the upstream (the browser went away mid-request). */
+  abort(reason: Error): void {
+    this.#controller?.abort(reason);
+  }
+
+  readonly #resume = () => this.#controller?.resume();
+}
+
+const uncork = (res: ServerResponse) => res.uncork();
