@@ -43,7 +43,7 @@ export async function startBff(env: Record<string, string | undefined>, port?: n
   const deps = createDeps(config, log);
   const app = createApp(deps);
   await Promise.all([deps.oidc.start(), deps.kv.ready()]);
-  const server = createBffServer(app.callback(), serverOptions);
+  const server = createBffServer(app.listener, serverOptions);
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${listenPort}`,
