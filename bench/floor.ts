@@ -27,6 +27,7 @@ if (cluster.isPrimary) {
     process.exit(0);
   });
 } else {
+  process.on('SIGTERM', () => process.exit(0));
   const redis = new Redis(redisUrl);
   const pool = new Pool(upstream, { connections: 128, keepAliveTimeout: 30_000 });
   createServer((_req, res) => {

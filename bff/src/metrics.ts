@@ -1,4 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30];
 
 /** Prometheus metrics of one BFF instance, in a registry of its own (tests run several apps per process). */
 export function createMetrics() {
@@ -6,20 +8,8 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    requests: new Histogram({
-      name: 'bff_http_request_duration_seconds',
-      help: 'BFF request latency by route class and status',
-      labelNames: ['route', 'method', 'status'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-      registers: [registry],
-    }),
-    upstream: new Histogram({
-      name: 'bff_upstream_duration_seconds',
-      help: 'Time to the upstream response headers, by API route prefix and outcome',
-      labelNames: ['route', 'outcome'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
-      registers: [registry],
-    }),
+    requests: new LatencyHistogram(registry, 'bff_http_request_duration_seconds', 'BFF request latency by route class and status', ['route', 'method', 'status']),
+    upstream: new LatencyHistogram(registry, 'bff_upstream_duration_seconds', 'Time to the upstream response headers, by API route prefix and outcome', ['route', 'outcome']),
     signIns: new Counter({ name: 'bff_sign_ins_total', help: 'Completed sign-ins', labelNames: ['result'] as const, registers: [registry] }),
     refreshes: new Counter({ name: 'bff_token_refreshes_total', help: 'Refresh grants', labelNames: ['result'] as const, registers: [registry] }),
     backchannelLogouts: new Counter({
@@ -32,3 +22,68 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+interface Series {
+  labels: Record<string, string>;
+  /** Observations per bucket (not cumulative; summed up when scraped), the last one is +Inf. */
+  counts: number[];
+  sum: number;
+}
+
+/**
+ * A Prometheus histogram made for the per-request path, registered into prom-client's registry
+ * (which formats and serves it with everything else). Why not prom-client's Histogram: in the
+ * proxy's profile each of its observations cost about 4 µs (label validation and hashing,
+ * bucket objects keyed by float strings), the largest single item of the BFF's own code per call.
+ * Here an observation is a Map lookup by label values and one array increment.
+ */
+export class LatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #series = new Map<string, Series>();
+
+  constructor(
+    registry: Registry,
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+    readonly buckets: readonly number[] = LATENCY_BUCKETS,
+  ) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** Records one duration; `labelValues` in the order of `labelNames`. */
+  observe(seconds: number, ...labelValues: string[]): void {
+    const key = labelValues.join('\n');
+    let series = this.#series.get(key);
+    if (!series) {
+      if (labelValues.length !== this.labelNames.length) throw new TypeError(`${this.name} takes ${this.labelNames.length} label values`);
+      const labels = Object.fromEntries(this.labelNames.map((name, i) => [name, labelValues[i]!]));
+      series = { labels, counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0 };
+      this.#series.set(key, series);
+    }
+    let bucket = 0;
+    while (bucket < this.buckets.length && seconds > this.buckets[bucket]!) bucket++;
+    series.counts[bucket]!++;
+    series.sum += seconds;
+  }
+
+  /** What prom-client's registry asks of a metric when it is scraped. */
+  get() {
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    for (const { labels, counts, sum } of this.#series.values()) {
+      let cumulative = 0;
+      counts.forEach((count, i) => {
+        cumulative += count;
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: i < this.buckets.length ? this.buckets[i]! : '+Inf' }, value: cumulative });
+      });
+      values.push({ metricName: `${this.name}_sum`, labels, value: sum });
+      values.push({ metricName: `${this.name}_count`, labels, value: cumulative });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    this.#series.clear();
+  }
+}

@@ -10,6 +10,12 @@ const KNOWN_BFF_PATHS = new Set<string>(Object.values(BFF_PATHS));
 /** nginx's convention for "the client closed the connection before the answer was complete". */
 export const CLIENT_CLOSED = 499;
 
+/** The path of a request target without its query: query strings can carry codes and states, and never reach a log. */
+export function pathOf(url: string): string {
+  const queryAt = url.indexOf('?');
+  return queryAt === -1 ? url : url.slice(0, queryAt);
+}
+
 /** The caller's `X-Request-Id` when well formed (so traces join up), else a new one. */
 export function requestIdOf(headers: IncomingHttpHeaders): string {
   const given = headers['x-request-id'];
@@ -31,14 +37,14 @@ function routeClass(path: string): string {
 export function recordRequest(
   log: Logger,
   metrics: Metrics,
-  request: { requestId: string; method: string; path: string; route?: string; status: number; seconds: number },
+  /** `url` may carry a query: only the path before it is ever used. */
+  request: { requestId: string; method: string; url: string; route?: string; status: number; seconds: number },
 ): void {
-  const { requestId, method, path, status, seconds } = request;
-  metrics.requests.observe({ route: request.route ?? routeClass(path), method, status: String(status) }, seconds);
+  const { requestId, method, url, status, seconds } = request;
+  metrics.requests.observe(seconds, request.route ?? routeClass(pathOf(url)), method, String(status));
   const serverFailure = status >= 500 && status !== CLIENT_CLOSED;
   if (serverFailure || log.isLevelEnabled('debug')) {
-    // The path only: query strings can carry codes and states.
-    log[serverFailure ? 'warn' : 'debug']({ requestId, method, path, status, ms: Math.round(seconds * 1000) }, 'request');
+    log[serverFailure ? 'warn' : 'debug']({ requestId, method, path: pathOf(url), status, ms: Math.round(seconds * 1000) }, 'request');
   }
 }
 
@@ -55,7 +61,7 @@ export function requestContext(log: Logger, metrics: Metrics) {
     try {
       await next();
     } finally {
-      recordRequest(log, metrics, { requestId, method: ctx.method, path: ctx.path, status: ctx.status, seconds: (performance.now() - started) / 1000 });
+      recordRequest(log, metrics, { requestId, method: ctx.method, url: ctx.path, status: ctx.status, seconds: (performance.now() - started) / 1000 });
     }
   };
 }

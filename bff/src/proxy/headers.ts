@@ -33,7 +33,8 @@ const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2']);
 
 /** Headers named in a `Connection` header are hop-by-hop too. */
 function connectionTokens(value: string | string[] | undefined): string[] {
-  if (!value) return [];
+  // The usual values name no header: skip the parsing on the hot path.
+  if (!value || value === 'keep-alive' || value === 'close') return [];
   return (Array.isArray(value) ? value.join(',') : value).split(',').map((token) => token.trim().toLowerCase());
 }
 

@@ -5,7 +5,8 @@ import { cookieNames, type Deps } from '../context.js';
 import { HttpError, badRequest, unauthenticated } from '../errors.js';
 import { assertSameSiteRequest } from '../middleware/csrf.js';
 import { failureHeaders, logFailure, toHttpError } from '../middleware/errors.js';
-import { CLIENT_CLOSED, recordRequest, requestIdOf } from '../middleware/request-context.js';
+import { CLIENT_CLOSED, pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
+import { refreshDue } from '../oidc/tokens.js';
 import { SessionStore } from '../session/sessions.js';
 import { readCookie, upstreamRequestHeaders } from './headers.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
@@ -47,8 +48,8 @@ export function createApiProxy(deps: Deps) {
     const { route, upstreamPath } = target;
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const started = performance.now();
-    const relay = new ResponseRelay(res, mayRetry, (statusCode) => {
-      metrics.upstream.observe({ route: route.prefix, outcome: String(statusCode) }, (performance.now() - started) / 1000);
+    const relay = new ResponseRelay(res, call.requestId, mayRetry, (statusCode) => {
+      metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, String(statusCode));
     });
     call.relay = relay;
     pools.get(route.upstream.origin)!.dispatch(
@@ -68,7 +69,7 @@ export function createApiProxy(deps: Deps) {
         res.destroy();
         return 'sent' as const;
       }
-      metrics.upstream.observe({ route: route.prefix, outcome: 'error' }, (performance.now() - started) / 1000);
+      metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, 'error');
       throw upstreamFailure(error);
     });
   }
@@ -87,7 +88,7 @@ export function createApiProxy(deps: Deps) {
     if (!SessionStore.isId(id)) throw unauthenticated();
     const record = await sessions.load(id);
     if (!record) throw unauthenticated('Your session has ended. Please sign in again.');
-    const current = await tokens.fresh(id, record);
+    const current = refreshDue(record) ? await tokens.fresh(id, record) : record;
     const outcome = await forward(call, target, tokens.open(current).accessToken, RETRYABLE_METHODS.has(req.method!));
     if (outcome === 'retry') {
       const refreshed = await tokens.fresh(id, current, true);
@@ -99,7 +100,7 @@ export function createApiProxy(deps: Deps) {
   function fail(call: ProxyCall, error: unknown) {
     const { req, res } = call;
     const failure = toHttpError(error);
-    logFailure(log, failure, error, pathOf(req));
+    logFailure(log, failure, error, pathOf(req.url!));
     if (res.headersSent || res.destroyed) return;
     const body = JSON.stringify({ error: failure.code, message: failure.message });
     res.writeHead(failure.status, {
@@ -117,7 +118,7 @@ export function createApiProxy(deps: Deps) {
     recordRequest(log, metrics, {
       requestId,
       method: req.method!,
-      path: pathOf(req),
+      url: req.url!,
       route: 'proxy',
       status: res.writableFinished ? res.statusCode : CLIENT_CLOSED,
       seconds: (performance.now() - call.started) / 1000,
@@ -132,7 +133,6 @@ export function createApiProxy(deps: Deps) {
     const resolved = resolveApiPath(config.apiRoutes, req.url ?? '/');
     if (resolved === undefined) return false;
     const call = new ProxyCall(req, res, resolved);
-    res.setHeader('x-request-id', call.requestId);
     // The browser left before its answer was complete: stop waiting for the upstream.
     res.once('close', () => {
       if (!res.writableFinished) call.relay?.abort(new Error('the browser closed the connection'));
@@ -161,9 +161,6 @@ class ProxyCall {
     this.requestId = requestIdOf(req.headers);
   }
 }
-
-/** The path without the query: query strings can carry secrets and never reach a log. */
-const pathOf = (req: IncomingMessage) => req.url!.split('?', 1)[0]!;
 
 function upstreamFailure(error: unknown): HttpError {
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {

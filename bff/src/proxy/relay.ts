@@ -24,6 +24,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly res: ServerResponse,
+    /** Echoed to the browser, as on every answer. */
+    private readonly requestId: string,
     private readonly mayRetry: boolean,
     /** Called with the upstream status once its headers arrive (metrics). */
     private readonly onStatus: (statusCode: number) => void,
@@ -54,7 +56,9 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     }
     if (this.res.destroyed) return controller.abort(new Error('the browser closed the connection'));
     this.started = true;
-    this.res.writeHead(statusCode, browserResponseHeaders(headers));
+    const forBrowser = browserResponseHeaders(headers);
+    forBrowser['x-request-id'] = this.requestId;
+    this.res.writeHead(statusCode, forBrowser);
     // Small answers usually arrive with their headers in one read: corking until the next tick
     // sends head, body and end in one write instead of three.
     this.res.cork();

@@ -39,6 +39,10 @@ export function connectRedis(url: string): Redis | Cluster {
   return new Redis({ ...FAIL_FAST, sentinels: nodes, name: name || 'mymaster', password });
 }
 
+const storeUnavailable = (error: unknown): never => {
+  throw new StoreUnavailableError(error);
+};
+
 /** {@link KeyValueStore} on ioredis. Every failure becomes {@link StoreUnavailableError}. */
 export class RedisStore implements KeyValueStore {
   constructor(readonly redis: Redis | Cluster) {
@@ -46,11 +50,12 @@ export class RedisStore implements KeyValueStore {
     redis.on('error', () => {});
   }
 
-  async #run<T>(command: () => Promise<T>): Promise<T> {
+  // Not an async function: the per-request GETEX passes through here, and one promise is enough.
+  #run<T>(command: () => Promise<T>): Promise<T> {
     try {
-      return await command();
+      return command().catch(storeUnavailable);
     } catch (error) {
-      throw new StoreUnavailableError(error);
+      return Promise.reject(new StoreUnavailableError(error));
     }
   }
 
