@@ -43,6 +43,14 @@ describe('operations', () => {
     expect(text).toMatch(/^# TYPE bff_backchannel_logouts_total counter/m);
   });
 
+  it('keeps metric labels bounded: unknown /bff/ paths share one label', async () => {
+    const probe = `/bff/no-such-${Date.now()}`;
+    expect((await fetch(`${stack.bff.url}${probe}`)).status).toBe(404);
+    const text = await (await fetch(`${stack.bff.url}/metrics`)).text();
+    expect(text).toMatch(/^bff_http_request_duration_seconds_count\{route="\/bff\/other",method="GET",status="404"\} [1-9]/m);
+    expect(text).not.toContain(probe);
+  });
+
   it('echoes a well-formed X-Request-Id and forwards it upstream, replacing a malformed one', async () => {
     const browser = await stack.signIn();
     const response = await browser.api(`${stack.bff.url}/rec/id`, { headers: { 'x-request-id': 'trace-123.abc' } });
