@@ -120,6 +120,7 @@ describe('API proxy', () => {
 
   it('survives clients that abort mid-request, in both directions', async () => {
     const browser = await stack.signIn();
+    const logsBefore = stack.bff.logs.length;
     const waiting = new AbortController();
     const slow = browser.api(`${stack.bff.url}/rec/slow?ms=300`, { signal: waiting.signal });
     setTimeout(() => waiting.abort(), 50);
@@ -136,6 +137,10 @@ describe('API proxy', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect((await browser.api(`${stack.bff.url}/rec/after-abort`)).status).toBe(200);
     expect((await fetch(`${stack.bff.url}/healthz`)).status).toBe(200);
+    // A browser that leaves is not a server failure: no error log, and the calls count as 499.
+    const newLogs = stack.bff.logs.slice(logsBefore);
+    expect(newLogs.filter((line) => line.includes('"level":50'))).toEqual([]);
+    expect(newLogs.some((line) => line.includes('"status":499'))).toBe(true);
   });
 
   it('keeps upstream Set-Cookie away from the browser', async () => {

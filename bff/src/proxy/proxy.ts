@@ -64,6 +64,8 @@ export function createApiProxy(deps: Deps) {
       relay,
     );
     return relay.done.catch((error: unknown) => {
+      // The browser went away (and we aborted the upstream call): nobody to answer, nothing failed upstream.
+      if (res.destroyed && !relay.started) return 'sent' as const;
       if (relay.started) {
         // Headers already went out: all we can do is cut the connection so the browser sees a failure.
         res.destroy();
