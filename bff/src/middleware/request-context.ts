@@ -56,7 +56,6 @@ export function requestContext(log: Logger, metrics: Metrics) {
   return async function requestContext(ctx: Context, next: Next) {
     const started = performance.now();
     const requestId = requestIdOf(ctx.req.headers);
-    ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     try {
       await next();

@@ -90,6 +90,7 @@ export function createApiProxy(deps: Deps) {
     if (!SessionStore.isId(id)) throw unauthenticated();
     const record = await sessions.load(id);
     if (!record) throw unauthenticated('Your session has ended. Please sign in again.');
+    // Checked here, not only inside fresh(): when no refresh is due the hot path skips an await.
     const current = refreshDue(record) ? await tokens.fresh(id, record) : record;
     const outcome = await forward(call, target, tokens.open(current).accessToken, RETRYABLE_METHODS.has(req.method!));
     if (outcome === 'retry') {

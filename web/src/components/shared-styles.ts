@@ -38,15 +38,18 @@ export const baseStyles = css`
   [tabindex='-1']:focus {
     outline: none;
   }
-  button {
+  button,
+  input {
     font: inherit;
-    font-weight: 500;
     min-height: 40px;
-    padding: 8px 16px;
     border-radius: var(--radius-sm);
     border: 1px solid var(--border);
     background: var(--surface);
     color: var(--text);
+  }
+  button {
+    font-weight: 500;
+    padding: 8px 16px;
     cursor: pointer;
     transition:
       background-color 120ms ease,
@@ -80,13 +83,7 @@ export const baseStyles = css`
     cursor: not-allowed;
   }
   input {
-    font: inherit;
-    min-height: 40px;
     padding: 8px 12px;
-    border-radius: var(--radius-sm);
-    border: 1px solid var(--border);
-    background: var(--surface);
-    color: var(--text);
   }
   input:disabled {
     opacity: 0.7;
