@@ -34,7 +34,7 @@ if (cluster.isPrimary) {
     redis.getex(sessionKey, 'PX', 60_000).then(
       (value) => {
         // A stand-in bearer of the size of a real access token, from the session value.
-        const record = JSON.parse(value!) as { tokens: string };
+        const record = JSON.parse(value!) as { sealedTokens: string };
         const handler: Dispatcher.DispatchHandler = {
           onRequestStart: () => {}, // its presence tells undici this handler speaks the current API
           onResponseStart: (_controller, statusCode, headers) => {
@@ -46,7 +46,7 @@ if (cluster.isPrimary) {
           onResponseEnd: () => res.end(),
           onResponseError: () => res.destroy(),
         };
-        pool.dispatch({ path: '/items', method: 'GET', headers: { authorization: `Bearer ${record.tokens.slice(0, 900)}` } }, handler);
+        pool.dispatch({ path: '/items', method: 'GET', headers: { authorization: `Bearer ${record.sealedTokens.slice(0, 900)}` } }, handler);
       },
       () => res.destroy(),
     );

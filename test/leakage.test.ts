@@ -40,14 +40,14 @@ describe('no token, code, verifier, cookie or secret leaks to the browser or the
 
     const key = `bff:{${sessionId}}:session`;
     const stored = JSON.parse((await redis.client.get(key))!) as SessionRecord;
-    const before = stack.bff.deps.tokens.open(stored);
+    const before = stack.bff.deps.sessionTokens.open(stored);
     secrets.push(before.accessToken, before.refreshToken!, before.idToken!);
 
     await record(await browser.api(`${stack.bff.url}/bff/user`));
     await record(await browser.api(`${stack.bff.url}/api/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' }));
     await redis.client.set(key, JSON.stringify({ ...stored, accessExpiresAt: 0 }), 'KEEPTTL'); // force a refresh
     await record(await browser.api(`${stack.bff.url}/api/notes`));
-    const after = stack.bff.deps.tokens.open(JSON.parse((await redis.client.get(key))!) as SessionRecord);
+    const after = stack.bff.deps.sessionTokens.open(JSON.parse((await redis.client.get(key))!) as SessionRecord);
     expect(after.accessToken).not.toBe(before.accessToken);
     secrets.push(after.accessToken, after.refreshToken!);
     await record(await browser.api(`${stack.bff.url}/api/nope/../x`)); // an error path too

@@ -86,8 +86,8 @@ for (const store of ['redis', 'memory'] as const) {
       const raw = (await storedSession(stack, browser))!;
       expect(raw).toBeTruthy();
       expect(raw).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
-      const record = JSON.parse(raw) as { tokens: string };
-      expect(record.tokens).toMatch(/^v1\./);
+      const record = JSON.parse(raw) as { sealedTokens: string };
+      expect(record.sealedTokens).toMatch(/^v1\./);
       if (redis) {
         const id = browser.cookie(stack.bff.url, 'bff')!;
         const ttl = await redis.client.pttl(`bff:{${id}}:session`);

@@ -62,7 +62,7 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
 
   it('stores the rotated refresh token', async () => {
     const browser = await stack.signIn();
-    const tokens = stack.bff.deps.tokens;
+    const tokens = stack.bff.deps.sessionTokens;
     const before = tokens.open((await record(browser))!);
     await makeDue(browser);
     expect((await call(browser, 1)).status).toBe(200);
@@ -85,7 +85,7 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
 
   it('ends the session on invalid_grant: 401 and the session is gone', async () => {
     const browser = await stack.signIn();
-    const { refreshToken } = stack.bff.deps.tokens.open((await record(browser))!);
+    const { refreshToken } = stack.bff.deps.sessionTokens.open((await record(browser))!);
     const revoke = await fetch(`${stack.idp.issuer}/token/revocation`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -111,7 +111,7 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
     expect(stack.upstream.requests.at(-1)!.headers.authorization).not.toBe(`Bearer ${refused}`);
 
     // A POST is never replayed: the 401 reaches the browser.
-    const { accessToken } = stack.bff.deps.tokens.open((await record(browser))!);
+    const { accessToken } = stack.bff.deps.sessionTokens.open((await record(browser))!);
     stack.upstream.rejectTokens.add(accessToken);
     const post = await call(browser, 0, '/rec/items', { method: 'POST', body: 'x' });
     expect(post.status).toBe(401);
@@ -121,7 +121,7 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
   it('revokes the refresh token at sign-out', async () => {
     const browser = await stack.signIn();
     const revokedBefore = stack.idp.stats.revokedTokens;
-    const { refreshToken } = stack.bff.deps.tokens.open((await record(browser))!);
+    const { refreshToken } = stack.bff.deps.sessionTokens.open((await record(browser))!);
     const user = (await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string };
     expect((await browser.fetch(`${stack.bff.url}${user.logoutUrl}`)).status).toBe(302);
     expect(stack.idp.stats.revokedTokens).toBe(revokedBefore + 1);

@@ -10,8 +10,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { securityHeaders } from './middleware/security-headers.js';
-import { OidcProvider } from './oidc/provider.js';
-import { TokenService } from './oidc/tokens.js';
+import { OidcClient } from './oidc/client.js';
+import { SessionTokens } from './oidc/session-tokens.js';
 import { createApiProxy } from './proxy/proxy.js';
 import { bffRoutes } from './routes/bff.js';
 import { healthRoutes } from './routes/health.js';
@@ -36,10 +36,10 @@ export function createDeps(config: Config, log: Logger, options: { kv?: KeyValue
   }
   const vault = new TokenVault(secrets);
   const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout });
-  const oidc = new OidcProvider(config, log);
+  const oidc = new OidcClient(config, log);
   const metrics = options.metrics ?? createMetrics();
-  const tokens = new TokenService({ config, kv, sessions, vault, oidc, log, metrics });
-  return { config, log, kv, sessions, vault, oidc, tokens, metrics };
+  const sessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics });
+  return { config, log, kv, sessions, vault, oidc, sessionTokens, metrics };
 }
 
 /**

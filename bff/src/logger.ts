@@ -18,6 +18,7 @@ export const REDACT_PATHS = [
   '*.client_secret',
   '*.password',
   '*.tokens',
+  '*.sealedTokens',
   '*.cookie',
   '*.authorization',
   'access_token',

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { BFF_PATHS, ERROR_CODES, type ErrorBody, type ErrorCode } from '../../../shared/src/index.js';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { describe } from '../oidc/provider.js';
+import { describe } from '../oidc/client.js';
 import { errorPage } from '../pages.js';
 import { StoreUnavailableError } from '../session/kv.js';
 import { baseSecurityHeaders } from './security-headers.js';

@@ -4,7 +4,7 @@ import { ERROR_CODES } from '../../../shared/src/index.js';
 import type { Deps } from '../context.js';
 import { HttpError } from '../errors.js';
 import { keys } from '../session/sessions.js';
-import { describe } from './provider.js';
+import { describe } from './client.js';
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Logout tokens older than this (by `iat`) are refused; `jti`s are remembered at least this long. */
@@ -24,7 +24,7 @@ export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: 
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   return async function backchannelLogout(ctx: Context) {
     const token = await readLogoutToken(ctx);
-    const metadata = oidc.config.serverMetadata();
+    const metadata = oidc.configuration.serverMetadata();
     jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri!));
     let claims: JWTPayload;
     try {

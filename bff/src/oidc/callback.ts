@@ -1,12 +1,14 @@
 import type { Context } from 'koa';
 import * as client from 'openid-client';
 import { LOGIN_ERROR_PARAM } from '../../../shared/src/index.js';
-import { cookieNames, tokenEndpointParams, type Deps } from '../context.js';
+import type { Deps } from '../context.js';
+import { cookieNames } from '../session/cookie-names.js';
+import { tokenEndpointParams } from './client.js';
 import { errorPage } from '../pages.js';
 import { keys, SessionStore, type SessionRecord } from '../session/sessions.js';
-import { accessTiming } from './tokens.js';
+import { accessTiming } from './session-tokens.js';
 import { hashBrowserBinding, type LoginTransaction } from './login.js';
-import { describe } from './provider.js';
+import { describe } from './client.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
 const PROTOCOL_CLAIMS = ['nonce', 'at_hash', 'c_hash', 'aud', 'azp', 'iss', 'iat', 'exp', 'auth_time', 'sid', 'jti', 'acr', 'amr', 's_hash'];
@@ -17,7 +19,7 @@ const PROTOCOL_CLAIMS = ['nonce', 'at_hash', 'c_hash', 'aud', 'azp', 'iss', 'iat
  * (iss, aud, exp, signature, nonce), and starts a session under a NEW id (no fixation).
  */
 export function callback(deps: Deps) {
-  const { config, oidc, kv, log, metrics, tokens } = deps;
+  const { config, oidc, kv, log, metrics, sessionTokens } = deps;
   const names = cookieNames(config);
   return async function callback(ctx: Context) {
     const { state, error } = ctx.query;
@@ -44,7 +46,7 @@ export function callback(deps: Deps) {
     let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
       response = await client.authorizationCodeGrant(
-        oidc.config,
+        oidc.configuration,
         currentUrl,
         { pkceCodeVerifier: transaction.codeVerifier, expectedState: state as string, expectedNonce: transaction.nonce, idTokenExpected: true },
         tokenEndpointParams(config),
@@ -63,9 +65,9 @@ export function callback(deps: Deps) {
 
     const idClaims = response.claims()!;
     let claims: Record<string, unknown> = { ...idClaims };
-    if (oidc.config.serverMetadata().userinfo_endpoint) {
+    if (oidc.configuration.serverMetadata().userinfo_endpoint) {
       try {
-        claims = { ...claims, ...(await client.fetchUserInfo(oidc.config, response.access_token, idClaims.sub)) };
+        claims = { ...claims, ...(await client.fetchUserInfo(oidc.configuration, response.access_token, idClaims.sub)) };
       } catch (failure) {
         // Not fatal: the ID token's claims are enough to sign in.
         log.warn({ event: 'userinfo_failed', err: describe(failure) }, 'userinfo failed; using ID token claims');
@@ -81,7 +83,7 @@ export function callback(deps: Deps) {
       logoutGuard: SessionStore.newId(),
       createdAt: now,
       expiresAt: now + config.absoluteTimeout,
-      tokens: tokens.seal({ accessToken: response.access_token, refreshToken: response.refresh_token, idToken: response.id_token }),
+      sealedTokens: sessionTokens.seal({ accessToken: response.access_token, refreshToken: response.refresh_token, idToken: response.id_token }),
       ...accessTiming(response.expires_in, now),
     };
     // koa-session writes the record through our store under a brand-new id and drops the old one.

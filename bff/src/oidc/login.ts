@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
-import { cookieNames, type Deps } from '../context.js';
+import type { Deps } from '../context.js';
+import { cookieNames } from '../session/cookie-names.js';
 import { keys } from '../session/sessions.js';
 import { safeReturnTo } from './return-to.js';
 
@@ -29,7 +30,7 @@ export function login({ config, oidc, kv }: Deps) {
   const names = cookieNames(config);
   const redirectUri = new URL('/bff/callback', config.publicUrl).href;
   return async function login(ctx: Context) {
-    const authorization = oidc.config; // 503 while the provider is unreachable
+    const authorization = oidc.configuration; // 503 while the provider is unreachable
     const existing = ctx.cookies.get(names.login);
     const binding = existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : randomBytes(32).toString('base64url');
     // code_verifier, state and nonce MUST be fresh for every redirect.

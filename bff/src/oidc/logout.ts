@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
-import { cookieNames, type Deps } from '../context.js';
+import type { Deps } from '../context.js';
+import { cookieNames } from '../session/cookie-names.js';
 import { errorPage } from '../pages.js';
 import { SessionStore, type SessionRecord } from '../session/sessions.js';
-import { describe } from './provider.js';
+import { describe } from './client.js';
 
 const sameGuard = (given: unknown, expected: string) =>
   typeof given === 'string' && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
@@ -14,7 +15,7 @@ const sameGuard = (given: unknown, expected: string) =>
  * comes from our own page (a cross-site link cannot know it). Revokes the refresh token (RFC 7009),
  * deletes the session, clears the cookie, then hands over to the provider's end-session endpoint.
  */
-export function logout({ config, oidc, sessions, tokens, log }: Deps) {
+export function logout({ config, oidc, sessions, sessionTokens, log }: Deps) {
   const names = cookieNames(config);
   const postLogoutRedirectUri = new URL('/', config.publicUrl).href;
   return async function logout(ctx: Context) {
@@ -28,7 +29,7 @@ export function logout({ config, oidc, sessions, tokens, log }: Deps) {
       errorPage(ctx, 400, 'Sign-out not confirmed', 'This sign-out link is not valid for your session. Use the Sign out button in the app.');
       return;
     }
-    const secrets = tokens.open(record as SessionRecord);
+    const secrets = sessionTokens.open(record as SessionRecord);
     await sessions.destroy(id);
     ctx.session = null;
 
@@ -36,10 +37,10 @@ export function logout({ config, oidc, sessions, tokens, log }: Deps) {
       ctx.redirect('/');
       return;
     }
-    const metadata = oidc.config.serverMetadata();
+    const metadata = oidc.configuration.serverMetadata();
     if (secrets.refreshToken && metadata.revocation_endpoint) {
       try {
-        await client.tokenRevocation(oidc.config, secrets.refreshToken, { token_type_hint: 'refresh_token' });
+        await client.tokenRevocation(oidc.configuration, secrets.refreshToken, { token_type_hint: 'refresh_token' });
       } catch (error) {
         // The session is gone either way; an unrevoked token expires on its own at the provider.
         log.warn({ event: 'revocation_failed', err: describe(error) }, 'refresh token revocation failed');
@@ -52,6 +53,6 @@ export function logout({ config, oidc, sessions, tokens, log }: Deps) {
     const parameters: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri };
     if (secrets.idToken) parameters.id_token_hint = secrets.idToken;
     else parameters.client_id = config.clientId;
-    ctx.redirect(client.buildEndSessionUrl(oidc.config, parameters).href);
+    ctx.redirect(client.buildEndSessionUrl(oidc.configuration, parameters).href);
   };
 }

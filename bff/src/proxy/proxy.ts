@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, errors as undiciErrors } from 'undici';
 import { ERROR_CODES } from '../../../shared/src/index.js';
-import { cookieNames, type Deps } from '../context.js';
+import type { Deps } from '../context.js';
+import { cookieNames } from '../session/cookie-names.js';
 import { HttpError, badRequest, unauthenticated } from '../errors.js';
 import { assertSameSiteRequest } from '../middleware/csrf.js';
 import { failureHeaders, logFailure, toHttpError } from '../middleware/errors.js';
 import { CLIENT_CLOSED, pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
-import { refreshDue } from '../oidc/tokens.js';
+import { refreshDue } from '../oidc/session-tokens.js';
 import { SessionStore } from '../session/sessions.js';
 import { readCookie, upstreamRequestHeaders } from './headers.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
@@ -23,7 +24,7 @@ const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * straight into the response over pooled keep-alive connections.
  */
 export function createApiProxy(deps: Deps) {
-  const { config, sessions, tokens, metrics, log } = deps;
+  const { config, sessions, sessionTokens, metrics, log } = deps;
   const sessionCookie = cookieNames(config).session;
   const pools = new Map<string, Pool>();
   for (const route of config.apiRoutes) {
@@ -91,11 +92,11 @@ export function createApiProxy(deps: Deps) {
     const record = await sessions.load(id);
     if (!record) throw unauthenticated('Your session has ended. Please sign in again.');
     // Checked here, not only inside fresh(): when no refresh is due the hot path skips an await.
-    const current = refreshDue(record) ? await tokens.fresh(id, record) : record;
-    const outcome = await forward(call, target, tokens.open(current).accessToken, RETRYABLE_METHODS.has(req.method!));
+    const current = refreshDue(record) ? await sessionTokens.fresh(id, record) : record;
+    const outcome = await forward(call, target, sessionTokens.open(current).accessToken, RETRYABLE_METHODS.has(req.method!));
     if (outcome === 'retry') {
-      const refreshed = await tokens.fresh(id, current, true);
-      await forward(call, target, tokens.open(refreshed).accessToken, false);
+      const refreshed = await sessionTokens.fresh(id, current, true);
+      await forward(call, target, sessionTokens.open(refreshed).accessToken, false);
     }
   }
 

@@ -18,7 +18,7 @@ export interface SessionRecord {
   /** Absolute end of the session, epoch seconds (the idle end is the Redis TTL). */
   expiresAt: number;
   /** Sealed {@link TokenSet}. */
-  tokens: string;
+  sealedTokens: string;
   /** Access token expiry and lifetime in seconds, so "refresh due?" needs no decryption. */
   accessExpiresAt: number;
   accessLifetime: number;

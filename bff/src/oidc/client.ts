@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
  * exponential backoff while the provider is unreachable: the BFF starts anyway, `/readyz`
  * answers 503, and sign-in works as soon as the provider answers, without a restart.
  */
-export class OidcProvider {
+export class OidcClient {
   #config: client.Configuration | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -26,7 +26,7 @@ export class OidcProvider {
   }
 
   /** The configuration handle; throws a 503 HttpError while discovery has not succeeded. */
-  get config(): client.Configuration {
+  get configuration(): client.Configuration {
     if (!this.#config) throw unavailable('The sign-in service is not reachable yet. Please try again shortly.');
     return this.#config;
   }
@@ -77,4 +77,10 @@ export function describe(error: unknown): { errorCode?: string; message: string 
     return { errorCode: typeof code === 'string' ? code : undefined, message: error.message };
   }
   return { message: String(error) };
+}
+
+/** Parameters sent on the code exchange and every refresh (RFC 8707 `resource`, when configured). */
+export function tokenEndpointParams(config: Pick<Config, 'authParams'>): Record<string, string> {
+  const resource = config.authParams.get('resource');
+  return resource ? { resource } : {};
 }

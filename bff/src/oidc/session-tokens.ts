@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
-import { tokenEndpointParams } from '../context.js';
+
 import { unauthenticated, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyValueStore } from '../session/kv.js';
 import { keys, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
-import { describe, type OidcProvider } from './provider.js';
+import { describe, tokenEndpointParams, type OidcClient } from './client.js';
 
 /** How long one instance may hold a session's refresh lock; a crashed holder blocks no longer. */
 export const REFRESH_LOCK_MS = 10_000;
@@ -37,7 +37,7 @@ export function accessTiming(expiresIn: number | undefined, nowSeconds = Math.fl
  * one promise, and instances share a Redis lock (SET NX PX). Waiters poll the session record and
  * reuse the tokens the winner stored; they never refresh again themselves.
  */
-export class TokenService {
+export class SessionTokens {
   readonly #inflight = new Map<string, Promise<SessionRecord>>();
 
   constructor(
@@ -46,7 +46,7 @@ export class TokenService {
       kv: KeyValueStore;
       sessions: SessionStore;
       vault: TokenVault;
-      oidc: OidcProvider;
+      oidc: OidcClient;
       log: Logger;
       metrics: Metrics;
     },
@@ -59,12 +59,12 @@ export class TokenService {
    * hashing the whole 2 KB string showed in the profile; a hit is still checked in full.
    */
   open(record: SessionRecord): TokenSet {
-    const key = record.tokens.slice(-CACHE_KEY_CHARS);
+    const key = record.sealedTokens.slice(-CACHE_KEY_CHARS);
     const cached = this.#opened.get(key);
-    if (cached?.sealed === record.tokens) return cached.tokens;
-    const tokens = JSON.parse(this.deps.vault.open(record.tokens)) as TokenSet;
+    if (cached?.sealed === record.sealedTokens) return cached.tokens;
+    const tokens = JSON.parse(this.deps.vault.open(record.sealedTokens)) as TokenSet;
     if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.delete(this.#opened.keys().next().value!);
-    this.#opened.set(key, { sealed: record.tokens, tokens });
+    this.#opened.set(key, { sealed: record.sealedTokens, tokens });
     return tokens;
   }
   readonly #opened = new Map<string, { sealed: string; tokens: TokenSet }>();
@@ -82,7 +82,7 @@ export class TokenService {
     if (!force && !refreshDue(record)) return record;
     let pending = this.#inflight.get(id);
     if (!pending) {
-      pending = this.#refreshOnce(id, record.tokens).finally(() => this.#inflight.delete(id));
+      pending = this.#refreshOnce(id, record.sealedTokens).finally(() => this.#inflight.delete(id));
       this.#inflight.set(id, pending);
     }
     return pending;
@@ -97,7 +97,7 @@ export class TokenService {
         try {
           const current = await this.#current(id);
           // Another instance refreshed while we waited for the lock: use its tokens.
-          if (current.tokens !== seenTokens) return current;
+          if (current.sealedTokens !== seenTokens) return current;
           return await this.#refresh(id, current);
         } finally {
           await kv.delIfEquals(keys.lock(id), owner).catch(() => undefined);
@@ -105,7 +105,7 @@ export class TokenService {
       }
       await sleep(POLL_MS);
       const current = await this.#current(id);
-      if (current.tokens !== seenTokens) return current;
+      if (current.sealedTokens !== seenTokens) return current;
     }
     throw unavailable('Token refresh is taking too long. Please try again.');
   }
@@ -125,7 +125,7 @@ export class TokenService {
     }
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      response = await client.refreshTokenGrant(oidc.config, tokens.refreshToken, tokenEndpointParams(config));
+      response = await client.refreshTokenGrant(oidc.configuration, tokens.refreshToken, tokenEndpointParams(config));
     } catch (error) {
       metrics.refreshes.inc({ result: 'failed' });
       if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
@@ -139,7 +139,7 @@ export class TokenService {
     metrics.refreshes.inc({ result: 'ok' });
     const updated: SessionRecord = {
       ...record,
-      tokens: this.seal({
+      sealedTokens: this.seal({
         accessToken: response.access_token,
         // RFC 6749 §6: no new refresh token means the old one stays valid.
         refreshToken: response.refresh_token ?? tokens.refreshToken,
