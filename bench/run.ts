@@ -17,6 +17,9 @@ import { DEMO_USERS, startIdp } from '../dev/idp/index.js';
 import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from '../test/support/browser.js';
 import { freePort, startRedis } from '../test/support/redis.js';
+import { sessionKey } from '../test/support/bff.js';
+
+const BENCH_SESSION_KEY = 'bench-session-key-0123456789-0123456789-0123';
 
 const smoke = process.argv.includes('--smoke');
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -177,7 +180,7 @@ async function main() {
       OIDC_CLIENT_ID: 'bench',
       OIDC_CLIENT_SECRET: clientSecret,
       REDIS_URL: redis.url,
-      SESSION_KEYS: 'bench-session-key-0123456789-0123456789-0123',
+      SESSION_KEYS: BENCH_SESSION_KEY,
       API_ROUTES: `/api=${upstreamUrl}`,
       LOG_LEVEL: 'warn',
       LOGIN_RATE_LIMIT: '0',
@@ -215,7 +218,7 @@ async function main() {
 
     // The yardstick: a bare proxy on the same packages, reading this session's value.
     const sessionId = /(?:^|; )bff=([^;]+)/.exec(headers.cookie)![1]!;
-    const floor = procs.spawn(process.execPath, ['--import', 'tsx', 'bench/floor.ts', String(await freePort()), upstreamUrl, redis.url, `bff:{${sessionId}}:session`, String(workers)]);
+    const floor = procs.spawn(process.execPath, ['--import', 'tsx', 'bench/floor.ts', String(await freePort()), upstreamUrl, redis.url, sessionKey(sessionId, BENCH_SESSION_KEY), String(workers)]);
     const { port: floorPort } = JSON.parse((await createInterface({ input: floor.stdout! })[Symbol.asyncIterator]().next()).value as string) as { port: number };
     const floorUrl = `http://127.0.0.1:${floorPort}/items`;
 

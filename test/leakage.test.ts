@@ -4,6 +4,7 @@ import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, CLIENT_SECRET, startStack, type Stack } from './support/stack.js';
+import { sessionKey } from './support/bff.js';
 
 /**
  * One whole life of a session (sign-in, proxied calls, a refresh, sign-out) while recording
@@ -38,7 +39,7 @@ describe('no token, code, verifier, cookie or secret leaks to the browser or the
     const sessionId = browser.cookie(stack.bff.url, 'bff')!;
     const loginCookie = browser.cookie(stack.bff.url, 'bff-login')!;
 
-    const key = `bff:{${sessionId}}:session`;
+    const key = sessionKey(sessionId);
     const stored = JSON.parse((await redis.client.get(key))!) as SessionRecord;
     const before = stack.bff.deps.sessionTokens.open(stored);
     secrets.push(before.accessToken, before.refreshToken!, before.idToken!);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../bff/src/session/sessions.js';
 import { startRedisCluster } from './support/redis.js';
 import { ALICE, CLIENT_ID, startStack, type Stack } from './support/stack.js';
+import { lockKey, sessionKey } from './support/bff.js';
 
 describe('on a real Redis Cluster (three masters)', () => {
   let cluster: Awaited<ReturnType<typeof startRedisCluster>>;
@@ -27,7 +28,7 @@ describe('on a real Redis Cluster (three masters)', () => {
 
   /** Reads a session through the BFF's own store (which routes keys to the right node). */
   const record = async (id: string) => {
-    const raw = await stack.bff.deps.kv.get(`bff:{${id}}:session`);
+    const raw = await stack.bff.deps.kv.get(sessionKey(id));
     return raw ? (JSON.parse(raw) as SessionRecord) : null;
   };
 
@@ -41,7 +42,7 @@ describe('on a real Redis Cluster (three masters)', () => {
 
     // Make the token due; then 10 concurrent calls on two instances share one refresh.
     const current = (await record(id))!;
-    await stack.bff.deps.kv.replace(`bff:{${id}}:session`, JSON.stringify({ ...current, accessExpiresAt: 0 }));
+    await stack.bff.deps.kv.replace(sessionKey(id), JSON.stringify({ ...current, accessExpiresAt: 0 }));
     const before = stack.idp.stats.tokenGrants.refresh_token ?? 0;
     const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => call(i % 2).then((r) => r.status)));
     expect(statuses).toEqual(Array(10).fill(200));
@@ -52,7 +53,7 @@ describe('on a real Redis Cluster (three masters)', () => {
       const slot = (await cluster.nodes[0]!.client.cluster('KEYSLOT', key)) as number;
       return slot;
     };
-    expect(await nodeOf(`bff:{${id}}:session`)).toBe(await nodeOf(`bff:{${id}}:refresh-lock`));
+    expect(await nodeOf(sessionKey(id))).toBe(await nodeOf(lockKey(id)));
 
     const key = await importJWK(stack.idp.privateJwk, 'RS256');
     const token = await new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, jti: crypto.randomUUID(), sid: (await record(id))!.opSid })
@@ -61,6 +62,7 @@ describe('on a real Redis Cluster (three masters)', () => {
       .setAudience(CLIENT_ID)
       .setSubject(ALICE.sub)
       .setIssuedAt()
+      .setExpirationTime('2m')
       .sign(key);
     const logout = await fetch(`${stack.bffs[1]!.url}/bff/backchannel-logout`, {
       method: 'POST',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBff } from './support/bff.js';
+import { sessionKey, startBff } from './support/bff.js';
 import { rawHttp, rawRequest as rawRequestWithBody } from './support/raw-http.js';
 import { TestBrowser } from './support/browser.js';
 import { freePort, startRedis, type RunningRedis } from './support/redis.js';
@@ -243,7 +243,7 @@ describe('dependencies down', () => {
     const stack = await startStack({ redisUrl: redis.url });
     try {
       const browser = await stack.signIn();
-      const key = `bff:{${browser.cookie(stack.bff.url, 'bff')}}:session`;
+      const key = sessionKey(browser.cookie(stack.bff.url, 'bff')!);
       const record = JSON.parse((await redis.client.get(key))!) as Record<string, unknown>;
       await redis.client.set(key, JSON.stringify({ ...record, accessExpiresAt: 0 }), 'KEEPTTL');
       await stack.idp.close();

@@ -4,11 +4,12 @@ import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, startStack, type Stack } from './support/stack.js';
+import { sessionKey } from './support/bff.js';
 
 /** Reads what a session holds in the store, by the browser's session cookie. */
 async function storedSession(stack: Stack, browser: TestBrowser) {
   const id = browser.cookie(stack.bff.url, 'bff');
-  return id ? stack.bff.deps.kv.get(`bff:{${id}}:session`) : null;
+  return id ? stack.bff.deps.kv.get(sessionKey(id)) : null;
 }
 
 for (const store of ['redis', 'memory'] as const) {
@@ -90,7 +91,7 @@ for (const store of ['redis', 'memory'] as const) {
       expect(record.sealedTokens).toMatch(/^v1\./);
       if (redis) {
         const id = browser.cookie(stack.bff.url, 'bff')!;
-        const ttl = await redis.client.pttl(`bff:{${id}}:session`);
+        const ttl = await redis.client.pttl(sessionKey(id));
         expect(ttl).toBeGreaterThan(1_700_000);
         expect(ttl).toBeLessThanOrEqual(1_800_000);
         for (const key of await redis.client.keys('*')) expect(await redis.client.pttl(key)).toBeGreaterThan(0);
@@ -114,7 +115,7 @@ for (const store of ['redis', 'memory'] as const) {
       await stack.signIn(ALICE, stack.bff, browser);
       const second = browser.cookie(stack.bff.url, 'bff')!;
       expect(second).not.toBe(first);
-      expect(await stack.bff.deps.kv.get(`bff:{${first}}:session`)).toBeNull();
+      expect(await stack.bff.deps.kv.get(sessionKey(first))).toBeNull();
 
       // A planted cookie value is never adopted as a session id.
       const victim = new TestBrowser();
@@ -122,7 +123,7 @@ for (const store of ['redis', 'memory'] as const) {
       victim.cookies.set(new URL(stack.bff.url).host, new Map([['bff', planted]]));
       await stack.signIn(ALICE, stack.bff, victim);
       expect(victim.cookie(stack.bff.url, 'bff')).not.toBe(planted);
-      expect(await stack.bff.deps.kv.get(`bff:{${planted}}:session`)).toBeNull();
+      expect(await stack.bff.deps.kv.get(sessionKey(planted))).toBeNull();
     });
 
     it('answers 401 to /bff/user without a session and 403 without the CSRF header', async () => {
@@ -209,7 +210,7 @@ for (const store of ['redis', 'memory'] as const) {
       expect(location.origin).toBe(new URL(stack.idp.issuer).origin);
       expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.bff.url}/`);
       expect(location.searchParams.get('id_token_hint')).toBeTruthy();
-      expect(await stack.bff.deps.kv.get(`bff:{${id}}:session`)).toBeNull();
+      expect(await stack.bff.deps.kv.get(sessionKey(id))).toBeNull();
       expect(browser.cookie(stack.bff.url, 'bff')).toBeUndefined();
       expect((await browser.api(`${stack.bff.url}/bff/user`)).status).toBe(401);
     });

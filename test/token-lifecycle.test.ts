@@ -5,6 +5,7 @@ import type { SessionRecord } from '../bff/src/session/sessions.js';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, CLIENT_ID, CLIENT_SECRET, startStack, type Stack } from './support/stack.js';
+import { lockKey, sessionKey } from './support/bff.js';
 
 const ACCESS_TOKEN_TTL = 4;
 
@@ -22,15 +23,15 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
   });
 
   const sessionId = (browser: TestBrowser) => browser.cookie(stack.bff.url, 'bff')!;
-  const sessionKey = (browser: TestBrowser) => `bff:{${sessionId(browser)}}:session`;
+  const recordKey = (browser: TestBrowser) => sessionKey(sessionId(browser));
   async function record(browser: TestBrowser): Promise<SessionRecord | null> {
-    const raw = await redis.client.get(sessionKey(browser));
+    const raw = await redis.client.get(recordKey(browser));
     return raw ? (JSON.parse(raw) as SessionRecord) : null;
   }
   /** Makes the stored access token due now, as if its lifetime had run out. */
   async function makeDue(browser: TestBrowser) {
     const current = (await record(browser))!;
-    await redis.client.set(sessionKey(browser), JSON.stringify({ ...current, accessExpiresAt: Math.floor(Date.now() / 1000) }), 'KEEPTTL');
+    await redis.client.set(recordKey(browser), JSON.stringify({ ...current, accessExpiresAt: Math.floor(Date.now() / 1000) }), 'KEEPTTL');
   }
   /** Calls through one instance with the browser's cookie (cookies are per host, so reuse them). */
   const call = (browser: TestBrowser, instance: number, path = '/rec/items', init: RequestInit = {}) =>
@@ -78,7 +79,7 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
     const browser = await stack.signIn();
     await makeDue(browser);
     // A crashed instance left its lock behind, with a short remaining life.
-    await redis.client.set(`bff:{${sessionId(browser)}}:refresh-lock`, 'dead-instance', 'PX', 600);
+    await redis.client.set(lockKey(sessionId(browser)), 'dead-instance', 'PX', 600);
     const response = await call(browser, 1);
     expect(response.status).toBe(200);
   });

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
-import { ERROR_CODES } from '../../shared/src/index.js';
 import type { Config } from './config.js';
 import type { Deps } from './context.js';
-import { HttpError } from './errors.js';
+import { notFound } from './errors.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
-import { securityHeaders } from './middleware/security-headers.js';
+import { securityHeadersMiddleware } from './middleware/security-headers.js';
 import { OidcClient } from './oidc/client.js';
 import { SessionTokens } from './oidc/session-tokens.js';
 import { createApiProxy } from './proxy/proxy.js';
@@ -26,7 +25,7 @@ import { TokenVault } from './session/vault.js';
  * Builds the dependencies from configuration: the store (Redis or memory), the vault, the
  * provider handle (discovery starts in the background) and the token service.
  */
-export function createDeps(config: Config, log: Logger, options: { kv?: KeyValueStore; metrics?: Metrics } = {}): Deps {
+export function createDeps(config: Config, log: Logger, options: { kv?: KeyValueStore; metrics?: Metrics; refreshLockMs?: number } = {}): Deps {
   const kv = options.kv ?? (config.redisUrl ? new RedisStore(connectRedis(config.redisUrl)) : new MemoryStore());
   if (!config.redisUrl && !options.kv) log.warn('REDIS_URL is not set: sessions are kept in memory (development only; lost on restart, not shared)');
   let secrets = config.sessionKeys;
@@ -35,10 +34,10 @@ export function createDeps(config: Config, log: Logger, options: { kv?: KeyValue
     secrets = [randomBytes(32).toString('base64url')];
   }
   const vault = new TokenVault(secrets);
-  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout });
+  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets);
   const oidc = new OidcClient(config, log);
   const metrics = options.metrics ?? createMetrics();
-  const sessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics });
+  const sessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs });
   return { config, log, kv, sessions, vault, oidc, sessionTokens, metrics };
 }
 
@@ -49,7 +48,8 @@ export function createDeps(config: Config, log: Logger, options: { kv?: KeyValue
  */
 export function createApp(deps: Deps) {
   const { config, log, metrics } = deps;
-  const app = new Koa({ proxy: config.trustProxy });
+  // Koa counts trusted X-Forwarded-For entries from the right, as clientAddress() does.
+  const app = new Koa({ proxy: config.trustedProxyHops > 0, maxIpsCount: config.trustedProxyHops });
   // Secure cookies follow PUBLIC_URL: behind a TLS-terminating proxy the hop to us may be plain http.
   if (config.secureCookies) {
     app.use(async function secureCookies(ctx, next) {
@@ -58,22 +58,25 @@ export function createApp(deps: Deps) {
     });
   }
   app.use(requestContext(log, metrics));
-  app.use(errorHandler(log));
-  app.use(securityHeaders({ hsts: config.secureCookies }));
+  app.use(errorHandler(log, { hsts: config.secureCookies }));
+  app.use(securityHeadersMiddleware({ hsts: config.secureCookies }));
   const bff = bffRoutes(app, deps);
   app.use(bff.routes()).use(bff.allowedMethods());
   const health = healthRoutes(deps);
   app.use(health.routes());
   app.use(staticFiles(config.staticDir));
-  app.use(async function notFound() {
-    throw new HttpError(404, ERROR_CODES.notFound, 'Not found.');
+  app.use(async function nothingMatched() {
+    throw notFound();
   });
   app.on('error', (error: unknown) => log.debug({ err: String(error) }, 'koa error event'));
   const proxy = createApiProxy(deps);
   const koa = app.callback();
   return Object.assign(app, {
     listener(req: IncomingMessage, res: ServerResponse) {
-      if (!proxy.handle(req, res)) void koa(req, res);
+      if (proxy.handle(req, res)) return;
+      // The Koa side reads small bodies only: let an `Expect: 100-continue` client send it.
+      if (req.headers.expect !== undefined) res.writeContinue();
+      void koa(req, res);
     },
     /** Stops background work and closes connections (the store is closed by its owner). */
     async shutdown() {

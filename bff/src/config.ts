@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isNeverForwarded } from './proxy/header-policy.js';
 
 /**
  * The BFF's configuration, read from the environment and validated once at start-up.
@@ -34,6 +35,20 @@ const seconds = (name: string, fallback: number) =>
     .int(`${name} must be a whole number of seconds`)
     .positive(`${name} must be positive`)
     .default(fallback);
+
+/** A loopback host: the only place a production BFF may reach its provider over plain http. */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** `API_FORWARD_HEADERS` entries that are not header names, or that the proxy must never pass on. */
+function forwardHeaderProblems(names: string[]): string[] {
+  return names.flatMap((name) => {
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return [`API_FORWARD_HEADERS: "${name}" is not a header name`];
+    if (isNeverForwarded(name.toLowerCase())) return [`API_FORWARD_HEADERS: ${name} must never be forwarded (it carries credentials, routing or client-address claims)`];
+    return [];
+  });
+}
 
 const RESERVED_AUTH_PARAMS = ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope'];
 
@@ -107,7 +122,13 @@ const envSchema = z
     SESSION_ABSOLUTE_TIMEOUT: seconds('SESSION_ABSOLUTE_TIMEOUT', 28800),
     SESSION_SAMESITE: z.enum(['strict', 'lax'], { error: 'SESSION_SAMESITE must be strict or lax' }).default('strict'),
     STATIC_DIR: z.string().default('web/dist'),
-    TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .refine((value) => /^(true|false|\d{1,2})$/.test(value), 'TRUST_PROXY must be false, true (one proxy hop) or a number of hops'),
+    API_FORWARD_HEADERS: z.string().default(''),
+    ALLOW_INSECURE_ISSUER: z.enum(['true', 'false']).default('false'),
+    OIDC_TIMEOUT_MS: z.coerce.number({ error: 'OIDC_TIMEOUT_MS must be a number' }).int().positive().max(600_000).default(30000),
     LOGIN_RATE_LIMIT: z.coerce.number({ error: 'LOGIN_RATE_LIMIT must be a number' }).int().min(0).default(30),
     MAX_BODY_BYTES: z.coerce.number({ error: 'MAX_BODY_BYTES must be a number' }).int().positive().default(10 * 1024 * 1024),
     BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
@@ -145,6 +166,13 @@ const envSchema = z
         if (authParams.has(reserved)) problem(`OIDC_AUTH_PARAMS must not set ${reserved} (the BFF sets it)`);
       }
       if (typeof env.API_ROUTES === 'string') parseRoutes(env.API_ROUTES).problems.forEach(problem);
+      if (typeof env.API_FORWARD_HEADERS === 'string') forwardHeaderProblems(csv(env.API_FORWARD_HEADERS)).forEach(problem);
+      if (production && typeof env.OIDC_ISSUER === 'string' && URL.canParse(env.OIDC_ISSUER)) {
+        const issuer = new URL(env.OIDC_ISSUER);
+        if (issuer.protocol === 'http:' && !isLoopbackHost(issuer.hostname) && env.ALLOW_INSECURE_ISSUER !== 'true') {
+          problem('OIDC_ISSUER must be https in production unless its host is a loopback address (set ALLOW_INSECURE_ISSUER=true to override)');
+        }
+      }
     },
     { when: () => true },
   )
@@ -171,7 +199,11 @@ const envSchema = z
       absoluteTimeout: env.SESSION_ABSOLUTE_TIMEOUT,
       sameSite: env.SESSION_SAMESITE,
       staticDir: env.STATIC_DIR,
-      trustProxy: env.TRUST_PROXY === 'true',
+      /** Proxy hops in front of the BFF whose X-Forwarded-For entries are trusted (0 = none). */
+      trustedProxyHops: env.TRUST_PROXY === 'true' ? 1 : env.TRUST_PROXY === 'false' ? 0 : Number(env.TRUST_PROXY),
+      /** Extra browser request headers the proxy forwards (lower case). */
+      forwardHeaders: csv(env.API_FORWARD_HEADERS).map((name) => name.toLowerCase()),
+      oidcTimeoutMs: env.OIDC_TIMEOUT_MS,
       loginRateLimit: env.LOGIN_RATE_LIMIT,
       maxBodyBytes: env.MAX_BODY_BYTES,
       logLevel: env.LOG_LEVEL,

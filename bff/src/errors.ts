@@ -1,4 +1,15 @@
-import { ERROR_CODES, type ErrorCode } from '../../shared/src/index.js';
+import type { ServerResponse } from 'node:http';
+import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../shared/src/index.js';
+import type { Logger } from './logger.js';
+import { errorPageHtml } from './pages.js';
+import { StoreUnavailableError } from './session/kv.js';
+import { securityHeaders } from './security-headers.js';
+
+/**
+ * Everything about failures lives here: the error type, the factories, the mapping of any thrown
+ * value to what a client may see, the log line, and the one writer of every error answer (JSON
+ * or page), used by the Koa side and by the proxy alike.
+ */
 
 /**
  * An HTTP failure the client may see: `status`, a stable `code` and a safe `message`.
@@ -8,21 +19,101 @@ export class HttpError extends Error {
   readonly expose: boolean;
   /** Extra response headers that are safe to send (e.g. Retry-After). */
   readonly headers: Record<string, string> | undefined;
+  /** Heading of the HTML page, when this failure is answered with one. */
+  readonly title: string | undefined;
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
+    options?: { cause?: unknown; headers?: Record<string, string>; title?: string },
   ) {
     super(message, options);
     this.name = 'HttpError';
     this.expose = status < 500;
     this.headers = options?.headers;
+    this.title = options?.title;
   }
 }
 
-export const unauthenticated = (message = 'Sign in to continue.') =>
-  new HttpError(401, ERROR_CODES.unauthenticated, message);
-export const unavailable = (message: string, cause?: unknown) =>
-  new HttpError(503, ERROR_CODES.unavailable, message, { cause });
-export const badRequest = (message: string) => new HttpError(400, ERROR_CODES.badRequest, message);
+/** nginx's convention for "the client closed the connection before the answer was complete". */
+export const CLIENT_CLOSED = 499;
+
+export const unauthenticated = (message = 'Sign in to continue.') => new HttpError(401, ERROR_CODES.unauthenticated, message);
+export const sessionEnded = () => unauthenticated('Your session has ended. Please sign in again.');
+export const unavailable = (message: string, cause?: unknown) => new HttpError(503, ERROR_CODES.unavailable, message, { cause });
+export const badRequest = (message: string, title?: string) => new HttpError(400, ERROR_CODES.badRequest, message, { title });
+export const csrfRefused = () => new HttpError(403, ERROR_CODES.csrf, 'This request is missing the anti-forgery header or came from another site.');
+export const notFound = () => new HttpError(404, ERROR_CODES.notFound, 'Not found.');
+/** The connection is closed after these: the rest of the body is never read. */
+export const bodyTooLarge = () => new HttpError(413, ERROR_CODES.tooLarge, 'The request body is too large.', { headers: { connection: 'close' } });
+export const bodyStalled = () =>
+  new HttpError(408, ERROR_CODES.requestTimeout, 'The request body stopped arriving.', { headers: { connection: 'close' } });
+
+const KNOWN_CLIENT_ERRORS: Record<number, [ErrorCode, string]> = {
+  404: [ERROR_CODES.notFound, 'Not found.'],
+  405: [ERROR_CODES.badRequest, 'This method is not allowed here.'],
+  413: [ERROR_CODES.tooLarge, 'The request is too large.'],
+  429: [ERROR_CODES.tooManyRequests, 'Too many requests. Please wait and try again.'],
+};
+/** Headers of a thrown http-error that may reach the client. */
+const SAFE_THROWN_HEADERS = ['retry-after', 'allow'];
+
+/** Maps anything thrown to what the client may see; unknown errors are a generic 500. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof StoreUnavailableError) {
+    return new HttpError(503, ERROR_CODES.unavailable, 'The service is temporarily unavailable. Please try again shortly.', { cause: error });
+  }
+  // Koa, its router and koa-ratelimit throw http-errors with `status`, `expose` and `headers`.
+  const { status, headers, expose, message } = error as { status?: unknown; headers?: Record<string, unknown>; expose?: boolean; message?: string };
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const known = KNOWN_CLIENT_ERRORS[status] ?? [ERROR_CODES.badRequest, 'The request is not valid.'];
+    // Only the rate limiter's message (marked safe by http-errors' `expose`) replaces ours.
+    const text = expose && typeof message === 'string' && status === 429 ? message : known[1];
+    const safe: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers ?? {})) if (SAFE_THROWN_HEADERS.includes(name.toLowerCase())) safe[name.toLowerCase()] = String(value);
+    return new HttpError(status, known[0], text, { cause: error, headers: safe });
+  }
+  return new HttpError(500, ERROR_CODES.internal, 'Something went wrong on our side.', { cause: error });
+}
+
+/** Server failures go to the log with their cause; refusals only at debug level. */
+export function logFailure(log: Logger, failure: HttpError, error: unknown, path: string): void {
+  if (failure.status >= 500 && failure.status !== CLIENT_CLOSED) {
+    log.error({ err: describeError(failure.cause ?? error), status: failure.status, path }, 'request failed');
+  } else {
+    log.debug({ status: failure.status, code: failure.code, path }, 'request refused');
+  }
+}
+
+/** A log-safe description of an error: code and message, never request bodies. */
+export function describeError(error: unknown): { errorCode?: string; message: string } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { errorCode: typeof code === 'string' ? code : undefined, message: error.message };
+  }
+  return { message: String(error) };
+}
+
+/**
+ * The one writer of every error answer. Starts from a clean header set (as Koa's `ctx.onerror`
+ * does: nothing a failed handler had set leaks out, cookies included), then adds the security
+ * headers, `no-store`, the request id and the error's own safe headers. Browsers that navigated
+ * (`page`) get a small HTML page under the strict CSP; everyone else `{ error, message }`.
+ */
+export function writeError(res: ServerResponse, failure: HttpError, options: { page: boolean; hsts: boolean; requestId: string }): void {
+  if (res.headersSent || res.destroyed) return;
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  const body = options.page
+    ? errorPageHtml(failure.title ?? (failure.status >= 500 ? 'Temporarily unavailable' : 'Request refused'), failure.message)
+    : JSON.stringify({ error: failure.code, message: failure.message } satisfies ErrorBody);
+  res.writeHead(failure.status, {
+    ...securityHeaders({ hsts: options.hsts, html: options.page }),
+    ...failure.headers,
+    'cache-control': 'no-store',
+    'content-type': options.page ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': options.requestId,
+  });
+  res.end(body);
+}

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   badRequest: 'bad_request',
   notFound: 'not_found',
   tooLarge: 'too_large',
+  requestTimeout: 'request_timeout',
+  forbidden: 'forbidden',
   tooManyRequests: 'too_many_requests',
   badGateway: 'bad_gateway',
   gatewayTimeout: 'gateway_timeout',

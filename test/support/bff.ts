@@ -6,12 +6,18 @@ import { loadConfig } from '../../bff/src/config.js';
 import type { Deps } from '../../bff/src/context.js';
 import { createLogger } from '../../bff/src/logger.js';
 import { createBffServer } from '../../bff/src/server.js';
+import { deriveHandleKey, handleUnder, keys } from '../../bff/src/session/sessions.js';
 import { freePort } from './redis.js';
 
 /** A stand-in SPA so integration tests do not depend on `npm run build`; browser tests use web/dist. */
 export const STATIC_FIXTURE = fileURLToPath(new URL('../fixtures/web', import.meta.url));
 
 export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef-0123456789';
+
+/** Redis key of a session (by its cookie value) as a BFF with the test key stores it: the BFF's own layout. */
+export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => keys.session(handleUnder(deriveHandleKey(secret), id));
+/** Redis key of a session's refresh lock. */
+export const lockKey = (id: string, secret = TEST_SESSION_KEY) => keys.lock(handleUnder(deriveHandleKey(secret), id));
 
 /** Collects log lines in memory so tests can search them for secrets. */
 export function logCapture() {
@@ -35,12 +41,17 @@ export interface RunningBff {
 }
 
 /** Starts the real BFF in this process on `port` (or a free one), configured from `env` like main.ts. */
-export async function startBff(env: Record<string, string | undefined>, port?: number, serverOptions?: { headersTimeoutMs?: number }): Promise<RunningBff> {
+export async function startBff(
+  env: Record<string, string | undefined>,
+  port?: number,
+  serverOptions?: { headersTimeoutMs?: number },
+  depsOptions?: Parameters<typeof createDeps>[2],
+): Promise<RunningBff> {
   const listenPort = port ?? (await freePort());
   const config = loadConfig({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, SESSION_KEYS: TEST_SESSION_KEY, LOG_LEVEL: 'debug', NODE_ENV: 'test', STATIC_DIR: STATIC_FIXTURE, ...env });
   const capture = logCapture();
   const log = createLogger({ level: config.logLevel, destination: capture.destination });
-  const deps = createDeps(config, log);
+  const deps = createDeps(config, log, depsOptions);
   const app = createApp(deps);
   await Promise.all([deps.oidc.start(), deps.kv.ready()]);
   const server = createBffServer(app.listener, serverOptions);

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
-import { CSRF_HEADER, CSRF_HEADER_VALUE, ERROR_CODES } from '../../../shared/src/index.js';
-import { HttpError } from '../errors.js';
+import { CSRF_HEADER, CSRF_HEADER_VALUE } from '../../../shared/src/index.js';
+import { csrfRefused } from '../errors.js';
 
 const ALLOWED_FETCH_SITES = new Set(['same-origin', 'none']);
 
@@ -21,6 +21,6 @@ export function requireCsrfHeader() {
 export function assertSameSiteRequest(headers: IncomingHttpHeaders): void {
   const site = headers['sec-fetch-site'];
   if (headers[CSRF_HEADER] !== CSRF_HEADER_VALUE || (site !== undefined && !ALLOWED_FETCH_SITES.has(site as string))) {
-    throw new HttpError(403, ERROR_CODES.csrf, 'This request is missing the anti-forgery header or came from another site.');
+    throw csrfRefused();
   }
 }

@@ -1,14 +1,15 @@
 import type { Middleware } from 'koa';
 import ratelimit from 'koa-ratelimit';
+import { clientAddress } from '../client-address.js';
 import { StoreUnavailableError, type KeyValueStore } from '../session/kv.js';
 import { RedisStore } from '../session/redis-store.js';
 
 /**
  * Limits sign-in starts per client address (`LOGIN_RATE_LIMIT` per minute; 0 turns it off).
  * With Redis the count is shared by every instance; with the memory store it is per process.
- * The client address is the socket's, or X-Forwarded-For's when TRUST_PROXY=true.
+ * The client address is the socket's, or the trusted X-Forwarded-For entry (TRUST_PROXY hops).
  */
-export function loginRateLimit(kv: KeyValueStore, perMinute: number): Middleware {
+export function loginRateLimit(kv: KeyValueStore, perMinute: number, trustedProxyHops: number): Middleware {
   if (perMinute === 0) return async function noLoginRateLimit(_ctx, next) {
     await next();
   };
@@ -18,7 +19,7 @@ export function loginRateLimit(kv: KeyValueStore, perMinute: number): Middleware
     namespace: 'bff:login-rate',
     duration: 60_000,
     max: perMinute,
-    id: (ctx) => ctx.ip,
+    id: (ctx) => clientAddress(ctx.req, trustedProxyHops),
     throw: true,
     errorMessage: 'Too many sign-in attempts from your address. Please wait a minute and try again.',
   } as Parameters<typeof ratelimit>[0]) as Middleware;

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import { BFF_PATHS } from '../../../shared/src/index.js';
+import { CLIENT_CLOSED } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const KNOWN_BFF_PATHS = new Set<string>(Object.values(BFF_PATHS));
-/** nginx's convention for "the client closed the connection before the answer was complete". */
-export const CLIENT_CLOSED = 499;
 
 /** The path of a request target without its query: query strings can carry codes and states, and never reach a log. */
 export function pathOf(url: string): string {
@@ -56,6 +55,7 @@ export function requestContext(log: Logger, metrics: Metrics) {
   return async function requestContext(ctx: Context, next: Next) {
     const started = performance.now();
     const requestId = requestIdOf(ctx.req.headers);
+    ctx.state.requestId = requestId; // the error writer echoes it too
     ctx.set('X-Request-Id', requestId);
     try {
       await next();

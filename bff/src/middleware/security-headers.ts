@@ -1,30 +1,16 @@
 import type { Context, Next } from 'koa';
-
-/** The CSP of every HTML answer: the SPA is built with no inline script or style. */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+import { securityHeaders } from '../security-headers.js';
 
 /**
- * Security headers on BFF responses: CSP and framing protection on HTML, nosniff and no
- * referrer everywhere, and `Cache-Control: no-store` on the `/bff/*` surface.
+ * Security headers on the Koa side's successful answers (errors get theirs from `writeError`):
+ * see `securityHeaders`, plus `Cache-Control: no-store` on the `/bff/*` surface.
  */
-export function securityHeaders(options: { hsts: boolean }) {
-  const base = baseSecurityHeaders(options);
+export function securityHeadersMiddleware(options: { hsts: boolean }) {
+  const base = securityHeaders({ ...options, html: false });
+  const html = securityHeaders({ ...options, html: true });
   return async function securityHeaders(ctx: Context, next: Next) {
     await next();
-    ctx.set(base);
+    ctx.set(ctx.response.is('html') ? html : base);
     if (ctx.path.startsWith('/bff/')) ctx.set('Cache-Control', 'no-store');
-    if (ctx.response.is('html')) {
-      ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-      ctx.set('X-Frame-Options', 'DENY');
-      ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
-    }
   };
-}
-
-/** The headers every answer of the BFF's own carries (proxied answers are the upstream's own). */
-export function baseSecurityHeaders(options: { hsts: boolean }): Record<string, string> {
-  const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
-  if (options.hsts) headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
-  return headers;
 }

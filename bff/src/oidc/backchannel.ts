@@ -2,9 +2,8 @@ import type { Context } from 'koa';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { ERROR_CODES } from '../../../shared/src/index.js';
 import type { Deps } from '../context.js';
-import { HttpError } from '../errors.js';
+import { HttpError, describeError, unavailable } from '../errors.js';
 import { keys } from '../session/sessions.js';
-import { describe } from './client.js';
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Logout tokens older than this (by `iat`) are refused; `jti`s are remembered at least this long. */
@@ -13,6 +12,18 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 const MAX_BODY_BYTES = 16 * 1024;
 
 const invalid = (message: string) => new HttpError(400, ERROR_CODES.badRequest, message);
+/** `typ` values a logout token may carry (the spec's explicit type, and the generic one). */
+const ACCEPTED_TYPES = new Set(['logout+jwt', 'application/logout+jwt', 'jwt']);
+
+/**
+ * No cached key matched and the provider's JWKS could not be fetched (network error, timeout,
+ * 5xx): the token may be fine, so this is 503 (the provider retries), not 400.
+ */
+function keysUnreachable(error: unknown): boolean {
+  if (error instanceof joseErrors.JWKSTimeout) return true;
+  if (error instanceof joseErrors.JOSEError) return error.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/i.test(error.message);
+  return !(error instanceof HttpError); // fetch itself failed (connection refused, DNS...)
+}
 
 /**
  * `POST /bff/backchannel-logout` (OpenID Connect Back-Channel Logout 1.0). Server to server:
@@ -28,18 +39,28 @@ export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: 
     jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri!));
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, jwks, {
+      const verified = await jwtVerify(token, jwks, {
         issuer: metadata.issuer,
         audience: config.clientId,
         maxTokenAge: MAX_AGE_SECONDS,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp', 'iat', 'jti'],
         algorithms: metadata.id_token_signing_alg_values_supported?.filter((alg) => alg !== 'none') ?? ['RS256'],
-      }));
+      });
+      claims = verified.payload;
+      const typ = verified.protectedHeader.typ;
+      // RFC 8417-style explicit typing: an ID token or access token must never pass as a logout token.
+      if (typ !== undefined && !ACCEPTED_TYPES.has(typ.toLowerCase())) throw invalid('The logout token has the wrong type.');
     } catch (error) {
+      if (keysUnreachable(error)) {
+        metrics.backchannelLogouts.inc({ result: 'unavailable' });
+        log.warn({ event: 'backchannel_jwks_unreachable', err: describeError(error) }, 'logout token not checked: the provider\'s keys could not be fetched');
+        throw unavailable('The provider\'s signing keys could not be fetched. Please retry.', error);
+      }
       metrics.backchannelLogouts.inc({ result: 'rejected' });
-      log.warn({ event: 'backchannel_rejected', err: describe(error) }, 'logout token rejected');
-      if (error instanceof joseErrors.JOSEError && !(error instanceof joseErrors.JWKSTimeout)) throw invalid('The logout token is not valid.');
-      throw error;
+      log.warn({ event: 'backchannel_rejected', err: describeError(error) }, 'logout token rejected');
+      if (error instanceof HttpError) throw error;
+      throw invalid('The logout token is not valid.');
     }
     const events = claims.events as Record<string, unknown> | undefined;
     const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
@@ -58,14 +79,16 @@ export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: 
       metrics.backchannelLogouts.inc({ result: 'rejected' });
       throw invalid(`The logout token is not valid: ${problem}.`);
     }
-    // Remember the jti for as long as the token itself could still be accepted.
-    const acceptableUntil = Math.max(claims.exp ?? 0, (claims.iat ?? 0) + MAX_AGE_SECONDS) + CLOCK_TOLERANCE_SECONDS;
-    const rememberMs = Math.max(1000, (acceptableUntil - Date.now() / 1000) * 1000);
-    if (!(await kv.set(keys.logoutJti(`${claims.iss}|${claims.jti as string}`), '1', Math.ceil(rememberMs), 'ifAbsent'))) {
+    const jtiKey = keys.logoutJti(`${claims.iss}|${claims.jti as string}`);
+    if ((await kv.get(jtiKey)) !== null) {
       metrics.backchannelLogouts.inc({ result: 'replayed' });
       throw invalid('The logout token was already used.');
     }
     const ended = await sessions.destroyByProviderSession({ sid, sub });
+    // Only now is the token spent: had ending the sessions failed, the provider's retry must still work.
+    // Remembered for as long as the token itself could still be accepted.
+    const acceptableUntil = Math.max(claims.exp!, claims.iat! + MAX_AGE_SECONDS) + CLOCK_TOLERANCE_SECONDS;
+    await kv.set(jtiKey, '1', Math.ceil(Math.max(1000, (acceptableUntil - Date.now() / 1000) * 1000)));
     metrics.backchannelLogouts.inc({ result: 'ok' });
     log.info({ event: 'backchannel_logout', sessions: ended }, 'back-channel logout');
     ctx.set('Cache-Control', 'no-store');

@@ -2,16 +2,38 @@ import type { Context } from 'koa';
 import * as client from 'openid-client';
 import { LOGIN_ERROR_PARAM } from '../../../shared/src/index.js';
 import type { Deps } from '../context.js';
-import { cookieNames } from '../session/cookie-names.js';
+import { cookieNames } from '../session/cookies.js';
 import { tokenEndpointParams } from './client.js';
-import { errorPage } from '../pages.js';
+import { HttpError, badRequest, describeError } from '../errors.js';
+import { ERROR_CODES } from '../../../shared/src/index.js';
 import { keys, SessionStore, type SessionRecord } from '../session/sessions.js';
 import { accessTiming } from './session-tokens.js';
 import { hashBrowserBinding, type LoginTransaction } from './login.js';
-import { describe } from './client.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
 const PROTOCOL_CLAIMS = ['nonce', 'at_hash', 'c_hash', 'aud', 'azp', 'iss', 'iat', 'exp', 'auth_time', 'sid', 'jti', 'acr', 'amr', 's_hash'];
+
+/** Error codes of authorization responses (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). */
+const AUTHORIZATION_ERRORS = new Set([
+  'access_denied',
+  'invalid_request',
+  'unauthorized_client',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'interaction_required',
+  'login_required',
+  'account_selection_required',
+  'consent_required',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'request_not_supported',
+  'request_uri_not_supported',
+  'registration_not_supported',
+]);
+
+const SIGN_IN_FAILED = 'Sign-in could not be completed';
 
 /**
  * `GET /bff/callback`: checks that `state` belongs to a transaction of this browser (single use),
@@ -29,8 +51,9 @@ export function callback(deps: Deps) {
     const ours = transaction !== undefined && binding !== undefined && transaction.browser === hashBrowserBinding(binding);
 
     if (typeof error === 'string') {
-      // The provider refused (e.g. access_denied): tell the SPA with a code, never the provider's text.
-      const code = /^[a-z_]{1,64}$/.test(error) ? error : 'invalid_request';
+      // The provider refused (e.g. access_denied): tell the SPA with a code, never the provider's
+      // text. Codes come from a fixed set: each becomes a metric label and a query value.
+      const code = AUTHORIZATION_ERRORS.has(error) ? error : 'other';
       metrics.signIns.inc({ result: code });
       ctx.redirect(`/?${LOGIN_ERROR_PARAM}=${code}`);
       return;
@@ -38,8 +61,7 @@ export function callback(deps: Deps) {
     if (!ours) {
       metrics.signIns.inc({ result: 'bad_state' });
       log.warn({ event: 'callback_rejected', reason: transaction ? 'other_browser' : 'unknown_state' }, 'callback refused');
-      errorPage(ctx, 400, 'Sign-in could not be completed', 'This sign-in link is invalid, was already used, or has expired. Please sign in again.');
-      return;
+      throw badRequest('This sign-in link is invalid, was already used, or has expired. Please sign in again.', SIGN_IN_FAILED);
     }
 
     const currentUrl = new URL(ctx.originalUrl, config.publicUrl);
@@ -54,13 +76,14 @@ export function callback(deps: Deps) {
     } catch (failure) {
       metrics.signIns.inc({ result: 'failed' });
       const providerAnswered = failure instanceof client.ResponseBodyError || failure instanceof client.AuthorizationResponseError;
-      log.warn({ event: 'code_exchange_failed', err: describe(failure) }, 'sign-in failed at the code exchange');
+      log.warn({ event: 'code_exchange_failed', err: describeError(failure) }, 'sign-in failed at the code exchange');
       if (providerAnswered || (failure instanceof Error && (failure as { code?: string }).code?.startsWith('OAUTH_'))) {
-        errorPage(ctx, 400, 'Sign-in could not be completed', 'The sign-in service rejected this sign-in. Please sign in again.');
-      } else {
-        errorPage(ctx, 503, 'Sign-in service unavailable', 'The sign-in service could not be reached. Please try again in a moment.');
+        throw badRequest('The sign-in service rejected this sign-in. Please sign in again.', SIGN_IN_FAILED);
       }
-      return;
+      throw new HttpError(503, ERROR_CODES.unavailable, 'The sign-in service could not be reached. Please try again in a moment.', {
+        cause: failure,
+        title: 'Sign-in service unavailable',
+      });
     }
 
     const idClaims = response.claims()!;
@@ -70,7 +93,7 @@ export function callback(deps: Deps) {
         claims = { ...claims, ...(await client.fetchUserInfo(oidc.configuration, response.access_token, idClaims.sub)) };
       } catch (failure) {
         // Not fatal: the ID token's claims are enough to sign in.
-        log.warn({ event: 'userinfo_failed', err: describe(failure) }, 'userinfo failed; using ID token claims');
+        log.warn({ event: 'userinfo_failed', err: describeError(failure) }, 'userinfo failed; using ID token claims');
       }
     }
     for (const name of PROTOCOL_CLAIMS) delete claims[name];

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
-import { unavailable } from '../errors.js';
+import { describeError, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -10,12 +10,13 @@ import type { Logger } from '../logger.js';
  */
 export class OidcClient {
   #config: client.Configuration | undefined;
+  #revocation: client.Configuration | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #firstAttempt: Promise<void> | undefined;
 
   constructor(
-    private readonly settings: Pick<Config, 'issuer' | 'clientId' | 'clientSecret' | 'clientAuth'>,
+    private readonly settings: ClientSettings,
     private readonly log: Logger,
     private readonly backoff = { initialMs: 250, maxMs: 10_000 },
   ) {}
@@ -29,6 +30,12 @@ export class OidcClient {
   get configuration(): client.Configuration {
     if (!this.#config) throw unavailable('The sign-in service is not reachable yet. Please try again shortly.');
     return this.#config;
+  }
+
+  /** The handle for token revocation (RFC 7009), with the client authentication the provider takes there. */
+  get revocation(): client.Configuration {
+    if (!this.#revocation) return this.configuration; // throws the 503 while discovery has not succeeded
+    return this.#revocation;
   }
 
   /** Starts discovery in the background; the returned promise settles after the first attempt. */
@@ -45,39 +52,62 @@ export class OidcClient {
   async #attempt(delayMs: number): Promise<void> {
     if (this.#stopped) return;
     try {
-      this.#config = await discover(this.settings);
+      const configuration = await discover(this.settings);
+      this.#revocation = revocationConfiguration(this.settings, configuration);
+      this.#config = configuration;
       this.log.info({ issuer: this.settings.issuer.href }, 'provider metadata loaded');
     } catch (error) {
       const next = Math.min(delayMs * 2, this.backoff.maxMs);
-      this.log.warn({ issuer: this.settings.issuer.href, err: describe(error), retryInMs: delayMs }, 'provider discovery failed; retrying');
+      this.log.warn({ issuer: this.settings.issuer.href, err: describeError(error), retryInMs: delayMs }, 'provider discovery failed; retrying');
       this.#timer = setTimeout(() => void this.#attempt(next), delayMs).unref();
     }
   }
 }
 
-async function discover(settings: Pick<Config, 'issuer' | 'clientId' | 'clientSecret' | 'clientAuth'>) {
-  const auth =
-    settings.clientAuth === 'client_secret_post'
-      ? client.ClientSecretPost(settings.clientSecret)
-      : client.ClientSecretBasic(settings.clientSecret);
-  // Plain http is only ever accepted for a loopback issuer (the dev provider); config refuses others in production.
-  const insecure = settings.issuer.protocol === 'http:';
-  const config = await client.discovery(settings.issuer, settings.clientId, undefined, auth, {
-    execute: insecure ? [client.allowInsecureRequests] : [],
-    timeout: 10,
-  });
-  config.timeout = 10;
-  return config;
+type ClientSettings = Pick<Config, 'issuer' | 'clientId' | 'clientSecret' | 'clientAuth' | 'oidcTimeoutMs'>;
+type ClientAuthMethod = Config['clientAuth'];
+
+function authenticator(method: ClientAuthMethod, secret: string): client.ClientAuth {
+  return method === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
 }
 
-/** A log-safe description of an error: code and message, never request bodies. */
-export function describe(error: unknown): { errorCode?: string; message: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { errorCode: typeof code === 'string' ? code : undefined, message: error.message };
-  }
-  return { message: String(error) };
+/** Plain http is only ever accepted for a loopback issuer in production (config refuses others). */
+function transportOptions(settings: ClientSettings, configuration: client.Configuration): void {
+  if (settings.issuer.protocol === 'http:') client.allowInsecureRequests(configuration);
+  // Every call (discovery, code exchange, userinfo, refresh, revocation) is bounded by OIDC_TIMEOUT_MS.
+  configuration.timeout = Math.ceil(settings.oidcTimeoutMs / 1000);
 }
+
+async function discover(settings: ClientSettings) {
+  const configuration = await client.discovery(settings.issuer, settings.clientId, undefined, authenticator(settings.clientAuth, settings.clientSecret), {
+    execute: settings.issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
+    timeout: Math.ceil(settings.oidcTimeoutMs / 1000),
+  });
+  transportOptions(settings, configuration);
+  return configuration;
+}
+
+/**
+ * The client authentication for the revocation endpoint: OIDC_CLIENT_AUTH when the provider's
+ * `revocation_endpoint_auth_methods_supported` lists it (or lists nothing), otherwise a listed
+ * method the BFF can do (some providers accept only Basic there, whatever the token endpoint takes).
+ */
+export function revocationAuthMethod(configured: ClientAuthMethod, supported: readonly string[] | undefined): ClientAuthMethod {
+  if (!supported?.length || supported.includes(configured)) return configured;
+  const usable = (['client_secret_basic', 'client_secret_post'] as const).find((method) => supported.includes(method));
+  return usable ?? configured;
+}
+
+/** The configuration handle for revocation calls (the same one unless the provider needs another client authentication there). */
+function revocationConfiguration(settings: ClientSettings, configuration: client.Configuration): client.Configuration {
+  const metadata = configuration.serverMetadata();
+  const method = revocationAuthMethod(settings.clientAuth, metadata.revocation_endpoint_auth_methods_supported);
+  if (method === settings.clientAuth) return configuration;
+  const forRevocation = new client.Configuration(metadata, settings.clientId, undefined, authenticator(method, settings.clientSecret));
+  transportOptions(settings, forRevocation);
+  return forRevocation;
+}
+
 
 /** Parameters sent on the code exchange and every refresh (RFC 8707 `resource`, when configured). */
 export function tokenEndpointParams(config: Pick<Config, 'authParams'>): Record<string, string> {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
 import type { Deps } from '../context.js';
-import { cookieNames } from '../session/cookie-names.js';
+import { cookieNames } from '../session/cookies.js';
 import { keys } from '../session/sessions.js';
 import { safeReturnTo } from './return-to.js';
 

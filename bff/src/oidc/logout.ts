@@ -2,10 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
 import type { Deps } from '../context.js';
-import { cookieNames } from '../session/cookie-names.js';
-import { errorPage } from '../pages.js';
-import { SessionStore, type SessionRecord } from '../session/sessions.js';
-import { describe } from './client.js';
+import { cookieNames } from '../session/cookies.js';
+import { badRequest, describeError } from '../errors.js';
+import { SessionStore, type SessionRecord, type TokenSet } from '../session/sessions.js';
+import { VaultError } from '../session/vault.js';
 
 const sameGuard = (given: unknown, expected: string) =>
   typeof given === 'string' && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
@@ -18,6 +18,17 @@ const sameGuard = (given: unknown, expected: string) =>
 export function logout({ config, oidc, sessions, sessionTokens, log }: Deps) {
   const names = cookieNames(config);
   const postLogoutRedirectUri = new URL('/', config.publicUrl).href;
+  /** The session's tokens, or undefined when they no longer decrypt (key retired): sign-out must still end the session. */
+  function openForSignOut(record: SessionRecord): TokenSet | undefined {
+    try {
+      return sessionTokens.open(record);
+    } catch (error) {
+      if (!(error instanceof VaultError)) throw error;
+      log.warn({ event: 'signout_tokens_unreadable' }, 'signing out a session whose tokens no longer decrypt; provider calls skipped');
+      return undefined;
+    }
+  }
+
   return async function logout(ctx: Context) {
     const record = ctx.session as unknown as Partial<SessionRecord> | null;
     const id = ctx.cookies.get(names.session);
@@ -26,11 +37,10 @@ export function logout({ config, oidc, sessions, sessionTokens, log }: Deps) {
       return;
     }
     if (!sameGuard(ctx.query.sid, record.logoutGuard!)) {
-      errorPage(ctx, 400, 'Sign-out not confirmed', 'This sign-out link is not valid for your session. Use the Sign out button in the app.');
-      return;
+      throw badRequest('This sign-out link is not valid for your session. Use the Sign out button in the app.', 'Sign-out not confirmed');
     }
-    const secrets = sessionTokens.open(record as SessionRecord);
-    await sessions.destroy(id);
+    const secrets = openForSignOut(record as SessionRecord);
+    await sessions.destroy(id, record as SessionRecord);
     ctx.session = null;
 
     if (!oidc.ready) {
@@ -38,21 +48,21 @@ export function logout({ config, oidc, sessions, sessionTokens, log }: Deps) {
       return;
     }
     const metadata = oidc.configuration.serverMetadata();
-    if (secrets.refreshToken && metadata.revocation_endpoint) {
+    if (secrets?.refreshToken && metadata.revocation_endpoint) {
       try {
-        await client.tokenRevocation(oidc.configuration, secrets.refreshToken, { token_type_hint: 'refresh_token' });
+        await client.tokenRevocation(oidc.revocation, secrets.refreshToken, { token_type_hint: 'refresh_token' });
       } catch (error) {
         // The session is gone either way; an unrevoked token expires on its own at the provider.
-        log.warn({ event: 'revocation_failed', err: describe(error) }, 'refresh token revocation failed');
+        log.warn({ event: 'revocation_failed', err: describeError(error) }, 'refresh token revocation failed');
       }
     }
     if (!metadata.end_session_endpoint) {
       ctx.redirect('/');
       return;
     }
-    const parameters: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri };
-    if (secrets.idToken) parameters.id_token_hint = secrets.idToken;
-    else parameters.client_id = config.clientId;
+    // `state` and `client_id` always: some providers return to post_logout_redirect_uri only with a state.
+    const parameters: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri, client_id: config.clientId, state: client.randomState() };
+    if (secrets?.idToken) parameters.id_token_hint = secrets.idToken;
     ctx.redirect(client.buildEndSessionUrl(oidc.configuration, parameters).href);
   };
 }

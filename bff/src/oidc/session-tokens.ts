@@ -3,13 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
 
-import { unauthenticated, unavailable } from '../errors.js';
+import { describeError, sessionEnded, unauthenticated, unavailable } from '../errors.js';
+import { classifyGrantFailure } from './grant-refusal.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyValueStore } from '../session/kv.js';
 import { keys, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
-import { describe, tokenEndpointParams, type OidcClient } from './client.js';
+import { tokenEndpointParams, type OidcClient } from './client.js';
 
 /** How long one instance may hold a session's refresh lock; a crashed holder blocks no longer. */
 export const REFRESH_LOCK_MS = 10_000;
@@ -49,6 +50,8 @@ export class SessionTokens {
       oidc: OidcClient;
       log: Logger;
       metrics: Metrics;
+      /** The refresh lock's lifetime (tests shorten it); extended while a refresh runs. */
+      refreshLockMs?: number;
     },
   ) {}
 
@@ -89,18 +92,22 @@ export class SessionTokens {
   }
 
   async #refreshOnce(id: string, seenTokens: string): Promise<SessionRecord> {
-    const { kv } = this.deps;
+    const { kv, sessions, config } = this.deps;
+    const lockKey = keys.lock(sessions.handleOf(id));
     const owner = randomBytes(16).toString('base64url');
-    const deadline = Date.now() + REFRESH_LOCK_MS + 2_000;
+    // A holder may legitimately run as long as the provider call may take (OIDC_TIMEOUT_MS).
+    const deadline = Date.now() + Math.max(this.#lockMs, config.oidcTimeoutMs) + 2_000;
     while (Date.now() < deadline) {
-      if (await kv.set(keys.lock(id), owner, REFRESH_LOCK_MS, 'ifAbsent')) {
+      if (await kv.set(lockKey, owner, this.#lockMs, 'ifAbsent')) {
+        const keepAlive = this.#holdLock(lockKey, owner);
         try {
           const current = await this.#current(id);
           // Another instance refreshed while we waited for the lock: use its tokens.
           if (current.sealedTokens !== seenTokens) return current;
           return await this.#refresh(id, current);
         } finally {
-          await kv.delIfEquals(keys.lock(id), owner).catch(() => undefined);
+          clearInterval(keepAlive);
+          await kv.delIfEquals(lockKey, owner).catch(() => undefined);
         }
       }
       await sleep(POLL_MS);
@@ -110,9 +117,24 @@ export class SessionTokens {
     throw unavailable('Token refresh is taking too long. Please try again.');
   }
 
+  /**
+   * Extends the lock while the refresh runs, so a token endpoint slower than the lock's lifetime
+   * never lets another instance in to spend the same (rotating) refresh token a second time.
+   * A crashed holder stops extending, and its lock expires after one lifetime.
+   */
+  #holdLock(lockKey: string, owner: string): NodeJS.Timeout {
+    return setInterval(() => {
+      this.deps.kv.extendIfEquals(lockKey, owner, this.#lockMs).catch(() => undefined);
+    }, this.#lockMs / 3).unref();
+  }
+
+  get #lockMs(): number {
+    return this.deps.refreshLockMs ?? REFRESH_LOCK_MS;
+  }
+
   async #current(id: string): Promise<SessionRecord> {
-    const raw = await this.deps.kv.get(keys.session(id));
-    if (raw === null) throw unauthenticated('Your session has ended. Please sign in again.');
+    const raw = await this.deps.kv.get(keys.session(this.deps.sessions.handleOf(id)));
+    if (raw === null) throw sessionEnded();
     return JSON.parse(raw) as SessionRecord;
   }
 
@@ -120,20 +142,25 @@ export class SessionTokens {
     const { oidc, sessions, config, log, metrics } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
-      await sessions.destroy(id);
+      await sessions.destroy(id, record);
       throw unauthenticated('Your session has expired. Please sign in again.');
     }
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
       response = await client.refreshTokenGrant(oidc.configuration, tokens.refreshToken, tokenEndpointParams(config));
     } catch (error) {
-      metrics.refreshes.inc({ result: 'failed' });
-      if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+      const refusal = classifyGrantFailure(error);
+      metrics.refreshes.inc({ result: refusal === 'grant' ? 'rejected' : 'failed' });
+      if (refusal === 'grant') {
         log.info({ event: 'refresh_rejected' }, 'refresh token rejected by the provider; session ended');
-        await sessions.destroy(id);
-        throw unauthenticated('Your session has ended. Please sign in again.');
+        await sessions.destroy(id, record);
+        throw sessionEnded();
       }
-      log.warn({ event: 'refresh_failed', err: describe(error) }, 'token refresh failed; session kept');
+      if (refusal === 'client') {
+        log.error({ event: 'refresh_client_refused', err: describeError(error) }, 'the provider refused the BFF\'s client registration at refresh; check OIDC_CLIENT_ID, the secret and OIDC_CLIENT_AUTH');
+      } else {
+        log.warn({ event: 'refresh_failed', err: describeError(error) }, 'token refresh failed; session kept');
+      }
       throw unavailable('The sign-in service is not reachable. Please try again shortly.', error);
     }
     metrics.refreshes.inc({ result: 'ok' });
@@ -147,7 +174,7 @@ export class SessionTokens {
       }),
       ...accessTiming(response.expires_in),
     };
-    if (!(await sessions.update(id, updated))) throw unauthenticated('Your session has ended. Please sign in again.');
+    if (!(await sessions.update(id, updated))) throw sessionEnded();
     return updated;
   }
 }

@@ -7,13 +7,16 @@ export interface ResolvedRoute {
   upstreamPath: string;
 }
 
-// Encoded dot, slash and backslash could be decoded by an upstream into a traversal.
-const ENCODED_SEPARATOR = /%(2e|2f|5c)/i;
+// Encoded dot, slash and backslash could be decoded by an upstream into a traversal; an encoded
+// `%` is double encoding (`%252e` becomes `%2e` after one decode, `.` after two).
+const ENCODED_SEPARATOR = /%(2e|2f|5c|25)/i;
 
 /**
  * Finds the API route for a raw request URL and builds the upstream path. Returns `undefined`
- * when no prefix matches and `'invalid'` for paths that could escape the route: dot segments,
- * encoded `.`, `/` or `\`, or backslashes. The remainder is forwarded exactly as received.
+ * when no prefix matches and `'invalid'` for paths that could escape the route: dot segments
+ * (also with `;` parameters, `..;`), encoded `.`, `/`, `\` or `%`, backslashes, and escapes that
+ * are not valid UTF-8 (overlong `%c0%ae` is a dot to some decoders). The remainder is forwarded
+ * exactly as received.
  */
 export function resolveApiPath(routes: readonly ApiRoute[], rawUrl: string): ResolvedRoute | 'invalid' | undefined {
   for (const route of routes) {
@@ -23,14 +26,33 @@ export function resolveApiPath(routes: readonly ApiRoute[], rawUrl: string): Res
     const queryAt = rest.indexOf('?');
     const path = queryAt === -1 ? rest : rest.slice(0, queryAt);
     const query = queryAt === -1 ? '' : rest.slice(queryAt);
-    if (path.includes('\\') || ENCODED_SEPARATOR.test(path) || hasDotSegment(path)) return 'invalid';
+    if (!isSafePath(path)) return 'invalid';
     const base = route.upstream.pathname.endsWith('/') ? route.upstream.pathname.slice(0, -1) : route.upstream.pathname;
     return { route, upstreamPath: `${base}${path || '/'}${query}` };
   }
   return undefined;
 }
 
+function isSafePath(path: string): boolean {
+  if (path.includes('\\')) return false;
+  if (path.includes('%') && (ENCODED_SEPARATOR.test(path) || !isValidUtf8Escaping(path))) return false;
+  return !hasDotSegment(path);
+}
+
+function isValidUtf8Escaping(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `.` or `..` as a segment, also once `;` parameters are removed (`..;x` is `..` to servlet containers). */
 function hasDotSegment(path: string): boolean {
   if (!path.includes('.')) return false;
-  return path.split('/').some((segment) => segment === '.' || segment === '..');
+  return path.split('/').some((segment) => {
+    const name = segment.includes(';') ? segment.slice(0, segment.indexOf(';')) : segment;
+    return name === '.' || name === '..';
+  });
 }

@@ -1,31 +1,43 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, errors as undiciErrors } from 'undici';
 import { ERROR_CODES } from '../../../shared/src/index.js';
+import { clientAddress } from '../client-address.js';
 import type { Deps } from '../context.js';
-import { cookieNames } from '../session/cookie-names.js';
-import { HttpError, badRequest, unauthenticated } from '../errors.js';
+import { CLIENT_CLOSED, HttpError, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unauthenticated, writeError } from '../errors.js';
 import { assertSameSiteRequest } from '../middleware/csrf.js';
-import { failureHeaders, logFailure, toHttpError } from '../middleware/errors.js';
-import { CLIENT_CLOSED, pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
+import { pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
 import { refreshDue } from '../oidc/session-tokens.js';
-import { SessionStore } from '../session/sessions.js';
-import { readCookie, upstreamRequestHeaders } from './headers.js';
+import { cookieNames, readCookie } from '../session/cookies.js';
+import { SessionStore, type SessionRecord } from '../session/sessions.js';
+import { VaultError } from '../session/vault.js';
+import { requestHeaderPolicy } from './header-policy.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
+import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
 
 // A retry replays the request, so only methods without side effects and without a body qualify.
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const EXPECT_CONTINUE = /^100-continue$/i;
 
 /**
  * The API proxy for every `API_ROUTES` prefix. It runs in front of Koa, on Node's own request
- * and response: the hot path gains nothing from a framework, and skipping it cut the BFF's CPU
- * per proxied call markedly (README, Performance). Per call: one Redis round trip (GETEX), the
- * CSRF check, a cached decryption, and undici's `dispatch()` relaying the upstream answer
- * straight into the response over pooled keep-alive connections.
+ * and response: the hot path gains nothing from a framework (README, Performance). One call
+ * passes these steps, in order; every failure goes to `fail`, which answers through the one
+ * error writer:
+ *
+ * 1. `sameSite`  X-CSRF and Sec-Fetch-Site, before anything else: a forged request learns nothing.
+ * 2. `path`      the route, and a path that cannot escape it (400).
+ * 3. `bodyLimit` a declared body above MAX_BODY_BYTES (413) before a byte is read; streamed bodies
+ *                are metered as they pass (413 above the limit, 408 when they stall).
+ * 4. `session`   the session record from the cookie, idle timeout slid (401 without one).
+ * 5. `token`     the access token, refreshed first when due.
+ * 6. `forward`   the upstream call over pooled keep-alive connections, the answer relayed.
+ * 7. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods only).
  */
 export function createApiProxy(deps: Deps) {
   const { config, sessions, sessionTokens, metrics, log } = deps;
   const sessionCookie = cookieNames(config).session;
+  const upstreamRequestHeaders = requestHeaderPolicy(config.forwardHeaders);
   const pools = new Map<string, Pool>();
   for (const route of config.apiRoutes) {
     if (!pools.has(route.upstream.origin)) {
@@ -34,22 +46,58 @@ export function createApiProxy(deps: Deps) {
   }
   const forwardedProto = config.publicUrl.protocol.slice(0, -1);
   const forwardedHost = config.publicUrl.host;
-  const errorHeaders = { hsts: config.secureCookies };
 
-  /** The browser's address as Koa would report it: the first X-Forwarded-For entry only behind a trusted proxy. */
-  function clientIp(req: IncomingMessage): string {
-    const forwarded = config.trustProxy ? req.headers['x-forwarded-for'] : undefined;
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    return first || req.socket.remoteAddress || '';
+  /** Steps 1-7 for one call. */
+  async function proxy(call: ProxyCall): Promise<void> {
+    const target = path(call);
+    bodyLimit(call);
+    if (target.route.anonymous) {
+      await forward(call, target, undefined, false);
+      return;
+    }
+    const { id, record } = await session(call);
+    const current = refreshDue(record) ? await sessionTokens.fresh(id, record) : record; // no await when none is due
+    const outcome = await forward(call, target, accessToken(current), RETRYABLE_METHODS.has(call.req.method!) && !hasBody(call.req));
+    if (outcome === 'retry') await forward(call, target, accessToken(await sessionTokens.fresh(id, current, true)), false);
   }
 
-  /** Sends the request upstream once; resolves to 'retry' when the token was refused and a replay is allowed. */
-  function forward(call: ProxyCall, target: ResolvedRoute, accessToken: string | undefined, mayRetry: boolean): Promise<RelayOutcome> {
+  /** 2. The resolved route; dot segments and encoded separators are refused. */
+  function path(call: ProxyCall): ResolvedRoute {
+    if (call.target === 'invalid') throw badRequest('This path is not allowed.');
+    return call.target;
+  }
+
+  /** 3. A declared Content-Length above the limit is refused before a byte is read. */
+  function bodyLimit(call: ProxyCall): void {
+    const length = call.req.headers['content-length'];
+    if (length !== undefined && Number(length) > config.maxBodyBytes) throw bodyTooLarge();
+  }
+
+  /** 4. The session named by the cookie (one Redis round trip, which also slides the idle timeout). */
+  async function session(call: ProxyCall): Promise<{ id: string; record: SessionRecord }> {
+    const id = readCookie(call.req.headers.cookie, sessionCookie);
+    if (!SessionStore.isId(id)) throw unauthenticated();
+    const record = await sessions.load(id);
+    if (!record) throw sessionEnded();
+    call.sessionId = id;
+    return { id, record };
+  }
+
+  /** 5. The bearer credential of a fresh record. */
+  function accessToken(record: SessionRecord): string {
+    return `Bearer ${sessionTokens.open(record).accessToken}`;
+  }
+
+  /** 6. Sends the request upstream once; resolves to 'retry' when the token was refused and a replay is allowed. */
+  function forward(call: ProxyCall, target: ResolvedRoute, authorization: string | undefined, mayRetry: boolean): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    const body = hasBody(req) ? new MeteredBody(req, config.maxBodyBytes, config.apiTimeoutMs) : null;
+    call.body = body;
+    // Only now, with every check passed, may the browser send the body it held back.
+    if (body && EXPECT_CONTINUE.test(req.headers.expect ?? '')) res.writeContinue();
     const started = performance.now();
-    const relay = new ResponseRelay(res, call.requestId, mayRetry, (statusCode) => {
+    const relay = new ResponseRelay(res, call.requestId, mayRetry, config.apiTimeoutMs, (statusCode) => {
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, String(statusCode));
     });
     call.relay = relay;
@@ -57,8 +105,14 @@ export function createApiProxy(deps: Deps) {
       {
         path: upstreamPath,
         method: req.method as 'GET',
-        headers: upstreamRequestHeaders(req.headers, { accessToken, clientIp: clientIp(req), proto: forwardedProto, host: forwardedHost, requestId: call.requestId }),
-        body: hasBody ? req : null,
+        headers: upstreamRequestHeaders(req.headers, {
+          authorization,
+          clientAddress: clientAddress(req, config.trustedProxyHops),
+          proto: forwardedProto,
+          host: forwardedHost,
+          requestId: call.requestId,
+        }),
+        body,
         headersTimeout: config.apiTimeoutMs,
         bodyTimeout: config.apiTimeoutMs,
       },
@@ -72,49 +126,22 @@ export function createApiProxy(deps: Deps) {
         res.destroy();
         return 'sent' as const;
       }
+      if (body?.failure) throw body.failure; // the body was cut (413/408): the upstream did nothing wrong
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, 'error');
       throw upstreamFailure(error);
     });
   }
 
-  async function proxy(call: ProxyCall): Promise<void> {
-    const { req, target } = call;
-    assertSameSiteRequest(req.headers); // before anything else: a forged request learns nothing
-    if (target === 'invalid') throw badRequest('This path is not allowed.');
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (length > config.maxBodyBytes) throw new HttpError(413, ERROR_CODES.tooLarge, 'The request body is too large.');
-    if (target.route.anonymous) {
-      await forward(call, target, undefined, false);
-      return;
+  /** Every failure of a call: logged, and answered by the one error writer when nothing was relayed yet. */
+  async function fail(call: ProxyCall, error: unknown): Promise<void> {
+    if (error instanceof VaultError && call.sessionId) {
+      // Tokens sealed under a retired key can never be used again: end the session.
+      await sessions.destroy(call.sessionId).catch(() => undefined);
+      error = sessionEnded();
     }
-    const id = readCookie(req.headers.cookie, sessionCookie);
-    if (!SessionStore.isId(id)) throw unauthenticated();
-    const record = await sessions.load(id);
-    if (!record) throw unauthenticated('Your session has ended. Please sign in again.');
-    // Checked here, not only inside fresh(): when no refresh is due the hot path skips an await.
-    const current = refreshDue(record) ? await sessionTokens.fresh(id, record) : record;
-    const outcome = await forward(call, target, sessionTokens.open(current).accessToken, RETRYABLE_METHODS.has(req.method!));
-    if (outcome === 'retry') {
-      const refreshed = await sessionTokens.fresh(id, current, true);
-      await forward(call, target, sessionTokens.open(refreshed).accessToken, false);
-    }
-  }
-
-  /** Answers a failure before anything was relayed, as JSON with the same headers as every BFF error. */
-  function fail(call: ProxyCall, error: unknown) {
-    const { req, res } = call;
     const failure = toHttpError(error);
-    logFailure(log, failure, error, pathOf(req.url!));
-    if (res.headersSent || res.destroyed) return;
-    const body = JSON.stringify({ error: failure.code, message: failure.message });
-    res.writeHead(failure.status, {
-      ...failureHeaders(errorHeaders),
-      ...failure.headers,
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'x-request-id': call.requestId,
-    });
-    res.end(body);
+    logFailure(log, failure, error, pathOf(call.req.url!));
+    writeError(call.res, failure, { page: false, hsts: config.secureCookies, requestId: call.requestId });
   }
 
   function finish(call: ProxyCall) {
@@ -141,7 +168,15 @@ export function createApiProxy(deps: Deps) {
     res.once('close', () => {
       if (!res.writableFinished) call.relay?.abort(new Error('the browser closed the connection'));
     });
-    proxy(call).catch((error: unknown) => fail(call, error)).finally(() => finish(call));
+    try {
+      assertSameSiteRequest(req.headers); // 1. sameSite
+    } catch (error) {
+      void fail(call, error).finally(() => finish(call));
+      return true;
+    }
+    proxy(call)
+      .catch((error: unknown) => fail(call, error))
+      .finally(() => finish(call));
     return true;
   }
 
@@ -154,6 +189,9 @@ export function createApiProxy(deps: Deps) {
 class ProxyCall {
   readonly started = performance.now();
   readonly requestId: string;
+  sessionId: string | undefined;
+  /** The metered request body of the upstream exchange in progress. */
+  body: MeteredBody | null = null;
   /** The upstream exchange in progress (a second one after a token refresh). */
   relay: ResponseRelay | undefined;
 
@@ -165,6 +203,9 @@ class ProxyCall {
     this.requestId = requestIdOf(req.headers);
   }
 }
+
+const hasBody = (req: IncomingMessage) =>
+  req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
 
 function upstreamFailure(error: unknown): HttpError {
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { browserResponseHeaders } from './headers.js';
+import { browserResponseHeaders } from './header-policy.js';
 
 const INVALID_TOKEN = /error="?invalid_token"?/;
 
@@ -27,6 +27,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     /** Echoed to the browser, as on every answer. */
     private readonly requestId: string,
     private readonly mayRetry: boolean,
+    /** How long a browser that stopped reading may hold the upstream connection. */
+    private readonly drainTimeoutMs: number,
     /** Called with the upstream status once its headers arrive (metrics). */
     private readonly onStatus: (statusCode: number) => void,
   ) {
@@ -71,6 +73,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', this.#resume);
+      // A browser that stops reading must not hold a pooled upstream connection for ever.
+      this.#drainTimer = setTimeout(this.#giveUp, this.drainTimeoutMs);
     }
   }
 
@@ -80,6 +84,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    clearTimeout(this.#drainTimer);
     this.#reject(error);
   }
 
@@ -88,7 +93,15 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#controller?.abort(reason);
   }
 
-  readonly #resume = () => this.#controller?.resume();
+  #drainTimer: NodeJS.Timeout | undefined;
+  readonly #resume = () => {
+    clearTimeout(this.#drainTimer);
+    this.#controller?.resume();
+  };
+  readonly #giveUp = () => {
+    this.#controller?.abort(new Error('the browser stopped reading'));
+    this.res.destroy();
+  };
 }
 
 const uncork = (res: ServerResponse) => res.uncork();

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import session from 'koa-session';
 import { BFF_PATHS, type UserInfo } from '../../../shared/src/index.js';
 import type { Deps } from '../context.js';
-import { cookieNames } from '../session/cookie-names.js';
+import { cookieNames } from '../session/cookies.js';
 import { unauthenticated } from '../errors.js';
 import { requireCsrfHeader } from '../middleware/csrf.js';
 import { loginRateLimit } from '../middleware/rate-limit.js';
@@ -52,7 +52,7 @@ export function bffRoutes(app: Koa, deps: Deps): Router {
     app,
   );
   const router = new Router();
-  router.get(BFF_PATHS.login, loginRateLimit(deps.kv, config.loginRateLimit), login(deps));
+  router.get(BFF_PATHS.login, loginRateLimit(deps.kv, config.loginRateLimit, config.trustedProxyHops), login(deps));
   router.get(BFF_PATHS.callback, sessionMiddleware, callback(deps));
   router.get(BFF_PATHS.user, requireCsrfHeader(), sessionMiddleware, user(deps));
   router.get(BFF_PATHS.logout, sessionMiddleware, logout(deps));

@@ -18,7 +18,10 @@ export interface KeyValueStore {
   delIfEquals(key: string, value: string): Promise<boolean>;
   /** Adds to a set and extends the set's TTL to at least `ttlMs`. */
   addToSet(key: string, member: string, ttlMs: number): Promise<void>;
+  removeFromSet(key: string, member: string): Promise<void>;
   members(key: string): Promise<string[]>;
+  /** Extends `key`'s TTL to `ttlMs` only while it still holds `value` (a lock we own). */
+  extendIfEquals(key: string, value: string, ttlMs: number): Promise<boolean>;
   ping(): Promise<void>;
   /** Waits (bounded) for the store's first connection; resolves even if it never comes. */
   ready(timeoutMs?: number): Promise<void>;

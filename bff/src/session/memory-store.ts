@@ -84,6 +84,18 @@ export class MemoryStore implements KeyValueStore {
     }
   }
 
+  async removeFromSet(key: string, member: string) {
+    const value = this.#live(key)?.value;
+    if (value instanceof Set) value.delete(member);
+  }
+
+  async extendIfEquals(key: string, value: string, ttlMs: number) {
+    const entry = this.#live(key);
+    if (!entry || entry.value !== value) return false;
+    entry.expiresAt = Date.now() + ttlMs;
+    return true;
+  }
+
   async members(key: string) {
     const value = this.#live(key)?.value;
     return value instanceof Set ? [...value] : [];

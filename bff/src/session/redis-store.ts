@@ -3,6 +3,8 @@ import { StoreUnavailableError, type KeyValueStore } from './kv.js';
 
 // Deletes the lock only if we still own it: a holder whose lock expired must not free another's.
 const DEL_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+// Extends the lock only if we still own it (a long refresh keeps its lock; a lost lock stays lost).
+const EXTEND_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 // SADD then raise the TTL, never lower it (an index outlives each of its sessions).
 const ADD_TO_SET =
   "redis.call('SADD', KEYS[1], ARGV[1]) local ttl = redis.call('PTTL', KEYS[1]) if ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
@@ -97,6 +99,14 @@ export class RedisStore implements KeyValueStore {
 
   async addToSet(key: string, member: string, ttlMs: number) {
     await this.#run(() => this.redis.eval(ADD_TO_SET, 1, key, member, ttlMs));
+  }
+
+  async removeFromSet(key: string, member: string) {
+    await this.#run(() => this.redis.srem(key, member));
+  }
+
+  async extendIfEquals(key: string, value: string, ttlMs: number) {
+    return (await this.#run(() => this.redis.eval(EXTEND_IF_EQUALS, 1, key, value, ttlMs))) === 1;
   }
 
   members(key: string) {

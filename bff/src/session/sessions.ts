@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { KeyValueStore } from './kv.js';
 
 /**
@@ -32,26 +32,52 @@ export interface TokenSet {
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const HANDLE_CACHE_SIZE = 10_000;
 
 /**
- * Redis key layout. Every key of one session shares the `{id}` hash tag, so a Redis Cluster
- * keeps them in one slot; other records hash on their own identifier.
+ * Redis key layout. Sessions are stored under their *handle*, a keyed hash of the session id
+ * (see {@link SessionStore.handleOf}), never under the id itself: a Redis dump, a replica or a
+ * `MONITOR` session yields no usable cookie. Every key of one session shares the `{handle}` hash
+ * tag, so a Redis Cluster keeps them in one slot; other records hash on their own identifier.
  */
 export const keys = {
-  session: (id: string) => `bff:{${id}}:session`,
-  lock: (id: string) => `bff:{${id}}:refresh-lock`,
+  session: (handle: string) => `bff:{${handle}}:session`,
+  lock: (handle: string) => `bff:{${handle}}:refresh-lock`,
   login: (state: string) => `bff:login:{${state}}`,
+  /** Set of session handles per provider session (`sid`). */
   bySid: (sid: string) => `bff:by-sid:{${sid}}`,
+  /** Set of session handles per user (`sub`). */
   bySub: (sub: string) => `bff:by-sub:{${sub}}`,
   logoutJti: (jti: string) => `bff:logout-jti:{${jti}}`,
 } as const;
 
-/** Session persistence with the idle timeout (key TTL, slid on read) and the absolute deadline. */
+/** The HMAC key for session handles, derived from one SESSION_KEYS secret (never the secret itself). */
+export function deriveHandleKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'session-handle/v1', 32));
+}
+
+/** A session's handle under one key: HMAC-SHA256 of the id, base64url. */
+export function handleUnder(key: Buffer, id: string): string {
+  return createHmac('sha256', key).update(id).digest('base64url');
+}
+
+/**
+ * Session persistence with the idle timeout (key TTL, slid on read) and the absolute deadline.
+ * Callers name sessions by id (the cookie value); only handles reach the store.
+ */
 export class SessionStore {
+  /** HMAC keys derived from SESSION_KEYS, current first: older ones still find sessions made before a rotation. */
+  readonly #handleKeys: Buffer[];
+  readonly #handles = new Map<string, string>();
+
   constructor(
     readonly kv: KeyValueStore,
     readonly timeouts: { idleSeconds: number; absoluteSeconds: number },
-  ) {}
+    secrets: readonly string[],
+  ) {
+    if (secrets.length === 0) throw new Error('SessionStore needs at least one secret');
+    this.#handleKeys = secrets.map(deriveHandleKey);
+  }
 
   /** A new opaque session id: 256 random bits. */
   static newId(): string {
@@ -63,66 +89,111 @@ export class SessionStore {
     return value !== undefined && ID_PATTERN.test(value);
   }
 
+  /**
+   * The name a session is stored under: HMAC-SHA256 of its id under the current key. Cached,
+   * because the proxy asks for it on every call.
+   */
+  handleOf(id: string): string {
+    let handle = this.#handles.get(id);
+    if (handle === undefined) {
+      handle = handleUnder(this.#handleKeys[0]!, id);
+      if (this.#handles.size >= HANDLE_CACHE_SIZE) this.#handles.delete(this.#handles.keys().next().value!);
+      this.#handles.set(id, handle);
+    }
+    return handle;
+  }
+
   /** Loads a session and slides its idle timeout, in one round trip. Null when absent, expired or corrupt. */
   async load(id: string): Promise<SessionRecord | null> {
-    const raw = await this.kv.getAndTouch(keys.session(id), this.timeouts.idleSeconds * 1000);
+    const idleMs = this.timeouts.idleSeconds * 1000;
+    let raw = await this.kv.getAndTouch(keys.session(this.handleOf(id)), idleMs);
+    if (raw === null && this.#handleKeys.length > 1) raw = await this.#loadFromBeforeRotation(id);
     if (raw === null) return null;
     let record: SessionRecord;
     try {
       record = JSON.parse(raw) as SessionRecord;
     } catch {
-      await this.kv.del([keys.session(id)]);
+      await this.kv.del([keys.session(this.handleOf(id))]);
       return null;
     }
     if (record.expiresAt <= Date.now() / 1000) {
-      await this.destroy(id);
+      await this.destroy(id, record);
       return null;
     }
     return record;
   }
 
-  /** Writes a new session and indexes it by provider sid and sub (for back-channel logout). */
+  /**
+   * After SESSION_KEYS gained a new first entry, sessions made before are stored under a handle
+   * of an older key: found there once, each moves to its current handle (indexes included).
+   */
+  async #loadFromBeforeRotation(id: string): Promise<string | null> {
+    for (const key of this.#handleKeys.slice(1)) {
+      const oldHandle = handleUnder(key, id);
+      const raw = await this.kv.get(keys.session(oldHandle));
+      if (raw === null) continue;
+      const record = parseRecord(raw);
+      if (!record) continue;
+      await this.create(id, record);
+      await this.#remove(oldHandle, record);
+      return raw;
+    }
+    return null;
+  }
+
+  /** Writes a new session and indexes its handle by provider sid and sub (back-channel logout, the user's sessions). */
   async create(id: string, record: SessionRecord): Promise<void> {
+    const handle = this.handleOf(id);
     const now = Date.now() / 1000;
     const idleMs = Math.min(this.timeouts.idleSeconds, record.expiresAt - now) * 1000;
-    await this.kv.set(keys.session(id), JSON.stringify(record), Math.max(1, Math.ceil(idleMs)));
+    await this.kv.set(keys.session(handle), JSON.stringify(record), Math.max(1, Math.ceil(idleMs)));
     const indexTtlMs = Math.ceil((record.expiresAt - now) * 1000);
-    if (record.opSid) await this.kv.addToSet(keys.bySid(record.opSid), id, indexTtlMs);
-    await this.kv.addToSet(keys.bySub(record.sub), id, indexTtlMs);
+    if (record.opSid) await this.kv.addToSet(keys.bySid(record.opSid), handle, indexTtlMs);
+    await this.kv.addToSet(keys.bySub(record.sub), handle, indexTtlMs);
   }
 
   /** Replaces a live session's record, keeping its TTL; false if it ended meanwhile (never resurrects). */
   update(id: string, record: SessionRecord): Promise<boolean> {
-    return this.kv.replace(keys.session(id), JSON.stringify(record));
+    return this.kv.replace(keys.session(this.handleOf(id)), JSON.stringify(record));
   }
 
-  async destroy(id: string): Promise<void> {
-    await this.kv.del([keys.session(id), keys.lock(id)]);
+  /** Ends a session: its record, its refresh lock and its index entries. `record` saves a read when the caller has it. */
+  async destroy(id: string, record?: SessionRecord | null): Promise<void> {
+    const handle = this.handleOf(id);
+    record ??= parseRecord(await this.kv.get(keys.session(handle)));
+    await this.#remove(handle, record);
   }
 
-  /** Ends every session the provider's `sid` or the user's `sub` names; returns how many ids were indexed. */
+  async #remove(handle: string, record: SessionRecord | null): Promise<void> {
+    await this.kv.del([keys.session(handle), keys.lock(handle)]);
+    if (record?.opSid) await this.kv.removeFromSet(keys.bySid(record.opSid), handle);
+    if (record) await this.kv.removeFromSet(keys.bySub(record.sub), handle);
+  }
+
+  /** Ends every session the provider's `sid` or the user's `sub` names; returns how many ended. */
   async destroyByProviderSession(match: { sid?: string; sub?: string }): Promise<number> {
-    const indexKeys: string[] = [];
-    if (match.sid) indexKeys.push(keys.bySid(match.sid));
-    else if (match.sub) indexKeys.push(keys.bySub(match.sub));
+    const indexKey = match.sid ? keys.bySid(match.sid) : match.sub ? keys.bySub(match.sub) : undefined;
+    if (!indexKey) return 0;
+    const handles = await this.kv.members(indexKey);
+    const records = await Promise.all(handles.map(async (handle) => parseRecord(await this.kv.get(keys.session(handle)))));
     let ended = 0;
-    for (const indexKey of indexKeys) {
-      const ids = await this.kv.members(indexKey);
+    for (const [i, handle] of handles.entries()) {
+      const record = records[i] ?? null;
       // With both sid and sub given, only sessions of that sid for that sub end (spec §2.4).
-      const records = match.sid && match.sub ? await Promise.all(ids.map((id) => this.kv.get(keys.session(id)))) : [];
-      const targets = match.sid && match.sub ? ids.filter((_, i) => belongsTo(records[i] ?? null, match.sub!)) : ids;
-      await this.kv.del(targets.flatMap((id) => [keys.session(id), keys.lock(id)]));
-      ended += targets.length;
+      if (match.sid && match.sub && record?.sub !== match.sub) continue;
+      await this.#remove(handle, record);
+      if (record === null) await this.kv.removeFromSet(indexKey, handle); // expired meanwhile: prune the index
+      else ended++;
     }
     return ended;
   }
 }
 
-function belongsTo(raw: string | null, sub: string): boolean {
-  if (raw === null) return false;
+function parseRecord(raw: string | null): SessionRecord | null {
+  if (raw === null) return null;
   try {
-    return (JSON.parse(raw) as SessionRecord).sub === sub;
+    return JSON.parse(raw) as SessionRecord;
   } catch {
-    return false;
+    return null;
   }
 }

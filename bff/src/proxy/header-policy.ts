@@ -1,0 +1,118 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/**
+ * Which headers cross the proxy. Browser request headers reach an upstream only from an
+ * allowlist: an upstream may trust headers such as X-Original-URL, X-HTTP-Method-Override or
+ * X-Forwarded-User, and a denylist can never name every one of them.
+ */
+
+/** Always forwarded (besides `accept*` and `if-*`): content, caching, range and tracing headers. */
+const FORWARDED = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'range',
+  'cache-control',
+  'pragma',
+  'x-requested-with',
+  'traceparent',
+  'tracestate',
+  'baggage',
+];
+const FORWARDED_PREFIXES = ['accept', 'if-'];
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus proxy-only ones. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+/**
+ * Never forwarded, not even when `API_FORWARD_HEADERS` names them (that is a configuration error):
+ * browser credentials, our own CSRF header, and headers upstreams use for routing, method or
+ * identity decisions or as client-address claims.
+ */
+const NEVER_FORWARDED = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'cookie',
+  'authorization',
+  'dpop',
+  'x-csrf',
+  'expect',
+  'forwarded',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'cf-connecting-ip',
+  'x-cluster-client-ip',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-request-id', // the BFF sets its own
+]);
+const NEVER_FORWARDED_PREFIXES = ['x-forwarded-', 'x-auth-request-', 'proxy-'];
+
+/** Whether a header name (lower case) must never reach an upstream. */
+export function isNeverForwarded(name: string): boolean {
+  return NEVER_FORWARDED.has(name) || NEVER_FORWARDED_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+/** Never returned to the browser: hop-by-hop headers and upstream cookies. */
+const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2']);
+
+/** Headers named in a `Connection` header are hop-by-hop too. */
+function connectionTokens(value: string | string[] | undefined): string[] {
+  // The usual values name no header: skip the parsing on the hot path.
+  if (!value || value === 'keep-alive' || value === 'close') return [];
+  return (Array.isArray(value) ? value.join(',') : value).split(',').map((token) => token.trim().toLowerCase());
+}
+
+/** What the BFF itself adds to every upstream request. */
+export interface UpstreamExtras {
+  authorization?: string;
+  /** The client address (TRUST_PROXY applied): the only X-Forwarded-For entry sent. */
+  clientAddress: string;
+  proto: string;
+  host: string;
+  requestId: string;
+}
+
+/**
+ * The request-header policy of one deployment: the allowlist plus `API_FORWARD_HEADERS`
+ * (validated by the configuration, which refuses any name {@link isNeverForwarded} matches).
+ */
+export function requestHeaderPolicy(extraNames: readonly string[]) {
+  const forwarded = new Set([...FORWARDED, ...extraNames.filter((name) => !isNeverForwarded(name))]);
+  const allowed = (name: string) => forwarded.has(name) || name.startsWith(FORWARDED_PREFIXES[0]!) || name.startsWith(FORWARDED_PREFIXES[1]!);
+
+  /** The upstream request headers: the browser's allowlisted headers plus the BFF's own. */
+  return function upstreamRequestHeaders(incoming: IncomingHttpHeaders, extras: UpstreamExtras): Record<string, string | string[]> {
+    const dropped = connectionTokens(incoming.connection);
+    const headers: Record<string, string | string[]> = {};
+    for (const name in incoming) {
+      const value = incoming[name];
+      if (value === undefined || !allowed(name) || (dropped.length && dropped.includes(name))) continue;
+      headers[name] = value;
+    }
+    if (extras.authorization) headers.authorization = extras.authorization;
+    headers['x-forwarded-for'] = extras.clientAddress;
+    headers['x-forwarded-proto'] = extras.proto;
+    headers['x-forwarded-host'] = extras.host;
+    headers['x-request-id'] = extras.requestId;
+    return headers;
+  };
+}
+
+/** Filters the upstream response headers for the browser. */
+export function browserResponseHeaders(upstream: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+  const dropped = connectionTokens(upstream.connection);
+  const headers: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || NOT_RETURNED.has(name) || (dropped.length && dropped.includes(name))) continue;
+    headers[name] = value;
+  }
+  return headers;
+}

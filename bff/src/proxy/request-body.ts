@@ -1,0 +1,52 @@
+import type { IncomingMessage } from 'node:http';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { HttpError } from '../errors.js';
+import { bodyStalled, bodyTooLarge } from '../errors.js';
+
+/**
+ * The browser's request body on its way upstream, metered: more than `limit` bytes (chunked
+ * bodies included, whatever Content-Length claimed) or no data for `stallMs` fails the stream,
+ * which aborts the upstream request: the upstream sees an aborted request, never a shorter
+ * complete body, and its pooled connection is freed. `failure` says why, for the answer.
+ */
+export class MeteredBody extends Transform {
+  /** Set when the meter cut the body: the answer the browser gets (413 or 408). */
+  failure: HttpError | undefined;
+  #bytes = 0;
+  readonly #stallTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly source: IncomingMessage,
+    private readonly limit: number,
+    stallMs: number,
+  ) {
+    super();
+    this.#stallTimer = setTimeout(() => this.#cut(bodyStalled()), stallMs);
+    source.on('error', (error) => this.destroy(error));
+    source.on('aborted', () => this.destroy(new Error('the browser aborted the upload')));
+    source.pipe(this);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#bytes += chunk.length;
+    if (this.#bytes > this.limit) return this.#cut(bodyTooLarge());
+    this.#stallTimer.refresh();
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    clearTimeout(this.#stallTimer);
+    done();
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    clearTimeout(this.#stallTimer);
+    this.source.unpipe(this);
+    done(error);
+  }
+
+  #cut(failure: HttpError): void {
+    this.failure ??= failure;
+    this.destroy(failure);
+  }
+}
