@@ -1,8 +1,13 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
-/** Debian's Chromium (or CHROMIUM_PATH); the kit never downloads a browser. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The browser for the tests: Debian's Chromium by default; CHROMIUM_PATH (when set and not empty) overrides it. */
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CHROMIUM_PATH || '/usr/bin/chromium';
+}
+
+/** The browser the tests launch (see chromiumPath); the kit never downloads a browser. */
+export const CHROMIUM_PATH = chromiumPath();
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
