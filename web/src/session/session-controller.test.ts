@@ -98,6 +98,8 @@ describe('SessionController', () => {
 
   it('re-checks after the session end and then says "Your session expired"', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    // On a whole second, so the session (in epoch seconds) ends exactly 3 s from now, not up to 1 s sooner.
+    vi.setSystemTime(Math.floor(Date.now() / 1000) * 1000);
     const fetchMock = stubUserEndpoint(() => json(200, userInfo(3)), unauthenticated);
     const session = connect();
     await vi.advanceTimersByTimeAsync(10);
