@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -23,6 +25,29 @@ async function signInThroughPages(page: Page, user = ALICE, consent: 'allow' | '
   const consentButton = page.getByRole('button', { name: consent === 'allow' ? 'Allow' : 'Deny' });
   // The provider asks for consent only once per user and client.
   await Promise.race([consentButton.waitFor({ timeout: 5000 }).then(() => consentButton.click()), page.waitForURL((url) => !url.href.includes('/interaction/'), { timeout: 5000 })]);
+}
+
+/**
+ * A real API upstream on loopback whose `GET /notes` answers 200 with JSON that is not a list
+ * of notes (as a misconfigured route or a changed API would); it records what it was asked.
+ */
+async function startMalformedNotesApi() {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const notes = req.method === 'GET' && req.url === '/notes';
+    res.writeHead(notes ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(notes ? { not: 'a list' } : { error: 'not_found', message: 'Not found.' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /** What page scripts can see: cookies and every storage area. */
@@ -173,6 +198,41 @@ describe('session expiry in Chromium', () => {
     await expect.poll(() => page.getByTestId('auth-message').textContent().catch(() => null), { timeout: 10_000 }).toMatch(/expired/);
     expect(await page.getByTestId('signin').isVisible()).toBe(true);
     await page.screenshot({ path: `${shots}/session-expired.png` });
+    await context.close();
+  });
+});
+
+describe('an API answer of the wrong shape in Chromium', () => {
+  let api: Awaited<ReturnType<typeof startMalformedNotesApi>>;
+  let stack: Stack;
+  let browser: Browser;
+  beforeAll(async () => {
+    await ensureBuiltSpa();
+    api = await startMalformedNotesApi();
+    stack = await startStack({ env: { STATIC_DIR: `${root}web/dist`, API_ROUTES: `/api=${api.url}` } });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    await api?.close();
+  });
+
+  it('shows an error in the notes panel, and throws nothing, when /api/notes answers 200 with a non-list', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(stack.bff.url);
+    await signInThroughPages(page);
+    await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+    await expect.poll(() => api.requests).toContain('GET /notes'); // the odd answer really came through the proxy
+
+    const alert = page.locator('notes-panel').getByRole('alert');
+    // Wait for whichever comes first (an error state or an uncaught error), then require the former.
+    await expect.poll(async () => errors.length > 0 || (await alert.count()) > 0, { timeout: 5000 }).toBe(true);
+    expect(errors).toEqual([]);
+    expect(await alert.textContent()).toMatch(/could not read/);
     await context.close();
   });
 });

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, addNote, deleteNote, describeError, getUser, listNotes, loginUrl, onUnauthorized, request } from './bff-client.js';
 
+const USER = { sub: 'u', claims: {}, session: { expiresAt: 2_000_000_000, idleExpiresAt: 1_900_000_000 }, logoutUrl: '/bff/logout?sid=s' };
+
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 /** Stubs globalThis.fetch with a function answering `response`, and returns the mock. */
@@ -21,7 +23,8 @@ describe('the BFF client', () => {
   });
 
   it('always sends X-CSRF: 1 with same-origin credentials', async () => {
-    const fetchMock = stubFetch(() => json(200, { sub: 'u' }));
+    const answers = [json(200, USER), json(200, []), json(200, {})];
+    const fetchMock = stubFetch(() => answers.shift()!);
     await getUser();
     await listNotes();
     await request('/api/other', { headers: { 'x-csrf': '0' } });
@@ -89,6 +92,24 @@ describe('the BFF client', () => {
     await expect(garbled).rejects.toMatchObject({ status: 200, code: 'bad_response' });
   });
 
+  it('rejects a success body of the wrong shape as "bad_response" instead of handing it on', async () => {
+    stubFetch(() => json(200, { not: 'a list' }));
+    await expect(listNotes()).rejects.toMatchObject({ status: 200, code: 'bad_response', message: expect.stringMatching(/could not read/) });
+    await expect(getUser()).rejects.toMatchObject({ status: 200, code: 'bad_response' });
+    stubFetch(() => json(201, { id: 7, text: 'hi' }));
+    await expect(addNote('hi')).rejects.toMatchObject({ status: 201, code: 'bad_response' });
+    stubFetch(() => new Response(null, { status: 204 }));
+    await expect(listNotes()).rejects.toMatchObject({ status: 204, code: 'bad_response' });
+  });
+
+  it('hands back the parsed value, and the raw body when no parser is given', async () => {
+    const note = { id: '1', text: 'hi', createdAt: 1 };
+    const fetchMock = stubFetch(() => json(200, [note]));
+    await expect(listNotes()).resolves.toEqual([note]);
+    expect(callOf(fetchMock).init).not.toHaveProperty('parse'); // an option of ours, not of fetch
+    await expect(request('/api/other', {}, async () => json(200, { any: 'thing' }))).resolves.toEqual({ any: 'thing' });
+  });
+
   it('passes an abort through untouched', async () => {
     const controller = new AbortController();
     controller.abort();
@@ -123,5 +144,10 @@ describe('the BFF client', () => {
     expect(describeError(new ApiError(0, 'network', 'Offline.')).retryable).toBe(true);
     expect(describeError(new ApiError(400, 'bad_request', 'Too long.'), 'Could not save')).toEqual({ title: 'Could not save', message: 'Too long.', retryable: false });
     expect(describeError(new Error('internal detail')).message).not.toContain('internal detail');
+    expect(describeError(new ApiError(200, 'bad_response', 'Unreadable.'), 'Could not load')).toEqual({
+      title: 'Unexpected answer from the server',
+      message: 'Unreadable.',
+      retryable: true,
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { BFF_PATHS, CSRF_HEADER, CSRF_HEADER_VALUE, ERROR_CODES, type ErrorBody, type Note, type UserInfo } from '../../../shared/src/index.js';
+import { parseNote, parseNotes, parseUserInfo } from './validate.js';
 
 /**
  * A failed call: the HTTP status (0 when the server could not be reached), the BFF's error code
@@ -37,23 +38,36 @@ const FALLBACK_MESSAGES: Record<number, string> = {
   503: 'The service is temporarily unavailable. Please try again in a moment.',
 };
 
+/** Checks a 2xx JSON body: the value of the expected type, or undefined when the body is something else. */
+export type Parse<T> = (body: unknown) => T | undefined;
+
 /**
  * The one fetch helper. Same-origin only: always `X-CSRF: 1` and `credentials: 'same-origin'`
  * (the browser attaches the HttpOnly session cookie; this code never sees it). JSON bodies get a
  * content type; non-2xx answers become an ApiError; a 401 also notifies `onUnauthorized`
  * listeners. An aborted call rejects with the abort reason, untouched.
+ * A typed answer needs `parse` (see ./validate.ts): a 2xx body it rejects (or an empty one)
+ * becomes an ApiError `bad_response`, so views never render a body of the wrong shape.
+ * Without `parse` the body comes back as `unknown`.
  */
-export async function request<T>(path: string, init: RequestInit = {}, fetchImpl: typeof fetch = globalThis.fetch): Promise<T> {
-  const headers = new Headers(init.headers);
+export function request<T>(path: string, init: RequestInit & { parse: Parse<T> }, fetchImpl?: typeof fetch): Promise<T>;
+export function request(path: string, init?: RequestInit, fetchImpl?: typeof fetch): Promise<unknown>;
+export async function request(
+  path: string,
+  init: RequestInit & { parse?: Parse<unknown> } = {},
+  fetchImpl: typeof fetch = globalThis.fetch,
+): Promise<unknown> {
+  const { parse, ...fetchInit } = init;
+  const headers = new Headers(fetchInit.headers);
   headers.set(CSRF_HEADER, CSRF_HEADER_VALUE);
-  if (typeof init.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  if (typeof fetchInit.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
   if (!headers.has('accept')) headers.set('accept', 'application/json');
 
   let response: Response;
   try {
-    response = await fetchImpl(path, { ...init, headers, credentials: 'same-origin' });
+    response = await fetchImpl(path, { ...fetchInit, headers, credentials: 'same-origin' });
   } catch (failure) {
-    if (init.signal?.aborted) throw failure;
+    if (fetchInit.signal?.aborted) throw failure;
     throw new ApiError(0, 'network', 'The app could not reach the server. Check your connection and try again.');
   }
 
@@ -62,13 +76,23 @@ export async function request<T>(path: string, init: RequestInit = {}, fetchImpl
     if (error.status === 401) for (const listener of [...unauthorizedListeners]) listener(error);
     throw error;
   }
-  if (response.status === 204 || response.status === 205) return undefined as T;
-  try {
-    return (await response.json()) as T;
-  } catch (failure) {
-    if (init.signal?.aborted) throw failure;
-    throw new ApiError(response.status, 'bad_response', 'The server sent an answer the app could not read.');
+  let body: unknown;
+  if (response.status !== 204 && response.status !== 205) {
+    try {
+      body = await response.json();
+    } catch (failure) {
+      if (fetchInit.signal?.aborted) throw failure;
+      throw badResponse(response.status);
+    }
   }
+  if (!parse) return body;
+  const value = parse(body);
+  if (value === undefined) throw badResponse(response.status);
+  return value;
+}
+
+function badResponse(status: number): ApiError {
+  return new ApiError(status, 'bad_response', 'The server sent an answer the app could not read.');
 }
 
 /** Turns a non-2xx answer into an ApiError, using the BFF's `{ error, message }` body when there is one. */
@@ -115,20 +139,24 @@ export function describeError(error: unknown, refusedTitle = 'Request refused'):
   if (error.status === 0) return { title: 'You appear to be offline', message: error.message, retryable: true };
   if (error.status === 429) return { title: 'Too many requests', message: error.message, retryable: true };
   if (error.status >= 500) return { title: 'Something went wrong', message: error.message, retryable: true };
+  // A 2xx the app could not read: not a refusal, and a retry may well get a proper answer.
+  if (error.code === 'bad_response') return { title: 'Unexpected answer from the server', message: error.message, retryable: true };
   return { title: refusedTitle, message: error.message, retryable: false };
 }
 
 /** The signed-in user; rejects with a 401 ApiError when there is no session. */
-export const getUser = (signal?: AbortSignal) => request<UserInfo>(BFF_PATHS.user, { signal });
+export const getUser = (signal?: AbortSignal): Promise<UserInfo> => request(BFF_PATHS.user, { signal, parse: parseUserInfo });
 
 /** The user's notes, newest first. */
-export const listNotes = (signal?: AbortSignal) => request<Note[]>('/api/notes', { signal });
+export const listNotes = (signal?: AbortSignal): Promise<Note[]> => request('/api/notes', { signal, parse: parseNotes });
 
 /** Adds a note; the API trims the text and answers 201 with the new note. */
-export const addNote = (text: string) => request<Note>('/api/notes', { method: 'POST', body: JSON.stringify({ text }) });
+export const addNote = (text: string): Promise<Note> => request('/api/notes', { method: 'POST', body: JSON.stringify({ text }), parse: parseNote });
 
-/** Deletes a note (204). */
-export const deleteNote = (id: string) => request<void>(`/api/notes/${encodeURIComponent(id)}`, { method: 'DELETE' });
+/** Deletes a note (204; any body is ignored). */
+export async function deleteNote(id: string): Promise<void> {
+  await request(`/api/notes/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
 
 /** Where Sign in goes: a full-page navigation, so the BFF can redirect to the provider and back to `returnTo`. */
 export function loginUrl(returnTo: string): string {

@@ -1,38 +1,17 @@
-import { Task, TaskStatus } from '@lit/task';
 import { LitElement, css, html, nothing } from 'lit';
 import type { Note } from '../../../shared/src/index.js';
-import { addNote, deleteNote, describeError, isUnauthorized, listNotes } from '../api/bff-client.js';
+import { NOTE_MAX_LENGTH, NotesController, type Problem } from '../notes/notes-controller.js';
 import { baseStyles } from './shared-styles.js';
-
-/** Longest note the demo API accepts, in characters (code points) after trimming. */
-export const NOTE_MAX_LENGTH = 500;
 
 const created = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 /**
- * The user's notes on the demo API, reached through the BFF's proxy: list (with @lit/task),
- * add, delete. A 401 is handled app-wide (the signed-out view); other failures show here.
+ * The user's notes on the demo API, reached through the BFF's proxy. Only renders and moves
+ * focus: the NotesController owns the list, add, delete and their errors; HTTP is in the API
+ * module. Takes no inputs.
  */
 export class NotesPanel extends LitElement {
-  static override properties = {
-    _saving: { state: true },
-    _error: { state: true },
-  };
-  /** An add or delete is on its way: the form and buttons are disabled. */
-  declare _saving: boolean;
-  /** Why the last add or delete failed (shown in an alert), if it did. */
-  declare _error: { title: string; message: string } | undefined;
-
-  constructor() {
-    super();
-    this._saving = false;
-    this._error = undefined;
-  }
-
-  readonly #notes = new Task(this, {
-    task: (_args: readonly [], { signal }) => listNotes(signal),
-    args: () => [] as const,
-  });
+  readonly #notes = new NotesController(this);
 
   static override styles = [
     baseStyles,
@@ -104,8 +83,9 @@ export class NotesPanel extends LitElement {
   ];
 
   override render() {
-    const notes = this.#notes.value;
-    const loadFailed = this.#notes.status === TaskStatus.ERROR;
+    const notes = this.#notes.notes;
+    const saving = this.#notes.saving;
+    const saveError = this.#notes.saveError;
     return html`<section class="card" aria-labelledby="notes-title">
       <div class="heading">
         <h2 id="notes-title">Your notes</h2>
@@ -120,39 +100,31 @@ export class NotesPanel extends LitElement {
           autocomplete="off"
           enterkeyhint="done"
           aria-describedby="note-hint"
-          ?disabled=${this._saving}
+          ?disabled=${saving}
         />
-        <button class="primary" type="submit" data-testid="note-add" ?disabled=${this._saving}>${this._saving ? 'Saving…' : 'Add'}</button>
+        <button class="primary" type="submit" data-testid="note-add" ?disabled=${saving}>${saving ? 'Saving…' : 'Add'}</button>
         <p id="note-hint" class="hint muted">Up to ${NOTE_MAX_LENGTH} characters.</p>
       </form>
-      ${this._error && !loadFailed
-        ? html`<div class="alert" role="alert" data-testid="notes-error"><strong>${this._error.title}</strong><p>${this._error.message}</p></div>`
+      ${saveError
+        ? html`<div class="alert" role="alert" data-testid="notes-error"><strong>${saveError.title}</strong><p>${saveError.message}</p></div>`
         : nothing}
       ${this.#notes.render({
-        initial: () => this.#loading(),
-        pending: () => (notes ? this.#list(notes, true) : this.#loading()),
-        complete: (loaded) => this.#list(loaded, false),
-        error: (error) => this.#loadError(error),
+        loading: () => html`<p class="status muted" role="status">Loading notes…</p>`,
+        list: (loaded, refreshing) => this.#list(loaded, refreshing, saving),
+        failed: (problem) => this.#loadError(problem),
       })}
     </section>`;
   }
 
-  #loading() {
-    return html`<p class="status muted" role="status">Loading notes…</p>`;
-  }
-
-  #loadError(error: unknown) {
-    // A 401 has already switched the app to the signed-out view; nothing to show here.
-    if (isUnauthorized(error)) return nothing;
-    const { title, message } = describeError(error, 'Could not load your notes');
+  #loadError({ title, message }: Problem) {
     return html`<div class="alert" role="alert" data-testid="notes-error">
       <strong>${title}</strong>
       <p>${message}</p>
-      <button type="button" @click=${() => void this.#notes.run()}>Try again</button>
+      <button type="button" @click=${() => void this.#notes.reload()}>Try again</button>
     </div>`;
   }
 
-  #list(notes: readonly Note[], refreshing: boolean) {
+  #list(notes: readonly Note[], refreshing: boolean, saving: boolean) {
     if (notes.length === 0) {
       return html`<p class="empty muted" data-testid="notes-empty">No notes yet. Write your first one above.</p>`;
     }
@@ -168,7 +140,7 @@ export class NotesPanel extends LitElement {
             type="button"
             data-testid="note-delete"
             aria-label=${`Delete note: ${note.text.length > 60 ? `${note.text.slice(0, 60)}…` : note.text}`}
-            ?disabled=${this._saving}
+            ?disabled=${saving}
             @click=${() => void this.#delete(note)}
           >
             Delete
@@ -180,53 +152,23 @@ export class NotesPanel extends LitElement {
 
   #add = async (event: SubmitEvent) => {
     event.preventDefault();
-    if (this._saving) return;
     const input = this.#input();
-    const text = input.value.trim();
-    if (text === '') {
-      this._error = { title: 'Nothing to add', message: 'Write something first.' };
-      input.focus();
-      return;
-    }
-    if ([...text].length > NOTE_MAX_LENGTH) {
-      this._error = { title: 'Note too long', message: `A note can have up to ${NOTE_MAX_LENGTH} characters.` };
-      input.focus();
-      return;
-    }
-    if (await this.#mutate(() => addNote(text))) input.value = '';
-    // Re-enabled after the save: put the cursor back so the next note can be typed right away.
+    if (await this.#notes.add(input.value)) input.value = '';
+    // Saved, refused or failed: put the cursor back (re-enabled after saving) for the next try.
     await this.updateComplete;
     if (this.isConnected) this.#input().focus();
   };
 
   async #delete(note: Note) {
-    if (this._saving) return;
     const items = [...this.renderRoot.querySelectorAll<HTMLElement>('[data-testid="note-item"]')];
     const index = items.findIndex((item) => item.dataset.noteId === note.id);
-    const ok = await this.#mutate(() => deleteNote(note.id));
+    const deleted = await this.#notes.remove(note.id);
     await this.updateComplete;
     if (!this.isConnected) return;
     // The pressed button is gone: focus the Delete button now in its place, else the input.
     const buttons = this.renderRoot.querySelectorAll<HTMLButtonElement>('[data-testid="note-delete"]');
-    const next = ok ? buttons[Math.min(index, buttons.length - 1)] : buttons[index];
+    const next = deleted ? buttons[Math.min(index, buttons.length - 1)] : buttons[index];
     (next ?? this.#input()).focus();
-  }
-
-  /** Runs an add or delete, then reloads the list. Resolves true when the change was saved. */
-  async #mutate(action: () => Promise<unknown>): Promise<boolean> {
-    this._saving = true;
-    this._error = undefined;
-    let saved = false;
-    try {
-      await action();
-      saved = true;
-      await this.#notes.run();
-    } catch (error) {
-      if (!isUnauthorized(error)) this._error = describeError(error, 'Could not save the change');
-    } finally {
-      this._saving = false;
-    }
-    return saved;
   }
 
   #input(): HTMLInputElement {

@@ -88,6 +88,15 @@ describe('SessionController', () => {
     expect(session.state.status).toBe('signed-in');
   });
 
+  it('shows an error with Try again, not a crash, when /bff/user answers 200 with something else', async () => {
+    stubUserEndpoint(() => json(200, { not: 'a user' }), () => json(200, userInfo(600)));
+    const session = connect();
+    await settle();
+    expect(session.state).toEqual({ status: 'error', title: 'Unexpected answer from the server', message: 'The server sent an answer the app could not read.' });
+    await session.refresh();
+    expect(session.state.status).toBe('signed-in');
+  });
+
   it('signs out with "Your session ended" when any call answers 401', async () => {
     stubUserEndpoint(() => json(200, userInfo(600)), unauthenticated);
     const session = connect();
@@ -98,6 +107,8 @@ describe('SessionController', () => {
 
   it('re-checks after the session end and then says "Your session expired"', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    // On a whole second, so the session (in epoch seconds) ends exactly 3 s from now, not up to 1 s sooner.
+    vi.setSystemTime(Math.floor(Date.now() / 1000) * 1000);
     const fetchMock = stubUserEndpoint(() => json(200, userInfo(3)), unauthenticated);
     const session = connect();
     await vi.advanceTimersByTimeAsync(10);

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { parseNote, parseNotes, parseUserInfo } from './validate.js';
+
+const note = { id: 'n1', text: 'Buy oat milk', createdAt: 1_700_000_000_000 };
+const user = {
+  sub: 'alice',
+  claims: { name: 'Alice', email_verified: true },
+  session: { expiresAt: 1_700_003_600, idleExpiresAt: 1_700_000_600 },
+  logoutUrl: '/bff/logout?sid=abc',
+};
+
+describe('parseNote', () => {
+  it('accepts a note and keeps only its known fields', () => {
+    expect(parseNote(note)).toEqual(note);
+    expect(parseNote({ ...note, text: '', extra: '<script>' })).toEqual({ ...note, text: '' });
+  });
+
+  it('rejects anything that is not a note', () => {
+    for (const body of [null, undefined, 'note', 42, [note], {}, { not: 'a note' }]) expect(parseNote(body)).toBeUndefined();
+    expect(parseNote({ ...note, id: '' })).toBeUndefined();
+    expect(parseNote({ ...note, id: 1 })).toBeUndefined();
+    expect(parseNote({ ...note, text: null })).toBeUndefined();
+    expect(parseNote({ ...note, createdAt: '2024-01-01' })).toBeUndefined();
+  });
+
+  it('rejects a createdAt no Date can show (toISOString would throw in the view)', () => {
+    for (const createdAt of [Number.NaN, Number.POSITIVE_INFINITY, 1e20]) expect(parseNote({ ...note, createdAt })).toBeUndefined();
+    expect(parseNote({ ...note, createdAt: 8.64e15 })).toEqual({ ...note, createdAt: 8.64e15 });
+  });
+});
+
+describe('parseNotes', () => {
+  it('accepts a list of notes, empty included', () => {
+    expect(parseNotes([])).toEqual([]);
+    expect(parseNotes([note, { ...note, id: 'n2' }])).toEqual([note, { ...note, id: 'n2' }]);
+  });
+
+  it('rejects a body that is not a list (the "e.map is not a function" case)', () => {
+    for (const body of [{ not: 'a list' }, null, undefined, 'notes', 3, { length: 1, 0: note }]) expect(parseNotes(body)).toBeUndefined();
+  });
+
+  it('rejects the whole list when one entry is malformed', () => {
+    expect(parseNotes([note, { id: 'n2' }])).toBeUndefined();
+    expect(parseNotes([note, null])).toBeUndefined();
+  });
+});
+
+describe('parseUserInfo', () => {
+  it('accepts the /bff/user payload', () => {
+    expect(parseUserInfo(user)).toEqual(user);
+    expect(parseUserInfo({ ...user, logoutUrl: '/bff/logout' })).toMatchObject({ logoutUrl: '/bff/logout' });
+  });
+
+  it('rejects a payload without a subject, claims object or session times', () => {
+    for (const body of [null, [], 'alice', { not: 'a user' }]) expect(parseUserInfo(body)).toBeUndefined();
+    expect(parseUserInfo({ ...user, sub: '' })).toBeUndefined();
+    expect(parseUserInfo({ ...user, claims: null })).toBeUndefined();
+    expect(parseUserInfo({ ...user, claims: ['name'] })).toBeUndefined();
+    expect(parseUserInfo({ ...user, session: undefined })).toBeUndefined();
+    expect(parseUserInfo({ ...user, session: { expiresAt: '1700003600', idleExpiresAt: 1_700_000_600 } })).toBeUndefined();
+    expect(parseUserInfo({ ...user, session: { expiresAt: 1_700_003_600, idleExpiresAt: 1e13 } })).toBeUndefined();
+  });
+
+  it('accepts only the BFF logout path as logoutUrl, since Sign out navigates there', () => {
+    for (const logoutUrl of ['https://evil.example/bff/logout?sid=abc', '//evil.example/bff/logout', '/bff/logoutx', '/elsewhere', 42]) {
+      expect(parseUserInfo({ ...user, logoutUrl })).toBeUndefined();
+    }
+  });
+});

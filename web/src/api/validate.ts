@@ -1,0 +1,61 @@
+import { BFF_PATHS, type Note, type UserInfo } from '../../../shared/src/index.js';
+
+/*
+ * Checks for the JSON bodies the SPA reads. A 200 is no promise about its body: a misrouted
+ * prefix, a proxy's page or a changed API can answer with anything, and rendering that as if it
+ * were the expected type throws inside the view. Each function returns a fresh value of the
+ * expected shape, or undefined when the body is something else; the client turns undefined into
+ * an ApiError (`bad_response`) that the views show like any other failure.
+ */
+
+type Fields = Record<string, unknown>;
+
+function isObject(value: unknown): value is Fields {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Largest |epoch ms| a Date can hold; beyond it `toISOString()` throws in the view. */
+const MAX_TIME_MS = 8.64e15;
+
+function isTimeMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_TIME_MS;
+}
+
+/** Epoch seconds (as `/bff/user` sends them): the views multiply by 1000 before making a Date. */
+function isTimeSeconds(value: unknown): value is number {
+  return typeof value === 'number' && isTimeMs(value * 1000);
+}
+
+/** One note: a non-empty string id, a string text and a representable epoch-ms `createdAt`. */
+export function parseNote(body: unknown): Note | undefined {
+  if (!isObject(body)) return undefined;
+  const { id, text, createdAt } = body;
+  if (typeof id !== 'string' || id === '' || typeof text !== 'string' || !isTimeMs(createdAt)) return undefined;
+  return { id, text, createdAt };
+}
+
+/** A list of notes; one malformed entry rejects the whole answer rather than hiding it. */
+export function parseNotes(body: unknown): Note[] | undefined {
+  if (!Array.isArray(body)) return undefined;
+  const notes: Note[] = [];
+  for (const item of body) {
+    const note = parseNote(item);
+    if (!note) return undefined;
+    notes.push(note);
+  }
+  return notes;
+}
+
+/**
+ * The `/bff/user` payload. `logoutUrl` must be the BFF's own logout path, because Sign out
+ * navigates the page to it.
+ */
+export function parseUserInfo(body: unknown): UserInfo | undefined {
+  if (!isObject(body)) return undefined;
+  const { sub, claims, session, logoutUrl } = body;
+  if (typeof sub !== 'string' || sub === '' || !isObject(claims) || !isObject(session)) return undefined;
+  const { expiresAt, idleExpiresAt } = session;
+  if (!isTimeSeconds(expiresAt) || !isTimeSeconds(idleExpiresAt)) return undefined;
+  if (typeof logoutUrl !== 'string' || !(logoutUrl === BFF_PATHS.logout || logoutUrl.startsWith(`${BFF_PATHS.logout}?`))) return undefined;
+  return { sub, claims, session: { expiresAt, idleExpiresAt }, logoutUrl };
+}
