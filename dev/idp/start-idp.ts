@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
+import type { Middleware } from 'koa';
 import { Provider } from 'oidc-provider';
 import { createConfiguration, type IdpClient } from './configuration.js';
 import { createInteractionRouter } from './interactions.js';
@@ -23,6 +24,12 @@ export interface IdpOptions {
   apiAudience: string;
   /** Access token lifetime in seconds. Default 300. */
   accessTokenTtl?: number;
+  /**
+   * Koa middleware run in front of every provider endpoint. Tests use it to make the provider
+   * behave like real products that bend the rules (a slow or differently refusing token
+   * endpoint, other metadata), without changing the provider itself.
+   */
+  front?: Middleware[];
   /** Where to report provider events worth a developer's eye (server errors always go to stderr). */
   log?: (message: string) => void;
 }
@@ -79,6 +86,7 @@ export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
       provider.on('end_session.success', () => log('a user signed out'));
     }
 
+    for (const middleware of options.front ?? []) provider.use(middleware);
     const stats = attachStats(provider);
     provider.use(plainLogoutForms());
     const interactions = createInteractionRouter(provider, options.apiAudience);

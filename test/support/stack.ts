@@ -1,5 +1,5 @@
 import { startDemoApi } from '../../dev/api/index.js';
-import { DEMO_USERS, startIdp, type RunningIdp } from '../../dev/idp/index.js';
+import { DEMO_USERS, startIdp, type IdpClient, type IdpOptions, type RunningIdp } from '../../dev/idp/index.js';
 import { loginThroughIdp } from '../../dev/idp/test-login.js';
 import { startBff, type RunningBff } from './bff.js';
 import { TestBrowser } from './browser.js';
@@ -19,6 +19,12 @@ export interface StackOptions {
   redisUrl?: string;
   accessTokenTtl?: number;
   env?: Record<string, string>;
+  /** Middleware in front of the dev provider's endpoints (see `IdpOptions.front`). */
+  idpFront?: IdpOptions['front'];
+  /** Registration overrides for the kit's client at the dev provider. */
+  client?: Partial<IdpClient>;
+  /** Options for every BFF's dependencies (e.g. a shorter refresh lock). */
+  deps?: Parameters<typeof startBff>[3];
   /** More origins to register at the provider (BFFs the test starts itself, e.g. as child processes). */
   extraOrigins?: string[];
 }
@@ -39,10 +45,12 @@ export async function startStack(options: StackOptions = {}) {
         redirect_uris: origins.map((origin) => `${origin}/bff/callback`),
         post_logout_redirect_uris: origins.map((origin) => `${origin}/`),
         backchannel_logout_uri: `${origins[0]}/bff/backchannel-logout`,
+        ...options.client,
       },
     ],
     apiAudience: API_AUDIENCE,
     accessTokenTtl: options.accessTokenTtl,
+    front: options.idpFront,
   });
   const api = await startDemoApi({ issuer: idp.issuer, audience: API_AUDIENCE });
   const upstream = await startRecordingUpstream();
@@ -55,7 +63,7 @@ export async function startStack(options: StackOptions = {}) {
     ...options.env,
   };
   const bffs: RunningBff[] = [];
-  for (const port of ports) bffs.push(await startBff(env, port));
+  for (const port of ports) bffs.push(await startBff(env, port, undefined, options.deps));
   return {
     idp,
     api,
