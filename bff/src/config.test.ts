@@ -95,3 +95,36 @@ describe('configuration', () => {
     expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=consent&state=x' })).toEqual(['OIDC_AUTH_PARAMS must not set state (the BFF sets it)']);
   });
 });
+
+describe('configuration: hardening', () => {
+  const production = { ...base, NODE_ENV: 'production', SESSION_KEYS: key, REDIS_URL: 'redis://127.0.0.1:6379', PUBLIC_URL: 'https://app.example.com' };
+
+  it('refuses an http:// issuer in production unless it is loopback or explicitly allowed', () => {
+    expect(problems({ ...production, OIDC_ISSUER: 'http://id.example.com' })).toEqual([expect.stringContaining('OIDC_ISSUER must be https in production')]);
+    expect(problems({ ...production, OIDC_ISSUER: 'http://127.0.0.1:4001' })).toEqual([]);
+    expect(problems({ ...production, OIDC_ISSUER: 'http://localhost:4001' })).toEqual([]);
+    expect(problems({ ...production, OIDC_ISSUER: 'http://id.example.com', ALLOW_INSECURE_ISSUER: 'true' })).toEqual([]);
+    expect(problems({ ...base, OIDC_ISSUER: 'http://id.example.com' })).toEqual([]); // development
+  });
+
+  it('reads TRUST_PROXY as a number of hops', () => {
+    expect(loadConfig(base).trustedProxyHops).toBe(0);
+    expect(loadConfig({ ...base, TRUST_PROXY: 'true' }).trustedProxyHops).toBe(1);
+    expect(loadConfig({ ...base, TRUST_PROXY: '2' }).trustedProxyHops).toBe(2);
+    expect(problems({ ...base, TRUST_PROXY: 'yes' })).toEqual([expect.stringContaining('TRUST_PROXY')]);
+  });
+
+  it('accepts extra forwarded headers but refuses any that carry credentials, routing or client-address claims', () => {
+    expect(loadConfig({ ...base, API_FORWARD_HEADERS: 'X-Tenant, X-Api-Version' }).forwardHeaders).toEqual(['x-tenant', 'x-api-version']);
+    for (const name of ['X-Forwarded-User', 'X-Original-URL', 'Authorization', 'Cookie', 'X-Forwarded-For', 'Forwarded', 'X-Real-IP', 'X-HTTP-Method-Override', 'X-Auth-Request-Email']) {
+      expect(problems({ ...base, API_FORWARD_HEADERS: name }), name).toEqual([expect.stringContaining(`API_FORWARD_HEADERS: ${name} must never be forwarded`)]);
+    }
+    expect(problems({ ...base, API_FORWARD_HEADERS: 'bad header' })).toEqual([expect.stringContaining('is not a header name')]);
+  });
+
+  it('reads OIDC_TIMEOUT_MS', () => {
+    expect(loadConfig(base).oidcTimeoutMs).toBe(30000);
+    expect(loadConfig({ ...base, OIDC_TIMEOUT_MS: '5000' }).oidcTimeoutMs).toBe(5000);
+    expect(problems({ ...base, OIDC_TIMEOUT_MS: 'soon' })).toEqual([expect.stringContaining('OIDC_TIMEOUT_MS')]);
+  });
+});

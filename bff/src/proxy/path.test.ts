@@ -28,6 +28,23 @@ describe('API path resolution', () => {
     },
   );
 
+  it.each([
+    '/api/..;/admin',
+    '/api/a/..;jsessionid=1/b',
+    '/api/.;x/b',
+    '/api/%252e%252e/admin',
+    '/api/%25',
+    '/api/%c0%ae%c0%ae/admin',
+    '/api/%e0%80%ae',
+    '/api/%ff',
+  ])('refuses the escape %s (parameters, double encoding, invalid UTF-8)', (raw) => {
+    expect(resolveApiPath(routes, raw)).toBe('invalid');
+  });
+
+  it('still forwards valid UTF-8 escapes and dots inside names', () => {
+    expect(resolveApiPath(routes, '/api/caf%C3%A9/..x/a..b;v=1')).toMatchObject({ upstreamPath: '/v1/caf%C3%A9/..x/a..b;v=1' });
+  });
+
   it('matches prefixes at segment boundaries only', () => {
     expect(resolveApiPath(routes, '/apix/notes')).toBeUndefined();
     expect(resolveApiPath(routes, '/bff/user')).toBeUndefined();
