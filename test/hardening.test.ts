@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Middleware } from 'koa';
@@ -170,6 +171,25 @@ describe('hardening round two', () => {
       const results = await Promise.all(stalled);
       for (const result of results) expect(result.status ?? result.error).toSatisfy((outcome) => outcome === 408 || outcome === 'ECONNRESET');
       expect(results.some((result) => result.status === 408)).toBe(true);
+    }, 20_000);
+
+    it('frees the upstream connection when the browser stops reading an answer for longer than API_TIMEOUT_MS', async () => {
+      const browser = await stack.signIn();
+      const before = stack.upstream.unfinishedAnswers;
+      const { hostname, port } = new URL(stack.bff.url);
+      const socket = connect(Number(port), hostname);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.pause(); // read nothing: the BFF's writes back up, and it pauses the upstream
+      socket.write(`GET /rec/big?bytes=${64 * 1024 * 1024} HTTP/1.1\r\nHost: x\r\nX-CSRF: 1\r\nCookie: ${browser.cookieHeader(stack.bff.url)}\r\n\r\n`);
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      let waited = 0;
+      while (stack.upstream.unfinishedAnswers === before && waited < API_TIMEOUT_MS * 8) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        waited += 100;
+      }
+      expect(stack.upstream.unfinishedAnswers).toBe(before + 1);
+      socket.resume();
+      await closed; // and the browser's connection is cut, not left hanging
     }, 20_000);
 
     it('accepts Expect: 100-continue uploads after its checks, and refuses them before the body when a check fails', async () => {

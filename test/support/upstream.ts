@@ -15,12 +15,12 @@ export interface Recorded {
 
 /**
  * A real HTTP upstream that records what it receives. Special paths: `/slow?ms=N` answers after
- * N ms; `/set-cookie` answers with a Set-Cookie header; `/reject-token` answers 401
+ * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/reject-token` answers 401
  * invalid_token until `acceptedToken` matches; everything else echoes the request as JSON.
  */
 export async function startRecordingUpstream() {
   const requests: Recorded[] = [];
-  const state = { rejectTokens: new Set<string>() };
+  const state = { rejectTokens: new Set<string>(), unfinished: 0 };
   const server = createServer((req, res) => {
     const hash = createHash('sha256');
     let bytes = 0;
@@ -38,6 +38,26 @@ export async function startRecordingUpstream() {
     const url = new URL(record.url, 'http://upstream');
     if (url.pathname.endsWith('/slow')) {
       setTimeout(() => json(res, 200, { slow: true }), Number(url.searchParams.get('ms') ?? 1000));
+      return;
+    }
+    if (url.pathname.endsWith('/big')) {
+      // A large answer written with backpressure; `unfinished` counts answers whose reader went away.
+      const total = Number(url.searchParams.get('bytes') ?? 1_000_000);
+      const chunk = Buffer.alloc(64 * 1024, 0x63);
+      let sent = 0;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      res.on('close', () => {
+        if (!res.writableFinished) state.unfinished++;
+      });
+      const pump = () => {
+        while (sent < total) {
+          const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
+          sent += piece.length;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
       return;
     }
     if (url.pathname.endsWith('/set-cookie')) {
@@ -60,6 +80,10 @@ export async function startRecordingUpstream() {
     requests,
     /** Tokens the upstream refuses with `401 invalid_token`. */
     rejectTokens: state.rejectTokens,
+    /** How many `/big` answers ended before they were complete (the reader went away). */
+    get unfinishedAnswers() {
+      return state.unfinished;
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
