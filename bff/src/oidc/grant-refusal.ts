@@ -25,7 +25,9 @@ export function classifyGrantFailure(error: unknown): GrantRefusal {
   }
   if (error instanceof client.WWWAuthenticateChallengeError) return error.status >= 500 ? 'unavailable' : 'client';
   // An error status without an OAuth error body: openid-client keeps the Response as the cause.
-  const status = (error as { cause?: unknown }).cause instanceof Response ? ((error as { cause: Response }).cause.status) : undefined;
+  // Anything else (including a rejection with no object at all) is an outage, never a crash here.
+  const cause = (error as { cause?: unknown } | null | undefined)?.cause;
+  const status = cause instanceof Response ? cause.status : undefined;
   if (status === undefined || status >= 500) return 'unavailable';
   return status === 400 ? 'grant' : 'client';
 }
