@@ -64,6 +64,8 @@ export class OidcClient {
   }
 }
 
+const DISCOVERY_TIMEOUT_MS = 10_000;
+
 type ClientSettings = Pick<Config, 'issuer' | 'clientId' | 'clientSecret' | 'clientAuth' | 'oidcTimeoutMs'>;
 type ClientAuthMethod = Config['clientAuth'];
 
@@ -81,7 +83,9 @@ function transportOptions(settings: ClientSettings, configuration: client.Config
 async function discover(settings: ClientSettings) {
   const configuration = await client.discovery(settings.issuer, settings.clientId, undefined, authenticator(settings.clientAuth, settings.clientSecret), {
     execute: settings.issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
-    timeout: Math.ceil(settings.oidcTimeoutMs / 1000),
+    // Discovery is retried with backoff: a provider that accepts the connection but does not answer
+    // yet (still starting) must not hold the next attempt back for the full OIDC_TIMEOUT_MS.
+    timeout: Math.ceil(Math.min(settings.oidcTimeoutMs, DISCOVERY_TIMEOUT_MS) / 1000),
   });
   transportOptions(settings, configuration);
   return configuration;
