@@ -43,6 +43,7 @@ describe('request header allowlist', () => {
     'x-custom',
     'origin',
     'user-agent',
+    'acceptable-user',
   ])('drops %s', (name) => {
     expect(forward({ [name]: 'from the browser' }, extras)[name]).toBeUndefined();
   });

@@ -20,7 +20,8 @@ const FORWARDED = [
   'tracestate',
   'baggage',
 ];
-const FORWARDED_PREFIXES = ['accept', 'if-'];
+/** `Accept*` (content negotiation) and `If-*` (conditional requests). */
+const FORWARDED_PREFIXES = ['accept-', 'if-'];
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus proxy-only ones. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
@@ -84,7 +85,7 @@ export interface UpstreamExtras {
  * (validated by the configuration, which refuses any name {@link isNeverForwarded} matches).
  */
 export function requestHeaderPolicy(extraNames: readonly string[]) {
-  const forwarded = new Set([...FORWARDED, ...extraNames.filter((name) => !isNeverForwarded(name))]);
+  const forwarded = new Set(['accept', ...FORWARDED, ...extraNames.filter((name) => !isNeverForwarded(name))]);
   const allowed = (name: string) => forwarded.has(name) || name.startsWith(FORWARDED_PREFIXES[0]!) || name.startsWith(FORWARDED_PREFIXES[1]!);
 
   /** The upstream request headers: the browser's allowlisted headers plus the BFF's own. */
