@@ -106,7 +106,12 @@ describe('hardening round two', () => {
 
     it('sends CSP and framing protection on error pages (sign-out not confirmed, bad callback state)', async () => {
       const browser = await stack.signIn();
-      for (const response of [await browser.fetch(`${stack.bff.url}/bff/logout?sid=wrong`), await fetch(`${stack.bff.url}/bff/callback?state=nobody`)]) {
+      const multiByteGuard = `${'é'}${'x'.repeat(42)}`; // as many characters as the real guard, more bytes
+      for (const response of [
+        await browser.fetch(`${stack.bff.url}/bff/logout?sid=wrong`),
+        await browser.fetch(`${stack.bff.url}/bff/logout?sid=${encodeURIComponent(multiByteGuard)}`),
+        await fetch(`${stack.bff.url}/bff/callback?state=nobody`),
+      ]) {
         expect(response.status).toBe(400);
         expect(response.headers.get('content-type')).toMatch(/text\/html/);
         expectSecurityHeaders(response, response.url, { html: true });
@@ -172,6 +177,22 @@ describe('hardening round two', () => {
       for (const result of results) expect(result.status ?? result.error).toSatisfy((outcome) => outcome === 408 || outcome === 'ECONNRESET');
       expect(results.some((result) => result.status === 408)).toBe(true);
     }, 20_000);
+
+    it('survives an upload to an upstream that is down: 502, and no crash when the unread body later stalls', async () => {
+      const dead = await freePort();
+      const bff = await startBff({ ...stack.env, API_TIMEOUT_MS: String(API_TIMEOUT_MS), API_ROUTES: `/down=http://127.0.0.1:${dead}#anonymous` });
+      try {
+        const result = await Promise.race([
+          chunkedUpload(bff.url, '/down/upload', { 'x-csrf': '1' }, 10, 100, 0, 1),
+          new Promise<{ status: number }>((resolve) => setTimeout(() => resolve({ status: 0 }), API_TIMEOUT_MS * 4)),
+        ]);
+        expect(result.status).toBe(502);
+        await new Promise((resolve) => setTimeout(resolve, API_TIMEOUT_MS * 2)); // past the stall timer
+        expect((await fetch(`${bff.url}/healthz`)).status).toBe(200);
+      } finally {
+        await bff.close();
+      }
+    });
 
     it('frees the upstream connection when the browser stops reading an answer for longer than API_TIMEOUT_MS', async () => {
       const browser = await stack.signIn();

@@ -79,16 +79,22 @@ export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: 
       metrics.backchannelLogouts.inc({ result: 'rejected' });
       throw invalid(`The logout token is not valid: ${problem}.`);
     }
+    // The jti is claimed atomically (SET NX) before the sessions end, and released again if ending
+    // them failed: only a token whose sessions are gone counts as spent, so the provider's retry works.
+    // Remembered for as long as the token itself could still be accepted.
     const jtiKey = keys.logoutJti(`${claims.iss}|${claims.jti as string}`);
-    if ((await kv.get(jtiKey)) !== null) {
+    const acceptableUntil = Math.max(claims.exp!, claims.iat! + MAX_AGE_SECONDS) + CLOCK_TOLERANCE_SECONDS;
+    if (!(await kv.set(jtiKey, '1', Math.ceil(Math.max(1000, (acceptableUntil - Date.now() / 1000) * 1000)), 'ifAbsent'))) {
       metrics.backchannelLogouts.inc({ result: 'replayed' });
       throw invalid('The logout token was already used.');
     }
-    const ended = await sessions.destroyByProviderSession({ sid, sub });
-    // Only now is the token spent: had ending the sessions failed, the provider's retry must still work.
-    // Remembered for as long as the token itself could still be accepted.
-    const acceptableUntil = Math.max(claims.exp!, claims.iat! + MAX_AGE_SECONDS) + CLOCK_TOLERANCE_SECONDS;
-    await kv.set(jtiKey, '1', Math.ceil(Math.max(1000, (acceptableUntil - Date.now() / 1000) * 1000)));
+    let ended: number;
+    try {
+      ended = await sessions.destroyByProviderSession({ sid, sub });
+    } catch (error) {
+      await kv.del([jtiKey]).catch(() => undefined);
+      throw error;
+    }
     metrics.backchannelLogouts.inc({ result: 'ok' });
     log.info({ event: 'backchannel_logout', sessions: ended }, 'back-channel logout');
     ctx.set('Cache-Control', 'no-store');

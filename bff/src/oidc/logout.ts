@@ -7,8 +7,11 @@ import { badRequest, describeError } from '../errors.js';
 import { SessionStore, type SessionRecord, type TokenSet } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
 
-const sameGuard = (given: unknown, expected: string) =>
-  typeof given === 'string' && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+function sameGuard(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const [a, b] = [Buffer.from(given), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b); // byte lengths: a multi-byte character must not make it throw
+}
 
 /**
  * `GET /bff/logout?sid=...`: the `sid` guard from `/bff/user`'s `logoutUrl` proves the request

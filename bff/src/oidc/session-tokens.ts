@@ -101,10 +101,11 @@ export class SessionTokens {
       if (await kv.set(lockKey, owner, this.#lockMs, 'ifAbsent')) {
         const keepAlive = this.#holdLock(lockKey, owner);
         try {
-          const current = await this.#current(id);
+          const raw = await this.#currentRaw(id);
+          const current = JSON.parse(raw) as SessionRecord;
           // Another instance refreshed while we waited for the lock: use its tokens.
           if (current.sealedTokens !== seenTokens) return current;
-          return await this.#refresh(id, current);
+          return await this.#refresh(id, current, raw);
         } finally {
           clearInterval(keepAlive);
           await kv.delIfEquals(lockKey, owner).catch(() => undefined);
@@ -133,12 +134,17 @@ export class SessionTokens {
   }
 
   async #current(id: string): Promise<SessionRecord> {
-    const raw = await this.deps.kv.get(keys.session(this.deps.sessions.handleOf(id)));
-    if (raw === null) throw sessionEnded();
-    return JSON.parse(raw) as SessionRecord;
+    return JSON.parse(await this.#currentRaw(id)) as SessionRecord;
   }
 
-  async #refresh(id: string, record: SessionRecord): Promise<SessionRecord> {
+  async #currentRaw(id: string): Promise<string> {
+    const raw = await this.deps.kv.get(keys.session(this.deps.sessions.handleOf(id)));
+    if (raw === null) throw sessionEnded();
+    return raw;
+  }
+
+  /** `raw` is the stored record the refresh starts from: the result is written only over exactly that. */
+  async #refresh(id: string, record: SessionRecord, raw: string): Promise<SessionRecord> {
     const { oidc, sessions, config, log, metrics } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
@@ -174,7 +180,9 @@ export class SessionTokens {
       }),
       ...accessTiming(response.expires_in),
     };
-    if (!(await sessions.update(id, updated))) throw sessionEnded();
+    // Compare-and-set: should the lock ever have been lost (a Redis outage longer than its
+    // lifetime), a slower refresh never overwrites a newer token set.
+    if (!(await sessions.update(id, updated, raw))) return this.#current(id);
     return updated;
   }
 }

@@ -37,6 +37,7 @@ describe('API path resolution', () => {
     '/api/%c0%ae%c0%ae/admin',
     '/api/%e0%80%ae',
     '/api/%ff',
+    '/api/..%3b/admin',
   ])('refuses the escape %s (parameters, double encoding, invalid UTF-8)', (raw) => {
     expect(resolveApiPath(routes, raw)).toBe('invalid');
   });

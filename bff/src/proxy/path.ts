@@ -8,8 +8,9 @@ export interface ResolvedRoute {
 }
 
 // Encoded dot, slash and backslash could be decoded by an upstream into a traversal; an encoded
-// `%` is double encoding (`%252e` becomes `%2e` after one decode, `.` after two).
-const ENCODED_SEPARATOR = /%(2e|2f|5c|25)/i;
+// `%` is double encoding (`%252e` becomes `%2e` after one decode, `.` after two); an encoded `;`
+// would hide a `..;` segment from the check below.
+const ENCODED_SEPARATOR = /%(2e|2f|5c|25|3b)/i;
 
 /**
  * Finds the API route for a raw request URL and builds the upstream path. Returns `undefined`

@@ -118,6 +118,7 @@ export function createApiProxy(deps: Deps) {
       },
       relay,
     );
+    if (body) void relay.done.finally(() => body.release()).catch(() => undefined);
     return relay.done.catch((error: unknown) => {
       // The browser went away (and we aborted the upstream call): nobody to answer, nothing failed upstream.
       if (res.destroyed && !relay.started) return 'sent' as const;

@@ -22,6 +22,9 @@ export class MeteredBody extends Transform {
   ) {
     super();
     this.#stallTimer = setTimeout(() => this.#cut(bodyStalled()), stallMs);
+    // undici listens while it sends the body, and stops listening when the exchange fails before
+    // the body was read (upstream down): a later cut must not become an uncaught 'error'.
+    this.on('error', ignore);
     source.on('error', (error) => this.destroy(error));
     source.on('aborted', () => this.destroy(new Error('the browser aborted the upload')));
     source.pipe(this);
@@ -45,8 +48,15 @@ export class MeteredBody extends Transform {
     done(error);
   }
 
+  /** Whatever the exchange did: stop metering, unpipe, free the timer (no error: nobody needs one). */
+  release(): void {
+    if (!this.destroyed) this.destroy();
+  }
+
   #cut(failure: HttpError): void {
     this.failure ??= failure;
     this.destroy(failure);
   }
 }
+
+const ignore = () => undefined;

@@ -9,8 +9,8 @@ export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   /** SET with a TTL. `ifExists` (XX) never resurrects a deleted key; `ifAbsent` (NX) is a lock. Returns whether it wrote. */
   set(key: string, value: string, ttlMs: number, mode?: 'ifExists' | 'ifAbsent'): Promise<boolean>;
-  /** Overwrites an existing key and keeps its TTL (SET XX KEEPTTL). Returns false when the key is gone. */
-  replace(key: string, value: string): Promise<boolean>;
+  /** Overwrites an existing key and keeps its TTL (SET XX KEEPTTL), only while it holds `expected` when given. False when it did not write. */
+  replace(key: string, value: string, expected?: string): Promise<boolean>;
   /** GETDEL: read once, then it is gone (single-use records). */
   take(key: string): Promise<string | null>;
   del(keys: string[]): Promise<void>;

@@ -50,9 +50,9 @@ export class MemoryStore implements KeyValueStore {
     return true;
   }
 
-  async replace(key: string, value: string) {
+  async replace(key: string, value: string, expected?: string) {
     const entry = this.#live(key);
-    if (!entry) return false;
+    if (!entry || (expected !== undefined && entry.value !== expected)) return false;
     entry.value = value;
     return true;
   }

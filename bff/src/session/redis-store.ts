@@ -5,6 +5,8 @@ import { StoreUnavailableError, type KeyValueStore } from './kv.js';
 const DEL_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 // Extends the lock only if we still own it (a long refresh keeps its lock; a lost lock stays lost).
 const EXTEND_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+// Compare-and-set of a whole value, keeping the TTL.
+const REPLACE_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') return 1 else return 0 end";
 // SADD then raise the TTL, never lower it (an index outlives each of its sessions).
 const ADD_TO_SET =
   "redis.call('SADD', KEYS[1], ARGV[1]) local ttl = redis.call('PTTL', KEYS[1]) if ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
@@ -80,7 +82,8 @@ export class RedisStore implements KeyValueStore {
     return reply === 'OK';
   }
 
-  async replace(key: string, value: string) {
+  async replace(key: string, value: string, expected?: string) {
+    if (expected !== undefined) return (await this.#run(() => this.redis.eval(REPLACE_IF_EQUALS, 1, key, value, expected))) === 1;
     return (await this.#run(() => this.redis.set(key, value, 'KEEPTTL', 'XX'))) === 'OK';
   }
 

@@ -130,7 +130,9 @@ export class SessionStore {
   async #loadFromBeforeRotation(id: string): Promise<string | null> {
     for (const key of this.#handleKeys.slice(1)) {
       const oldHandle = handleUnder(key, id);
-      const raw = await this.kv.get(keys.session(oldHandle));
+      // Claimed with GETDEL first: a sign-out or back-channel logout racing with the move either
+      // finds the record gone, or deleted it before us and nothing is moved (never resurrected).
+      const raw = await this.kv.take(keys.session(oldHandle));
       if (raw === null) continue;
       const record = parseRecord(raw);
       if (!record) continue;
@@ -152,9 +154,12 @@ export class SessionStore {
     await this.kv.addToSet(keys.bySub(record.sub), handle, indexTtlMs);
   }
 
-  /** Replaces a live session's record, keeping its TTL; false if it ended meanwhile (never resurrects). */
-  update(id: string, record: SessionRecord): Promise<boolean> {
-    return this.kv.replace(keys.session(this.handleOf(id)), JSON.stringify(record));
+  /**
+   * Replaces a live session's record, keeping its TTL; false if it ended meanwhile (never
+   * resurrects) or, with `expected`, if the stored record is no longer exactly that.
+   */
+  update(id: string, record: SessionRecord, expected?: string): Promise<boolean> {
+    return this.kv.replace(keys.session(this.handleOf(id)), JSON.stringify(record), expected);
   }
 
   /** Ends a session: its record, its refresh lock and its index entries. `record` saves a read when the caller has it. */
