@@ -4,12 +4,13 @@ import { SignJWT, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Middleware } from 'koa';
 import { RedisStore, connectRedis } from '../bff/src/session/redis-store.js';
-import { keys, type SessionRecord } from '../bff/src/session/sessions.js';
+import { keys } from '../bff/src/session/sessions.js';
 import { TestBrowser } from './support/browser.js';
 import { TEST_SESSION_KEY, lockKey, sessionKey, startBff } from './support/bff.js';
 import { rawHttp, rawRequest } from './support/raw-http.js';
 import { freePort, startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, CLIENT_ID, startStack, type Stack } from './support/stack.js';
+import { storedSessions } from './support/stored-sessions.js';
 
 /**
  * The defects of the second security review, each reproduced against the real stack
@@ -81,8 +82,10 @@ describe('hardening round two', () => {
 
   /** The same browser talking to another instance (another port on one host, as behind a load balancer). */
   const shareCookies = (browser: TestBrowser, url: string) => browser.cookies.set(new URL(url).host, browser.cookies.get(new URL(stack.bff.url).host)!);
-  const sessionIdOf = (browser: TestBrowser) => browser.cookie(stack.bff.url, 'bff')!;
-  const recordOf = async (browser: TestBrowser) => JSON.parse((await redis.client.get(sessionKey(sessionIdOf(browser))))!) as SessionRecord;
+  const stored = () => storedSessions(redis, stack.bff.url);
+  const sessionIdOf = (browser: TestBrowser) => stored().idOf(browser);
+  const recordOf = async (browser: TestBrowser) => (await stored().record(browser))!;
+  const RETIRED_KEY_TOKENS = 'v1.retired.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
   describe('1. security headers on every error the BFF writes', () => {
     it('sends nosniff, no-referrer and no-store on thrown JSON errors: 401, 403, 404 and proxied 401/400', async () => {
@@ -341,8 +344,7 @@ describe('hardening round two', () => {
     it('signs out a session whose tokens no longer decrypt: session and cookie gone, no 500', async () => {
       const browser = await stack.signIn();
       const logoutUrl = ((await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl;
-      const record = await recordOf(browser);
-      await redis.client.set(sessionKey(sessionIdOf(browser)), JSON.stringify({ ...record, sealedTokens: 'v1.retired.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }), 'KEEPTTL');
+      await stored().patch(browser, { sealedTokens: RETIRED_KEY_TOKENS });
       const id = sessionIdOf(browser);
       const response = await browser.fetch(`${stack.bff.url}${logoutUrl}`);
       expect(response.status).toBe(302);
@@ -353,8 +355,7 @@ describe('hardening round two', () => {
 
     it('ends a session whose tokens no longer decrypt on a proxied call too (401, not 500)', async () => {
       const browser = await stack.signIn();
-      const record = await recordOf(browser);
-      await redis.client.set(sessionKey(sessionIdOf(browser)), JSON.stringify({ ...record, sealedTokens: 'v1.retired.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }), 'KEEPTTL');
+      await stored().patch(browser, { sealedTokens: RETIRED_KEY_TOKENS });
       expect((await browser.api(`${stack.bff.url}/rec/x`)).status).toBe(401);
       expect(await redis.client.exists(sessionKey(sessionIdOf(browser)))).toBe(0);
     });
@@ -407,8 +408,7 @@ describe('hardening round two', () => {
     it('holds the lock while a token endpoint slower than its lifetime answers: the rotated refresh token is used once and the session lives', async () => {
       const browser = await stack.signIn();
       const id = sessionIdOf(browser);
-      const record = await recordOf(browser);
-      await redis.client.set(sessionKey(id), JSON.stringify({ ...record, accessExpiresAt: Math.floor(Date.now() / 1000) }), 'KEEPTTL');
+      await stored().makeDue(browser);
       shareCookies(browser, stack.bffs[1]!.url);
       const refreshes = () => stack.idp.stats.tokenGrants.refresh_token ?? 0;
       const refreshesBefore = refreshes();

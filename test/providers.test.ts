@@ -7,6 +7,7 @@ import { sessionKey } from './support/bff.js';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { CLIENT_ID, CLIENT_SECRET, startStack, type Stack } from './support/stack.js';
+import { storedSessions } from './support/stored-sessions.js';
 
 /**
  * Real, certified providers answer some things their own way (Glewlwyd 2.7, LemonLDAP::NG 2.16).
@@ -105,16 +106,9 @@ describe('providers that bend the rules', () => {
     await redis?.stop();
   });
 
-  const recordKey = (browser: TestBrowser) => sessionKey(browser.cookie(stack.bff.url, 'bff')!);
-  async function record(browser: TestBrowser): Promise<SessionRecord | null> {
-    const raw = await redis.client.get(recordKey(browser));
-    return raw ? (JSON.parse(raw) as SessionRecord) : null;
-  }
-  /** Makes the stored access token due now, so the next proxied call refreshes first. */
-  async function makeDue(browser: TestBrowser) {
-    const current = (await record(browser))!;
-    await redis.client.set(recordKey(browser), JSON.stringify({ ...current, accessExpiresAt: Math.floor(Date.now() / 1000) }), 'KEEPTTL');
-  }
+  const stored = () => storedSessions(redis, stack.bff.url);
+  const record = (browser: TestBrowser) => stored().record(browser);
+  const makeDue = (browser: TestBrowser) => stored().makeDue(browser);
   const call = (browser: TestBrowser) => browser.api(`${stack.bff.url}/rec/items`);
   const refreshGrants = () => stack.idp.stats.tokenGrants.refresh_token ?? 0;
 

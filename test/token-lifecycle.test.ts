@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionRecord } from '../bff/src/session/sessions.js';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, CLIENT_ID, CLIENT_SECRET, startStack, type Stack } from './support/stack.js';
-import { lockKey, sessionKey } from './support/bff.js';
+import { lockKey } from './support/bff.js';
+import { storedSessions } from './support/stored-sessions.js';
 
 const ACCESS_TOKEN_TTL = 4;
 
@@ -22,17 +22,11 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
     await redis?.stop();
   });
 
-  const sessionId = (browser: TestBrowser) => browser.cookie(stack.bff.url, 'bff')!;
-  const recordKey = (browser: TestBrowser) => sessionKey(sessionId(browser));
-  async function record(browser: TestBrowser): Promise<SessionRecord | null> {
-    const raw = await redis.client.get(recordKey(browser));
-    return raw ? (JSON.parse(raw) as SessionRecord) : null;
-  }
+  const stored = () => storedSessions(redis, stack.bff.url);
+  const sessionId = (browser: TestBrowser) => stored().idOf(browser);
+  const record = (browser: TestBrowser) => stored().record(browser);
   /** Makes the stored access token due now, as if its lifetime had run out. */
-  async function makeDue(browser: TestBrowser) {
-    const current = (await record(browser))!;
-    await redis.client.set(recordKey(browser), JSON.stringify({ ...current, accessExpiresAt: Math.floor(Date.now() / 1000) }), 'KEEPTTL');
-  }
+  const makeDue = (browser: TestBrowser) => stored().makeDue(browser);
   /** Calls through one instance with the browser's cookie (cookies are per host, so reuse them). */
   const call = (browser: TestBrowser, instance: number, path = '/rec/items', init: RequestInit = {}) =>
     fetch(`${stack.bffs[instance]!.url}${path}`, { ...init, headers: { ...(init.headers as object), 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });

@@ -1,0 +1,30 @@
+import type { SessionRecord } from '../../bff/src/session/sessions.js';
+import { sessionKey } from './bff.js';
+import type { TestBrowser } from './browser.js';
+import type { RunningRedis } from './redis.js';
+
+/**
+ * Reads and rewrites the session records a browser holds at `bffUrl`, straight in Redis and
+ * under the BFF's own key layout: how tests age tokens or damage a record on purpose.
+ */
+export function storedSessions(redis: RunningRedis, bffUrl: string) {
+  const idOf = (browser: TestBrowser) => browser.cookie(bffUrl, 'bff')!;
+  const keyOf = (browser: TestBrowser) => sessionKey(idOf(browser));
+  async function record(browser: TestBrowser): Promise<SessionRecord | null> {
+    const raw = await redis.client.get(keyOf(browser));
+    return raw ? (JSON.parse(raw) as SessionRecord) : null;
+  }
+  /** Replaces fields of the stored record, keeping its TTL. */
+  async function patch(browser: TestBrowser, fields: Partial<SessionRecord>): Promise<void> {
+    const current = (await record(browser))!;
+    await redis.client.set(keyOf(browser), JSON.stringify({ ...current, ...fields }), 'KEEPTTL');
+  }
+  return {
+    idOf,
+    keyOf,
+    record,
+    patch,
+    /** Makes the stored access token due now, so the next proxied call refreshes first. */
+    makeDue: (browser: TestBrowser) => patch(browser, { accessExpiresAt: Math.floor(Date.now() / 1000) }),
+  };
+}
