@@ -30,7 +30,6 @@ export const ERROR_CODES = {
   notFound: 'not_found',
   tooLarge: 'too_large',
   requestTimeout: 'request_timeout',
-  forbidden: 'forbidden',
   tooManyRequests: 'too_many_requests',
   badGateway: 'bad_gateway',
   gatewayTimeout: 'gateway_timeout',

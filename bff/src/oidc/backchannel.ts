@@ -22,7 +22,7 @@ const ACCEPTED_TYPES = new Set(['logout+jwt', 'application/logout+jwt', 'jwt']);
 function keysUnreachable(error: unknown): boolean {
   if (error instanceof joseErrors.JWKSTimeout) return true;
   if (error instanceof joseErrors.JOSEError) return error.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/i.test(error.message);
-  return !(error instanceof HttpError); // fetch itself failed (connection refused, DNS...)
+  return error instanceof TypeError; // fetch itself failed (connection refused, DNS...): undici's "fetch failed"
 }
 
 /**
@@ -59,8 +59,8 @@ export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: 
       }
       metrics.backchannelLogouts.inc({ result: 'rejected' });
       log.warn({ event: 'backchannel_rejected', err: describeError(error) }, 'logout token rejected');
-      if (error instanceof HttpError) throw error;
-      throw invalid('The logout token is not valid.');
+      if (error instanceof joseErrors.JOSEError) throw invalid('The logout token is not valid.');
+      throw error; // our own refusal (400), or a defect (500): never hidden as a bad token
     }
     const events = claims.events as Record<string, unknown> | undefined;
     const sid = typeof claims.sid === 'string' ? claims.sid : undefined;

@@ -20,8 +20,6 @@ const FORWARDED = [
   'tracestate',
   'baggage',
 ];
-/** `Accept*` (content negotiation) and `If-*` (conditional requests). */
-const FORWARDED_PREFIXES = ['accept-', 'if-'];
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus proxy-only ones. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
@@ -86,7 +84,8 @@ export interface UpstreamExtras {
  */
 export function requestHeaderPolicy(extraNames: readonly string[]) {
   const forwarded = new Set(['accept', ...FORWARDED, ...extraNames.filter((name) => !isNeverForwarded(name))]);
-  const allowed = (name: string) => forwarded.has(name) || name.startsWith(FORWARDED_PREFIXES[0]!) || name.startsWith(FORWARDED_PREFIXES[1]!);
+  // Plus `Accept-*` (content negotiation) and `If-*` (conditional requests).
+  const allowed = (name: string) => forwarded.has(name) || name.startsWith('accept-') || name.startsWith('if-');
 
   /** The upstream request headers: the browser's allowlisted headers plus the BFF's own. */
   return function upstreamRequestHeaders(incoming: IncomingHttpHeaders, extras: UpstreamExtras): Record<string, string | string[]> {

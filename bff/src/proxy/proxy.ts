@@ -57,7 +57,7 @@ export function createApiProxy(deps: Deps) {
     }
     const { id, record } = await session(call);
     const current = refreshDue(record) ? await sessionTokens.fresh(id, record) : record; // no await when none is due
-    const outcome = await forward(call, target, accessToken(current), RETRYABLE_METHODS.has(call.req.method!) && !hasBody(call.req));
+    const outcome = await forward(call, target, accessToken(current), RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody);
     if (outcome === 'retry') await forward(call, target, accessToken(await sessionTokens.fresh(id, current, true)), false);
   }
 
@@ -92,7 +92,7 @@ export function createApiProxy(deps: Deps) {
   function forward(call: ProxyCall, target: ResolvedRoute, authorization: string | undefined, mayRetry: boolean): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
-    const body = hasBody(req) ? new MeteredBody(req, config.maxBodyBytes, config.apiTimeoutMs) : null;
+    const body = call.hasBody ? new MeteredBody(req, config.maxBodyBytes, config.apiTimeoutMs) : null;
     call.body = body;
     // Only now, with every check passed, may the browser send the body it held back.
     if (body && EXPECT_CONTINUE.test(req.headers.expect ?? '')) res.writeContinue();
@@ -190,6 +190,8 @@ export function createApiProxy(deps: Deps) {
 class ProxyCall {
   readonly started = performance.now();
   readonly requestId: string;
+  /** Whether the browser sends a body (declared length above 0, or chunked). */
+  readonly hasBody: boolean;
   sessionId: string | undefined;
   /** The metered request body of the upstream exchange in progress. */
   body: MeteredBody | null = null;
@@ -202,11 +204,10 @@ class ProxyCall {
     readonly target: ResolvedRoute | 'invalid',
   ) {
     this.requestId = requestIdOf(req.headers);
+    const length = req.headers['content-length'];
+    this.hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
   }
 }
-
-const hasBody = (req: IncomingMessage) =>
-  req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
 
 function upstreamFailure(error: unknown): HttpError {
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
