@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { startDemoApi } from './api/index.js';
-import { DEMO_USERS, startIdp } from './idp/index.js';
+import { DEMO_USERS, REPORTS_API, startIdp } from './idp/index.js';
 import { main as startBff } from '../bff/src/main.js';
 
 const dev = process.argv.includes('--dev');
@@ -13,6 +13,7 @@ const env = process.env;
 const bffPort = Number(env.PORT ?? 3000);
 const idpPort = Number(env.IDP_PORT ?? 4001);
 const apiPort = Number(env.API_PORT ?? 4000);
+const reportsPort = Number(env.REPORTS_PORT ?? 4002);
 const webPort = Number(env.WEB_PORT ?? 5173);
 const bffUrl = `http://localhost:${bffPort}`;
 const publicUrl = env.PUBLIC_URL ?? (dev ? `http://localhost:${webPort}` : bffUrl);
@@ -34,6 +35,9 @@ const idp = await startIdp({
   apiAudience: audience,
 });
 const api = await startDemoApi({ port: apiPort, issuer: idp.issuer, audience });
+// The same demo API again, accepting only tokens for the reports audience: the BFF gets the
+// user's token for it with RFC 8707 `resource` on first use.
+const reports = await startDemoApi({ port: reportsPort, issuer: idp.issuer, audience: REPORTS_API.audience });
 
 Object.assign(env, {
   PORT: String(bffPort),
@@ -41,7 +45,9 @@ Object.assign(env, {
   OIDC_ISSUER: idp.issuer,
   OIDC_CLIENT_ID: clientId,
   OIDC_CLIENT_SECRET: clientSecret,
-  API_ROUTES: env.API_ROUTES ?? `/api=${api.url}`,
+  // The notes API with the sign-in token; the reports API with a token for its own audience;
+  // a public greeting that works signed in or out (README, "API routes").
+  API_ROUTES: env.API_ROUTES ?? `/api=${api.url},/reports=${reports.url}#resource=${REPORTS_API.audience},/hello=${api.url}/hello#token=user-or-none`,
 });
 await startBff(env);
 
@@ -57,7 +63,7 @@ console.log(`
     Open:            ${publicUrl}
     Demo users:      ${DEMO_USERS.map((u) => `${u.username} / ${u.password}`).join('    ')}
     OpenID Provider: ${idp.issuer}
-    Demo API:        ${api.url}
+    Demo APIs:       ${api.url} (notes), ${reports.url} (reports, its own audience)
     Sessions:        ${env.REDIS_URL ? `Redis at ${env.REDIS_URL}` : 'in memory (set REDIS_URL to use Redis)'}
 
   Press Ctrl+C to stop.

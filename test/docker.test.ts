@@ -86,9 +86,9 @@ describe('the Compose Specification schema (no Docker needed)', () => {
 });
 
 describe('docker', () => {
-  it('has a valid compose file with redis (persistent), idp, api and bff', () => {
+  it('has a valid compose file with redis (persistent), idp, two demo APIs and bff', () => {
     const { services, volumes } = compose();
-    expect(Object.keys(services).sort()).toEqual(['api', 'bff', 'idp', 'redis']);
+    expect(Object.keys(services).sort()).toEqual(['api', 'bff', 'idp', 'redis', 'reports']);
     expect(services.redis!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
     expect(Object.keys(volumes ?? {})).toContain('redis-data');
     expect(JSON.stringify(services.bff!.ports)).toMatch(/3000/);
@@ -125,7 +125,7 @@ describe('docker', () => {
   it('builds only from paths that exist, from pinned base images, and runs every built image as non-root', () => {
     const { services } = compose();
     const built = Object.entries(services).filter(([, service]) => service.build);
-    expect(built.map(([name]) => name).sort()).toEqual(['api', 'bff', 'idp']);
+    expect(built.map(([name]) => name).sort()).toEqual(['api', 'bff', 'idp', 'reports']);
     for (const [name, service] of built) {
       const { context, dockerfile } = build(service)!;
       expect(existsSync(join(context, 'package.json')), `${name}: build context ${context}`).toBe(true);

@@ -10,6 +10,7 @@ import { errorHandler } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { securityHeadersMiddleware } from './middleware/security-headers.js';
 import { OidcClient } from './oidc/client.js';
+import { ClientTokens } from './oidc/client-tokens.js';
 import { SessionTokens } from './oidc/session-tokens.js';
 import { createApiProxy } from './proxy/proxy.js';
 import { bffRoutes } from './routes/bff.js';
@@ -38,7 +39,8 @@ export function createDeps(config: Config, log: Logger, options: { kv?: KeyValue
   const oidc = new OidcClient(config, log);
   const metrics = options.metrics ?? createMetrics();
   const sessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs });
-  return { config, log, kv, sessions, vault, oidc, sessionTokens, metrics };
+  const clientTokens = new ClientTokens({ oidc, log, metrics });
+  return { config, log, kv, sessions, vault, oidc, sessionTokens, clientTokens, metrics };
 }
 
 /**

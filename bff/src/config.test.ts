@@ -26,7 +26,7 @@ describe('configuration', () => {
     expect(config.sameSite).toBe('strict');
     expect(config.apiTimeoutMs).toBe(30000);
     expect(config.clientAuth).toBe('client_secret_basic');
-    expect(config.apiRoutes).toEqual([{ prefix: '/api', upstream: new URL('http://127.0.0.1:4000'), anonymous: false }]);
+    expect(config.apiRoutes).toEqual([{ prefix: '/api', upstream: new URL('http://127.0.0.1:4000'), token: 'user', target: undefined, websocket: false, timeoutMs: 30000 }]);
     expect(config.secureCookies).toBe(false);
   });
 
@@ -73,22 +73,9 @@ describe('configuration', () => {
     ]);
   });
 
-  it('parses API_ROUTES with base paths and the #anonymous flag', () => {
-    const { apiRoutes } = loadConfig({ ...base, API_ROUTES: '/api=http://h:4000/v1, /public=http://h:5000#anonymous' });
-    expect(apiRoutes.map((r) => [r.prefix, r.upstream.href, r.anonymous])).toEqual([
-      ['/api', 'http://h:4000/v1', false],
-      ['/public', 'http://h:5000/', true],
-    ]);
-  });
-
-  it('explains bad API_ROUTES entries', () => {
-    expect(problems({ ...base, API_ROUTES: 'api=http://h,/bff/x=http://h,/a=ftp://h,/b=http://h#other,/c=http://h,/c=http://i' })).toEqual([
-      expect.stringContaining('"api=http://h" needs a prefix'),
-      expect.stringContaining('"/bff/x=http://h" needs a prefix'),
-      expect.stringContaining('"/a=ftp://h" needs an http(s) upstream'),
-      expect.stringContaining('the only flag is #anonymous'),
-      'API_ROUTES has /c twice',
-    ]);
+  it('reports bad API_ROUTES entries with everything else, and gives routes the API_TIMEOUT_MS default', () => {
+    expect(problems({ ...base, API_ROUTES: '/a=http://h#token=admin', SESSION_SAMESITE: 'none' })).toEqual(['SESSION_SAMESITE must be strict or lax', expect.stringContaining('"/a=http://h#token=admin": token must be one of')]);
+    expect(loadConfig({ ...base, API_TIMEOUT_MS: '1234', API_ROUTES: '/a=http://h,/b=http://h#timeout=99' }).apiRoutes.map((route) => route.timeoutMs)).toEqual([1234, 99]);
   });
 
   it('refuses OIDC_AUTH_PARAMS that would override protocol parameters', () => {

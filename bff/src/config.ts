@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseRoutes } from './api-routes.js';
 import { isNeverForwarded } from './proxy/header-policy.js';
 
 /**
@@ -8,14 +9,6 @@ import { isNeverForwarded } from './proxy/header-policy.js';
  */
 
 const DEMO_API = 'http://127.0.0.1:4000';
-
-/** One `API_ROUTES` entry: requests under `prefix` go to `upstream` (which may carry a base path). */
-export interface ApiRoute {
-  prefix: string;
-  upstream: URL;
-  /** `#anonymous` on the upstream: calls need no session and carry no token. */
-  anonymous: boolean;
-}
 
 const csv = (value: string) =>
   value
@@ -51,43 +44,6 @@ function forwardHeaderProblems(names: string[]): string[] {
 }
 
 const RESERVED_AUTH_PARAMS = ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope'];
-
-/** Parses `API_ROUTES`; `problems` names every bad entry. */
-export function parseRoutes(value: string): { routes: ApiRoute[]; problems: string[] } {
-  const routes: ApiRoute[] = [];
-  const problems: string[] = [];
-  for (const entry of csv(value)) {
-    const at = entry.indexOf('=');
-    const prefix = entry.slice(0, at).trim();
-    const target = entry.slice(at + 1).trim();
-    if (at < 1 || !/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(prefix) || prefix.startsWith('/bff')) {
-      problems.push(`API_ROUTES entry "${entry}" needs a prefix like /api (letters, digits, -._~; not under /bff)`);
-      continue;
-    }
-    if (!URL.canParse(target) || !/^https?:$/.test(new URL(target).protocol)) {
-      problems.push(`API_ROUTES entry "${entry}" needs an http(s) upstream URL`);
-      continue;
-    }
-    const upstream = new URL(target);
-    if (upstream.hash !== '' && upstream.hash !== '#anonymous') {
-      problems.push(`API_ROUTES entry "${entry}": the only flag is #anonymous`);
-      continue;
-    }
-    const anonymous = upstream.hash === '#anonymous';
-    upstream.hash = '';
-    if (upstream.search || upstream.username || upstream.password) {
-      problems.push(`API_ROUTES entry "${entry}": no query or credentials in the upstream`);
-      continue;
-    }
-    routes.push({ prefix, upstream, anonymous });
-  }
-  const prefixes = new Set<string>();
-  for (const { prefix } of routes) {
-    if (prefixes.has(prefix)) problems.push(`API_ROUTES has ${prefix} twice`);
-    prefixes.add(prefix);
-  }
-  return { routes, problems };
-}
 
 const envSchema = z
   .object({
@@ -165,7 +121,7 @@ const envSchema = z
       for (const reserved of RESERVED_AUTH_PARAMS) {
         if (authParams.has(reserved)) problem(`OIDC_AUTH_PARAMS must not set ${reserved} (the BFF sets it)`);
       }
-      if (typeof env.API_ROUTES === 'string') parseRoutes(env.API_ROUTES).problems.forEach(problem);
+      if (typeof env.API_ROUTES === 'string') parseRoutes(env.API_ROUTES, 1).problems.forEach(problem);
       if (typeof env.API_FORWARD_HEADERS === 'string') forwardHeaderProblems(csv(env.API_FORWARD_HEADERS)).forEach(problem);
       if (production && typeof env.OIDC_ISSUER === 'string' && URL.canParse(env.OIDC_ISSUER)) {
         const issuer = new URL(env.OIDC_ISSUER);
@@ -193,7 +149,7 @@ const envSchema = z
       redisUrl: env.REDIS_URL,
       /** Empty in development: a random per-process key is used (sessions do not survive a restart). */
       sessionKeys: csv(env.SESSION_KEYS ?? ''),
-      apiRoutes: parseRoutes(env.API_ROUTES).routes,
+      apiRoutes: parseRoutes(env.API_ROUTES, env.API_TIMEOUT_MS).routes,
       apiTimeoutMs: env.API_TIMEOUT_MS,
       idleTimeout: env.SESSION_IDLE_TIMEOUT,
       absoluteTimeout: env.SESSION_ABSOLUTE_TIMEOUT,

@@ -5,6 +5,7 @@ import type { OidcClient } from './oidc/client.js';
 import type { KeyValueStore } from './session/kv.js';
 import type { SessionStore } from './session/sessions.js';
 import type { TokenVault } from './session/vault.js';
+import type { ClientTokens } from './oidc/client-tokens.js';
 import type { SessionTokens } from './oidc/session-tokens.js';
 
 /** Everything the app is built from; `createApp(deps)` wires routes to these and opens nothing itself. */
@@ -16,5 +17,6 @@ export interface Deps {
   vault: TokenVault;
   oidc: OidcClient;
   sessionTokens: SessionTokens;
+  clientTokens: ClientTokens;
   metrics: Metrics;
 }

@@ -43,6 +43,7 @@ export const sessionEnded = () => unauthenticated('Your session has ended. Pleas
 export const unavailable = (message: string, cause?: unknown) => new HttpError(503, ERROR_CODES.unavailable, message, { cause });
 export const badRequest = (message: string, title?: string) => new HttpError(400, ERROR_CODES.badRequest, message, { title });
 export const csrfRefused = () => new HttpError(403, ERROR_CODES.csrf, 'This request is missing the anti-forgery header or came from another site.');
+export const forbidden = (message: string, cause?: unknown) => new HttpError(403, ERROR_CODES.forbidden, message, { cause });
 export const notFound = () => new HttpError(404, ERROR_CODES.notFound, 'Not found.');
 /** The connection is closed after these: the rest of the body is never read. */
 export const bodyTooLarge = () => new HttpError(413, ERROR_CODES.tooLarge, 'The request body is too large.', { headers: { connection: 'close' } });

@@ -12,6 +12,7 @@ export function createMetrics() {
     upstream: new LatencyHistogram(registry, 'bff_upstream_duration_seconds', 'Time to the upstream response headers, by API route prefix and outcome', ['route', 'outcome']),
     signIns: new Counter({ name: 'bff_sign_ins_total', help: 'Completed sign-ins', labelNames: ['result'] as const, registers: [registry] }),
     refreshes: new Counter({ name: 'bff_token_refreshes_total', help: 'Refresh grants', labelNames: ['result'] as const, registers: [registry] }),
+    clientTokens: new Counter({ name: 'bff_client_token_grants_total', help: 'Client credentials grants', labelNames: ['result'] as const, registers: [registry] }),
     backchannelLogouts: new Counter({
       name: 'bff_backchannel_logouts_total',
       help: 'Back-channel logout requests',

@@ -62,12 +62,19 @@ describe('demo API', () => {
     const response = await call('/me', aliceToken);
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(await response.json()).toEqual({ sub: ALICE.sub, scope: '' });
+    expect(await response.json()).toEqual({ sub: ALICE.sub, scope: '', audience: AUDIENCE, clientId: expect.any(String) });
   });
 
   it('carries the API scope when the client asks for it', async () => {
     const token = await accessToken(BOB, 'openid notes');
-    expect(await (await call('/me', token)).json()).toEqual({ sub: BOB.sub, scope: 'notes' });
+    expect(await (await call('/me', token)).json()).toEqual({ sub: BOB.sub, scope: 'notes', audience: AUDIENCE, clientId: expect.any(String) });
+  });
+
+  it('greets on its public path with or without a token, but never with a bad one', async () => {
+    expect(await (await call('/hello', undefined)).json()).toEqual({ greeting: 'Hello, guest!', signedIn: false });
+    expect(await (await call('/hello', aliceToken)).json()).toEqual({ greeting: `Hello, ${ALICE.sub}!`, signedIn: true });
+    expect((await call('/hello', 'not-a-token')).status).toBe(401);
+    expect((await call('/me', undefined)).status).toBe(401); // only the public path
   });
 
   it('asks for a token when there is none', async () => {

@@ -5,6 +5,8 @@ export interface AccessTokenClaims {
   sub: string;
   /** Space-separated scopes granted for this API; empty when none were requested. */
   scope: string;
+  /** The `aud` the token was issued for (checked against the API's own). */
+  audience: string;
   clientId?: string;
 }
 
@@ -71,6 +73,7 @@ export function createAccessTokenVerifier(options: { issuer: string; audience: s
       return {
         sub: payload.sub!,
         scope: typeof payload.scope === 'string' ? payload.scope : '',
+        audience: options.audience,
         clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
       };
     },

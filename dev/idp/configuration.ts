@@ -18,6 +18,15 @@ export interface IdpClient {
 /** The scope of the demo API, for clients that want it in the access token's `scope`. */
 export const API_SCOPE = 'notes';
 
+/**
+ * A second demo API with an audience of its own: the BFF gets its tokens with RFC 8707
+ * `resource` on a refresh (user tokens) or a client-credentials grant (the BFF's own token).
+ */
+export const REPORTS_API = { audience: 'urn:bff-kit:reports-api', scope: 'reports.read' } as const;
+
+/** Where a sign-in starts (directly, or pushed first: RFC 9126). */
+const AUTHORIZATION_ROUTES = new Set(['authorization', 'pushed_authorization_request']);
+
 /** Lifetimes in seconds. Sessions, grants and refresh tokens outlive a working day of testing. */
 const TTL = {
   AuthorizationCode: 60,
@@ -35,7 +44,7 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     client_secret: client.client_secret,
     redirect_uris: client.redirect_uris,
     post_logout_redirect_uris: client.post_logout_redirect_uris,
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
     // With session_required the logout token and the ID token carry `sid`, so a client can end
@@ -50,6 +59,11 @@ function clientMetadata(client: IdpClient): ClientMetadata {
  */
 export function createConfiguration(input: { clients: IdpClient[]; signingKey: JWK; apiAudience: string; accessTokenTtl: number }): Configuration {
   const { apiAudience, accessTokenTtl } = input;
+  // Every audience the provider issues tokens for, with its scopes; the first is the default.
+  const resourceScopes = new Map<string, string>([
+    [apiAudience, API_SCOPE],
+    [REPORTS_API.audience, REPORTS_API.scope],
+  ]);
   return {
     adapter: createMemoryAdapter(),
     clients: input.clients.map(clientMetadata),
@@ -109,21 +123,27 @@ export function createConfiguration(input: { clients: IdpClient[]; signingKey: J
       },
       resourceIndicators: {
         enabled: true,
-        // No `resource` parameter still means the demo API: the BFF need not know RFC 8707.
-        defaultResource: () => apiAudience,
+        // Sign-in without `resource` is granted every demo audience, as Entra ID and Auth0 grant
+        // an application's pre-approved APIs: the BFF then gets each API's token on a refresh
+        // with `resource`, without asking the user again. A token request without `resource`
+        // (code exchange, refresh, client credentials) still means the demo API.
+        defaultResource: (ctx: KoaContextWithOIDC) => (AUTHORIZATION_ROUTES.has(ctx.oidc.route ?? '') ? [...resourceScopes.keys()] : apiAudience),
         // Code and refresh grants without `resource` get a token for what was granted.
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: KoaContextWithOIDC, resource: string) => {
-          if (resource !== apiAudience) throw new errors.InvalidTarget(`unknown resource ${resource}`);
+          const scope = resourceScopes.get(resource);
+          if (scope === undefined) throw new errors.InvalidTarget(`unknown resource ${resource}`);
           return {
-            scope: API_SCOPE,
-            audience: apiAudience,
+            scope,
+            audience: resource,
             accessTokenFormat: 'jwt',
             accessTokenTTL: accessTokenTtl,
             jwt: { sign: { alg: 'RS256' } },
           };
         },
       },
+      // The BFF's own token for routes with token=client or user-or-client.
+      clientCredentials: { enabled: true },
     },
   };
 }

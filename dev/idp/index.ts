@@ -4,7 +4,7 @@
  * the demo API, refresh token rotation, revocation, RP-initiated and back-channel logout.
  */
 export type { IdpClient } from './configuration.js';
-export { API_SCOPE } from './configuration.js';
+export { API_SCOPE, REPORTS_API } from './configuration.js';
 export type { IdpStats } from './stats.js';
 export { startIdp, type IdpOptions, type RunningIdp } from './start-idp.js';
 export { DEMO_USERS, type DemoUser } from './users.js';

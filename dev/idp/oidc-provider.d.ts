@@ -148,6 +148,7 @@ declare module 'oidc-provider' {
         allowedPolicy?: (ctx: KoaContextWithOIDC, client: Client, token: { clientId: string }) => Promise<boolean> | boolean;
       };
       backchannelLogout?: { enabled: boolean };
+      clientCredentials?: { enabled: boolean };
       rpInitiatedLogout?: {
         enabled: boolean;
         logoutSource?: (ctx: KoaContextWithOIDC, form: string) => void | Promise<void>;

@@ -24,6 +24,7 @@ export const LOGIN_COOKIE = { secure: '__Host-bff-login', insecure: 'bff-login' 
 /** Error codes the BFF answers with, as `{ error, message }`. */
 export const ERROR_CODES = {
   csrf: 'csrf',
+  forbidden: 'forbidden',
   unauthenticated: 'unauthenticated',
   unavailable: 'unavailable',
   badRequest: 'bad_request',

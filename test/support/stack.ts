@@ -1,5 +1,5 @@
 import { startDemoApi } from '../../dev/api/index.js';
-import { DEMO_USERS, startIdp, type IdpClient, type IdpOptions, type RunningIdp } from '../../dev/idp/index.js';
+import { DEMO_USERS, REPORTS_API, startIdp, type IdpClient, type IdpOptions, type RunningIdp } from '../../dev/idp/index.js';
 import { loginThroughIdp } from '../../dev/idp/test-login.js';
 import { startBff, type RunningBff } from './bff.js';
 import { TestBrowser } from './browser.js';
@@ -27,12 +27,14 @@ export interface StackOptions {
   deps?: Parameters<typeof startBff>[3];
   /** More origins to register at the provider (BFFs the test starts itself, e.g. as child processes). */
   extraOrigins?: string[];
+  /** More `API_ROUTES` entries, given the servers' URLs (appended to the stack's own routes). */
+  routes?: (servers: { api: string; reports: string; upstream: string }) => string;
 }
 
 /**
  * The real stack on free loopback ports: dev OpenID Provider, demo API, a recording upstream,
  * and one or more BFF instances. The BFF routes `/api` to the demo API and `/rec` to the
- * recording upstream (with a `/v1` base path).
+ * recording upstream (with a `/v1` base path); a second demo API takes only reports-audience tokens.
  */
 export async function startStack(options: StackOptions = {}) {
   const ports = await Promise.all(Array.from({ length: options.instances ?? 1 }, () => freePort()));
@@ -53,12 +55,14 @@ export async function startStack(options: StackOptions = {}) {
     front: options.idpFront,
   });
   const api = await startDemoApi({ issuer: idp.issuer, audience: API_AUDIENCE });
+  const reports = await startDemoApi({ issuer: idp.issuer, audience: REPORTS_API.audience });
   const upstream = await startRecordingUpstream();
+  const extraRoutes = options.routes?.({ api: api.url, reports: reports.url, upstream: upstream.url });
   const env = {
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: CLIENT_ID,
     OIDC_CLIENT_SECRET: CLIENT_SECRET,
-    API_ROUTES: `/api=${api.url},/rec=${upstream.url}/v1,/open=${upstream.url}/public#anonymous`,
+    API_ROUTES: `/api=${api.url},/rec=${upstream.url}/v1,/open=${upstream.url}/public#anonymous${extraRoutes ? `,${extraRoutes}` : ''}`,
     REDIS_URL: options.redisUrl,
     ...options.env,
   };
@@ -67,6 +71,8 @@ export async function startStack(options: StackOptions = {}) {
   return {
     idp,
     api,
+    /** The demo API again, accepting only tokens for the reports audience. */
+    reports,
     upstream,
     bffs,
     bff: bffs[0]!,
@@ -83,6 +89,7 @@ export async function startStack(options: StackOptions = {}) {
     async close() {
       await Promise.all(bffs.map((bff) => bff.close()));
       await upstream.close();
+      await reports.close();
       await api.close();
       await idp.close();
     },

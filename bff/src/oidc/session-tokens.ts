@@ -3,12 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
 
-import { describeError, sessionEnded, unauthenticated, unavailable } from '../errors.js';
+import type { TokenTarget } from '../api-routes.js';
+import { describeError, forbidden, sessionEnded, unauthenticated, unavailable } from '../errors.js';
 import { classifyGrantFailure } from './grant-refusal.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyValueStore } from '../session/kv.js';
-import { keys, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
+import { keys, type HeldToken, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
 import { tokenEndpointParams, type OidcClient } from './client.js';
 
@@ -23,7 +24,7 @@ const CACHE_KEY_CHARS = 22;
  * Refresh is due when less than min(30 s, half the token's lifetime) remains.
  * A token that is already expired is always due.
  */
-export function refreshDue(record: Pick<SessionRecord, 'accessExpiresAt' | 'accessLifetime'>, nowSeconds = Date.now() / 1000): boolean {
+export function refreshDue(record: Pick<HeldToken, 'accessExpiresAt' | 'accessLifetime'>, nowSeconds = Date.now() / 1000): boolean {
   return record.accessExpiresAt - nowSeconds < Math.min(30, record.accessLifetime / 2);
 }
 
@@ -34,12 +35,16 @@ export function accessTiming(expiresIn: number | undefined, nowSeconds = Math.fl
 }
 
 /**
- * Keeps access tokens fresh. Exactly one refresh per session at a time: in-process callers share
- * one promise, and instances share a Redis lock (SET NX PX). Waiters poll the session record and
- * reuse the tokens the winner stored; they never refresh again themselves.
+ * Keeps a session's access tokens fresh: the sign-in token, and the tokens of routes with their
+ * own `resource` or `scope`, which are obtained with the session's refresh token on first use.
+ *
+ * All grants of one session run one at a time, so a rotating refresh token is spent once: in
+ * process, callers of one token share one promise; across tokens and instances, one Redis lock
+ * per session (SET NX PX) admits one grant at a time. Waiters poll the session record and use
+ * what the holder stored; they grant only if their own token is still missing or due.
  */
 export class SessionTokens {
-  readonly #inflight = new Map<string, Promise<SessionRecord>>();
+  readonly #inflight = new Map<string, Promise<string>>();
 
   constructor(
     private readonly deps: {
@@ -55,19 +60,24 @@ export class SessionTokens {
     },
   ) {}
 
+  /** Decrypts a record's sign-in tokens. */
+  open(record: SessionRecord): TokenSet {
+    return this.#openSealed(record.sealedTokens);
+  }
+
   /**
-   * Decrypts a record's tokens. The last few thousand results are kept in memory by ciphertext
+   * Decrypts a sealed token set. The last few thousand results are kept in memory by ciphertext
    * (which changes whenever the tokens do), so a busy session costs one decryption, not one per
    * call. The cache is keyed by the ciphertext's tail (its GCM tag, unique per seal) because
    * hashing the whole 2 KB string showed in the profile; a hit is still checked in full.
    */
-  open(record: SessionRecord): TokenSet {
-    const key = record.sealedTokens.slice(-CACHE_KEY_CHARS);
+  #openSealed(sealed: string): TokenSet {
+    const key = sealed.slice(-CACHE_KEY_CHARS);
     const cached = this.#opened.get(key);
-    if (cached?.sealed === record.sealedTokens) return cached.tokens;
-    const tokens = JSON.parse(this.deps.vault.open(record.sealedTokens)) as TokenSet;
+    if (cached?.sealed === sealed) return cached.tokens;
+    const tokens = JSON.parse(this.deps.vault.open(sealed)) as TokenSet;
     if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.delete(this.#opened.keys().next().value!);
-    this.#opened.set(key, { sealed: record.sealedTokens, tokens });
+    this.#opened.set(key, { sealed, tokens });
     return tokens;
   }
   readonly #opened = new Map<string, { sealed: string; tokens: TokenSet }>();
@@ -77,21 +87,33 @@ export class SessionTokens {
   }
 
   /**
-   * Returns a record whose access token is fresh, refreshing when due (or when `force`d after
-   * the upstream rejected the token). Throws 401 when the session ended, 503 when the provider
-   * is unreachable (the session is kept).
+   * The access token for `target` (undefined: the sign-in token) when the record holds one that
+   * is not due; undefined when a grant is needed first. No I/O: the hot path.
    */
-  async fresh(id: string, record: SessionRecord, force = false): Promise<SessionRecord> {
-    if (!force && !refreshDue(record)) return record;
-    let pending = this.#inflight.get(id);
+  ready(record: SessionRecord, target: TokenTarget | undefined, rejected?: string): string | undefined {
+    const held = target ? record.routeTokens?.[target.id] : record;
+    if (!held || refreshDue(held)) return undefined;
+    const token = this.#openSealed(held.sealedTokens).accessToken;
+    return token === rejected ? undefined : token;
+  }
+
+  /**
+   * Obtains a fresh access token for `target` (undefined: the sign-in token) with the session's
+   * refresh token: when it is missing, due, or equal to `rejected` (an upstream refused it).
+   * Throws 401 when the session ended, 403 when the provider will not issue that resource or
+   * scope, 503 when the provider is unreachable (the session is kept in both).
+   */
+  obtain(id: string, target: TokenTarget | undefined, rejected?: string): Promise<string> {
+    const key = target ? `${id} ${target.id}` : id;
+    let pending = this.#inflight.get(key);
     if (!pending) {
-      pending = this.#refreshOnce(id, record.sealedTokens).finally(() => this.#inflight.delete(id));
-      this.#inflight.set(id, pending);
+      pending = this.#grantOnce(id, target, rejected).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, pending);
     }
     return pending;
   }
 
-  async #refreshOnce(id: string, seenTokens: string): Promise<SessionRecord> {
+  async #grantOnce(id: string, target: TokenTarget | undefined, rejected: string | undefined): Promise<string> {
     const { kv, sessions, config } = this.deps;
     const lockKey = keys.lock(sessions.handleOf(id));
     const owner = randomBytes(16).toString('base64url');
@@ -103,17 +125,16 @@ export class SessionTokens {
         try {
           const raw = await this.#currentRaw(id);
           const current = JSON.parse(raw) as SessionRecord;
-          // Another instance refreshed while we waited for the lock: use its tokens.
-          if (current.sealedTokens !== seenTokens) return current;
-          return await this.#refresh(id, current, raw);
+          // Another caller granted while we waited for the lock: use its token.
+          return this.ready(current, target, rejected) ?? (await this.#grant(id, current, raw, target));
         } finally {
           clearInterval(keepAlive);
           await kv.delIfEquals(lockKey, owner).catch(() => undefined);
         }
       }
       await sleep(POLL_MS);
-      const current = await this.#current(id);
-      if (current.sealedTokens !== seenTokens) return current;
+      const usable = this.ready(await this.#current(id), target, rejected);
+      if (usable !== undefined) return usable;
     }
     throw unavailable('Token refresh is taking too long. Please try again.');
   }
@@ -143,8 +164,13 @@ export class SessionTokens {
     return raw;
   }
 
-  /** `raw` is the stored record the refresh starts from: the result is written only over exactly that. */
-  async #refresh(id: string, record: SessionRecord, raw: string): Promise<SessionRecord> {
+  /**
+   * One refresh_token grant, under the lock. `raw` is the stored record it starts from: the
+   * result is written only over exactly that. A route token's grant carries the route's
+   * `resource`/`scope` and leaves the sign-in access and ID tokens as they are; either kind
+   * stores the rotated refresh token, which every later grant of the session then uses.
+   */
+  async #grant(id: string, record: SessionRecord, raw: string, target: TokenTarget | undefined): Promise<string> {
     const { oidc, sessions, config, log, metrics } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
@@ -153,7 +179,7 @@ export class SessionTokens {
     }
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      response = await client.refreshTokenGrant(oidc.configuration, tokens.refreshToken, tokenEndpointParams(config));
+      response = await client.refreshTokenGrant(oidc.configuration, tokens.refreshToken, target ? targetParams(target) : tokenEndpointParams(config));
     } catch (error) {
       const refusal = classifyGrantFailure(error);
       metrics.refreshes.inc({ result: refusal === 'grant' ? 'rejected' : 'failed' });
@@ -161,6 +187,10 @@ export class SessionTokens {
         log.info({ event: 'refresh_rejected' }, 'refresh token rejected by the provider; session ended');
         await sessions.destroy(id, record);
         throw sessionEnded();
+      }
+      if (refusal === 'target') {
+        log.warn({ event: 'refresh_target_refused', resource: target?.resource, scope: target?.scope, err: describeError(error) }, 'the provider will not issue a token for this resource or scope; session kept');
+        throw forbidden('This API is not available to your account.', error);
       }
       if (refusal === 'client') {
         log.error({ event: 'refresh_client_refused', err: describeError(error) }, 'the provider refused the BFF\'s client registration at refresh; check OIDC_CLIENT_ID, the secret and OIDC_CLIENT_AUTH');
@@ -170,19 +200,33 @@ export class SessionTokens {
       throw unavailable('The sign-in service is not reachable. Please try again shortly.', error);
     }
     metrics.refreshes.inc({ result: 'ok' });
-    const updated: SessionRecord = {
-      ...record,
-      sealedTokens: this.seal({
-        accessToken: response.access_token,
-        // RFC 6749 §6: no new refresh token means the old one stays valid.
-        refreshToken: response.refresh_token ?? tokens.refreshToken,
-        idToken: response.id_token ?? tokens.idToken,
-      }),
-      ...accessTiming(response.expires_in),
-    };
+    const issued = { sealedTokens: '', ...accessTiming(response.expires_in) };
+    // RFC 6749 §6: no new refresh token means the old one stays valid.
+    const refreshToken = response.refresh_token ?? tokens.refreshToken;
+    let updated: SessionRecord;
+    if (target) {
+      issued.sealedTokens = this.seal({ accessToken: response.access_token });
+      updated = {
+        ...record,
+        ...(refreshToken === tokens.refreshToken ? {} : { sealedTokens: this.seal({ ...tokens, refreshToken }) }),
+        routeTokens: { ...record.routeTokens, [target.id]: issued },
+      };
+    } else {
+      issued.sealedTokens = this.seal({ accessToken: response.access_token, refreshToken, idToken: response.id_token ?? tokens.idToken });
+      updated = { ...record, ...issued };
+    }
     // Compare-and-set: should the lock ever have been lost (a Redis outage longer than its
     // lifetime), a slower refresh never overwrites a newer token set.
-    if (!(await sessions.update(id, updated, raw))) return this.#current(id);
-    return updated;
+    if (!(await sessions.update(id, updated, raw))) {
+      const usable = this.ready(await this.#current(id), target);
+      if (usable === undefined) throw unavailable('Token refresh is taking too long. Please try again.');
+      return usable;
+    }
+    return response.access_token;
   }
+}
+
+/** The grant parameters of a route's own token. */
+export function targetParams(target: TokenTarget): Record<string, string> {
+  return { ...(target.resource ? { resource: target.resource } : {}), ...(target.scope ? { scope: target.scope } : {}) };
 }

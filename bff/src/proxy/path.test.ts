@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiRoute } from '../config.js';
+import type { ApiRoute } from '../api-routes.js';
 import { resolveApiPath } from './path.js';
 
 const routes: ApiRoute[] = [
-  { prefix: '/api', upstream: new URL('http://h:4000/v1'), anonymous: false },
-  { prefix: '/root', upstream: new URL('http://h:5000/'), anonymous: false },
+  { prefix: '/api', upstream: new URL('http://h:4000/v1'), token: 'user', target: undefined, websocket: false, timeoutMs: 1000 },
+  { prefix: '/root', upstream: new URL('http://h:5000/'), token: 'user', target: undefined, websocket: false, timeoutMs: 1000 },
 ];
 
 describe('API path resolution', () => {

@@ -1,4 +1,4 @@
-import type { ApiRoute } from '../config.js';
+import type { ApiRoute } from '../api-routes.js';
 
 /** A request under an API route, resolved to the upstream path (query kept as received). */
 export interface ResolvedRoute {

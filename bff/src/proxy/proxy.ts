@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, errors as undiciErrors } from 'undici';
 import { ERROR_CODES } from '../../../shared/src/index.js';
+import { needsSession, usesClientToken, usesSession } from '../api-routes.js';
 import { clientAddress } from '../client-address.js';
 import type { Deps } from '../context.js';
 import { CLIENT_CLOSED, HttpError, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unauthenticated, writeError } from '../errors.js';
 import { assertSameSiteRequest } from '../middleware/csrf.js';
 import { pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
-import { refreshDue } from '../oidc/session-tokens.js';
 import { cookieNames, readCookie } from '../session/cookies.js';
 import { SessionStore, type SessionRecord } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
@@ -29,13 +29,15 @@ const EXPECT_CONTINUE = /^100-continue$/i;
  * 2. `path`      the route, and a path that cannot escape it (400).
  * 3. `bodyLimit` a declared body above MAX_BODY_BYTES (413) before a byte is read; streamed bodies
  *                are metered as they pass (413 above the limit, 408 when they stall).
- * 4. `session`   the session record from the cookie, idle timeout slid (401 without one).
- * 5. `token`     the access token, refreshed first when due.
+ * 4. `session`   the session record from the cookie, idle timeout slid (401 without one when the
+ *                route's policy needs it).
+ * 5. `token`     the route's token: the user's (sign-in or per-resource) or the BFF's own client
+ *                token, obtained or refreshed first when due; none for `token=none`.
  * 6. `forward`   the upstream call over pooled keep-alive connections, the answer relayed.
  * 7. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods only).
  */
 export function createApiProxy(deps: Deps) {
-  const { config, sessions, sessionTokens, metrics, log } = deps;
+  const { config, sessions, sessionTokens, clientTokens, metrics, log } = deps;
   const sessionCookie = cookieNames(config).session;
   const upstreamRequestHeaders = requestHeaderPolicy(config.forwardHeaders);
   const pools = new Map<string, Pool>();
@@ -51,14 +53,16 @@ export function createApiProxy(deps: Deps) {
   async function proxy(call: ProxyCall): Promise<void> {
     const target = path(call);
     bodyLimit(call);
-    if (target.route.anonymous) {
-      await forward(call, target, undefined, false);
-      return;
+    const { route } = target;
+    const user = usesSession(route) ? await session(call, needsSession(route)) : undefined;
+    let token = user ? (sessionTokens.ready(user.record, route.target) ?? sessionTokens.obtain(user.id, route.target)) : usesClientToken(route) ? clientTokens.token(route.target) : undefined;
+    if (typeof token === 'object') token = await token; // no await when the token is at hand
+    const mayRetry = token !== undefined && RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody;
+    const outcome = await forward(call, target, token === undefined ? undefined : `Bearer ${token}`, mayRetry);
+    if (outcome === 'retry') {
+      const renewed = user ? await sessionTokens.obtain(user.id, route.target, token) : await clientTokens.token(route.target, token);
+      await forward(call, target, `Bearer ${renewed}`, false);
     }
-    const { id, record } = await session(call);
-    const current = refreshDue(record) ? await sessionTokens.fresh(id, record) : record; // no await when none is due
-    const outcome = await forward(call, target, accessToken(current), RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody);
-    if (outcome === 'retry') await forward(call, target, accessToken(await sessionTokens.fresh(id, current, true)), false);
   }
 
   /** 2. The resolved route; dot segments and encoded separators are refused. */
@@ -73,31 +77,35 @@ export function createApiProxy(deps: Deps) {
     if (length !== undefined && Number(length) > config.maxBodyBytes) throw bodyTooLarge();
   }
 
-  /** 4. The session named by the cookie (one Redis round trip, which also slides the idle timeout). */
-  async function session(call: ProxyCall): Promise<{ id: string; record: SessionRecord }> {
+  /**
+   * 4. The session named by the cookie (one Redis round trip, which also slides the idle
+   * timeout). Without one: 401 when the route needs it, otherwise the call goes on signed out.
+   */
+  async function session(call: ProxyCall, required: boolean): Promise<{ id: string; record: SessionRecord } | undefined> {
     const id = readCookie(call.req.headers.cookie, sessionCookie);
-    if (!SessionStore.isId(id)) throw unauthenticated();
+    if (!SessionStore.isId(id)) {
+      if (required) throw unauthenticated();
+      return undefined;
+    }
     const record = await sessions.load(id);
-    if (!record) throw sessionEnded();
+    if (!record) {
+      if (required) throw sessionEnded();
+      return undefined;
+    }
     call.sessionId = id;
     return { id, record };
-  }
-
-  /** 5. The bearer credential of a fresh record. */
-  function accessToken(record: SessionRecord): string {
-    return `Bearer ${sessionTokens.open(record).accessToken}`;
   }
 
   /** 6. Sends the request upstream once; resolves to 'retry' when the token was refused and a replay is allowed. */
   function forward(call: ProxyCall, target: ResolvedRoute, authorization: string | undefined, mayRetry: boolean): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
-    const body = call.hasBody ? new MeteredBody(req, config.maxBodyBytes, config.apiTimeoutMs) : null;
+    const body = call.hasBody ? new MeteredBody(req, config.maxBodyBytes, route.timeoutMs) : null;
     call.body = body;
     // Only now, with every check passed, may the browser send the body it held back.
     if (body && EXPECT_CONTINUE.test(req.headers.expect ?? '')) res.writeContinue();
     const started = performance.now();
-    const relay = new ResponseRelay(res, call.requestId, mayRetry, config.apiTimeoutMs, (statusCode) => {
+    const relay = new ResponseRelay(res, call.requestId, mayRetry, route.timeoutMs, (statusCode) => {
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, String(statusCode));
     });
     call.relay = relay;
@@ -113,8 +121,8 @@ export function createApiProxy(deps: Deps) {
           requestId: call.requestId,
         }),
         body,
-        headersTimeout: config.apiTimeoutMs,
-        bodyTimeout: config.apiTimeoutMs,
+        headersTimeout: route.timeoutMs,
+        bodyTimeout: route.timeoutMs,
       },
       relay,
     );

@@ -22,6 +22,19 @@ export interface SessionRecord {
   /** Access token expiry and lifetime in seconds, so "refresh due?" needs no decryption. */
   accessExpiresAt: number;
   accessLifetime: number;
+  /**
+   * Access tokens of routes with their own `resource`/`scope`, by `TokenTarget.id`. Added on a
+   * route's first use, so a session's size grows only with the APIs it actually called.
+   */
+  routeTokens?: Record<string, HeldToken>;
+}
+
+/** A sealed access token and its timing (the sign-in token's fields in a record have the same shape). */
+export interface HeldToken {
+  /** Sealed {@link TokenSet}; a route token's set holds only `accessToken`. */
+  sealedTokens: string;
+  accessExpiresAt: number;
+  accessLifetime: number;
 }
 
 /** The tokens, only ever in memory in clear. */

@@ -3,6 +3,7 @@ import { takeLoginError } from '../login-errors.js';
 import { SessionController } from '../session/session-controller.js';
 import { displayName } from '../session/session-logic.js';
 import { baseStyles } from './shared-styles.js';
+import '../demo/api-panel.js';
 import './notes-panel.js';
 import type { SignedOutView } from './signed-out-view.js';
 import './signed-out-view.js';
@@ -71,6 +72,11 @@ export class AppShell extends LitElement {
         grid-template-columns: repeat(auto-fit, minmax(min(100%, 320px), 1fr));
         align-items: start;
       }
+      .signed-out-apis {
+        display: block;
+        max-width: 480px;
+        margin: 24px auto 0;
+      }
       .loading {
         text-align: center;
         margin-top: 48px;
@@ -111,7 +117,8 @@ export class AppShell extends LitElement {
       case 'loading':
         return html`<p class="loading muted" role="status">Checking your session…</p>`;
       case 'signed-out':
-        return html`<signed-out-view .message=${state.message} ?busy=${this.#session.leaving} @sign-in=${this.#signIn}></signed-out-view>`;
+        return html`<signed-out-view .message=${state.message} ?busy=${this.#session.leaving} @sign-in=${this.#signIn}></signed-out-view>
+          <api-panel class="signed-out-apis"></api-panel>`;
       case 'error':
         return html`<div class="alert problem" role="alert" data-testid="auth-message">
           <strong id="problem-title" tabindex="-1">${state.title}</strong>
@@ -122,6 +129,7 @@ export class AppShell extends LitElement {
         return html`<div class="grid">
           <user-panel .user=${state.user}></user-panel>
           <notes-panel></notes-panel>
+          <api-panel signed-in></api-panel>
         </div>`;
     }
   }

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoutes } from './api-routes.js';
+
+const parse = (value: string) => parseRoutes(value, 30_000);
+const only = (value: string) => {
+  const { routes, problems } = parse(value);
+  expect(problems).toEqual([]);
+  return routes[0]!;
+};
+
+describe('API_ROUTES', () => {
+  it('reads base paths, and every route defaults to the user token and API_TIMEOUT_MS', () => {
+    expect(only('/api=http://h:4000/v1')).toEqual({
+      prefix: '/api',
+      upstream: new URL('http://h:4000/v1'),
+      token: 'user',
+      target: undefined,
+      websocket: false,
+      timeoutMs: 30_000,
+    });
+  });
+
+  it('keeps #anonymous as another spelling of token=none', () => {
+    expect(only('/public=http://h:5000#anonymous')).toMatchObject({ token: 'none', target: undefined, upstream: new URL('http://h:5000/') });
+    expect(only('/public=http://h:5000#token=none').token).toBe('none');
+  });
+
+  it.each(['user', 'user-or-none', 'client', 'user-or-client', 'none'])('takes token=%s', (token) => {
+    expect(only(`/x=http://h#token=${token}`).token).toBe(token);
+  });
+
+  it('decodes options like a query string: + and %20 separate scopes', () => {
+    const route = only('/reports=http://reports:5000#token=client&scope=reports.read+reports.export&resource=https%3A%2F%2Freports.example%2F&websocket=true&timeout=1500');
+    expect(route).toMatchObject({ token: 'client', websocket: true, timeoutMs: 1500 });
+    expect(route.target).toMatchObject({ resource: 'https://reports.example/', scope: 'reports.read reports.export' });
+    expect(only('/r=http://h#scope=a%20b').target?.scope).toBe('a b');
+  });
+
+  it('gives equal (resource, scope) pairs one token identity, and different pairs different ones', () => {
+    const { routes } = parse('/a=http://h#resource=urn:x&scope=s,/b=http://i#token=user-or-client&resource=urn:x&scope=s,/c=http://h#resource=urn:x,/d=http://h#scope=s');
+    const ids = routes.map((route) => route.target!.id);
+    expect(ids[0]).toBe(ids[1]);
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it.each([
+    ['/a=http://h#tokn=user', 'unknown option "tokn"'],
+    ['/a=http://h#token=admin', 'token must be one of user, user-or-none, client, user-or-client, none'],
+    ['/a=http://h#token=', 'option token needs a value'],
+    ['/a=http://h#token=user&token=client', 'option token given twice'],
+    ['/a=http://h#anonymous&token=user', '#anonymous is token=none'],
+    ['/a=http://h#anonymous=yes', '#anonymous takes no value'],
+    ['/a=http://h#resource=reports', 'resource must be an absolute URI'],
+    ['/a=http://h#resource=https%3A%2F%2Fr%2F%23frag', 'resource must be an absolute URI without a fragment'],
+    ['/a=http://h#scope=a%22b', 'scope must be space-separated scope names'],
+    ['/a=http://h#scope=a%20%20b', 'scope must be space-separated scope names'],
+    ['/a=http://h#token=none&scope=x', 'token=none takes no resource or scope'],
+    ['/a=http://h#anonymous&resource=urn:x', 'token=none takes no resource or scope'],
+    ['/a=http://h#websocket=yes', 'websocket must be true or false'],
+    ['/a=http://h#timeout=0', 'timeout must be a whole number of milliseconds'],
+    ['/a=http://h#timeout=1.5', 'timeout must be a whole number of milliseconds'],
+    ['/a=http://h#timeout=99999999', 'timeout must be a whole number of milliseconds'],
+  ])('refuses %s, naming the entry', (entry, message) => {
+    const { routes, problems } = parse(entry);
+    expect(routes).toEqual([]);
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^API_ROUTES entry "${entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}": .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))]);
+  });
+
+  it('explains bad prefixes, upstreams and repeats', () => {
+    expect(parse('api=http://h,/bff/x=http://h,/a=ftp://h,/q=http://h/?a=1,/c=http://h,/c=http://i').problems).toEqual([
+      expect.stringContaining('"api=http://h": needs a prefix'),
+      expect.stringContaining('"/bff/x=http://h": needs a prefix'),
+      expect.stringContaining('"/a=ftp://h": needs an http(s) upstream'),
+      expect.stringContaining('"/q=http://h/?a=1": no query or credentials'),
+      'API_ROUTES has /c twice',
+    ]);
+  });
+});

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The `API_ROUTES` table: which path prefix goes to which upstream, and which token each route's
+ * calls carry (DESIGN, "Route policies"). Parsed once at start-up into {@link ApiRoute}s; the
+ * proxy reads nothing else.
+ *
+ *     /api=http://api:4000
+ *     /reports=http://reports:5000/v1#token=client&scope=reports.read
+ *     /catalogue=http://catalogue:5000#token=user-or-none
+ */
+
+/** Who a route's calls speak for. */
+export type TokenPolicy = 'user' | 'user-or-none' | 'client' | 'user-or-client' | 'none';
+const TOKEN_POLICIES: readonly TokenPolicy[] = ['user', 'user-or-none', 'client', 'user-or-client', 'none'];
+
+/**
+ * A token other than the plain one: issued for `resource` (RFC 8707) and/or with `scope`.
+ * `id` names it in session records and caches: equal (resource, scope) pairs share one token.
+ */
+export interface TokenTarget {
+  id: string;
+  resource?: string;
+  scope?: string;
+}
+
+/** One `API_ROUTES` entry: requests under `prefix` go to `upstream` (which may carry a base path). */
+export interface ApiRoute {
+  prefix: string;
+  upstream: URL;
+  token: TokenPolicy;
+  /** The route's own token identity; undefined means the sign-in token (user) or a plain client token. */
+  target: TokenTarget | undefined;
+  /** WebSocket upgrades are accepted on this route. */
+  websocket: boolean;
+  /** This route's API_TIMEOUT_MS. */
+  timeoutMs: number;
+}
+
+/** The route needs the user's session: without one its calls are refused with 401. */
+export const needsSession = (route: ApiRoute) => route.token === 'user';
+/** The route uses the user's token whenever a session exists. */
+export const usesSession = (route: ApiRoute) => route.token === 'user' || route.token === 'user-or-none' || route.token === 'user-or-client';
+/** Without a session, the route's calls carry the BFF's own client-credentials token. */
+export const usesClientToken = (route: ApiRoute) => route.token === 'client' || route.token === 'user-or-client';
+
+const PREFIX = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
+// RFC 6749 §3.3: scope tokens are printable ASCII except space, `"` and `\`.
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+const MAX_TIMEOUT_MS = 3_600_000;
+const OPTIONS = ['token', 'resource', 'scope', 'websocket', 'timeout', 'anonymous'] as const;
+type Option = (typeof OPTIONS)[number];
+
+/** Parses `API_ROUTES`; `problems` has one line per bad entry, each naming it. */
+export function parseRoutes(value: string, defaultTimeoutMs: number): { routes: ApiRoute[]; problems: string[] } {
+  const routes: ApiRoute[] = [];
+  const problems: string[] = [];
+  for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const parsed = parseEntry(entry, defaultTimeoutMs);
+    if (typeof parsed === 'string') problems.push(`API_ROUTES entry "${entry}": ${parsed}`);
+    else routes.push(parsed);
+  }
+  const prefixes = new Set<string>();
+  for (const { prefix } of routes) {
+    if (prefixes.has(prefix)) problems.push(`API_ROUTES has ${prefix} twice`);
+    prefixes.add(prefix);
+  }
+  return { routes, problems };
+}
+
+/** One entry, or what is wrong with it. */
+function parseEntry(entry: string, defaultTimeoutMs: number): ApiRoute | string {
+  const at = entry.indexOf('=');
+  const prefix = entry.slice(0, at).trim();
+  const target = entry.slice(at + 1).trim();
+  if (at < 1 || !PREFIX.test(prefix) || prefix.startsWith('/bff')) return 'needs a prefix like /api (letters, digits, -._~; not under /bff)';
+  if (!URL.canParse(target) || !/^https?:$/.test(new URL(target).protocol)) return 'needs an http(s) upstream URL';
+  const upstream = new URL(target);
+  const options = readOptions(upstream.hash.slice(1));
+  upstream.hash = '';
+  if (upstream.search || upstream.username || upstream.password) return 'no query or credentials in the upstream';
+  if (typeof options === 'string') return options;
+
+  let token: TokenPolicy = 'user';
+  if (options.anonymous !== undefined) {
+    if (options.anonymous !== '') return '#anonymous takes no value';
+    if (options.token !== undefined) return '#anonymous is token=none; give one or the other';
+    token = 'none';
+  }
+  if (options.token !== undefined) {
+    if (!TOKEN_POLICIES.includes(options.token as TokenPolicy)) return `token must be one of ${TOKEN_POLICIES.join(', ')}`;
+    token = options.token as TokenPolicy;
+  }
+  const { resource, scope } = options;
+  if (resource !== undefined && !isResourceIndicator(resource)) return 'resource must be an absolute URI without a fragment (RFC 8707)';
+  if (scope !== undefined && !SCOPE.test(scope)) return 'scope must be space-separated scope names (+ or %20 between them)';
+  if (token === 'none' && (resource !== undefined || scope !== undefined)) return 'token=none takes no resource or scope';
+  if (options.websocket !== undefined && options.websocket !== 'true' && options.websocket !== 'false') return 'websocket must be true or false';
+  let timeoutMs = defaultTimeoutMs;
+  if (options.timeout !== undefined) {
+    timeoutMs = Number(options.timeout);
+    if (!/^\d+$/.test(options.timeout) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) return `timeout must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`;
+  }
+  return {
+    prefix,
+    upstream,
+    token,
+    target: resource === undefined && scope === undefined ? undefined : tokenTarget(resource, scope),
+    websocket: options.websocket === 'true',
+    timeoutMs,
+  };
+}
+
+/** The options after `#`, decoded like a query string; unknown, repeated or empty ones are refused. */
+function readOptions(fragment: string): Partial<Record<Option, string>> | string {
+  const options: Partial<Record<Option, string>> = {};
+  for (const [name, value] of new URLSearchParams(fragment)) {
+    if (!OPTIONS.includes(name as Option)) return `unknown option "${name}" (options: ${OPTIONS.slice(0, -1).join(', ')})`;
+    if (options[name as Option] !== undefined) return `option ${name} given twice`;
+    if (value === '' && name !== 'anonymous') return `option ${name} needs a value`;
+    options[name as Option] = value;
+  }
+  return options;
+}
+
+function isResourceIndicator(value: string): boolean {
+  return URL.canParse(value) && !value.includes('#');
+}
+
+function tokenTarget(resource: string | undefined, scope: string | undefined): TokenTarget {
+  // Short: the id is stored in every session record that holds this route's token.
+  const id = createHash('sha256').update(`${resource ?? ''}\n${scope ?? ''}`).digest('base64url').slice(0, 12);
+  return { id, ...(resource === undefined ? {} : { resource }), ...(scope === undefined ? {} : { scope }) };
+}

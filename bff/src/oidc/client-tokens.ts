@@ -1,0 +1,63 @@
+import * as client from 'openid-client';
+import type { TokenTarget } from '../api-routes.js';
+import { describeError, forbidden, unavailable } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { OidcClient } from './client.js';
+import { classifyGrantFailure } from './grant-refusal.js';
+import { accessTiming, refreshDue, targetParams } from './session-tokens.js';
+
+interface CachedToken {
+  accessToken: string;
+  accessExpiresAt: number;
+  accessLifetime: number;
+}
+
+/**
+ * The BFF's own access tokens (client_credentials grant) for `token=client` and `user-or-client`
+ * routes. One token per identity (the route's resource and scope), kept in process memory only
+ * (it speaks for no user, so it never goes to Redis) until the usual refresh rule says it is due,
+ * and one grant in flight per identity. A route only ever gets the token of its own identity.
+ */
+export class ClientTokens {
+  readonly #cache = new Map<string, CachedToken>();
+  readonly #inflight = new Map<string, Promise<string>>();
+
+  constructor(private readonly deps: { oidc: OidcClient; log: Logger; metrics: Metrics }) {}
+
+  /** A usable token for `target` (undefined: no resource or scope), fetched when missing, due, or equal to `rejected`. */
+  token(target: TokenTarget | undefined, rejected?: string): string | Promise<string> {
+    const key = target?.id ?? '';
+    const cached = this.#cache.get(key);
+    if (cached && !refreshDue(cached) && cached.accessToken !== rejected) return cached.accessToken;
+    let pending = this.#inflight.get(key);
+    if (!pending) {
+      pending = this.#grant(key, target).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #grant(key: string, target: TokenTarget | undefined): Promise<string> {
+    const { oidc, log, metrics } = this.deps;
+    try {
+      const response = await client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {});
+      this.#cache.set(key, { accessToken: response.access_token, ...accessTiming(response.expires_in) });
+      metrics.clientTokens.inc({ result: 'ok' });
+      return response.access_token;
+    } catch (error) {
+      metrics.clientTokens.inc({ result: 'failed' });
+      const refusal = classifyGrantFailure(error);
+      if (refusal === 'target') {
+        log.warn({ event: 'client_token_target_refused', resource: target?.resource, scope: target?.scope, err: describeError(error) }, 'the provider will not issue a client token for this resource or scope');
+        throw forbidden('This API is not available to this application.', error);
+      }
+      if (refusal !== 'unavailable') {
+        log.error({ event: 'client_token_refused', err: describeError(error) }, 'the provider refused the client credentials grant; is it enabled for OIDC_CLIENT_ID?');
+      } else {
+        log.warn({ event: 'client_token_failed', err: describeError(error) }, 'client credentials grant failed');
+      }
+      throw unavailable('The sign-in service is not reachable. Please try again shortly.', error);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { request } from '../api/bff-client.js';
+
+/**
+ * The demo's calls that show route policies (README, "API routes"): each goes through the BFF,
+ * which decides the token, so the SPA code is the same for every policy.
+ */
+
+/** `GET /hello` on a `token=user-or-none` route: answers signed in or not. */
+export interface Greeting {
+  greeting: string;
+  signedIn: boolean;
+}
+
+/** What the reports API saw in the token the BFF sent it. */
+export interface TokenView {
+  sub: string;
+  audience: string;
+  scope: string;
+}
+
+export function parseGreeting(body: unknown): Greeting | undefined {
+  const { greeting, signedIn } = (body ?? {}) as Partial<Greeting>;
+  return typeof greeting === 'string' && typeof signedIn === 'boolean' ? { greeting, signedIn } : undefined;
+}
+
+export function parseTokenView(body: unknown): TokenView | undefined {
+  const { sub, audience, scope } = (body ?? {}) as Partial<TokenView>;
+  return typeof sub === 'string' && typeof audience === 'string' && typeof scope === 'string' ? { sub, audience, scope } : undefined;
+}
+
+/** The public greeting: the user's token when signed in, no token otherwise. */
+export const getGreeting = (signal?: AbortSignal): Promise<Greeting> => request('/hello', { signal, parse: parseGreeting });
+
+/** The reports API, called with the user's token for its own audience (obtained by the BFF on first use). */
+export const getReportsToken = (signal?: AbortSignal): Promise<TokenView> => request('/reports/me', { signal, parse: parseTokenView });
