@@ -7,6 +7,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/chromium.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
+import { REPORTS_API } from '../dev/idp/index.js';
 import { ALICE, startStack, type Stack } from './support/stack.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -91,10 +92,16 @@ for (const store of ['memory', 'redis'] as const) {
       page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
       await page.goto(stack.bff.url);
       await expect.poll(() => page.getByTestId('signin').isVisible()).toBe(true);
+      // A token=user-or-none route answers signed out too.
+      await expect.poll(() => page.getByTestId('greeting').textContent()).toBe('Hello, guest!');
       if (store === 'memory') await page.screenshot({ path: `${shots}/signed-out.png` });
 
       await signInThroughPages(page);
       await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+      await expect.poll(() => page.getByTestId('greeting').textContent()).toBe(`Hello, ${ALICE.sub}!`);
+      // The reports API only takes a token for its own audience: the BFF gets one on first use.
+      await page.getByTestId('call-reports').click();
+      await expect.poll(() => page.getByTestId('reports-audience').textContent()).toBe(`token for ${REPORTS_API.audience}`);
 
       await page.getByTestId('note-input').fill('Buy oat milk');
       await page.getByTestId('note-add').click();

@@ -18,7 +18,7 @@ import { storedSessions } from './support/stored-sessions.js';
  * which route it came through; `/reports` goes to a real API that checks the audience itself.
  */
 const REPORTS = encodeURIComponent(REPORTS_API.audience);
-const routes = ({ upstream, reports }: { upstream: string; reports: string }) =>
+const routes = ({ upstream }: { upstream: string }) =>
   [
     `/u=${upstream}/u`,
     `/uon=${upstream}/uon#token=user-or-none`,
@@ -27,7 +27,6 @@ const routes = ({ upstream, reports }: { upstream: string; reports: string }) =>
     `/clplain=${upstream}/clplain#token=client`,
     `/none=${upstream}/none#token=none`,
     `/rep=${upstream}/rep#resource=${REPORTS}`,
-    `/reports=${reports}#resource=${REPORTS}`,
     `/unknown=${upstream}/unknown#resource=https%3A%2F%2Funknown.example%2F`,
     `/badscope=${upstream}/badscope#scope=admin`,
   ].join(',');

@@ -71,9 +71,9 @@ describe('demo API', () => {
   });
 
   it('greets on its public path with or without a token, but never with a bad one', async () => {
-    expect(await (await call('/hello', undefined)).json()).toEqual({ greeting: 'Hello, guest!', signedIn: false });
-    expect(await (await call('/hello', aliceToken)).json()).toEqual({ greeting: `Hello, ${ALICE.sub}!`, signedIn: true });
-    expect((await call('/hello', 'not-a-token')).status).toBe(401);
+    expect(await (await call('/public/hello', undefined)).json()).toEqual({ greeting: 'Hello, guest!', signedIn: false });
+    expect(await (await call('/public/hello', aliceToken)).json()).toEqual({ greeting: `Hello, ${ALICE.sub}!`, signedIn: true });
+    expect((await call('/public/hello', 'not-a-token')).status).toBe(401);
     expect((await call('/me', undefined)).status).toBe(401); // only the public path
   });
 

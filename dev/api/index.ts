@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { bearerAuth, type AuthState } from './bearer-auth.js';
 import { createNotesStore } from './notes-store.js';
-import { createApiRouter, PUBLIC_PATHS } from './routes.js';
+import { createApiRouter, PUBLIC_PREFIX } from './routes.js';
 import { createAccessTokenVerifier } from './token-verifier.js';
 
 export { createAccessTokenVerifier, InvalidTokenError, type AccessTokenClaims, type AccessTokenVerifier } from './token-verifier.js';
@@ -40,7 +40,7 @@ export async function startDemoApi(options: DemoApiOptions): Promise<RunningDemo
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
-  app.use(bearerAuth(createAccessTokenVerifier({ issuer: options.issuer, audience: options.audience }), (path) => PUBLIC_PATHS.has(path)));
+  app.use(bearerAuth(createAccessTokenVerifier({ issuer: options.issuer, audience: options.audience }), (path) => path.startsWith(PUBLIC_PREFIX)));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {

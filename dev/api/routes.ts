@@ -6,8 +6,8 @@ import type { NotesStore } from './notes-store.js';
 /** Length limits of a note's text, in characters (code points), after trimming. */
 export const NOTE_TEXT = { min: 1, max: 500 } as const;
 
-/** Paths that answer without a token too. */
-export const PUBLIC_PATHS = new Set(['/hello']);
+/** Paths under this prefix answer without a token too. */
+export const PUBLIC_PREFIX = '/public/';
 
 /** The note text of a `POST /notes` body, or an error message. */
 function noteText(body: unknown): { text: string } | { error: string } {
@@ -23,7 +23,7 @@ function noteText(body: unknown): { text: string } | { error: string } {
  * The demo API's routes; every one runs after `bearerAuth`, so `ctx.state.auth.sub` is the user.
  *
  * - `GET /me`            `{ sub, scope, audience, clientId }` of the token (a client token's `sub` is the client)
- * - `GET /hello`         public: `{ greeting, signedIn }`, naming the user when the call carries a user's token
+ * - `GET /public/hello`  public: `{ greeting, signedIn }`, naming the user when the call carries a user's token
  * - `GET /notes`         the user's notes, newest first
  * - `POST /notes`        `{ text }` -> 201 with the new note
  * - `DELETE /notes/:id`  204, or 404 when the user has no such note
@@ -36,7 +36,7 @@ export function createApiRouter(notes: NotesStore): Router<AuthState> {
     ctx.body = { sub, scope, audience, clientId };
   });
 
-  router.get('/hello', (ctx) => {
+  router.get('/public/hello', (ctx) => {
     const auth = (ctx.state as OptionalAuthState).auth;
     // A client-credentials token speaks for the BFF itself: its subject is the client.
     const user = auth && auth.sub !== auth.clientId ? auth.sub : undefined;

@@ -34,7 +34,8 @@ export interface StackOptions {
 /**
  * The real stack on free loopback ports: dev OpenID Provider, demo API, a recording upstream,
  * and one or more BFF instances. The BFF routes `/api` to the demo API and `/rec` to the
- * recording upstream (with a `/v1` base path); a second demo API takes only reports-audience tokens.
+ * recording upstream (with a `/v1` base path), `/reports` to a second demo API that takes only
+ * reports-audience tokens, and `/public` to the demo API's public greeting (as the demo does).
  */
 export async function startStack(options: StackOptions = {}) {
   const ports = await Promise.all(Array.from({ length: options.instances ?? 1 }, () => freePort()));
@@ -62,7 +63,12 @@ export async function startStack(options: StackOptions = {}) {
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: CLIENT_ID,
     OIDC_CLIENT_SECRET: CLIENT_SECRET,
-    API_ROUTES: `/api=${api.url},/rec=${upstream.url}/v1,/open=${upstream.url}/public#anonymous${extraRoutes ? `,${extraRoutes}` : ''}`,
+    // As in the demo: the reports API with its own audience, and a public greeting.
+    API_ROUTES: [
+      `/api=${api.url},/rec=${upstream.url}/v1,/open=${upstream.url}/public#anonymous`,
+      `/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
+      ...(extraRoutes ? [extraRoutes] : []),
+    ].join(','),
     REDIS_URL: options.redisUrl,
     ...options.env,
   };

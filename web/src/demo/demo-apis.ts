@@ -5,7 +5,7 @@ import { request } from '../api/bff-client.js';
  * which decides the token, so the SPA code is the same for every policy.
  */
 
-/** `GET /hello` on a `token=user-or-none` route: answers signed in or not. */
+/** `GET /public/hello` on a `token=user-or-none` route: answers signed in or not. */
 export interface Greeting {
   greeting: string;
   signedIn: boolean;
@@ -29,7 +29,7 @@ export function parseTokenView(body: unknown): TokenView | undefined {
 }
 
 /** The public greeting: the user's token when signed in, no token otherwise. */
-export const getGreeting = (signal?: AbortSignal): Promise<Greeting> => request('/hello', { signal, parse: parseGreeting });
+export const getGreeting = (signal?: AbortSignal): Promise<Greeting> => request('/public/hello', { signal, parse: parseGreeting });
 
 /** The reports API, called with the user's token for its own audience (obtained by the BFF on first use). */
 export const getReportsToken = (signal?: AbortSignal): Promise<TokenView> => request('/reports/me', { signal, parse: parseTokenView });
