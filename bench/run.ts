@@ -9,6 +9,8 @@
  * this process and is only used to sign in.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +20,7 @@ import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from '../test/support/browser.js';
 import { freePort, startRedis } from '../test/support/redis.js';
 import { sessionKey } from '../test/support/bff.js';
+import { findNginx, startNginx } from './nginx.js';
 
 const BENCH_SESSION_KEY = 'bench-session-key-0123456789-0123456789-0123';
 
@@ -30,6 +33,8 @@ const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_SECONDS = smoke ? 1 : 4;
 const SIGN_INS = smoke ? 3 : 40;
 const SESSIONS_FOR_FOOTPRINT = smoke ? 3 : 20;
+/** Sessions each BFF process holds in its cache while its memory is measured (the RSS target). */
+const CACHED_SESSIONS = smoke ? 200 : 10_000;
 
 interface LoadResult {
   rps: number;
@@ -45,6 +50,10 @@ function children() {
   return {
     spawn(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
       const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      started.push(child);
+      return child;
+    },
+    adopt(child: ChildProcess) {
       started.push(child);
       return child;
     },
@@ -133,15 +142,53 @@ function rssMiB(pid: number): number {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const summarize = (runs: LoadResult[]) => ({ rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) });
 
-async function redisCommands(client: Awaited<ReturnType<typeof startRedis>>['client']): Promise<number> {
+type RedisClient = Awaited<ReturnType<typeof startRedis>>['client'];
+
+/** Commands Redis has run (INFO excluded), in total and for the session read (GETEX: a cache miss). */
+async function redisCommands(client: RedisClient): Promise<{ total: number; getex: number }> {
   const info = await client.info('commandstats');
   let total = 0;
-  for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) if (match[1] !== 'info') total += Number(match[2]);
-  return total;
+  let getex = 0;
+  for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) {
+    if (match[1] !== 'info') total += Number(match[2]);
+    if (match[1] === 'getex') getex = Number(match[2]);
+  }
+  return { total, getex };
+}
+
+/** One GET on a connection of its own: the BFF's cluster primary hands each new connection to the next worker. */
+function getOnNewConnection(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { headers, agent: false }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    request.on('error', reject);
+  });
+}
+
+/**
+ * Fills every BFF process's session cache with `count` sessions: copies of the bench session's
+ * record under new ids, each requested once per worker on fresh connections.
+ */
+async function fillSessionCaches(client: RedisClient, bffUrl: string, template: string, count: number, workers: number): Promise<void> {
+  const ids = Array.from({ length: count }, () => randomBytes(32).toString('base64url'));
+  const record = (await client.get(template))!;
+  const pipeline = client.pipeline();
+  for (const id of ids) pipeline.set(sessionKey(id, BENCH_SESSION_KEY), record, 'PX', 3_600_000);
+  await pipeline.exec();
+  const queue = ids.flatMap((id) => Array.from({ length: workers }, () => id));
+  const worker = async () => {
+    for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+      const status = await getOnNewConnection(`${bffUrl}/api/items`, { cookie: `bff=${id}`, 'x-csrf': '1' });
+      if (status !== 200) throw new Error(`filling the session cache: ${status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
 }
 
 /** Socket reads Redis has processed: one per batch of commands that arrived together (a round trip). */
-async function redisReads(client: Awaited<ReturnType<typeof startRedis>>['client']): Promise<number> {
+async function redisReads(client: RedisClient): Promise<number> {
   const info = await client.info('stats');
   return Number(/total_reads_processed:(\d+)/.exec(info)?.[1] ?? Number.NaN);
 }
@@ -222,14 +269,26 @@ async function main() {
     const { port: floorPort } = JSON.parse((await createInterface({ input: floor.stdout! })[Symbol.asyncIterator]().next()).value as string) as { port: number };
     const floorUrl = `http://127.0.0.1:${floorPort}/items`;
 
+    // The other yardstick: a plain nginx reverse proxy, when nginx is installed.
+    const nginxBinary = findNginx();
+    const nginxPort = await freePort();
+    const nginx = nginxBinary ? procs.adopt(startNginx(nginxBinary, nginxPort, upstreamUrl)) : undefined;
+    const nginxUrl = `http://127.0.0.1:${nginxPort}/items`;
+    if (nginx) await waitFor(nginxUrl);
+    else console.log('nginx is not installed (Debian: apt-get install nginx-light): the nginx row is skipped.');
+
     await load(procs, `${upstreamUrl}/items`, WARMUP_SECONDS, {});
     await load(procs, floorUrl, WARMUP_SECONDS, {});
+    if (nginx) await load(procs, nginxUrl, WARMUP_SECONDS, {});
     await load(procs, `${bffUrl}/api/items`, WARMUP_SECONDS, headers);
 
     const direct: LoadResult[] = [];
     const floorRuns: LoadResult[] = [];
+    const nginxRuns: LoadResult[] = [];
     const proxied: LoadResult[] = [];
     let floorCpu = 0;
+    let nginxCpu = 0;
+    let sessionReads = 0;
     let bffCpu = 0;
     let maxRss = 0;
     let commands = 0;
@@ -241,6 +300,11 @@ async function main() {
       const floorCpuBefore = cpuSeconds(floor.pid!);
       floorRuns.push(await load(procs, floorUrl, ROUND_SECONDS, {}));
       floorCpu += cpuSeconds(floor.pid!) - floorCpuBefore;
+      if (nginx) {
+        const nginxCpuBefore = cpuSeconds(nginx.pid!);
+        nginxRuns.push(await load(procs, nginxUrl, ROUND_SECONDS, {}));
+        nginxCpu += cpuSeconds(nginx.pid!) - nginxCpuBefore;
+      }
       const cpuBefore = cpuSeconds(bff.pid!);
       const commandsBefore = await redisCommands(redis.client);
       const readsBefore = await redisReads(redis.client);
@@ -252,12 +316,24 @@ async function main() {
       bffCpu += cpuSeconds(bff.pid!) - cpuBefore;
       // The bench's own INFO calls are one read each: subtract them.
       roundTrips += (await redisReads(redis.client)) - readsBefore - 1;
-      commands += (await redisCommands(redis.client)) - commandsBefore;
+      const commandsAfter = await redisCommands(redis.client);
+      commands += commandsAfter.total - commandsBefore.total;
+      sessionReads += commandsAfter.getex - commandsBefore.getex;
       forwarded += (await upstreamSaw()).withBearer - forwardedBefore;
     }
+
+    // Memory with a full cache: CACHED_SESSIONS sessions in each process, then one more round.
+    await fillSessionCaches(redis.client, bffUrl, sessionKey(sessionId, BENCH_SESSION_KEY), CACHED_SESSIONS, workers);
+    const metricsText = await (await fetch(`${bffUrl}/metrics`)).text();
+    const cachedInOneWorker = Number(/^bff_session_cache_entries (\d+)/m.exec(metricsText)?.[1] ?? Number.NaN);
+    let rssWithCache = rssMiB(bff.pid!);
+    const cacheSampler = setInterval(() => (rssWithCache = Math.max(rssWithCache, rssMiB(bff.pid!))), 250);
+    await load(procs, `${bffUrl}/api/items`, ROUND_SECONDS, headers);
+    clearInterval(cacheSampler);
+
     const upstreamStats = await upstreamSaw();
     const proxiedRequests = proxied.reduce((sum, r) => sum + r.requests, 0);
-    const invalid = [...direct, ...floorRuns, ...proxied].some((r) => r.non2xx > 0 || r.errors > 0) || upstreamStats.withBearer < proxiedRequests;
+    const invalid = [...direct, ...floorRuns, ...nginxRuns, ...proxied].some((r) => r.non2xx > 0 || r.errors > 0) || upstreamStats.withBearer < proxiedRequests;
 
     const summary = {
       mode: smoke ? 'smoke' : 'full',
@@ -266,18 +342,24 @@ async function main() {
       settings: { connections: CONNECTIONS, roundSeconds: ROUND_SECONDS, rounds: ROUNDS },
       direct: summarize(direct),
       floor: { ...summarize(floorRuns), ratio: median(floorRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (floorCpu / floorRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000 },
+      nginx: nginx
+        ? { ...summarize(nginxRuns), ratio: median(nginxRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (nginxCpu / nginxRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000 }
+        : null,
       proxied: summarize(proxied),
       ratio: median(proxied.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
+      ratioToNginx: nginx ? median(proxied.map((r) => r.rps)) / median(nginxRuns.map((r) => r.rps)) : null,
       bff: { workers, cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
+      cache: { hitRate: 1 - sessionReads / forwarded, sessions: CACHED_SESSIONS, entriesInOneWorker: cachedInOneWorker, maxRssMiB: rssWithCache },
       redis: { commandsPerRequest: commands / forwarded, roundTripsPerRequest: roundTrips / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
       upstreamSaw: upstreamStats,
     };
     const targets = [
-      ['proxied req/s >= 0.25x direct', summary.ratio >= 0.25],
-      ['proxied p99 <= 20 ms', summary.proxied.p99 <= 20],
-      ['1 Redis command per proxied request', Math.abs(summary.redis.commandsPerRequest - 1) < 0.01],
-      ['BFF RSS <= 120 MiB', summary.bff.maxRssMiB <= 120],
+      ['Redis commands per proxied call <= 0.02', summary.redis.commandsPerRequest <= 0.02],
+      ['proxied req/s >= 0.5x the nginx reverse proxy', summary.ratioToNginx !== null && summary.ratioToNginx >= 0.5],
+      ['proxied req/s >= 0.3x direct', summary.ratio >= 0.3],
+      ['proxied p99 <= 10 ms at 50 connections', summary.proxied.p99 <= 10],
+      [`BFF RSS <= 120 MiB with ${CACHED_SESSIONS} cached sessions`, summary.cache.maxRssMiB <= 120 && summary.bff.maxRssMiB <= 120],
       ['Redis bytes per session <= 3 KB', summary.redis.bytesPerSession <= 3072],
     ] as const;
     report(summary, targets);
@@ -296,7 +378,10 @@ type Summary = {
   mode: string; valid: boolean; machine: { cpus: number; node: string }; settings: { connections: number; roundSeconds: number; rounds: number };
   direct: { rps: number; p50: number; p99: number }; proxied: { rps: number; p50: number; p99: number }; ratio: number;
   floor: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number };
+  nginx: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number } | null;
+  ratioToNginx: number | null;
   bff: { workers: number; cpuMsPerRequest: number; maxRssMiB: number };
+  cache: { hitRate: number; sessions: number; entriesInOneWorker: number; maxRssMiB: number };
   redis: { commandsPerRequest: number; roundTripsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
   signIn: { perSecond: number; bffCpuMs: number };
 };
@@ -305,12 +390,16 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   const f = (n: number, digits = 1) => n.toFixed(digits);
   console.log(`\nBFF benchmark (${s.mode}${s.valid ? '' : ', INVALID: errors or non-2xx responses'}) - ${s.machine.cpus} CPUs, Node ${s.machine.node}, ${s.settings.connections} connections, median of ${s.settings.rounds} x ${s.settings.roundSeconds}s rounds\n`);
-  console.log(row(['path', 'req/s', 'p50 ms', 'p99 ms', 'vs direct']));
-  console.log(row(['---', '---', '---', '---', '---']));
-  console.log(row(['upstream directly', f(s.direct.rps, 0), f(s.direct.p50), f(s.direct.p99), '1.00x']));
-  console.log(row(['bare Node proxy (floor: GETEX + undici, no checks)', f(s.floor.rps, 0), f(s.floor.p50), f(s.floor.p99), `${f(s.floor.ratio, 2)}x`]));
-  console.log(row(['GET /api/items through the BFF', f(s.proxied.rps, 0), f(s.proxied.p50), f(s.proxied.p99), `${f(s.ratio, 2)}x`]));
-  console.log(`\nThe BFF reaches ${f(s.proxied.rps / s.floor.rps, 2)}x of the floor's req/s; CPU per request ${f(s.bff.cpuMsPerRequest, 3)} ms (BFF) vs ${f(s.floor.cpuMsPerRequest, 3)} ms (floor).`);
+  const vsNginx = (rps: number) => (s.nginx ? `${f(rps / s.nginx.rps, 2)}x` : 'n/a');
+  console.log(row(['path', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx']));
+  console.log(row(['---', '---', '---', '---', '---', '---']));
+  console.log(row(['upstream directly', f(s.direct.rps, 0), f(s.direct.p50), f(s.direct.p99), '1.00x', vsNginx(s.direct.rps)]));
+  if (s.nginx) console.log(row(['plain nginx reverse proxy', f(s.nginx.rps, 0), f(s.nginx.p50), f(s.nginx.p99), `${f(s.nginx.ratio, 2)}x`, '1.00x']));
+  else console.log(row(['plain nginx reverse proxy', 'not installed', '', '', '', '']));
+  console.log(row(['bare Node proxy (floor: GETEX + undici, no checks)', f(s.floor.rps, 0), f(s.floor.p50), f(s.floor.p99), `${f(s.floor.ratio, 2)}x`, vsNginx(s.floor.rps)]));
+  console.log(row(['GET /api/items through the BFF', f(s.proxied.rps, 0), f(s.proxied.p50), f(s.proxied.p99), `${f(s.ratio, 2)}x`, vsNginx(s.proxied.rps)]));
+  console.log(`\nCPU per request: BFF ${f(s.bff.cpuMsPerRequest, 3)} ms, floor ${f(s.floor.cpuMsPerRequest, 3)} ms${s.nginx ? `, nginx ${f(s.nginx.cpuMsPerRequest, 3)} ms` : ''}.`);
+  console.log(`Session cache: hit rate ${f(s.cache.hitRate * 100, 2)}% of proxied calls; with ${s.cache.sessions} sessions cached per process (${s.cache.entriesInOneWorker} seen in one worker) max RSS ${f(s.cache.maxRssMiB)} MiB`);
   console.log(`BFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`);
   console.log(`Redis: ${f(s.redis.commandsPerRequest, 2)} commands and ${f(s.redis.roundTripsPerRequest, 2)} round trips per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`);
   console.log(`Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../bff/src/session/sessions.js';
 import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from './support/browser.js';
+import { storedSessions } from './support/stored-sessions.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, CLIENT_SECRET, startStack, type Stack } from './support/stack.js';
 import { sessionKey } from './support/bff.js';
@@ -46,7 +47,7 @@ describe('no token, code, verifier, cookie or secret leaks to the browser or the
 
     await record(await browser.api(`${stack.bff.url}/bff/user`));
     await record(await browser.api(`${stack.bff.url}/api/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' }));
-    await redis.client.set(key, JSON.stringify({ ...stored, accessExpiresAt: 0 }), 'KEEPTTL'); // force a refresh
+    await storedSessions(redis, stack.bff.url).patch(browser, { accessExpiresAt: 0 }); // force a refresh
     await record(await browser.api(`${stack.bff.url}/api/notes`));
     const after = stack.bff.deps.sessionTokens.open(JSON.parse((await redis.client.get(key))!) as SessionRecord);
     expect(after.accessToken).not.toBe(before.accessToken);

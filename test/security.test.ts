@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionKey, startBff } from './support/bff.js';
 import { rawHttp, rawRequest as rawRequestWithBody } from './support/raw-http.js';
 import { TestBrowser } from './support/browser.js';
+import { storedSessions } from './support/stored-sessions.js';
 import { freePort, startRedis, type RunningRedis } from './support/redis.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -244,8 +245,7 @@ describe('dependencies down', () => {
     try {
       const browser = await stack.signIn();
       const key = sessionKey(browser.cookie(stack.bff.url, 'bff')!);
-      const record = JSON.parse((await redis.client.get(key))!) as Record<string, unknown>;
-      await redis.client.set(key, JSON.stringify({ ...record, accessExpiresAt: 0 }), 'KEEPTTL');
+      await storedSessions(redis, stack.bff.url).makeDue(browser);
       await stack.idp.close();
       const response = await browser.api(`${stack.bff.url}/rec/x`);
       expect(response.status).toBe(503);

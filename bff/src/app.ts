@@ -19,14 +19,23 @@ import { staticFiles } from './routes/static.js';
 import type { KeyValueStore } from './session/kv.js';
 import { MemoryStore } from './session/memory-store.js';
 import { RedisStore, connectRedis } from './session/redis-store.js';
+import { SessionCache, type SessionCacheLimits } from './session/session-cache.js';
+import { SessionSync } from './session/session-sync.js';
 import { SessionStore } from './session/sessions.js';
 import { TokenVault } from './session/vault.js';
+
+/** Memory bound of the session cache (about 25,000 typical records). */
+const SESSION_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Builds the dependencies from configuration: the store (Redis or memory), the vault, the
  * provider handle (discovery starts in the background) and the token service.
  */
-export function createDeps(config: Config, log: Logger, options: { kv?: KeyValueStore; metrics?: Metrics; refreshLockMs?: number } = {}): Deps {
+export function createDeps(
+  config: Config,
+  log: Logger,
+  options: { kv?: KeyValueStore; metrics?: Metrics; refreshLockMs?: number; sessionCache?: Partial<SessionCacheLimits> } = {},
+): Deps {
   const kv = options.kv ?? (config.redisUrl ? new RedisStore(connectRedis(config.redisUrl)) : new MemoryStore());
   if (!config.redisUrl && !options.kv) log.warn('REDIS_URL is not set: sessions are kept in memory (development only; lost on restart, not shared)');
   let secrets = config.sessionKeys;
@@ -35,12 +44,19 @@ export function createDeps(config: Config, log: Logger, options: { kv?: KeyValue
     secrets = [randomBytes(32).toString('base64url')];
   }
   const vault = new TokenVault(secrets);
-  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets);
+  // An entry is served for min(60 s, a tenth of the idle timeout) after the read that slid it.
+  const cache = new SessionCache(
+    { entries: config.sessionCacheEntries, bytes: SESSION_CACHE_BYTES, ...options.sessionCache },
+    Math.min(60_000, config.idleTimeout * 100),
+  );
+  const sync = new SessionSync(kv, cache, log);
+  void sync.start();
+  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync);
   const oidc = new OidcClient(config, log);
-  const metrics = options.metrics ?? createMetrics();
+  const metrics = options.metrics ?? createMetrics(cache);
   const sessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs });
   const clientTokens = new ClientTokens({ oidc, log, metrics });
-  return { config, log, kv, sessions, vault, oidc, sessionTokens, clientTokens, metrics };
+  return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, metrics };
 }
 
 /**
@@ -83,6 +99,7 @@ export function createApp(deps: Deps) {
     /** Stops background work and closes connections (the store is closed by its owner). */
     async shutdown() {
       deps.oidc.stop();
+      await deps.sync.stop();
       await proxy.close();
     },
   });

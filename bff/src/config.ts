@@ -87,6 +87,7 @@ const envSchema = z
     OIDC_TIMEOUT_MS: z.coerce.number({ error: 'OIDC_TIMEOUT_MS must be a number' }).int().positive().max(600_000).default(30000),
     LOGIN_RATE_LIMIT: z.coerce.number({ error: 'LOGIN_RATE_LIMIT must be a number' }).int().min(0).default(30),
     MAX_BODY_BYTES: z.coerce.number({ error: 'MAX_BODY_BYTES must be a number' }).int().positive().default(10 * 1024 * 1024),
+    SESSION_CACHE_ENTRIES: z.coerce.number({ error: 'SESSION_CACHE_ENTRIES must be a number' }).int().min(0).max(1_000_000).default(10_000),
     BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -159,6 +160,8 @@ const envSchema = z
       trustedProxyHops: env.TRUST_PROXY === 'true' ? 1 : env.TRUST_PROXY === 'false' ? 0 : Number(env.TRUST_PROXY),
       /** Extra browser request headers the proxy forwards (lower case). */
       forwardHeaders: csv(env.API_FORWARD_HEADERS).map((name) => name.toLowerCase()),
+      /** Session records kept in process per instance (0: every call reads Redis). */
+      sessionCacheEntries: env.SESSION_CACHE_ENTRIES,
       oidcTimeoutMs: env.OIDC_TIMEOUT_MS,
       loginRateLimit: env.LOGIN_RATE_LIMIT,
       maxBodyBytes: env.MAX_BODY_BYTES,

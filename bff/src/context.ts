@@ -3,6 +3,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { OidcClient } from './oidc/client.js';
 import type { KeyValueStore } from './session/kv.js';
+import type { SessionSync } from './session/session-sync.js';
 import type { SessionStore } from './session/sessions.js';
 import type { TokenVault } from './session/vault.js';
 import type { ClientTokens } from './oidc/client-tokens.js';
@@ -14,6 +15,8 @@ export interface Deps {
   log: Logger;
   kv: KeyValueStore;
   sessions: SessionStore;
+  /** Keeps the session caches of all instances exact (pub/sub). */
+  sync: SessionSync;
   vault: TokenVault;
   oidc: OidcClient;
   sessionTokens: SessionTokens;

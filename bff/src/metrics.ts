@@ -1,11 +1,13 @@
-import { Counter, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { SessionCache } from './session/session-cache.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30];
 
 /** Prometheus metrics of one BFF instance, in a registry of its own (tests run several apps per process). */
-export function createMetrics() {
+export function createMetrics(cache?: SessionCache) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (cache) registerCacheMetrics(registry, cache);
   return {
     registry,
     requests: new LatencyHistogram(registry, 'bff_http_request_duration_seconds', 'BFF request latency by route class and status', ['route', 'method', 'status']),
@@ -23,6 +25,40 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The session cache's lookups and size, read from its plain counters when scraped: counting
+ * through prom-client on every proxied call would cost more than the lookup itself.
+ */
+function registerCacheMetrics(registry: Registry, cache: SessionCache): void {
+  new Counter({
+    name: 'bff_session_cache_lookups_total',
+    help: 'Session cache lookups on the proxy and /bff paths, by result',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'hit' }, cache.hits);
+      this.inc({ result: 'miss' }, cache.misses);
+    },
+  });
+  new Gauge({
+    name: 'bff_session_cache_entries',
+    help: 'Session records cached in this instance',
+    registers: [registry],
+    collect() {
+      this.set(cache.size);
+    },
+  });
+  new Gauge({
+    name: 'bff_session_cache_live',
+    help: '1 while session changes are heard through Redis pub/sub (the cache is used), 0 otherwise',
+    registers: [registry],
+    collect() {
+      this.set(cache.live ? 1 : 0);
+    },
+  });
+}
 
 interface Series {
   labels: Record<string, string>;

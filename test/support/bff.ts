@@ -14,8 +14,10 @@ export const STATIC_FIXTURE = fileURLToPath(new URL('../fixtures/web', import.me
 
 export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef-0123456789';
 
+/** A session's handle (by its cookie value) under the test key. */
+export const sessionHandle = (id: string, secret = TEST_SESSION_KEY) => handleUnder(deriveHandleKey(secret), id);
 /** Redis key of a session (by its cookie value) as a BFF with the test key stores it: the BFF's own layout. */
-export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => keys.session(handleUnder(deriveHandleKey(secret), id));
+export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => keys.session(sessionHandle(id, secret));
 /** Redis key of a session's refresh lock. */
 export const lockKey = (id: string, secret = TEST_SESSION_KEY) => keys.lock(handleUnder(deriveHandleKey(secret), id));
 

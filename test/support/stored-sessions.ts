@@ -1,5 +1,6 @@
 import type { SessionRecord } from '../../bff/src/session/sessions.js';
-import { sessionKey } from './bff.js';
+import { changedMessage, SESSION_EVENTS_CHANNEL } from '../../bff/src/session/session-sync.js';
+import { sessionHandle, sessionKey } from './bff.js';
 import type { TestBrowser } from './browser.js';
 import type { RunningRedis } from './redis.js';
 
@@ -10,20 +11,28 @@ import type { RunningRedis } from './redis.js';
 export function storedSessions(redis: RunningRedis, bffUrl: string) {
   const idOf = (browser: TestBrowser) => browser.cookie(bffUrl, 'bff')!;
   const keyOf = (browser: TestBrowser) => sessionKey(idOf(browser));
+  const handleOf = (browser: TestBrowser) => sessionHandle(idOf(browser));
   async function record(browser: TestBrowser): Promise<SessionRecord | null> {
     const raw = await redis.client.get(keyOf(browser));
     return raw ? (JSON.parse(raw) as SessionRecord) : null;
   }
-  /** Replaces fields of the stored record, keeping its TTL. */
+  /**
+   * Replaces fields of the stored record, keeping its TTL, and announces the change like every
+   * writer of a session must (instances drop their cached copy).
+   */
   async function patch(browser: TestBrowser, fields: Partial<SessionRecord>): Promise<void> {
     const current = (await record(browser))!;
     await redis.client.set(keyOf(browser), JSON.stringify({ ...current, ...fields }), 'KEEPTTL');
+    await announce(browser);
   }
+  /** Publishes that the browser's session changed (after a test wrote to Redis directly). */
+  const announce = (browser: TestBrowser) => redis.client.publish(SESSION_EVENTS_CHANNEL, changedMessage(handleOf(browser))).then(() => undefined);
   return {
     idOf,
     keyOf,
     record,
     patch,
+    announce,
     /** Makes the stored access token due now, so the next proxied call refreshes first. */
     makeDue: (browser: TestBrowser) => patch(browser, { accessExpiresAt: Math.floor(Date.now() / 1000) }),
   };

@@ -78,8 +78,9 @@ export function createApiProxy(deps: Deps) {
   }
 
   /**
-   * 4. The session named by the cookie (one Redis round trip, which also slides the idle
-   * timeout). Without one: 401 when the route needs it, otherwise the call goes on signed out.
+   * 4. The session named by the cookie: from this instance's cache, or one Redis round trip that
+   * also slides the idle timeout. Without one: 401 when the route needs it, otherwise the call
+   * goes on signed out.
    */
   async function session(call: ProxyCall, required: boolean): Promise<{ id: string; record: SessionRecord } | undefined> {
     const id = readCookie(call.req.headers.cookie, sessionCookie);
@@ -87,7 +88,7 @@ export function createApiProxy(deps: Deps) {
       if (required) throw unauthenticated();
       return undefined;
     }
-    const record = await sessions.load(id);
+    const record = sessions.cached(id) ?? (await sessions.load(id));
     if (!record) {
       if (required) throw sessionEnded();
       return undefined;

@@ -22,6 +22,14 @@ export interface KeyValueStore {
   members(key: string): Promise<string[]>;
   /** Extends `key`'s TTL to `ttlMs` only while it still holds `value` (a lock we own). */
   extendIfEquals(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** PUBLISH to every subscriber of `channel` (on a Cluster, through every node). */
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Listens on `channel` over a connection of its own, subscribing again after every reconnect.
+   * `onDown` is called whenever that connection is lost (messages may have been missed meanwhile).
+   * Resolves with a function that unsubscribes and closes the connection.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void, onDown: () => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   /** Waits (bounded) for the store's first connection; resolves even if it never comes. */
   ready(timeoutMs?: number): Promise<void>;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { KeyValueStore } from './kv.js';
 
 interface Entry {
@@ -12,6 +13,7 @@ interface Entry {
 export class MemoryStore implements KeyValueStore {
   readonly #entries = new Map<string, Entry>();
   readonly #sweeper = setInterval(() => this.#sweep(), 60_000).unref();
+  readonly #channels = new EventEmitter().setMaxListeners(0);
 
   #live(key: string): Entry | undefined {
     const entry = this.#entries.get(key);
@@ -101,6 +103,15 @@ export class MemoryStore implements KeyValueStore {
     return value instanceof Set ? [...value] : [];
   }
 
+  async publish(channel: string, message: string) {
+    this.#channels.emit(channel, message);
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void) {
+    this.#channels.on(channel, onMessage);
+    return async () => void this.#channels.off(channel, onMessage);
+  }
+
   async ping() {}
 
   async ready() {}
@@ -108,5 +119,6 @@ export class MemoryStore implements KeyValueStore {
   async close() {
     clearInterval(this.#sweeper);
     this.#entries.clear();
+    this.#channels.removeAllListeners();
   }
 }

@@ -133,6 +133,27 @@ export class RedisStore implements KeyValueStore {
     }
   }
 
+  async publish(channel: string, message: string) {
+    await this.#run(() => this.redis.publish(channel, message));
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void, onDown: () => void) {
+    // A connection of its own: a subscribed connection can do nothing else. It subscribes on every
+    // 'ready' (first connect and each reconnect) rather than queueing commands while offline.
+    const subscriber = this.redis instanceof Cluster ? this.redis.duplicate([], { autoResubscribe: false }) : this.redis.duplicate({ autoResubscribe: false });
+    subscriber.on('error', () => {});
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) onMessage(message);
+    });
+    subscriber.on('ready', () => void subscriber.subscribe(channel).catch(onDown));
+    subscriber.on('close', onDown);
+    // A Cluster moves its subscription to another node when one leaves: messages may be lost.
+    if (subscriber instanceof Cluster) subscriber.on('-node', onDown);
+    return async () => {
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    };
+  }
+
   async ping() {
     await this.#run(() => (this.redis instanceof Cluster ? this.redis.nodes('master')[0]!.ping() : this.redis.ping()));
   }

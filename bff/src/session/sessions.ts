@@ -1,5 +1,7 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { KeyValueStore } from './kv.js';
+import type { SessionCache } from './session-cache.js';
+import type { SessionSync } from './session-sync.js';
 
 /**
  * What the kit keeps per signed-in browser. `tokens` is sealed by the TokenVault; everything
@@ -87,6 +89,9 @@ export class SessionStore {
     readonly kv: KeyValueStore,
     readonly timeouts: { idleSeconds: number; absoluteSeconds: number },
     secrets: readonly string[],
+    /** This instance's copies of session records, kept exact by `sync`. */
+    private readonly cache: SessionCache,
+    private readonly sync: SessionSync,
   ) {
     if (secrets.length === 0) throw new Error('SessionStore needs at least one secret');
     this.#handleKeys = secrets.map(deriveHandleKey);
@@ -116,23 +121,40 @@ export class SessionStore {
     return handle;
   }
 
-  /** Loads a session and slides its idle timeout, in one round trip. Null when absent, expired or corrupt. */
+  /**
+   * The session from this instance's cache, with no I/O (the proxy's hot path); undefined when it
+   * is not cached or not fresh, and then the caller uses {@link load}. The absolute deadline is
+   * checked here on every call; the idle one holds because a cached entry is served only for a
+   * fraction of the idle timeout after the read that slid it.
+   */
+  cached(id: string): SessionRecord | undefined {
+    const record = this.cache.get(this.handleOf(id));
+    return record !== undefined && record.expiresAt > Date.now() / 1000 ? record : undefined;
+  }
+
+  /**
+   * Reads a session from Redis and slides its idle timeout, in one round trip, and caches it.
+   * Null when absent, expired or corrupt.
+   */
   async load(id: string): Promise<SessionRecord | null> {
+    const handle = this.handleOf(id);
+    const read = this.cache.beginRead(handle);
     const idleMs = this.timeouts.idleSeconds * 1000;
-    let raw = await this.kv.getAndTouch(keys.session(this.handleOf(id)), idleMs);
+    let raw = await this.kv.getAndTouch(keys.session(handle), idleMs);
     if (raw === null && this.#handleKeys.length > 1) raw = await this.#loadFromBeforeRotation(id);
     if (raw === null) return null;
     let record: SessionRecord;
     try {
       record = JSON.parse(raw) as SessionRecord;
     } catch {
-      await this.kv.del([keys.session(this.handleOf(id))]);
+      await this.kv.del([keys.session(handle)]);
       return null;
     }
     if (record.expiresAt <= Date.now() / 1000) {
       await this.destroy(id, record);
       return null;
     }
+    this.cache.keep(handle, read, record, raw.length * 2);
     return record;
   }
 
@@ -171,8 +193,11 @@ export class SessionStore {
    * Replaces a live session's record, keeping its TTL; false if it ended meanwhile (never
    * resurrects) or, with `expected`, if the stored record is no longer exactly that.
    */
-  update(id: string, record: SessionRecord, expected?: string): Promise<boolean> {
-    return this.kv.replace(keys.session(this.handleOf(id)), JSON.stringify(record), expected);
+  async update(id: string, record: SessionRecord, expected?: string): Promise<boolean> {
+    const handle = this.handleOf(id);
+    const written = await this.kv.replace(keys.session(handle), JSON.stringify(record), expected);
+    if (written) await this.sync.changed(handle); // every instance drops its copy before we answer
+    return written;
   }
 
   /** Ends a session: its record, its refresh lock and its index entries. `record` saves a read when the caller has it. */
@@ -184,6 +209,7 @@ export class SessionStore {
 
   async #remove(handle: string, record: SessionRecord | null): Promise<void> {
     await this.kv.del([keys.session(handle), keys.lock(handle)]);
+    await this.sync.changed(handle); // every instance drops its copy before we answer
     if (record?.opSid) await this.kv.removeFromSet(keys.bySid(record.opSid), handle);
     if (record) await this.kv.removeFromSet(keys.bySub(record.sub), handle);
   }

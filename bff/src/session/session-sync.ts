@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { KeyValueStore } from './kv.js';
+import type { SessionCache } from './session-cache.js';
+
+/** The pub/sub channel every instance listens on. */
+export const SESSION_EVENTS_CHANNEL = 'bff:session-events';
+/** The message that says a session (by handle) changed or ended. */
+export const changedMessage = (handle: string) => `changed:${handle}`;
+
+const CHANGED = 'changed:';
+const HEARTBEAT_MS = 500;
+/** Without its own heartbeat back for this long, an instance stops trusting its cache. */
+const HEARTBEAT_TIMEOUT_MS = 1500;
+
+/**
+ * Keeps every instance's {@link SessionCache} exact through Redis pub/sub, which works the same on
+ * standalone Redis, Sentinel and Cluster (a Cluster forwards every PUBLISH to every node).
+ *
+ * - A writer calls `changed(handle)` after each write to a session and before it answers: every
+ *   instance, this one included, drops its copy.
+ * - The instance publishes a heartbeat every 500 ms and only trusts its cache while its own
+ *   heartbeats come back: a lost, reconnecting or silently stalled subscription (messages may
+ *   have been missed) empties the cache, and calls read Redis until the heartbeats return. When
+ *   Redis is gone, that read fails and the call gets 503 as it always did.
+ */
+export class SessionSync {
+  readonly #beat = `beat:${randomBytes(9).toString('base64url')}`;
+  readonly #listeners = new Set<(handle: string) => void>();
+  #lastBeatAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly kv: KeyValueStore,
+    private readonly cache: SessionCache,
+    private readonly log: Logger,
+  ) {}
+
+  /** Subscribes and starts the heartbeat; the cache goes live when the first heartbeat returns. */
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.kv.subscribe(SESSION_EVENTS_CHANNEL, (message) => this.#receive(message), () => this.#down('subscription lost'));
+    this.#timer = setInterval(() => this.#heartbeat(), HEARTBEAT_MS).unref();
+    this.#heartbeat();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.cache.setLive(false);
+    await this.#unsubscribe?.();
+  }
+
+  /**
+   * Tells every instance that the session with this handle changed or ended. Resolves once Redis
+   * took the message; a failure is logged, not thrown (the write it follows already happened,
+   * and an instance that cannot reach Redis stops trusting its cache by itself).
+   */
+  async changed(handle: string): Promise<void> {
+    this.cache.invalidate(handle);
+    try {
+      await this.kv.publish(SESSION_EVENTS_CHANNEL, changedMessage(handle));
+    } catch (error) {
+      this.#down('publish failed');
+      this.log.warn({ err: String(error) }, 'could not announce a session change');
+    }
+  }
+
+  /** Calls `listener` with the handle of every session that changed or ended, on any instance. */
+  onChange(listener: (handle: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #receive(message: string): void {
+    if (message === this.#beat) {
+      this.#lastBeatAt = Date.now();
+      if (!this.cache.live) {
+        this.cache.setLive(true);
+        this.log.info('session cache live: changes are heard through Redis');
+      }
+      return;
+    }
+    if (!message.startsWith(CHANGED)) return; // another instance's heartbeat
+    const handle = message.slice(CHANGED.length);
+    this.cache.invalidate(handle);
+    for (const listener of this.#listeners) listener(handle);
+  }
+
+  #heartbeat(): void {
+    if (Date.now() - this.#lastBeatAt > HEARTBEAT_TIMEOUT_MS) this.#down('no heartbeat');
+    this.kv.publish(SESSION_EVENTS_CHANNEL, this.#beat).catch(() => this.#down('heartbeat not sent'));
+  }
+
+  #down(reason: string): void {
+    if (!this.cache.live) return;
+    this.cache.setLive(false);
+    this.log.warn({ reason }, 'session cache off until Redis pub/sub is back: every call reads Redis');
+  }
+}
