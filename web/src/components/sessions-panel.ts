@@ -72,6 +72,9 @@ export class SessionsPanel extends LitElement {
         gap: 8px;
         margin-top: 16px;
       }
+      .actions p {
+        margin: 0;
+      }
       .outcome {
         margin: 12px 0 0;
         padding: 10px 14px;
