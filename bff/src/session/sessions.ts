@@ -282,8 +282,9 @@ export class SessionStore {
    * Where every ending of a session lands: sign-out, revocation by the user ("Your sessions"),
    * back-channel logout, a refused refresh, undecryptable tokens, the absolute end found on a
    * read. Closing the session's live connections (WebSockets, event streams: the real-time issue)
-   * attaches HERE, so no way of ending a session can miss it. Idle expiry runs no code (Redis
-   * drops the key): that issue has to notice it on its own.
+   * attaches HERE, so no way of ending a session can miss it; it may run twice for one session
+   * (koa-session destroys again after a sign-out), so what attaches must be idempotent. Idle
+   * expiry runs no code (Redis drops the key): that issue has to notice it on its own.
    */
   async #remove(handle: string, record: SessionRecord | null): Promise<void> {
     await this.kv.del([keys.session(handle), keys.lock(handle)]);
