@@ -243,3 +243,102 @@ describe('an API answer of the wrong shape in Chromium', () => {
     await context.close();
   });
 });
+
+describe('"Your sessions" in Chromium', () => {
+  const FIREFOX_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0';
+  const SAFARI_ON_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+  let stack: Stack;
+  let browser: Browser;
+  beforeAll(async () => {
+    await ensureBuiltSpa();
+    mkdirSync(shots, { recursive: true });
+    stack = await startStack({ env: { STATIC_DIR: `${root}web/dist` } });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  /** A signed-in page in a browser context of its own (another device), recording the query of every later /bff/user check. */
+  async function device(userAgent?: string) {
+    const context = await browser.newContext({ userAgent, viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    const userChecks: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/bff/user') userChecks.push(url.search);
+    });
+    await page.goto(stack.bff.url);
+    await signInThroughPages(page);
+    await expect.poll(() => page.getByTestId('user-name').isVisible()).toBe(true);
+    expect(userChecks.at(-1)).toBe(''); // loading the page is use: that check slides the idle timeout
+    userChecks.length = 0;
+    return { context, page, userChecks };
+  }
+  /** What a background check does when the user comes back to a tab. */
+  const returnToTab = (page: Page) => page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+
+  it('lists this device and the others, signs one out after a keyboard-driven confirmation, and that device sees it was signed out', async () => {
+    const desktop = await device(FIREFOX_ON_WINDOWS);
+    const laptop = await device();
+    const { page } = laptop;
+    const items = page.getByTestId('session-item');
+    await expect.poll(() => items.count()).toBe(2);
+    expect(await items.nth(0).getByTestId('session-device').textContent()).toBe('Chrome on Linux'); // newest first
+    expect(await items.nth(0).getAttribute('data-current')).toBe('true');
+    expect(await items.nth(0).textContent()).toContain('This device');
+    expect(await items.nth(0).getByRole('button').count()).toBe(0); // this device signs out with the header's button
+    expect(await items.nth(1).getByTestId('session-device').textContent()).toBe('Firefox on Windows');
+    expect(await items.nth(1).textContent()).toMatch(/Signed in .+ · Last active .+/);
+    await page.getByTestId('sessions-panel').screenshot({ path: `${shots}/your-sessions.png` });
+
+    // Keyboard only: Enter opens the confirmation with Cancel focused; Escape cancels and ends nothing.
+    const signOutDesktop = page.getByRole('button', { name: /^Sign out Firefox on Windows, signed in / });
+    await signOutDesktop.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Sign out Firefox on Windows?' });
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await page.evaluate(() => document.querySelector('app-shell')?.shadowRoot?.querySelector('sessions-panel')?.shadowRoot?.activeElement?.textContent?.trim())).toBe('Cancel');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await returnToTab(desktop.page);
+    await expect.poll(() => desktop.userChecks.length).toBe(1);
+    expect(await desktop.page.getByTestId('user-name').isVisible()).toBe(true);
+
+    // Enter, Tab to "Sign out", Enter: done, announced, and the list shows only this device.
+    await signOutDesktop.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    await page.screenshot({ path: `${shots}/your-sessions-confirm.png` });
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('sessions-outcome').textContent()).toBe('Signed out Firefox on Windows. It will have to sign in again.');
+    await expect.poll(() => items.count()).toBe(1);
+    expect(await page.getByTestId('sessions-only-this').isVisible()).toBe(true);
+
+    // The other device learns it at its next background check, and says why as far as it can know.
+    await returnToTab(desktop.page);
+    await expect.poll(() => desktop.page.getByTestId('auth-message').textContent().catch(() => null)).toBe(
+      'You were signed out on this device, possibly from another device. Please sign in again.',
+    );
+    expect(await desktop.page.getByTestId('signin').isVisible()).toBe(true);
+    // Both background checks left the idle timeout alone.
+    expect(desktop.userChecks).toEqual(['?slide=false', '?slide=false']);
+    expect(await page.getByTestId('user-name').isVisible()).toBe(true); // this device is untouched
+    await desktop.context.close();
+
+    // "Sign out all other sessions" ends the rest and says how many.
+    const phone = await device(SAFARI_ON_IPHONE);
+    await page.getByTestId('sessions-refresh').click();
+    await expect.poll(() => items.count()).toBe(2);
+    await page.getByTestId('sessions-end-others').click();
+    await page.getByRole('dialog', { name: 'Sign out 1 other session?' }).getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByTestId('sessions-outcome').textContent()).toBe('Signed out 1 other session.');
+    await expect.poll(() => items.count()).toBe(1);
+    await returnToTab(phone.page);
+    await expect.poll(() => phone.page.getByTestId('signin').isVisible()).toBe(true);
+    await phone.context.close();
+    await laptop.context.close();
+  });
+});

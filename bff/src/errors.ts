@@ -45,6 +45,8 @@ export const badRequest = (message: string, title?: string) => new HttpError(400
 export const csrfRefused = () => new HttpError(403, ERROR_CODES.csrf, 'This request is missing the anti-forgery header or came from another site.');
 export const forbidden = (message: string, cause?: unknown) => new HttpError(403, ERROR_CODES.forbidden, message, { cause });
 export const notFound = () => new HttpError(404, ERROR_CODES.notFound, 'Not found.');
+/** The same answer for a handle of nobody and one of another user: handles cannot be probed. */
+export const sessionNotFound = () => new HttpError(404, ERROR_CODES.notFound, 'That session does not exist or has already ended.');
 /** The connection is closed after these: the rest of the body is never read. */
 export const bodyTooLarge = () => new HttpError(413, ERROR_CODES.tooLarge, 'The request body is too large.', { headers: { connection: 'close' } });
 export const bodyStalled = () =>

@@ -10,7 +10,15 @@ export const BFF_PATHS = {
   user: '/bff/user',
   logout: '/bff/logout',
   backchannelLogout: '/bff/backchannel-logout',
+  /** The user's own sessions: `GET` lists them, `DELETE` ends every other one, `DELETE /{handle}` ends one. */
+  sessions: '/bff/sessions',
 } as const;
+
+/**
+ * Query parameter of `GET /bff/user`: `slide=false` answers without extending the idle timeout.
+ * The SPA sends it on every background check, so only real use keeps a session alive.
+ */
+export const SLIDE_PARAM = 'slide';
 
 /** The anti-CSRF header every `/bff/*` JSON call and every proxied call must carry. */
 export const CSRF_HEADER = 'x-csrf';
@@ -57,6 +65,30 @@ export interface UserInfo {
   };
   /** Relative URL that signs the user out, carrying the session's `sid` guard. */
   logoutUrl: string;
+}
+
+/** One entry of `GET /bff/sessions`. Times are epoch seconds. */
+export interface UserSession {
+  /** A random public name for the session, stable for its life; never its id or cookie value. */
+  handle: string;
+  /** True for the session of the browser that asked. */
+  current: boolean;
+  /** When it signed in. */
+  createdAt: number;
+  /** Its last activity that slid the idle timeout (background checks with `slide=false` do not count). */
+  lastActiveAt: number;
+  /** `<browser> on <OS>` from the User-Agent at sign-in, or "Unknown device". */
+  device: string;
+}
+
+/** Payload of `GET /bff/sessions`: every live session of the signed-in user, newest first. */
+export interface UserSessions {
+  sessions: UserSession[];
+}
+
+/** Payload of `DELETE /bff/sessions`: how many other sessions were ended. */
+export interface SessionsEnded {
+  ended: number;
 }
 
 /** Query parameter the BFF sets on `/` when sign-in failed at the provider or the callback. */

@@ -5,6 +5,9 @@
 export class TestBrowser {
   readonly cookies = new Map<string, Map<string, string>>();
 
+  /** `userAgent` is sent on every request that sets none itself (the BFF names devices from it). */
+  constructor(readonly options: { userAgent?: string } = {}) {}
+
   cookieHeader(url: string): string | undefined {
     const jar = this.cookies.get(new URL(url).host);
     if (!jar || jar.size === 0) return undefined;
@@ -19,6 +22,7 @@ export class TestBrowser {
     const headers = new Headers(init.headers);
     const cookie = this.cookieHeader(url);
     if (cookie && !headers.has('cookie')) headers.set('cookie', cookie);
+    if (this.options.userAgent && !headers.has('user-agent')) headers.set('user-agent', this.options.userAgent);
     const response = await fetch(url, { ...init, headers, redirect: 'manual' });
     const host = new URL(url).host;
     for (const line of response.headers.getSetCookie()) {

@@ -27,6 +27,7 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
  */
 function routeClass(path: string): string {
   if (KNOWN_BFF_PATHS.has(path)) return path;
+  if (path.startsWith(`${BFF_PATHS.sessions}/`)) return `${BFF_PATHS.sessions}/:handle`;
   if (path.startsWith('/bff/')) return '/bff/other';
   if (path === '/healthz' || path === '/readyz' || path === '/metrics') return 'health';
   return 'static';

@@ -7,6 +7,7 @@ import { tokenEndpointParams } from './client.js';
 import { HttpError, badRequest, describeError } from '../errors.js';
 import { ERROR_CODES } from '../../../shared/src/index.js';
 import { keys, SessionStore, type SessionRecord } from '../session/sessions.js';
+import { describeDevice } from '../session/device.js';
 import { accessTiming } from './session-tokens.js';
 import { hashBrowserBinding, type LoginTransaction } from './login.js';
 
@@ -108,6 +109,8 @@ export function callback(deps: Deps) {
       expiresAt: now + config.absoluteTimeout,
       sealedTokens: sessionTokens.seal({ accessToken: response.access_token, refreshToken: response.refresh_token, idToken: response.id_token }),
       ...accessTiming(response.expires_in, now),
+      publicId: SessionStore.newPublicId(),
+      device: describeDevice(ctx.get('user-agent')),
     };
     // koa-session writes the record through our store under a brand-new id and drops the old one.
     ctx.session = record as unknown as typeof ctx.session;

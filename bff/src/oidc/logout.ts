@@ -3,9 +3,9 @@ import type { Context } from 'koa';
 import * as client from 'openid-client';
 import type { Deps } from '../context.js';
 import { cookieNames } from '../session/cookies.js';
-import { badRequest, describeError } from '../errors.js';
-import { SessionStore, type SessionRecord, type TokenSet } from '../session/sessions.js';
-import { VaultError } from '../session/vault.js';
+import { badRequest } from '../errors.js';
+import { SessionStore, type SessionRecord } from '../session/sessions.js';
+import { endSession } from './end-session.js';
 
 function sameGuard(given: unknown, expected: string): boolean {
   if (typeof given !== 'string') return false;
@@ -15,22 +15,14 @@ function sameGuard(given: unknown, expected: string): boolean {
 
 /**
  * `GET /bff/logout?sid=...`: the `sid` guard from `/bff/user`'s `logoutUrl` proves the request
- * comes from our own page (a cross-site link cannot know it). Revokes the refresh token (RFC 7009),
- * deletes the session, clears the cookie, then hands over to the provider's end-session endpoint.
+ * comes from our own page (a cross-site link cannot know it). Ends the session (see
+ * {@link endSession}: deleted, refresh token revoked), clears the cookie, then hands over to the
+ * provider's end-session endpoint.
  */
-export function logout({ config, oidc, sessions, sessionTokens, log }: Deps) {
+export function logout(deps: Deps) {
+  const { config, oidc, sessions } = deps;
   const names = cookieNames(config);
   const postLogoutRedirectUri = new URL('/', config.publicUrl).href;
-  /** The session's tokens, or undefined when they no longer decrypt (key retired): sign-out must still end the session. */
-  function openForSignOut(record: SessionRecord): TokenSet | undefined {
-    try {
-      return sessionTokens.open(record);
-    } catch (error) {
-      if (!(error instanceof VaultError)) throw error;
-      log.warn({ event: 'signout_tokens_unreadable' }, 'signing out a session whose tokens no longer decrypt; provider calls skipped');
-      return undefined;
-    }
-  }
 
   return async function logout(ctx: Context) {
     const record = ctx.session as unknown as Partial<SessionRecord> | null;
@@ -42,8 +34,7 @@ export function logout({ config, oidc, sessions, sessionTokens, log }: Deps) {
     if (!sameGuard(ctx.query.sid, record.logoutGuard!)) {
       throw badRequest('This sign-out link is not valid for your session. Use the Sign out button in the app.', 'Sign-out not confirmed');
     }
-    const secrets = openForSignOut(record as SessionRecord);
-    await sessions.destroy(id, record as SessionRecord);
+    const secrets = await endSession(deps, { handle: sessions.handleOf(id), record: record as SessionRecord }, 'sign_out');
     ctx.session = null;
 
     if (!oidc.ready) {
@@ -51,14 +42,6 @@ export function logout({ config, oidc, sessions, sessionTokens, log }: Deps) {
       return;
     }
     const metadata = oidc.configuration.serverMetadata();
-    if (secrets?.refreshToken && metadata.revocation_endpoint) {
-      try {
-        await client.tokenRevocation(oidc.revocation, secrets.refreshToken, { token_type_hint: 'refresh_token' });
-      } catch (error) {
-        // The session is gone either way; an unrevoked token expires on its own at the provider.
-        log.warn({ event: 'revocation_failed', err: describeError(error) }, 'refresh token revocation failed');
-      }
-    }
     if (!metadata.end_session_endpoint) {
       ctx.redirect('/');
       return;

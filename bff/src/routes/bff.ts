@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import session from 'koa-session';
-import { BFF_PATHS, type UserInfo } from '../../../shared/src/index.js';
+import { BFF_PATHS, SLIDE_PARAM, type UserInfo } from '../../../shared/src/index.js';
 import type { Deps } from '../context.js';
 import { cookieNames } from '../session/cookies.js';
 import { unauthenticated } from '../errors.js';
@@ -12,19 +12,33 @@ import { backchannelLogout } from '../oidc/backchannel.js';
 import { callback } from '../oidc/callback.js';
 import { login } from '../oidc/login.js';
 import { logout } from '../oidc/logout.js';
-import { koaSessionStore } from '../session/koa-store.js';
+import { koaSessionStore, type SessionReadState } from '../session/koa-store.js';
 import { SessionStore, type SessionRecord } from '../session/sessions.js';
+import { userSessionRoutes } from './sessions.js';
 
-/** `GET /bff/user`: who is signed in, until when, and the guarded logout URL. Never tokens. */
+/**
+ * `?slide=false` makes the session read of this request leave the idle timeout alone (the SPA's
+ * background checks). Runs before koa-session, whose store adapter reads the flag.
+ */
+function slideOption() {
+  return async function slideOption(ctx: Context, next: Next) {
+    (ctx.state as SessionReadState).slideIdle = ctx.query[SLIDE_PARAM] !== 'false';
+    await next();
+  };
+}
+
+/** `GET /bff/user[?slide=false]`: who is signed in, until when, and the guarded logout URL. Never tokens. */
 function user({ config }: Deps) {
   return async function user(ctx: Context) {
     const record = ctx.session as unknown as Partial<SessionRecord> | null;
     if (!record?.sub) throw unauthenticated();
     const now = Math.floor(Date.now() / 1000);
+    // A non-sliding read found the real idle end; a sliding one has just moved it to now + idle.
+    const idleEnd = (ctx.state as SessionReadState).idleEndsAt ?? now + config.idleTimeout;
     ctx.body = {
       sub: record.sub,
       claims: record.claims ?? {},
-      session: { expiresAt: record.expiresAt!, idleExpiresAt: Math.min(now + config.idleTimeout, record.expiresAt!) },
+      session: { expiresAt: record.expiresAt!, idleExpiresAt: Math.min(idleEnd, record.expiresAt!) },
       logoutUrl: `${BFF_PATHS.logout}?sid=${encodeURIComponent(record.logoutGuard!)}`,
     } satisfies UserInfo;
   };
@@ -54,8 +68,12 @@ export function bffRoutes(app: Koa, deps: Deps): Router {
   const router = new Router();
   router.get(BFF_PATHS.login, loginRateLimit(deps.kv, config.loginRateLimit, config.trustedProxyHops), login(deps));
   router.get(BFF_PATHS.callback, sessionMiddleware, callback(deps));
-  router.get(BFF_PATHS.user, requireCsrfHeader(), sessionMiddleware, user(deps));
+  router.get(BFF_PATHS.user, requireCsrfHeader(), slideOption(), sessionMiddleware, user(deps));
   router.get(BFF_PATHS.logout, sessionMiddleware, logout(deps));
   router.post(BFF_PATHS.backchannelLogout, backchannelLogout(deps));
+  const userSessions = userSessionRoutes(deps);
+  router.get(BFF_PATHS.sessions, requireCsrfHeader(), sessionMiddleware, userSessions.list);
+  router.delete(BFF_PATHS.sessions, requireCsrfHeader(), sessionMiddleware, userSessions.endOthers);
+  router.delete(`${BFF_PATHS.sessions}/:handle`, requireCsrfHeader(), sessionMiddleware, userSessions.endOne);
   return router;
 }

@@ -1,14 +1,29 @@
 import type { Context } from 'koa';
 import { SessionStore, type SessionRecord } from './sessions.js';
 
+/** What the adapter leaves on `ctx.state` for the handlers. */
+export interface SessionReadState {
+  /** Set to false before koa-session runs (see `noSlide`) to read without sliding the idle timeout. */
+  slideIdle?: boolean;
+  /** The idle end (epoch seconds) found by a non-sliding read; after a sliding one it is now + idle. */
+  idleEndsAt?: number;
+}
+
 /**
  * koa-session's external-store adapter over {@link SessionStore}: reads come from the cache or
- * from Redis (sliding the idle timeout) and enforce the absolute deadline; writes index the
- * session for back-channel logout.
+ * from Redis (sliding the idle timeout), unless the route asked not to slide, and enforce the
+ * absolute deadline; writes index the session for back-channel logout and the user's sessions.
  */
 export function koaSessionStore(sessions: SessionStore) {
   return {
-    get: async (id: string) => (SessionStore.isId(id) ? (sessions.cached(id) ?? (await sessions.load(id))) : null),
+    async get(id: string, _maxAge: unknown, { ctx }: { ctx?: Context }) {
+      if (!SessionStore.isId(id)) return null;
+      const state = ctx?.state as SessionReadState | undefined;
+      if (state?.slideIdle !== false) return sessions.cached(id) ?? (await sessions.load(id));
+      const stored = await sessions.peek(id);
+      if (stored) state.idleEndsAt = stored.idleEndsAt;
+      return stored?.record ?? null;
+    },
     async set(id: string, data: Record<string, unknown>, _maxAge: unknown, { ctx }: { ctx?: Context }) {
       // Only signed-in sessions are stored, and once per request: koa-session commits again
       // after regenerate() although nothing changed.

@@ -45,6 +45,11 @@ export class MemoryStore implements KeyValueStore {
     return this.#string(key);
   }
 
+  async getWithTtl(key: string) {
+    const entry = this.#live(key);
+    return entry && typeof entry.value === 'string' ? { value: entry.value, ttlMs: entry.expiresAt - Date.now() } : null;
+  }
+
   async set(key: string, value: string, ttlMs: number, mode?: 'ifExists' | 'ifAbsent') {
     const exists = this.#live(key) !== undefined;
     if ((mode === 'ifExists' && !exists) || (mode === 'ifAbsent' && exists)) return false;

@@ -11,6 +11,9 @@ const REPLACE_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[2] then redis.c
 const ADD_TO_SET =
   "redis.call('SADD', KEYS[1], ARGV[1]) local ttl = redis.call('PTTL', KEYS[1]) if ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
 
+// GET with the remaining TTL, atomically and in one round trip; nil when the key is absent.
+const GET_WITH_TTL = "local v = redis.call('GET', KEYS[1]) if not v then return nil end return {v, redis.call('PTTL', KEYS[1])}";
+
 /**
  * Connection options shared by every mode. Requests must fail fast while Redis is down (503,
  * then recovery without restart), so commands are not queued offline and never retried for long.
@@ -69,6 +72,11 @@ export class RedisStore implements KeyValueStore {
 
   get(key: string) {
     return this.#run(() => this.redis.get(key));
+  }
+
+  async getWithTtl(key: string) {
+    const reply = (await this.#run(() => this.redis.eval(GET_WITH_TTL, 1, key))) as [string, number] | null;
+    return reply ? { value: reply[0], ttlMs: reply[1] } : null;
   }
 
   async set(key: string, value: string, ttlMs: number, mode?: 'ifExists' | 'ifAbsent') {

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { KeyValueStore } from './kv.js';
 import type { SessionCache } from './session-cache.js';
 import type { SessionSync } from './session-sync.js';
@@ -29,6 +29,14 @@ export interface SessionRecord {
    * route's first use, so a session's size grows only with the APIs it actually called.
    */
   routeTokens?: Record<string, HeldToken>;
+  /**
+   * The session's random public name in "Your sessions" (`handle` in the HTTP API). Not the
+   * storage handle (an HMAC of the id, see {@link SessionStore.handleOf}), which never leaves the
+   * server. Absent on sessions made before it existed: {@link publicIdOf} derives one for those.
+   */
+  publicId?: string;
+  /** `<browser> on <OS>` from the User-Agent at sign-in (see device.ts); never the User-Agent itself. */
+  device?: string;
 }
 
 /** A sealed access token and its timing (the sign-in token's fields in a record have the same shape). */
@@ -37,6 +45,30 @@ export interface HeldToken {
   sealedTokens: string;
   accessExpiresAt: number;
   accessLifetime: number;
+}
+
+/** A session as the user's sessions view reads it: found by storage handle, its idle timeout not slid. */
+export interface StoredSession {
+  /** Storage handle (HMAC of the id): server-side only, never sent to a browser. */
+  handle: string;
+  record: SessionRecord;
+  /** When the session ends unless something slides it, epoch seconds (from the key's TTL). */
+  idleEndsAt: number;
+  /**
+   * Its last activity that slid the idle timeout, epoch seconds: idle end minus the idle timeout.
+   * Derived from the TTL rather than stored, so sliding stays one command (GETEX) and proxied
+   * calls write nothing extra; a non-sliding read (`slide=false`) leaves it where it was, as the
+   * contract wants. Once the hot path slides only every min(60 s, idle/10), it is that coarse.
+   */
+  lastActiveAt: number;
+}
+
+/**
+ * The public name of a stored session: its `publicId`, or for sessions made before publicIds
+ * existed a hash of the storage handle (stable, and as unguessable as the handle itself).
+ */
+export function publicIdOf(stored: Pick<StoredSession, 'handle' | 'record'>): string {
+  return stored.record.publicId ?? createHash('sha256').update(`public-id/v1:${stored.handle}`).digest('base64url').slice(0, 22);
 }
 
 /** The tokens, only ever in memory in clear. */
@@ -102,6 +134,11 @@ export class SessionStore {
     return randomBytes(32).toString('base64url');
   }
 
+  /** A new public name for a session ("Your sessions"): 128 random bits, unrelated to its id. */
+  static newPublicId(): string {
+    return randomBytes(16).toString('base64url');
+  }
+
   /** Whether `value` could be a session id (malformed cookies never reach Redis). */
   static isId(value: string | undefined): value is string {
     return value !== undefined && ID_PATTERN.test(value);
@@ -159,6 +196,60 @@ export class SessionStore {
   }
 
   /**
+   * Loads a session WITHOUT sliding its idle timeout (`GET /bff/user?slide=false`: background
+   * checks must not keep a session alive), with its idle end. Null when absent, expired or corrupt.
+   */
+  async peek(id: string): Promise<StoredSession | null> {
+    const handle = this.handleOf(id);
+    const found = await this.#read(handle);
+    if (found === null && this.#handleKeys.length > 1) {
+      // Stored under a pre-rotation handle: load() moves it, which slides it this once.
+      const record = await this.load(id);
+      return record && this.#stored(handle, record, this.timeouts.idleSeconds * 1000);
+    }
+    if (found === null) return null;
+    if (found.record.expiresAt <= Date.now() / 1000) {
+      await this.#remove(handle, found.record);
+      return null;
+    }
+    return found;
+  }
+
+  /**
+   * Every live session of a user (from the `sub` index), none of them slid. Index members whose
+   * session is gone (idle expiry runs no code) are pruned here; past their absolute end, ended.
+   */
+  async ofUser(sub: string): Promise<StoredSession[]> {
+    const indexKey = keys.bySub(sub);
+    const handles = await this.kv.members(indexKey);
+    const found = await Promise.all(handles.map((handle) => this.#read(handle)));
+    const now = Date.now() / 1000;
+    const live: StoredSession[] = [];
+    for (const [i, handle] of handles.entries()) {
+      const stored = found[i] ?? null;
+      if (stored === null || stored.record.sub !== sub) await this.kv.removeFromSet(indexKey, handle);
+      else if (stored.record.expiresAt <= now) await this.#remove(handle, stored.record);
+      else live.push(stored);
+    }
+    return live;
+  }
+
+  async #read(handle: string): Promise<StoredSession | null> {
+    const found = await this.kv.getWithTtl(keys.session(handle));
+    const record = parseRecord(found?.value ?? null);
+    return found && record ? this.#stored(handle, record, found.ttlMs) : null;
+  }
+
+  #stored(handle: string, record: SessionRecord, ttlMs: number): StoredSession {
+    const now = Date.now() / 1000;
+    // A key without a TTL (-1) cannot come from this store; treat its idle end as the absolute end.
+    const idleEndsAt = ttlMs >= 0 ? Math.min(now + ttlMs / 1000, record.expiresAt) : record.expiresAt;
+    // At sign-in the TTL may be capped by the absolute end: never earlier than the sign-in itself.
+    const lastActiveAt = Math.max(record.createdAt, idleEndsAt - this.timeouts.idleSeconds);
+    return { handle, record, idleEndsAt: Math.floor(idleEndsAt), lastActiveAt: Math.floor(lastActiveAt) };
+  }
+
+  /**
    * After SESSION_KEYS gained a new first entry, sessions made before are stored under a handle
    * of an older key: found there once, each moves to its current handle (indexes included).
    */
@@ -207,6 +298,19 @@ export class SessionStore {
     await this.#remove(handle, record);
   }
 
+  /** Ends a session named by its storage handle (the user's sessions view knows handles, not ids). */
+  destroyByHandle(handle: string, record: SessionRecord | null): Promise<void> {
+    return this.#remove(handle, record);
+  }
+
+  /**
+   * Where every ending of a session lands: sign-out, revocation by the user ("Your sessions"),
+   * back-channel logout, a refused refresh, undecryptable tokens, the absolute end found on a
+   * read. Closing the session's live connections (WebSockets, event streams: the real-time issue)
+   * attaches HERE, so no way of ending a session can miss it; it may run twice for one session
+   * (koa-session destroys again after a sign-out), so what attaches must be idempotent. Idle
+   * expiry runs no code (Redis drops the key): that issue has to notice it on its own.
+   */
   async #remove(handle: string, record: SessionRecord | null): Promise<void> {
     await this.kv.del([keys.session(handle), keys.lock(handle)]);
     await this.sync.changed(handle); // every instance drops its copy before we answer

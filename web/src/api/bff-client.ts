@@ -1,5 +1,16 @@
-import { BFF_PATHS, CSRF_HEADER, CSRF_HEADER_VALUE, ERROR_CODES, type ErrorBody, type Note, type UserInfo } from '../../../shared/src/index.js';
-import { parseNote, parseNotes, parseUserInfo } from './validate.js';
+import {
+  BFF_PATHS,
+  CSRF_HEADER,
+  CSRF_HEADER_VALUE,
+  ERROR_CODES,
+  SLIDE_PARAM,
+  type ErrorBody,
+  type Note,
+  type SessionsEnded,
+  type UserInfo,
+  type UserSessions,
+} from '../../../shared/src/index.js';
+import { parseNote, parseNotes, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
 
 /**
  * A failed call: the HTTP status (0 when the server could not be reached), the BFF's error code
@@ -144,8 +155,23 @@ export function describeError(error: unknown, refusedTitle = 'Request refused'):
   return { title: refusedTitle, message: error.message, retryable: false };
 }
 
-/** The signed-in user; rejects with a 401 ApiError when there is no session. */
-export const getUser = (signal?: AbortSignal): Promise<UserInfo> => request(BFF_PATHS.user, { signal, parse: parseUserInfo });
+/**
+ * The signed-in user; rejects with a 401 ApiError when there is no session. `slide: false` for
+ * background checks (timers, visibility, other tabs): they must not keep an unused session alive.
+ */
+export const getUser = (signal?: AbortSignal, { slide = true }: { slide?: boolean } = {}): Promise<UserInfo> =>
+  request(slide ? BFF_PATHS.user : `${BFF_PATHS.user}?${SLIDE_PARAM}=false`, { signal, parse: parseUserInfo });
+
+/** Every live session of the signed-in user, newest first. */
+export const listSessions = (signal?: AbortSignal): Promise<UserSessions> => request(BFF_PATHS.sessions, { signal, parse: parseUserSessions });
+
+/** Ends one of the user's sessions by its public handle (204); a 404 means it had already ended. */
+export async function endSession(handle: string): Promise<void> {
+  await request(`${BFF_PATHS.sessions}/${encodeURIComponent(handle)}`, { method: 'DELETE' });
+}
+
+/** Ends every other session of the user; resolves to how many ended. */
+export const endOtherSessions = (): Promise<SessionsEnded> => request(BFF_PATHS.sessions, { method: 'DELETE', parse: parseSessionsEnded });
 
 /** The user's notes, newest first. */
 export const listNotes = (signal?: AbortSignal): Promise<Note[]> => request('/api/notes', { signal, parse: parseNotes });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNote, parseNotes, parseUserInfo } from './validate.js';
+import { parseNote, parseNotes, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
 
 const note = { id: 'n1', text: 'Buy oat milk', createdAt: 1_700_000_000_000 };
 const user = {
@@ -65,5 +65,29 @@ describe('parseUserInfo', () => {
     for (const logoutUrl of ['https://evil.example/bff/logout?sid=abc', '//evil.example/bff/logout', '/bff/logoutx', '/elsewhere', 42]) {
       expect(parseUserInfo({ ...user, logoutUrl })).toBeUndefined();
     }
+  });
+});
+
+describe('parseUserSessions', () => {
+  const session = { handle: 'h0123456789abcdefghijk', current: true, createdAt: 1_700_000_000, lastActiveAt: 1_700_000_100, device: 'Chrome on Linux' };
+
+  it('accepts the /bff/sessions payload and keeps only the known fields', () => {
+    expect(parseUserSessions({ sessions: [] })).toEqual({ sessions: [] });
+    expect(parseUserSessions({ sessions: [{ ...session, userAgent: 'Mozilla/5.0' }] })).toEqual({ sessions: [session] });
+  });
+
+  it('rejects a body that is not a list of sessions, or one malformed entry', () => {
+    for (const body of [null, [], [session], {}, { sessions: 'x' }]) expect(parseUserSessions(body)).toBeUndefined();
+    for (const broken of [{ handle: '' }, { current: 'yes' }, { createdAt: '2024' }, { lastActiveAt: 1e300 }, { device: '' }, { device: 3 }]) {
+      expect(parseUserSessions({ sessions: [session, { ...session, ...broken }] })).toBeUndefined();
+    }
+  });
+});
+
+describe('parseSessionsEnded', () => {
+  it('accepts a whole non-negative count only', () => {
+    expect(parseSessionsEnded({ ended: 0 })).toEqual({ ended: 0 });
+    expect(parseSessionsEnded({ ended: 3 })).toEqual({ ended: 3 });
+    for (const body of [null, {}, { ended: -1 }, { ended: 1.5 }, { ended: '2' }, 2]) expect(parseSessionsEnded(body)).toBeUndefined();
   });
 });

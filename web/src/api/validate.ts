@@ -1,4 +1,4 @@
-import { BFF_PATHS, type Note, type UserInfo } from '../../../shared/src/index.js';
+import { BFF_PATHS, type Note, type SessionsEnded, type UserInfo, type UserSession, type UserSessions } from '../../../shared/src/index.js';
 
 /*
  * Checks for the JSON bodies the SPA reads. A 200 is no promise about its body: a misrouted
@@ -58,4 +58,32 @@ export function parseUserInfo(body: unknown): UserInfo | undefined {
   if (!isTimeSeconds(expiresAt) || !isTimeSeconds(idleExpiresAt)) return undefined;
   if (typeof logoutUrl !== 'string' || !(logoutUrl === BFF_PATHS.logout || logoutUrl.startsWith(`${BFF_PATHS.logout}?`))) return undefined;
   return { sub, claims, session: { expiresAt, idleExpiresAt }, logoutUrl };
+}
+
+/** One entry of `/bff/sessions`: a non-empty handle and device text, a boolean `current`, epoch-second times. */
+export function parseUserSession(body: unknown): UserSession | undefined {
+  if (!isObject(body)) return undefined;
+  const { handle, current, createdAt, lastActiveAt, device } = body;
+  if (typeof handle !== 'string' || handle === '' || typeof current !== 'boolean' || typeof device !== 'string' || device === '') return undefined;
+  if (!isTimeSeconds(createdAt) || !isTimeSeconds(lastActiveAt)) return undefined;
+  return { handle, current, createdAt, lastActiveAt, device };
+}
+
+/** The `/bff/sessions` payload; one malformed entry rejects the whole answer (as for notes). */
+export function parseUserSessions(body: unknown): UserSessions | undefined {
+  if (!isObject(body) || !Array.isArray(body.sessions)) return undefined;
+  const sessions: UserSession[] = [];
+  for (const item of body.sessions) {
+    const session = parseUserSession(item);
+    if (!session) return undefined;
+    sessions.push(session);
+  }
+  return { sessions };
+}
+
+/** The `DELETE /bff/sessions` answer: a whole, non-negative count. */
+export function parseSessionsEnded(body: unknown): SessionsEnded | undefined {
+  if (!isObject(body)) return undefined;
+  const { ended } = body;
+  return typeof ended === 'number' && Number.isInteger(ended) && ended >= 0 ? { ended } : undefined;
 }

@@ -5,6 +5,7 @@ import { displayName } from '../session/session-logic.js';
 import { baseStyles } from './shared-styles.js';
 import '../demo/api-panel.js';
 import './notes-panel.js';
+import './sessions-panel.js';
 import type { SignedOutView } from './signed-out-view.js';
 import './signed-out-view.js';
 import type { UserPanel } from './user-panel.js';
@@ -77,6 +78,10 @@ export class AppShell extends LitElement {
         max-width: 480px;
         margin: 24px auto 0;
       }
+      /* A list with several facts per row reads best across the whole width. */
+      sessions-panel {
+        grid-column: 1 / -1;
+      }
       .loading {
         text-align: center;
         margin-top: 48px;
@@ -130,6 +135,7 @@ export class AppShell extends LitElement {
           <user-panel .user=${state.user}></user-panel>
           <notes-panel></notes-panel>
           <api-panel signed-in></api-panel>
+          <sessions-panel></sessions-panel>
         </div>`;
     }
   }

@@ -97,12 +97,29 @@ describe('SessionController', () => {
     expect(session.state.status).toBe('signed-in');
   });
 
-  it('signs out with "Your session ended" when any call answers 401', async () => {
+  it('signs out, saying it may have been from another device, when any call answers 401 before the session was due to end', async () => {
     stubUserEndpoint(() => json(200, userInfo(600)), unauthenticated);
     const session = connect();
     await settle();
     await request('/api/notes').catch(() => undefined);
-    expect(session.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.ended });
+    expect(session.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.elsewhere });
+    expect(SESSION_MESSAGES.elsewhere).toMatch(/possibly from another device/);
+  });
+
+  it('slides the idle timeout only on the first check; its own background checks send slide=false', async () => {
+    const fetchMock = stubUserEndpoint(unauthenticated, () => json(200, userInfo(600)));
+    const session = connect();
+    await settle();
+    expect(session.state.status).toBe('signed-out');
+    const otherTab = new BroadcastChannel(AUTH_CHANNEL);
+    otherTab.postMessage({ type: 'signed-in' }); // another tab signed in: this one looks again
+    await settle();
+    otherTab.close();
+    expect(session.state.status).toBe('signed-in');
+    doc.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    const paths = fetchMock.mock.calls.map((call) => String((call as unknown[])[0]));
+    expect(paths).toEqual(['/bff/user', '/bff/user?slide=false', '/bff/user?slide=false']);
   });
 
   it('re-checks after the session end and then says "Your session expired"', async () => {
@@ -131,7 +148,7 @@ describe('SessionController', () => {
     doc.dispatchEvent(new Event('visibilitychange'));
     await settle();
     expect(fetchMock).toHaveBeenCalledTimes(2);
-    expect(session.state).toMatchObject({ status: 'signed-out', message: expect.stringMatching(/^Your session (ended|expired)/) });
+    expect(session.state).toMatchObject({ status: 'signed-out', message: expect.stringMatching(/^(Your session expired|You were signed out on this device)/) });
   });
 
   it('keeps the page when a background check cannot reach the server', async () => {

@@ -22,6 +22,8 @@ export interface SessionControllerOptions {
 /**
  * Owns the authentication state of the page. It
  * - asks `GET /bff/user` on connect (401 = signed out, 200 = signed in, else an error with retry);
+ *   every later check it makes by itself (timers, visibility, other tabs, back/forward cache)
+ *   is a background check with `slide=false`, so an open tab never keeps an unused session alive;
  * - signs the page out when any call answers 401 (via `onUnauthorized` of the BFF client);
  * - re-checks when the tab becomes visible again, when the page comes back from the back/forward
  *   cache, and by a timer just after the session's idle or absolute end, so a waking tab shows
@@ -76,10 +78,10 @@ export class SessionController implements ReactiveController {
 
   /**
    * Asks `/bff/user` who is signed in. From the error state (a Retry button) it shows loading
-   * first; from the signed-in state it is a quiet background check that only changes the view
-   * when the session is gone.
+   * first; from the signed-in state it is a quiet check that only changes the view when the
+   * session is gone. `background` checks (not asked for by the user) do not slide the idle timeout.
    */
-  async refresh(): Promise<void> {
+  async refresh({ background = false }: { background?: boolean } = {}): Promise<void> {
     if (this.#leaving) return;
     const before = this.state;
     this.#cancelCheck();
@@ -90,7 +92,7 @@ export class SessionController implements ReactiveController {
     if (before.status === 'error') this.#set({ status: 'loading' });
 
     try {
-      const user = await getUser(controller.signal);
+      const user = await getUser(controller.signal, { slide: !background });
       if (generation !== this.#generation) return;
       this.#inFlight = undefined;
       this.#initialMessage = undefined;
@@ -154,26 +156,26 @@ export class SessionController implements ReactiveController {
       this.#cancelCheck();
       this.#signedOut(SESSION_MESSAGES.otherTab);
     } else if (this.state.status !== 'signed-in') {
-      void this.refresh();
+      void this.refresh({ background: true });
     }
   };
 
   #onVisibilityChange = () => {
     if (document.visibilityState !== 'visible') return;
-    if (this.state.status === 'signed-in' || this.state.status === 'error') void this.refresh();
+    if (this.state.status === 'signed-in' || this.state.status === 'error') void this.refresh({ background: true });
   };
 
   #onPageShow = (event: PageTransitionEvent) => {
     // Restored from the back/forward cache: whatever the page showed may be long out of date.
     if (event.persisted) {
       this.#leaving = false;
-      void this.refresh();
+      void this.refresh({ background: true });
     }
   };
 
   #schedule(delayMs: number) {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.refresh(), delayMs);
+    this.#timer = setTimeout(() => void this.refresh({ background: true }), delayMs);
   }
 
   #cancelCheck() {

@@ -24,7 +24,7 @@ describe('session timing', () => {
 
   it('says "expired" past the end and "ended" before it', () => {
     expect(endedMessage(user({}, 3), NOW + 4000)).toBe(SESSION_MESSAGES.expired);
-    expect(endedMessage(user({}, 600), NOW + 1000)).toBe(SESSION_MESSAGES.ended);
+    expect(endedMessage(user({}, 600), NOW + 1000)).toBe(SESSION_MESSAGES.elsewhere);
     expect(SESSION_MESSAGES.expired).toMatch(/^Your session expired/);
   });
 });

@@ -5,6 +5,8 @@ export const SESSION_MESSAGES = {
   expired: 'Your session expired. Please sign in again.',
   ended: 'Your session ended. Please sign in again.',
   otherTab: 'You signed out in another tab.',
+  /** The app cannot know who ended it (another device, the provider, an administrator): says so. */
+  elsewhere: 'You were signed out on this device, possibly from another device. Please sign in again.',
 } as const;
 
 /** Longest single timer wait: browsers clamp anything above 2^31-1 ms, so re-check at least daily. */
@@ -27,10 +29,11 @@ export function nextCheckDelay(user: UserInfo, now: number): number {
 
 /**
  * Why a session the app knew about answered 401: past its expected end it expired (idle or
- * absolute timeout); before that it was ended elsewhere (sign-out at the provider, revoked, ...).
+ * absolute timeout); before that it was ended elsewhere (signed out from another device in
+ * "Your sessions", at the provider, ...). The app cannot tell which, and the message says so.
  */
 export function endedMessage(user: UserInfo, now: number): string {
-  return now + CLOCK_TOLERANCE_MS >= sessionEndsAt(user) ? SESSION_MESSAGES.expired : SESSION_MESSAGES.ended;
+  return now + CLOCK_TOLERANCE_MS >= sessionEndsAt(user) ? SESSION_MESSAGES.expired : SESSION_MESSAGES.elsewhere;
 }
 
 /** The name to greet the user with: `name`, else `preferred_username`, else `email`, else `sub`. */

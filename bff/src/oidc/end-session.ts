@@ -1,0 +1,50 @@
+import * as client from 'openid-client';
+import type { Deps } from '../context.js';
+import { describeError } from '../errors.js';
+import type { SessionRecord, TokenSet } from '../session/sessions.js';
+import { VaultError } from '../session/vault.js';
+
+/** Why a session is being ended, for the log. */
+export type EndReason = 'sign_out' | 'revoked_by_user';
+
+/**
+ * Ends a session on the user's or the app's behalf: sign-out, and revocation from "Your
+ * sessions" (one session, or every other one). The one path for these: the session is deleted
+ * (record, refresh lock, sid and sub index entries) through the SessionStore, whose removal step
+ * is also where closing the session's live connections will attach; then its refresh token is
+ * revoked at the provider (RFC 7009), so a copy of it is worthless too.
+ *
+ * The record is deleted first: the session is over on every instance at once, even if the
+ * provider is slow or down. A failed revocation is logged, not fatal (the token still expires
+ * at the provider). Returns the session's tokens when they could be read (sign-out needs the ID
+ * token for the end-session redirect), undefined when its key was retired.
+ */
+export async function endSession(
+  { oidc, sessions, sessionTokens, log }: Pick<Deps, 'oidc' | 'sessions' | 'sessionTokens' | 'log'>,
+  session: { handle: string; record: SessionRecord },
+  reason: EndReason,
+): Promise<TokenSet | undefined> {
+  const tokens = openForEnding(sessionTokens, session.record, log);
+  await sessions.destroyByHandle(session.handle, session.record);
+  log.info({ event: 'session_ended', reason }, 'session ended');
+  if (tokens?.refreshToken && oidc.ready && oidc.configuration.serverMetadata().revocation_endpoint) {
+    try {
+      await client.tokenRevocation(oidc.revocation, tokens.refreshToken, { token_type_hint: 'refresh_token' });
+    } catch (error) {
+      // The session is gone either way; an unrevoked token expires on its own at the provider.
+      log.warn({ event: 'revocation_failed', err: describeError(error) }, 'refresh token revocation failed');
+    }
+  }
+  return tokens;
+}
+
+/** The session's tokens, or undefined when they no longer decrypt (key retired): the session must still end. */
+function openForEnding(sessionTokens: Deps['sessionTokens'], record: SessionRecord, log: Deps['log']): TokenSet | undefined {
+  try {
+    return sessionTokens.open(record);
+  } catch (error) {
+    if (!(error instanceof VaultError)) throw error;
+    log.warn({ event: 'signout_tokens_unreadable' }, 'ending a session whose tokens no longer decrypt; provider calls skipped');
+    return undefined;
+  }
+}

@@ -1,0 +1,73 @@
+import type { Context } from 'koa';
+import type { SessionsEnded, UserSession, UserSessions } from '../../../shared/src/index.js';
+import type { Deps } from '../context.js';
+import { sessionNotFound, unauthenticated } from '../errors.js';
+import { endSession } from '../oidc/end-session.js';
+import { cookieNames } from '../session/cookies.js';
+import { UNKNOWN_DEVICE } from '../session/device.js';
+import { SessionStore, publicIdOf, type SessionRecord, type StoredSession } from '../session/sessions.js';
+
+/** Shape of a public session name (128 bits, base64url): anything else is 404 without a lookup. */
+const PUBLIC_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * "Your sessions": `GET /bff/sessions`, `DELETE /bff/sessions/{handle}`, `DELETE /bff/sessions`.
+ * A user sees and ends only sessions of their own `sub` (found through the sub index); sessions
+ * are named by their random public id, never by their id or storage handle.
+ */
+export function userSessionRoutes(deps: Deps) {
+  const { config, sessions } = deps;
+  const sessionCookie = cookieNames(config).session;
+
+  /** The signed-in session of this request: its record and its storage handle; 401 without one. */
+  function signedIn(ctx: Context): { record: SessionRecord; handle: string } {
+    const record = ctx.session as unknown as Partial<SessionRecord> | null;
+    const id = ctx.cookies.get(sessionCookie);
+    if (!record?.sub || !SessionStore.isId(id)) throw unauthenticated();
+    return { record: record as SessionRecord, handle: sessions.handleOf(id) };
+  }
+
+  function toUserSession(stored: StoredSession, currentHandle: string): UserSession {
+    return {
+      handle: publicIdOf(stored),
+      current: stored.handle === currentHandle,
+      createdAt: stored.record.createdAt,
+      lastActiveAt: stored.lastActiveAt,
+      device: stored.record.device ?? UNKNOWN_DEVICE,
+    };
+  }
+
+  return {
+    /** `GET /bff/sessions`: every live session of this user, newest first (expired index members pruned on the way). */
+    list: async function listSessions(ctx: Context) {
+      const { record, handle } = signedIn(ctx);
+      const mine = await sessions.ofUser(record.sub);
+      mine.sort((a, b) => b.record.createdAt - a.record.createdAt);
+      ctx.body = { sessions: mine.map((stored) => toUserSession(stored, handle)) } satisfies UserSessions;
+    },
+
+    /**
+     * `DELETE /bff/sessions/{handle}`: ends one session of this user -> 204. A handle of nobody
+     * and a handle of another user get the same 404. Ending this browser's own session is a
+     * sign-out without the provider round trip (the cookie is cleared).
+     */
+    endOne: async function endOneSession(ctx: Context) {
+      const { record, handle: currentHandle } = signedIn(ctx);
+      const wanted = (ctx.params as { handle?: string }).handle ?? '';
+      if (!PUBLIC_ID.test(wanted)) throw sessionNotFound();
+      const target = (await sessions.ofUser(record.sub)).find((stored) => publicIdOf(stored) === wanted);
+      if (!target) throw sessionNotFound();
+      await endSession(deps, target, 'revoked_by_user');
+      if (target.handle === currentHandle) ctx.session = null;
+      ctx.status = 204;
+    },
+
+    /** `DELETE /bff/sessions`: ends every OTHER session of this user -> `{ ended: n }`. */
+    endOthers: async function endOtherSessions(ctx: Context) {
+      const { record, handle: currentHandle } = signedIn(ctx);
+      const others = (await sessions.ofUser(record.sub)).filter((stored) => stored.handle !== currentHandle);
+      await Promise.all(others.map((stored) => endSession(deps, stored, 'revoked_by_user')));
+      ctx.body = { ended: others.length } satisfies SessionsEnded;
+    },
+  };
+}

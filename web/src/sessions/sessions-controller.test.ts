@@ -1,0 +1,124 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { UserSession } from '../../../shared/src/index.js';
+import { SessionsController, type SessionsRenderers } from './sessions-controller.js';
+
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const session = (handle: string, device: string, current = false): UserSession => ({ handle, current, createdAt: 1_700_000_000, lastActiveAt: 1_700_000_060, device });
+const HERE = session('hereHandle000000000000', 'Chrome on Linux', true);
+const PHONE = session('phoneHandle00000000000', 'Safari on iOS');
+const DESKTOP = session('deskHandle000000000000', 'Firefox on Windows');
+
+function fakeHost() {
+  const controllers: ReactiveController[] = [];
+  const host: ReactiveControllerHost & { connect(): void; update(): void } = {
+    addController: (controller) => void controllers.push(controller),
+    removeController: vi.fn(),
+    requestUpdate: vi.fn(),
+    updateComplete: Promise.resolve(true),
+    connect: () => controllers.forEach((c) => c.hostConnected?.()),
+    update: () => controllers.forEach((c) => c.hostUpdate?.()),
+  };
+  return host;
+}
+
+const asText: SessionsRenderers<string> = {
+  loading: () => 'loading',
+  list: (sessions, refreshing) => `${refreshing ? 'refreshing ' : ''}[${sessions.map((s) => (s.current ? `*${s.device}` : s.device)).join(', ')}]`,
+  failed: (problem) => `failed: ${problem.title}`,
+};
+
+/** Answers fetch calls by "METHOD path" (a list answers in turn, repeating its last); records every call. */
+function stubApi(routes: Record<string, (() => Response) | Array<() => Response>>) {
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const route = routes[`${init?.method ?? 'GET'} ${String(input)}`];
+    if (!route) throw new Error(`unexpected call ${init?.method ?? 'GET'} ${String(input)}`);
+    return (Array.isArray(route) ? (route.length > 1 ? route.shift()! : route[0]!) : route)();
+  });
+  vi.stubGlobal('fetch', fetchMock);
+  return fetchMock;
+}
+const calls = (fetchMock: ReturnType<typeof stubApi>) => fetchMock.mock.calls.map(([input, init]) => `${init?.method ?? 'GET'} ${String(input)}`);
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+function started() {
+  const host = fakeHost();
+  const sessions = new SessionsController(host);
+  host.connect();
+  host.update();
+  return sessions;
+}
+
+describe('SessionsController', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('loads the list on the first update', async () => {
+    stubApi({ 'GET /bff/sessions': () => json(200, { sessions: [PHONE, HERE] }) });
+    const sessions = started();
+    expect(sessions.render(asText)).toBe('loading');
+    await settle();
+    expect(sessions.render(asText)).toBe('[Safari on iOS, *Chrome on Linux]');
+    expect(sessions.others).toEqual([PHONE]);
+  });
+
+  it('ends nothing until the user confirms; Cancel ends nothing at all', async () => {
+    const fetchMock = stubApi({ 'GET /bff/sessions': () => json(200, { sessions: [PHONE, HERE] }) });
+    const sessions = started();
+    await settle();
+    sessions.ask(PHONE);
+    expect(sessions.confirming).toEqual({ kind: 'one', session: PHONE });
+    sessions.cancel();
+    expect(sessions.confirming).toBeUndefined();
+    expect(await sessions.confirm()).toBe(false);
+    expect(calls(fetchMock)).toEqual(['GET /bff/sessions']);
+  });
+
+  it('ends one session by its handle once confirmed, says so, and reloads the list', async () => {
+    const fetchMock = stubApi({
+      'GET /bff/sessions': [() => json(200, { sessions: [PHONE, HERE] }), () => json(200, { sessions: [HERE] })],
+      [`DELETE /bff/sessions/${PHONE.handle}`]: () => new Response(null, { status: 204 }),
+    });
+    const sessions = started();
+    await settle();
+    sessions.ask(PHONE);
+    expect(await sessions.confirm()).toBe(true);
+    expect(calls(fetchMock)).toEqual(['GET /bff/sessions', `DELETE /bff/sessions/${PHONE.handle}`, 'GET /bff/sessions']);
+    expect(sessions.outcome).toBe('Signed out Safari on iOS. It will have to sign in again.');
+    expect(sessions.render(asText)).toBe('[*Chrome on Linux]');
+  });
+
+  it('ends every other session once confirmed and reports the count', async () => {
+    const fetchMock = stubApi({
+      'GET /bff/sessions': [() => json(200, { sessions: [DESKTOP, PHONE, HERE] }), () => json(200, { sessions: [HERE] })],
+      'DELETE /bff/sessions': () => json(200, { ended: 2 }),
+    });
+    const sessions = started();
+    await settle();
+    sessions.ask();
+    expect(sessions.confirming).toEqual({ kind: 'others', count: 2 });
+    expect(await sessions.confirm()).toBe(true);
+    expect(calls(fetchMock)).toContain('DELETE /bff/sessions');
+    expect(sessions.outcome).toBe('Signed out 2 other sessions.');
+  });
+
+  it('treats a 404 as "already ended" and shows failures as problems, keeping the list', async () => {
+    stubApi({
+      'GET /bff/sessions': () => json(200, { sessions: [PHONE, HERE] }),
+      [`DELETE /bff/sessions/${PHONE.handle}`]: [() => json(404, { error: 'not_found', message: 'gone' }), () => json(503, { error: 'unavailable', message: 'Down.' })],
+    });
+    const sessions = started();
+    await settle();
+    sessions.ask(PHONE);
+    expect(await sessions.confirm()).toBe(false);
+    expect(sessions.outcome).toBe('That session had already ended.');
+    expect(sessions.problem).toBeUndefined();
+    sessions.ask(PHONE);
+    expect(await sessions.confirm()).toBe(false);
+    expect(sessions.problem).toEqual({ title: 'Service temporarily unavailable', message: 'Down.' });
+    expect(sessions.outcome).toBeUndefined();
+    expect(sessions.render(asText)).toBe('[Safari on iOS, *Chrome on Linux]');
+  });
+});
