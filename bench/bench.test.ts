@@ -23,7 +23,7 @@ describe('npm run bench (smoke mode)', () => {
     expect(result.upstreamSaw.withBearer).toBeGreaterThan(0);
     expect(result.redis.commandsPerRequest).toBeLessThan(0.1);
     expect(result.cache.hitRate).toBeGreaterThan(0.9);
-    expect(result.cache.entriesInEveryWorker).toBeGreaterThanOrEqual(200);
+    expect(result.cache.entriesInEveryWorker).toBeGreaterThan(result.cache.sessions * 0.9);
     // The nginx row is there when nginx is installed, and reported as skipped otherwise.
     expect(result.nginx === null || result.nginx.rps > 0).toBe(true);
     expect(run.stdout).toMatch(/plain nginx reverse proxy \| (\d+|not installed)/);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,44 @@ export async function startRedisCluster(): Promise<{ url: string; nodes: Running
     nodes,
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+}
+
+/**
+ * A Redis master watched by one Sentinel (`redis-server --sentinel`), both on free loopback
+ * ports: the kit's `redis+sentinel://` URL asks the Sentinel where the master is.
+ */
+export async function startRedisSentinel(): Promise<{ url: string; master: RunningRedis; stop(): Promise<void> }> {
+  const master = await startRedis();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bff-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\n`);
+  const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await probe.connect();
+      const address = (await probe.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) as string[] | null;
+      if (address?.[1] === String(master.port)) break;
+    } catch {
+      // not up yet
+    }
+    probe.disconnect();
+    if (attempt > 100) throw new Error('redis sentinel did not start');
+    await sleep(50);
+  }
+  probe.disconnect();
+  return {
+    url: `redis+sentinel://127.0.0.1:${port}/mymaster`,
+    master,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+      rmSync(dir, { recursive: true, force: true });
+      await master.stop();
     },
   };
 }

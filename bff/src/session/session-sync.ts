@@ -11,7 +11,7 @@ export const changedMessage = (handle: string) => `changed:${handle}`;
 const CHANGED = 'changed:';
 const HEARTBEAT_MS = 500;
 /** Without its own heartbeat back for this long, an instance stops trusting its cache. */
-const HEARTBEAT_TIMEOUT_MS = 1500;
+const HEARTBEAT_TIMEOUT_MS = 2500;
 
 /**
  * Keeps every instance's {@link SessionCache} exact through Redis pub/sub, which works the same on
