@@ -47,7 +47,7 @@ Object.assign(env, {
   OIDC_CLIENT_SECRET: clientSecret,
   // The notes API with the sign-in token; the reports API with a token for its own audience;
   // a public greeting that works signed in or out (README, "API routes").
-  API_ROUTES: env.API_ROUTES ?? `/api=${api.url},/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
+  API_ROUTES: env.API_ROUTES ?? `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
 });
 await startBff(env);
 

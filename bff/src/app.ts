@@ -12,7 +12,9 @@ import { securityHeadersMiddleware } from './middleware/security-headers.js';
 import { OidcClient } from './oidc/client.js';
 import { ClientTokens } from './oidc/client-tokens.js';
 import { SessionTokens } from './oidc/session-tokens.js';
+import { LiveConnections } from './proxy/live-connections.js';
 import { createApiProxy } from './proxy/proxy.js';
+import { createWebSocketProxy } from './proxy/websocket.js';
 import { bffRoutes } from './routes/bff.js';
 import { healthRoutes } from './routes/health.js';
 import { staticFiles } from './routes/static.js';
@@ -87,18 +89,39 @@ export function createApp(deps: Deps) {
     throw notFound();
   });
   app.on('error', (error: unknown) => log.debug({ err: String(error) }, 'koa error event'));
-  const proxy = createApiProxy(deps);
+  const live = new LiveConnections(deps.sessions, deps.sync, metrics, log);
+  const proxy = createApiProxy(deps, live);
+  const websockets = createWebSocketProxy(deps, proxy.credentials, live);
   const koa = app.callback();
+  let inFlight = 0;
+  const settled = () => inFlight--;
   return Object.assign(app, {
     listener(req: IncomingMessage, res: ServerResponse) {
+      inFlight++;
+      res.on('close', settled);
       if (proxy.handle(req, res)) return;
       // The Koa side reads small bodies only: let an `Expect: 100-continue` client send it.
       if (req.headers.expect !== undefined) res.writeContinue();
       void koa(req, res);
     },
+    /** The server's 'upgrade' listener: WebSockets on `websocket=true` routes, a 4xx answer anywhere else. */
+    upgrade: websockets.handle,
+    /**
+     * Graceful shutdown, once the server stopped accepting: waits (up to `timeoutMs`) for the
+     * requests in flight, then closes WebSockets and event streams with "going away" (they
+     * would never finish by themselves).
+     */
+    async drain(timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (inFlight > live.count('event_stream') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      live.closeAll();
+    },
     /** Stops background work and closes connections (the store is closed by its owner). */
     async shutdown() {
       deps.oidc.stop();
+      live.closeAll();
+      live.stop();
+      websockets.close();
       await deps.sync.stop();
       await proxy.close();
     },

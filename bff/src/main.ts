@@ -25,7 +25,7 @@ export async function main(env = process.env): Promise<void> {
   const app = createApp(deps);
   void deps.oidc.start();
   await deps.kv.ready();
-  const server = createBffServer(app.listener);
+  const server = createBffServer(app.listener, { upgrade: app.upgrade });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   log.info({ url: config.publicUrl.href, listen: `${config.host}:${config.port}` }, 'BFF listening');
 
@@ -39,7 +39,9 @@ export async function main(env = process.env): Promise<void> {
       server.closeAllConnections();
     }, 10_000).unref();
     server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await app.drain(9_000);
+    await closed;
     clearTimeout(forced);
     await app.shutdown();
     await deps.kv.close();

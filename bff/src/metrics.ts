@@ -14,6 +14,13 @@ export function createMetrics(cache?: SessionCache) {
     upstream: new LatencyHistogram(registry, 'bff_upstream_duration_seconds', 'Time to the upstream response headers, by API route prefix and outcome', ['route', 'outcome']),
     signIns: new Counter({ name: 'bff_sign_ins_total', help: 'Completed sign-ins', labelNames: ['result'] as const, registers: [registry] }),
     refreshes: new Counter({ name: 'bff_token_refreshes_total', help: 'Refresh grants', labelNames: ['result'] as const, registers: [registry] }),
+    liveConnections: new Gauge({ name: 'bff_live_connections', help: 'Open WebSockets and event streams through the proxy', labelNames: ['kind'] as const, registers: [registry] }),
+    liveConnectionsClosed: new Counter({
+      name: 'bff_live_connections_closed_total',
+      help: 'Closed WebSockets and event streams, by kind and reason (browser, upstream, session_ended, shutdown, error)',
+      labelNames: ['kind', 'reason'] as const,
+      registers: [registry],
+    }),
     clientTokens: new Counter({ name: 'bff_client_token_grants_total', help: 'Client credentials grants', labelNames: ['result'] as const, registers: [registry] }),
     backchannelLogouts: new Counter({
       name: 'bff_backchannel_logouts_total',

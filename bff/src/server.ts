@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -8,7 +8,10 @@ import type { Duplex } from 'node:stream';
  * `Expect: 100-continue` requests reach the handler before the body is sent, so the proxy can
  * refuse them (401, 413...) without reading it.
  */
-export function createBffServer(handler: RequestListener, options: { headersTimeoutMs?: number } = {}): Server {
+export function createBffServer(
+  handler: RequestListener,
+  options: { headersTimeoutMs?: number; upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void } = {},
+): Server {
   const headersTimeout = options.headersTimeoutMs ?? 20_000;
   const server = createServer(
     {
@@ -21,6 +24,8 @@ export function createBffServer(handler: RequestListener, options: { headersTime
     handler,
   );
   server.on('checkContinue', handler);
+  // Every upgrade request gets an answer (a WebSocket, or a 4xx); none is left hanging.
+  server.on('upgrade', options.upgrade ?? refuseUpgrade);
   server.on('clientError', answerMalformedRequest);
   server.keepAliveTimeout = 65_000; // above common load balancer idle timeouts (60 s)
   return server;
@@ -44,4 +49,9 @@ function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex): v
   socket.end(
     `HTTP/1.1 ${status}\r\nContent-Length: 0\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n`,
   );
+}
+
+/** Without a WebSocket handler: upgrades are refused with 400. */
+function refuseUpgrade(_req: IncomingMessage, socket: Duplex): void {
+  socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n');
 }

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { bearerAuth, type AuthState } from './bearer-auth.js';
+import { attachLiveNotes } from './live.js';
 import { createNotesStore } from './notes-store.js';
 import { createApiRouter, PUBLIC_PREFIX } from './routes.js';
 import { createAccessTokenVerifier } from './token-verifier.js';
@@ -34,13 +35,15 @@ export interface RunningDemoApi {
 /** Starts the demo API. */
 export async function startDemoApi(options: DemoApiOptions): Promise<RunningDemoApi> {
   const app = new Koa<AuthState>();
-  const router = createApiRouter(createNotesStore());
+  const notes = createNotesStore();
+  const verifier = createAccessTokenVerifier({ issuer: options.issuer, audience: options.audience });
+  const router = createApiRouter(notes);
   app.use(async (ctx, next) => {
     // Per-user data: never cached by anything between the API and the browser.
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
-  app.use(bearerAuth(createAccessTokenVerifier({ issuer: options.issuer, audience: options.audience }), (path) => path.startsWith(PUBLIC_PREFIX)));
+  app.use(bearerAuth(verifier, (path) => path.startsWith(PUBLIC_PREFIX)));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {
@@ -50,6 +53,7 @@ export async function startDemoApi(options: DemoApiOptions): Promise<RunningDemo
 
   const host = options.host ?? '127.0.0.1';
   const server = createServer(app.callback());
+  attachLiveNotes(server, notes, verifier);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Note } from '../../shared/src/index.js';
 
 /** Per-user notes, in memory. */
@@ -8,6 +9,8 @@ export interface NotesStore {
   add(sub: string, text: string): Note;
   /** False when the user has no note with this id. */
   remove(sub: string, id: string): boolean;
+  /** Calls `listener` after each change to this user's notes; returns the unsubscribe function. */
+  watch(sub: string, listener: () => void): () => void;
 }
 
 /**
@@ -16,6 +19,7 @@ export interface NotesStore {
  */
 export function createNotesStore(): NotesStore {
   const byUser = new Map<string, Note[]>();
+  const changes = new EventEmitter().setMaxListeners(0);
   return {
     list(sub) {
       return [...(byUser.get(sub) ?? [])];
@@ -24,6 +28,7 @@ export function createNotesStore(): NotesStore {
       const note: Note = { id: randomUUID(), text, createdAt: Date.now() };
       // Newest first by insertion, so notes made in the same millisecond keep their order.
       byUser.set(sub, [note, ...(byUser.get(sub) ?? [])]);
+      changes.emit(sub);
       return note;
     },
     remove(sub, id) {
@@ -31,7 +36,12 @@ export function createNotesStore(): NotesStore {
       const kept = notes.filter((note) => note.id !== id);
       if (kept.length === notes.length) return false;
       byUser.set(sub, kept);
+      changes.emit(sub);
       return true;
+    },
+    watch(sub, listener) {
+      changes.on(sub, listener);
+      return () => void changes.off(sub, listener);
     },
   };
 }

@@ -7,6 +7,8 @@ export interface AccessTokenClaims {
   scope: string;
   /** The `aud` the token was issued for (checked against the API's own). */
   audience: string;
+  /** When the token expires, epoch seconds. */
+  expiresAt: number;
   clientId?: string;
 }
 
@@ -74,6 +76,7 @@ export function createAccessTokenVerifier(options: { issuer: string; audience: s
         sub: payload.sub!,
         scope: typeof payload.scope === 'string' ? payload.scope : '',
         audience: options.audience,
+        expiresAt: payload.exp!,
         clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
       };
     },

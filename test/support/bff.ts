@@ -37,6 +37,7 @@ export interface RunningBff {
   url: string;
   port: number;
   deps: Deps;
+  app: ReturnType<typeof createApp>;
   server: Server;
   logs: string[];
   close(): Promise<void>;
@@ -56,12 +57,13 @@ export async function startBff(
   const deps = createDeps(config, log, depsOptions);
   const app = createApp(deps);
   await Promise.all([deps.oidc.start(), deps.kv.ready()]);
-  const server = createBffServer(app.listener, serverOptions);
+  const server = createBffServer(app.listener, { ...serverOptions, upgrade: app.upgrade });
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${listenPort}`,
     port: listenPort,
     deps,
+    app,
     server,
     logs: capture.lines,
     async close() {

@@ -65,7 +65,7 @@ export async function startStack(options: StackOptions = {}) {
     OIDC_CLIENT_SECRET: CLIENT_SECRET,
     // As in the demo: the reports API with its own audience, and a public greeting.
     API_ROUTES: [
-      `/api=${api.url},/rec=${upstream.url}/v1,/open=${upstream.url}/public#anonymous`,
+      `/api=${api.url}#websocket=true,/rec=${upstream.url}/v1,/open=${upstream.url}/public#anonymous`,
       `/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
       ...(extraRoutes ? [extraRoutes] : []),
     ].join(','),

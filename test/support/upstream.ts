@@ -15,12 +15,12 @@ export interface Recorded {
 
 /**
  * A real HTTP upstream that records what it receives. Special paths: `/slow?ms=N` answers after
- * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/reject-token` answers 401
+ * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/events?count=N&gapMs=M` is an event stream; `/reject-token` answers 401
  * invalid_token until `acceptedToken` matches; everything else echoes the request as JSON.
  */
 export async function startRecordingUpstream() {
   const requests: Recorded[] = [];
-  const state = { rejectTokens: new Set<string>(), unfinished: 0 };
+  const state = { rejectTokens: new Set<string>(), unfinished: 0, openStreams: 0 };
   const server = createServer((req, res) => {
     const hash = createHash('sha256');
     let bytes = 0;
@@ -60,6 +60,26 @@ export async function startRecordingUpstream() {
       pump();
       return;
     }
+    if (url.pathname.endsWith('/events')) {
+      // An event stream: `count` events `gapMs` apart (then it ends), or for ever without `count`.
+      const count = Number(url.searchParams.get('count') ?? Number.POSITIVE_INFINITY);
+      const gapMs = Number(url.searchParams.get('gapMs') ?? 100);
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      let sent = 0;
+      state.openStreams++;
+      const next = () => {
+        if (res.destroyed) return;
+        res.write(`id: ${sent}\ndata: event ${sent}\n\n`);
+        if (++sent >= count) return void res.end();
+        timer = setTimeout(next, gapMs);
+      };
+      let timer = setTimeout(next, 0);
+      res.on('close', () => {
+        clearTimeout(timer);
+        state.openStreams--;
+      });
+      return;
+    }
     if (url.pathname.endsWith('/set-cookie')) {
       res.setHeader('Set-Cookie', 'upstream=1; Path=/');
       json(res, 200, { cookie: 'set' });
@@ -80,6 +100,10 @@ export async function startRecordingUpstream() {
     requests,
     /** Tokens the upstream refuses with `401 invalid_token`. */
     rejectTokens: state.rejectTokens,
+    /** Event streams (`/events`) open right now. */
+    get openStreams() {
+      return state.openStreams;
+    },
     /** How many `/big` answers ended before they were complete (the reader went away). */
     get unfinishedAnswers() {
       return state.unfinished;

@@ -1,15 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, errors as undiciErrors } from 'undici';
 import { ERROR_CODES } from '../../../shared/src/index.js';
-import { needsSession, usesClientToken, usesSession } from '../api-routes.js';
+import { needsSession, usesSession } from '../api-routes.js';
 import { clientAddress } from '../client-address.js';
 import type { Deps } from '../context.js';
-import { CLIENT_CLOSED, HttpError, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unauthenticated, writeError } from '../errors.js';
+import { CLIENT_CLOSED, HttpError, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, writeError } from '../errors.js';
 import { assertSameSiteRequest } from '../middleware/csrf.js';
 import { pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
-import { cookieNames, readCookie } from '../session/cookies.js';
-import { SessionStore, type SessionRecord } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
+import { createCredentials, type UserSession } from './credentials.js';
+import { eventStreams } from './event-streams.js';
+import type { LiveConnections } from './live-connections.js';
 import { requestHeaderPolicy } from './header-policy.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
 import { MeteredBody } from './request-body.js';
@@ -18,6 +19,8 @@ import { ResponseRelay, type RelayOutcome } from './relay.js';
 // A retry replays the request, so only methods without side effects and without a body qualify.
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const EXPECT_CONTINUE = /^100-continue$/i;
+/** Calls that ask for an event stream (as EventSource and the SPA's stream reader do). */
+const WANTS_EVENT_STREAM = /text\/event-stream/i;
 
 /**
  * The API proxy for every `API_ROUTES` prefix. It runs in front of Koa, on Node's own request
@@ -36,9 +39,10 @@ const EXPECT_CONTINUE = /^100-continue$/i;
  * 6. `forward`   the upstream call over pooled keep-alive connections, the answer relayed.
  * 7. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods only).
  */
-export function createApiProxy(deps: Deps) {
-  const { config, sessions, sessionTokens, clientTokens, metrics, log } = deps;
-  const sessionCookie = cookieNames(config).session;
+export function createApiProxy(deps: Deps, live: LiveConnections) {
+  const { config, sessions, metrics, log } = deps;
+  const credentials = createCredentials(deps);
+  const streams = eventStreams(live, deps.metrics);
   const upstreamRequestHeaders = requestHeaderPolicy(config.forwardHeaders);
   const pools = new Map<string, Pool>();
   for (const route of config.apiRoutes) {
@@ -55,14 +59,11 @@ export function createApiProxy(deps: Deps) {
     bodyLimit(call);
     const { route } = target;
     const user = usesSession(route) ? await session(call, needsSession(route)) : undefined;
-    let token = user ? (sessionTokens.ready(user.record, route.target) ?? sessionTokens.obtain(user.id, route.target)) : usesClientToken(route) ? clientTokens.token(route.target) : undefined;
+    let token = credentials.token(route, user);
     if (typeof token === 'object') token = await token; // no await when the token is at hand
     const mayRetry = token !== undefined && RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody;
     const outcome = await forward(call, target, token === undefined ? undefined : `Bearer ${token}`, mayRetry);
-    if (outcome === 'retry') {
-      const renewed = user ? await sessionTokens.obtain(user.id, route.target, token) : await clientTokens.token(route.target, token);
-      await forward(call, target, `Bearer ${renewed}`, false);
-    }
+    if (outcome === 'retry') await forward(call, target, `Bearer ${await credentials.renew(route, user, token!)}`, false);
   }
 
   /** 2. The resolved route; dot segments and encoded separators are refused. */
@@ -77,24 +78,11 @@ export function createApiProxy(deps: Deps) {
     if (length !== undefined && Number(length) > config.maxBodyBytes) throw bodyTooLarge();
   }
 
-  /**
-   * 4. The session named by the cookie: from this instance's cache, or one Redis round trip that
-   * also slides the idle timeout. Without one: 401 when the route needs it, otherwise the call
-   * goes on signed out.
-   */
-  async function session(call: ProxyCall, required: boolean): Promise<{ id: string; record: SessionRecord } | undefined> {
-    const id = readCookie(call.req.headers.cookie, sessionCookie);
-    if (!SessionStore.isId(id)) {
-      if (required) throw unauthenticated();
-      return undefined;
-    }
-    const record = sessions.cached(id) ?? (await sessions.load(id));
-    if (!record) {
-      if (required) throw sessionEnded();
-      return undefined;
-    }
-    call.sessionId = id;
-    return { id, record };
+  /** 4. The session named by the cookie (see Credentials.session); remembered for the failure path. */
+  async function session(call: ProxyCall, required: boolean): Promise<UserSession | undefined> {
+    const user = await credentials.session(call.req.headers.cookie, required);
+    call.sessionId = user?.id;
+    return user;
   }
 
   /** 6. Sends the request upstream once; resolves to 'retry' when the token was refused and a replay is allowed. */
@@ -110,6 +98,9 @@ export function createApiProxy(deps: Deps) {
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, String(statusCode));
     });
     call.relay = relay;
+    // An event stream lives as long as it has events to send: only its headers are timed.
+    const eventStream = WANTS_EVENT_STREAM.test(req.headers.accept ?? '');
+    if (eventStream) relay.onEventStream = (stream) => streams.add(call, stream);
     pools.get(route.upstream.origin)!.dispatch(
       {
         path: upstreamPath,
@@ -123,7 +114,7 @@ export function createApiProxy(deps: Deps) {
         }),
         body,
         headersTimeout: route.timeoutMs,
-        bodyTimeout: route.timeoutMs,
+        bodyTimeout: eventStream ? 0 : route.timeoutMs,
       },
       relay,
     );
@@ -132,8 +123,9 @@ export function createApiProxy(deps: Deps) {
       // The browser went away (and we aborted the upstream call): nobody to answer, nothing failed upstream.
       if (res.destroyed && !relay.started) return 'sent' as const;
       if (relay.started) {
-        // Headers already went out: all we can do is cut the connection so the browser sees a failure.
-        res.destroy();
+        // Headers already went out: all we can do is cut the connection so the browser sees a
+        // failure (unless we ended the answer ourselves: an event stream whose session ended).
+        if (!res.writableEnded) res.destroy();
         return 'sent' as const;
       }
       if (body?.failure) throw body.failure; // the body was cut (413/408): the upstream did nothing wrong
@@ -192,7 +184,7 @@ export function createApiProxy(deps: Deps) {
 
   /** Closes the upstream connection pools (graceful shutdown). */
   const close = () => Promise.all([...pools.values()].map((pool) => pool.close())).then(() => undefined);
-  return { handle, close };
+  return { handle, close, credentials };
 }
 
 /** One proxied request's state. */

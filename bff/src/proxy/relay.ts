@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { browserResponseHeaders } from './header-policy.js';
 
 const INVALID_TOKEN = /error="?invalid_token"?/;
+const EVENT_STREAM = /^\s*text\/event-stream/i;
 
 /** How one upstream exchange ended: relayed to the browser, or refused the token (replay allowed). */
 export type RelayOutcome = 'sent' | 'retry';
@@ -16,6 +17,12 @@ export type RelayOutcome = 'sent' | 'retry';
 export class ResponseRelay implements Dispatcher.DispatchHandler {
   /** True once the status line went to the browser: from then on a failure can only cut the connection. */
   started = false;
+  /**
+   * Set by the proxy for calls that asked for an event stream: called when the answer is one,
+   * with the stream to close when its session ends; returns the function to call when it is over.
+   */
+  onEventStream: ((stream: { end(): void }) => () => void) | undefined;
+  #forgetStream: (() => void) | undefined;
   #outcome: RelayOutcome = 'sent';
   #controller: Dispatcher.DispatchController | undefined;
   readonly #done: Promise<RelayOutcome>;
@@ -61,6 +68,12 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     const forBrowser = browserResponseHeaders(headers);
     forBrowser['x-request-id'] = this.requestId;
     this.res.writeHead(statusCode, forBrowser);
+    if (this.onEventStream && EVENT_STREAM.test(String(headers['content-type'] ?? ''))) {
+      // Events go out as they arrive: no corking, and the stream ends with its session.
+      this.res.flushHeaders();
+      this.#forgetStream = this.onEventStream({ end: this.#endStream });
+      return;
+    }
     // Small answers usually arrive with their headers in one read: corking until the next tick
     // sends head, body and end in one write instead of three.
     this.res.cork();
@@ -80,13 +93,21 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.#outcome === 'sent') this.res.end();
+    this.#forgetStream?.();
     this.#resolve(this.#outcome);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     clearTimeout(this.#drainTimer);
+    this.#forgetStream?.();
     this.#reject(error);
   }
+
+  /** Ends an event stream from our side (its session ended, or shutdown): the browser sees a clean end. */
+  readonly #endStream = () => {
+    if (!this.res.writableEnded) this.res.end();
+    this.#controller?.abort(new Error('the stream was ended by the BFF'));
+  };
 
   /** Stops waiting for the upstream (the browser went away mid-request). */
   abort(reason: Error): void {

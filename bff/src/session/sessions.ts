@@ -298,6 +298,15 @@ export class SessionStore {
     await this.#remove(handle, record);
   }
 
+  /**
+   * Whether the session stored under `handle` still exists and is before its absolute end,
+   * without sliding its idle timeout (live connections are checked this way).
+   */
+  async isLive(handle: string): Promise<boolean> {
+    const record = parseRecord(await this.kv.get(keys.session(handle)));
+    return record !== null && record.expiresAt > Date.now() / 1000;
+  }
+
   /** Ends a session named by its storage handle (the user's sessions view knows handles, not ids). */
   destroyByHandle(handle: string, record: SessionRecord | null): Promise<void> {
     return this.#remove(handle, record);

@@ -43,6 +43,11 @@ export function onUnauthorized(listener: UnauthorizedListener): () => void {
   };
 }
 
+/** Tells every `onUnauthorized` listener that the session ended (a 401, or a live socket closed with 4401). */
+export function reportUnauthorized(error: ApiError): void {
+  for (const listener of [...unauthorizedListeners]) listener(error);
+}
+
 /** Messages for answers that carry no usable JSON error body. */
 const FALLBACK_MESSAGES: Record<number, string> = {
   401: 'Your session ended. Please sign in again.',
@@ -84,7 +89,7 @@ export async function request(
 
   if (!response.ok) {
     const error = await toApiError(response);
-    if (error.status === 401) for (const listener of [...unauthorizedListeners]) listener(error);
+    if (error.status === 401) reportUnauthorized(error);
     throw error;
   }
   let body: unknown;

@@ -2,6 +2,7 @@ import { Task, TaskStatus } from '@lit/task';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Note } from '../../../shared/src/index.js';
 import { addNote, deleteNote, describeError, isUnauthorized, listNotes } from '../api/bff-client.js';
+import { LiveNotes } from './live-notes.js';
 
 /** Longest note the demo API accepts, in characters (code points) after trimming. */
 export const NOTE_MAX_LENGTH = 500;
@@ -36,6 +37,9 @@ export class NotesController implements ReactiveController {
   /** A load was cut off by hostDisconnected and has to be made again on reconnect. */
   #loadAborted = false;
 
+  /** Live updates from other tabs and devices (none where WebSocket is missing, e.g. unit tests). */
+  readonly #live = typeof WebSocket === 'undefined' ? undefined : new LiveNotes(() => void this.#reloadQuietly());
+
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
     host.addController(this);
@@ -47,12 +51,14 @@ export class NotesController implements ReactiveController {
   }
 
   hostConnected(): void {
+    this.#live?.start();
     if (!this.#loadAborted) return;
     this.#loadAborted = false;
     void this.#list.run();
   }
 
   hostDisconnected(): void {
+    this.#live?.stop();
     // The element is gone (e.g. the app signed out): do not keep a request going for nobody.
     if (this.#list.status !== TaskStatus.PENDING) return;
     this.#loadAborted = true;
@@ -82,6 +88,12 @@ export class NotesController implements ReactiveController {
       complete: (notes) => renderers.list(notes, false),
       error: (error) => (isUnauthorized(error) ? undefined : renderers.failed(describeError(error, 'Could not load your notes'))),
     });
+  }
+
+  /** A change elsewhere: reload, unless a change of ours is being saved (it reloads anyway). */
+  #reloadQuietly(): Promise<void> | undefined {
+    if (this.#saving || this.#list.status === TaskStatus.PENDING) return undefined;
+    return this.#list.run();
   }
 
   /** Loads the list again (the Try again button). */

@@ -1,0 +1,59 @@
+import { type ApiRoute, usesClientToken } from '../api-routes.js';
+import type { Deps } from '../context.js';
+import { sessionEnded, unauthenticated } from '../errors.js';
+import { cookieNames, readCookie } from '../session/cookies.js';
+import { SessionStore, type SessionRecord } from '../session/sessions.js';
+
+/** The signed-in user behind a call. */
+export interface UserSession {
+  id: string;
+  record: SessionRecord;
+}
+
+/**
+ * What a proxied call carries, as its route's policy says (DESIGN "Route policies"): the
+ * session named by the cookie and the route's token. Shared by HTTP calls and WebSocket
+ * handshakes, so both follow one set of rules.
+ */
+export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sessionTokens' | 'clientTokens'>) {
+  const { sessions, sessionTokens, clientTokens } = deps;
+  const sessionCookie = cookieNames(deps.config).session;
+
+  /**
+   * The session named by the cookie: from this instance's cache, or one Redis round trip that
+   * also slides the idle timeout. Without one: 401 when `required`, otherwise undefined.
+   */
+  async function session(cookieHeader: string | undefined, required: boolean): Promise<UserSession | undefined> {
+    const id = readCookie(cookieHeader, sessionCookie);
+    if (!SessionStore.isId(id)) {
+      if (required) throw unauthenticated();
+      return undefined;
+    }
+    const record = sessions.cached(id) ?? (await sessions.load(id));
+    if (!record) {
+      if (required) throw sessionEnded();
+      return undefined;
+    }
+    return { id, record };
+  }
+
+  /**
+   * The route's access token: the user's (sign-in or the route's own) when there is a session,
+   * else the BFF's client token when the policy says so, else none. A string when at hand (no
+   * I/O: the hot path), a promise when a grant must come first.
+   */
+  function token(route: ApiRoute, user: UserSession | undefined): string | Promise<string> | undefined {
+    if (user) return sessionTokens.ready(user.record, route.target) ?? sessionTokens.obtain(user.id, route.target);
+    return usesClientToken(route) ? clientTokens.token(route.target) : undefined;
+  }
+
+  /** A new token of the same kind after the upstream refused `rejected`. */
+  function renew(route: ApiRoute, user: UserSession | undefined, rejected: string): Promise<string> {
+    if (user) return sessionTokens.obtain(user.id, route.target, rejected);
+    return Promise.resolve(clientTokens.token(route.target, rejected));
+  }
+
+  return { session, token, renew };
+}
+
+export type Credentials = ReturnType<typeof createCredentials>;

@@ -1,0 +1,105 @@
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { SessionSync } from '../session/session-sync.js';
+import type { SessionStore } from '../session/sessions.js';
+
+export type LiveKind = 'websocket' | 'event_stream';
+/** Why the BFF closed a live connection itself (the browser's or upstream's own closes are counted as such). */
+export type LiveCloseReason = 'session_ended' | 'shutdown';
+
+/** A WebSocket or an event stream held open through the proxy. */
+export interface LiveConnection {
+  readonly kind: LiveKind;
+  /** Closes both legs; for a WebSocket with 4401 (session ended) or 1001 (going away). */
+  close(reason: LiveCloseReason): void;
+}
+
+/** How often sessions with live connections are checked for an idle or absolute end (no code runs then). */
+const SWEEP_MS = 2_000;
+
+/**
+ * The long-lived answers of this instance (WebSockets, `text/event-stream` responses), by the
+ * storage handle of the session they belong to, closed when that session ends, on every
+ * instance (DESIGN "Real time"):
+ *
+ * - an ended session (sign-out, back-channel logout, revocation by the user, a refused refresh)
+ *   announces itself through {@link SessionSync}: the instance checks that session and closes
+ *   its connections within milliseconds;
+ * - idle and absolute timeouts run no code anywhere, so every 2 s the sessions that hold live
+ *   connections are checked (one non-sliding read each: an open socket alone does not keep a
+ *   session alive).
+ */
+export class LiveConnections {
+  readonly #byHandle = new Map<string, Set<LiveConnection>>();
+  /** Connections on routes without a session (token=none or client). */
+  readonly #anonymous = new Set<LiveConnection>();
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #stopListening: () => void;
+
+  constructor(
+    private readonly sessions: SessionStore,
+    sync: SessionSync,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.#stopListening = sync.onChange((handle) => {
+      if (this.#byHandle.has(handle)) void this.#check(handle);
+    });
+    this.#sweeper = setInterval(() => void this.#sweep(), SWEEP_MS).unref();
+  }
+
+  /**
+   * Registers a connection of the session with this id (none: a route without a session, closed
+   * only at shutdown); returns the function that forgets it (call it once it closed).
+   */
+  add(sessionId: string | undefined, connection: LiveConnection): () => void {
+    const handle = sessionId === undefined ? undefined : this.sessions.handleOf(sessionId);
+    let connections = handle === undefined ? this.#anonymous : this.#byHandle.get(handle);
+    if (!connections) this.#byHandle.set(handle!, (connections = new Set()));
+    connections.add(connection);
+    this.metrics.liveConnections.inc({ kind: connection.kind });
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      this.metrics.liveConnections.dec({ kind: connection.kind });
+      connections.delete(connection);
+      if (handle !== undefined && connections.size === 0 && this.#byHandle.get(handle) === connections) this.#byHandle.delete(handle);
+    };
+  }
+
+  /** How many connections of this kind are open. */
+  count(kind: LiveKind): number {
+    let total = 0;
+    for (const connections of [this.#anonymous, ...this.#byHandle.values()]) for (const connection of connections) if (connection.kind === kind) total++;
+    return total;
+  }
+
+  /** Closes every live connection (graceful shutdown: "going away"). */
+  closeAll(): void {
+    for (const connections of [this.#anonymous, ...this.#byHandle.values()]) for (const connection of [...connections]) connection.close('shutdown');
+  }
+
+  stop(): void {
+    clearInterval(this.#sweeper);
+    this.#stopListening();
+  }
+
+  async #check(handle: string): Promise<void> {
+    let live: boolean;
+    try {
+      live = await this.sessions.isLive(handle);
+    } catch (error) {
+      // Redis unreachable: the session may well be alive. Keep the connections; check again later.
+      this.log.debug({ err: String(error) }, 'could not check a session with live connections');
+      return;
+    }
+    if (live) return;
+    const connections = this.#byHandle.get(handle);
+    for (const connection of [...(connections ?? [])]) connection.close('session_ended');
+  }
+
+  async #sweep(): Promise<void> {
+    await Promise.all([...this.#byHandle.keys()].map((handle) => this.#check(handle)));
+  }
+}

@@ -1,0 +1,227 @@
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { ERROR_CODES } from '../../../shared/src/index.js';
+import { needsSession, usesSession } from '../api-routes.js';
+import { clientAddress } from '../client-address.js';
+import type { Deps } from '../context.js';
+import { HttpError, badRequest, logFailure, toHttpError, writeError } from '../errors.js';
+import { requestIdOf } from '../middleware/request-context.js';
+import type { Credentials } from './credentials.js';
+import { browserResponseHeaders } from './header-policy.js';
+import type { LiveCloseReason, LiveConnections } from './live-connections.js';
+import { resolveApiPath, type ResolvedRoute } from './path.js';
+
+/** Pause reading one side while this much is still queued for the other (backpressure). */
+const HIGH_WATER_BYTES = 1024 * 1024;
+/** The close code the SPA reads as "your session ended" (4000-4999 are the application's). */
+export const SESSION_ENDED_CLOSE = 4401;
+const GOING_AWAY = 1001;
+
+const forbiddenHandshake = (message: string) => new HttpError(403, ERROR_CODES.csrf, message);
+
+/**
+ * WebSocket upgrades through the BFF, on `websocket=true` routes only (DESIGN "Real time"). The
+ * handshake is checked before anything is upgraded or forwarded:
+ *
+ * 1. `route`   an API route with `websocket=true`; anything else gets 400 and is never forwarded.
+ * 2. `origin`  `Origin` exactly PUBLIC_URL's origin, and `Sec-Fetch-Site` (when sent)
+ *              `same-origin`: a browser cannot put X-CSRF on a handshake, so this is what stops
+ *              cross-site WebSocket hijacking (403).
+ * 3. `token`   the route's token policy, as for HTTP (401 without a needed session).
+ * 4. `connect` the upstream handshake: prefix stripped, query kept, the token, the BFF's own
+ *              X-Forwarded-*, the subprotocols; never the browser's Cookie. A non-101 answer is
+ *              relayed as HTTP and nothing is upgraded.
+ * 5. `relay`   the browser's handshake completes with the upstream's subprotocol; frames flow
+ *              both ways with backpressure; a close on either side closes the other.
+ *
+ * `ws` does the framing on both legs (masking, fragmentation, ping/pong, close handshake,
+ * permessage-deflate negotiated per leg): a maintained implementation of RFC 6455 rather than
+ * frame parsing of our own.
+ */
+export function createWebSocketProxy(deps: Deps, credentials: Credentials, live: LiveConnections) {
+  const { config, metrics, log } = deps;
+  const server = new WebSocketServer({ noServer: true, maxPayload: config.maxBodyBytes, perMessageDeflate: false, handleProtocols: chosenProtocol });
+  const forwardedProto = config.publicUrl.protocol.slice(0, -1);
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const target = route(req);
+    origin(req);
+    const { route: apiRoute } = target;
+    const user = usesSession(apiRoute) ? await credentials.session(req.headers.cookie, needsSession(apiRoute)) : undefined;
+    const token = await credentials.token(apiRoute, user);
+    const upstream = await connect(req, socket, target, token);
+    if (!upstream) return;
+    if (upstream.protocol) upstreamProtocols.set(req, upstream.protocol);
+    server.handleUpgrade(req, socket, head, (browser) => relay(browser, upstream, user?.id));
+  }
+
+  /** 1. Only `websocket=true` routes, on a path that cannot escape the route. */
+  function route(req: IncomingMessage): ResolvedRoute {
+    const resolved = resolveApiPath(config.apiRoutes, req.url ?? '/');
+    if (resolved === undefined || resolved === 'invalid' || !resolved.route.websocket) throw badRequest('WebSocket upgrades are not accepted here.');
+    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') throw badRequest('Only WebSocket upgrades are accepted.');
+    return resolved;
+  }
+
+  /** 2. The cross-site WebSocket hijacking defense. */
+  function origin(req: IncomingMessage): void {
+    if (req.headers.origin !== config.publicUrl.origin) throw forbiddenHandshake('This WebSocket must be opened from the app itself.');
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin') throw forbiddenHandshake('This WebSocket must be opened from the app itself.');
+  }
+
+  /** 4. The upstream handshake; resolves undefined when its answer was relayed as HTTP instead. */
+  function connect(req: IncomingMessage, socket: Duplex, target: ResolvedRoute, token: string | undefined): Promise<WebSocket | undefined> {
+    const url = new URL(target.upstreamPath, target.route.upstream);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+    const upstream = new WebSocket(url, protocols, {
+      headers: {
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        'x-forwarded-for': clientAddress(req, config.trustedProxyHops),
+        'x-forwarded-proto': forwardedProto,
+        'x-forwarded-host': config.publicUrl.host,
+        'x-request-id': requestIdOf(req.headers),
+      },
+      handshakeTimeout: target.route.timeoutMs,
+      maxPayload: config.maxBodyBytes,
+      perMessageDeflate: false,
+    });
+    return new Promise((resolve, reject) => {
+      // The browser gave up while we waited: nothing to upgrade.
+      const abandoned = () => upstream.terminate();
+      socket.once('close', abandoned);
+      upstream.on('error', () => {}); // reported through the handlers below, or by relay()
+      upstream.once('open', () => {
+        socket.off('close', abandoned);
+        resolve(upstream);
+      });
+      upstream.once('unexpected-response', (request, response) => {
+        socket.off('close', abandoned);
+        relayRefusal(req, socket, response);
+        response.once('end', () => request.destroy());
+        resolve(undefined);
+      });
+      upstream.once('error', (error) => {
+        socket.off('close', abandoned);
+        const timedOut = /timed out/i.test(error.message);
+        reject(timedOut ? new HttpError(504, ERROR_CODES.gatewayTimeout, 'The API did not answer in time.', { cause: error }) : new HttpError(502, ERROR_CODES.badGateway, 'The API could not be reached.', { cause: error }));
+      });
+    });
+  }
+
+  /** 5. Frames both ways until either side closes; registered so the session's end closes it. */
+  function relay(browser: WebSocket, upstream: WebSocket, sessionId: string | undefined): void {
+    let closedBy: string | undefined;
+    const connection = {
+      kind: 'websocket' as const,
+      close(reason: LiveCloseReason) {
+        closedBy ??= reason;
+        const code = reason === 'session_ended' ? SESSION_ENDED_CLOSE : GOING_AWAY;
+        const text = reason === 'session_ended' ? 'session ended' : 'going away';
+        browser.close(code, text);
+        upstream.close(reason === 'session_ended' ? 1000 : GOING_AWAY, text);
+        // A peer that never answers the close handshake does not hold the socket.
+        setTimeout(() => {
+          browser.terminate();
+          upstream.terminate();
+        }, 2_000).unref();
+      },
+    };
+    const forget = live.add(sessionId, connection);
+    forward(browser, upstream);
+    forward(upstream, browser);
+    browser.once('close', (code, reason) => {
+      closedBy ??= 'browser';
+      closeWith(upstream, code, reason);
+    });
+    upstream.once('close', (code, reason) => {
+      closedBy ??= 'upstream';
+      closeWith(browser, code, reason);
+    });
+    let closes = 0;
+    const closed = () => {
+      if (++closes < 2) return;
+      forget();
+      metrics.liveConnectionsClosed.inc({ kind: 'websocket', reason: closedBy ?? 'error' });
+    };
+    browser.once('close', closed);
+    upstream.once('close', closed);
+    for (const side of [browser, upstream]) {
+      side.on('error', (error) => {
+        closedBy ??= 'error';
+        log.debug({ err: String(error) }, 'websocket relay error');
+        browser.terminate();
+        upstream.terminate();
+      });
+    }
+  }
+
+  /** Answers a refused handshake over the raw socket, through the one error writer. */
+  function refuse(req: IncomingMessage, socket: Duplex, error: unknown): void {
+    const failure = toHttpError(error);
+    logFailure(log, failure, error, (req.url ?? '/').split('?')[0]!);
+    if (!socket.writable) return void socket.destroy();
+    const res = answerOn(req, socket);
+    writeError(res, failure, { page: false, hsts: config.secureCookies, requestId: requestIdOf(req.headers) });
+  }
+
+  return {
+    /** The HTTP server's 'upgrade' listener. */
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      socket.on('error', () => socket.destroy());
+      upgrade(req, socket, head).catch((error: unknown) => refuse(req, socket, error));
+    },
+    close(): void {
+      server.close();
+    },
+  };
+}
+
+/** The subprotocol each upstream picked, by the browser's handshake request. */
+const upstreamProtocols = new WeakMap<IncomingMessage, string>();
+
+/** The subprotocol the upstream picked is the one the browser gets. */
+function chosenProtocol(offered: Set<string>, req: IncomingMessage): string | false {
+  const picked = upstreamProtocols.get(req);
+  return picked !== undefined && offered.has(picked) ? picked : false;
+}
+
+/** Sends each message on, pausing the sender while the receiver has too much queued. */
+function forward(from: WebSocket, to: WebSocket): void {
+  from.on('message', (data: RawData, isBinary: boolean) => {
+    if (to.readyState !== WebSocket.OPEN) return;
+    to.send(data, { binary: isBinary }, () => {
+      if (from.isPaused && to.bufferedAmount < HIGH_WATER_BYTES / 2) from.resume();
+    });
+    if (to.bufferedAmount > HIGH_WATER_BYTES) from.pause();
+  });
+}
+
+/** Passes a close on: codes a peer may send are kept, the others (1005, 1006, 1015) become 1000. */
+function closeWith(to: WebSocket, code: number, reason: Buffer): void {
+  if (to.readyState === WebSocket.CLOSED || to.readyState === WebSocket.CLOSING) return;
+  const sendable = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+  to.close(sendable ? code : 1000, sendable ? reason : undefined);
+}
+
+/** A ServerResponse writing to an upgrade request's raw socket, closed after the answer. */
+function answerOn(req: IncomingMessage, socket: Duplex): ServerResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Parameters<ServerResponse['assignSocket']>[0]);
+  res.once('finish', () => {
+    res.detachSocket(socket as Parameters<ServerResponse['detachSocket']>[0]);
+    socket.end();
+  });
+  return res;
+}
+
+/** Relays the upstream's non-101 answer to the browser as plain HTTP (status, safe headers, body). */
+function relayRefusal(req: IncomingMessage, socket: Duplex, response: IncomingMessage): void {
+  const res = answerOn(req, socket);
+  const headers = browserResponseHeaders(response.headers);
+  res.writeHead(response.statusCode ?? 502, headers);
+  response.pipe(res);
+}
