@@ -21,7 +21,7 @@ import { staticFiles } from './routes/static.js';
 import type { KeyValueStore } from './session/kv.js';
 import { MemoryStore } from './session/memory-store.js';
 import { RedisStore, connectRedis } from './session/redis-store.js';
-import { SessionCache, type SessionCacheLimits } from './session/session-cache.js';
+import { SessionCache, type HotSession, type SessionCacheLimits } from './session/session-cache.js';
 import { SessionSync } from './session/session-sync.js';
 import { SessionStore } from './session/sessions.js';
 import { TokenVault } from './session/vault.js';
@@ -53,10 +53,11 @@ export function createDeps(
   );
   const sync = new SessionSync(kv, cache, log);
   void sync.start();
-  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync);
+  // The cache keeps decrypted access tokens; sessionTokens (made below) does the decrypting.
+  const sessions: SessionStore = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync, (record): HotSession => sessionTokens.hotOf(record));
   const oidc = new OidcClient(config, log);
   const metrics = options.metrics ?? createMetrics(cache);
-  const sessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs });
+  const sessionTokens: SessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs });
   const clientTokens = new ClientTokens({ oidc, log, metrics });
   return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, metrics };
 }

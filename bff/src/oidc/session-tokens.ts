@@ -9,6 +9,7 @@ import { classifyGrantFailure } from './grant-refusal.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyValueStore } from '../session/kv.js';
+import type { HotSession, OpenToken } from '../session/session-cache.js';
 import { keys, type HeldToken, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
 import { tokenEndpointParams, type OidcClient } from './client.js';
@@ -16,7 +17,8 @@ import { tokenEndpointParams, type OidcClient } from './client.js';
 /** How long one instance may hold a session's refresh lock; a crashed holder blocks no longer. */
 export const REFRESH_LOCK_MS = 10_000;
 const POLL_MS = 40;
-const OPENED_CACHE_SIZE = 5000;
+/** Decrypted token sets kept: the proxy reads tokens from the session cache, so this serves reads on a miss and grants. */
+const OPENED_CACHE_SIZE = 1000;
 /** Base64url characters of a sealed token set's end: its 128-bit authentication tag. */
 const CACHE_KEY_CHARS = 22;
 
@@ -81,6 +83,18 @@ export class SessionTokens {
     return tokens;
   }
   readonly #opened = new Map<string, { sealed: string; tokens: TokenSet }>();
+
+  /** What the session cache keeps of a record: its access tokens in clear, with their timing. */
+  hotOf(record: SessionRecord): HotSession {
+    const open = (held: HeldToken): OpenToken => ({
+      accessToken: this.#openSealed(held.sealedTokens).accessToken,
+      accessExpiresAt: held.accessExpiresAt,
+      accessLifetime: held.accessLifetime,
+    });
+    const tokens: Record<string, OpenToken> = { '': open(record) };
+    for (const id in record.routeTokens) tokens[id] = open(record.routeTokens[id]!);
+    return { expiresAt: record.expiresAt, tokens };
+  }
 
   seal(tokens: TokenSet): string {
     return this.deps.vault.seal(JSON.stringify(tokens));

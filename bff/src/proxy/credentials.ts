@@ -2,12 +2,15 @@ import { type ApiRoute, usesClientToken } from '../api-routes.js';
 import type { Deps } from '../context.js';
 import { sessionEnded, unauthenticated } from '../errors.js';
 import { cookieNames, readCookie } from '../session/cookies.js';
-import { SessionStore, type SessionRecord } from '../session/sessions.js';
+import { refreshDue } from '../oidc/session-tokens.js';
+import type { HotSession } from '../session/session-cache.js';
+import { SessionStore } from '../session/sessions.js';
+import { VaultError } from '../session/vault.js';
 
 /** The signed-in user behind a call. */
 export interface UserSession {
   id: string;
-  record: SessionRecord;
+  session: HotSession;
 }
 
 /**
@@ -29,12 +32,20 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sess
       if (required) throw unauthenticated();
       return undefined;
     }
-    const record = sessions.cached(id) ?? (await sessions.load(id));
-    if (!record) {
+    let session: HotSession | null;
+    try {
+      session = sessions.cached(id) ?? (await sessions.loadHot(id));
+    } catch (error) {
+      if (!(error instanceof VaultError)) throw error;
+      // Tokens sealed under a retired key can never be used again: end the session.
+      await sessions.destroy(id).catch(() => undefined);
+      throw sessionEnded();
+    }
+    if (!session) {
       if (required) throw sessionEnded();
       return undefined;
     }
-    return { id, record };
+    return { id, session };
   }
 
   /**
@@ -43,7 +54,10 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sess
    * I/O: the hot path), a promise when a grant must come first.
    */
   function token(route: ApiRoute, user: UserSession | undefined): string | Promise<string> | undefined {
-    if (user) return sessionTokens.ready(user.record, route.target) ?? sessionTokens.obtain(user.id, route.target);
+    if (user) {
+      const held = user.session.tokens[route.target?.id ?? ''];
+      return held && !refreshDue(held) ? held.accessToken : sessionTokens.obtain(user.id, route.target);
+    }
     return usesClientToken(route) ? clientTokens.token(route.target) : undefined;
   }
 

@@ -10,16 +10,17 @@ export interface SessionReadState {
 }
 
 /**
- * koa-session's external-store adapter over {@link SessionStore}: reads come from the cache or
- * from Redis (sliding the idle timeout), unless the route asked not to slide, and enforce the
- * absolute deadline; writes index the session for back-channel logout and the user's sessions.
+ * koa-session's external-store adapter over {@link SessionStore}: reads come from Redis (the
+ * /bff endpoints need the full record, which the proxy's session cache does not keep) and slide
+ * the idle timeout unless the route asked otherwise, and enforce the absolute deadline; writes
+ * index the session for back-channel logout and the user's sessions.
  */
 export function koaSessionStore(sessions: SessionStore) {
   return {
     async get(id: string, _maxAge: unknown, { ctx }: { ctx?: Context }) {
       if (!SessionStore.isId(id)) return null;
       const state = ctx?.state as SessionReadState | undefined;
-      if (state?.slideIdle !== false) return sessions.cached(id) ?? (await sessions.load(id));
+      if (state?.slideIdle !== false) return sessions.load(id);
       const stored = await sessions.peek(id);
       if (stored) state.idleEndsAt = stored.idleEndsAt;
       return stored?.record ?? null;

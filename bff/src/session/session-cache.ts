@@ -1,10 +1,26 @@
-import type { SessionRecord } from './sessions.js';
+/** A session's access token in clear, with its timing (the refresh rule needs no decryption). */
+export interface OpenToken {
+  accessToken: string;
+  accessExpiresAt: number;
+  accessLifetime: number;
+}
+
+/**
+ * What the proxy needs of a session, and all the cache keeps: the absolute end and the access
+ * tokens held (decrypted once per read, not per call). Claims, the refresh token and the ID
+ * token stay in Redis; the /bff endpoints that need them read the full record there.
+ */
+export interface HotSession {
+  expiresAt: number;
+  /** By `TokenTarget.id`; the sign-in token under ''. */
+  tokens: Record<string, OpenToken>;
+}
 
 interface CachedSession {
-  record: SessionRecord;
+  session: HotSession;
   /** When it was read from Redis (which slid its idle timeout then), ms since the epoch. */
   readAt: number;
-  /** Rough memory cost: the stored JSON's length, counted twice for UTF-16 strings and objects. */
+  /** Rough memory cost in bytes. */
   bytes: number;
 }
 
@@ -50,14 +66,14 @@ export class SessionCache {
   }
 
   /** The cached record when it is fresh and the cache is live; undefined sends the caller to Redis. */
-  get(handle: string, now = Date.now()): SessionRecord | undefined {
+  get(handle: string, now = Date.now()): HotSession | undefined {
     const entry = this.#live ? this.#entries.get(handle) : undefined;
     if (entry === undefined || now - entry.readAt >= this.freshMs) {
       this.misses++;
       return undefined;
     }
     this.hits++;
-    return entry.record;
+    return entry.session;
   }
 
   /** Call before reading `handle` from Redis; pass the result to {@link keep}. */
@@ -71,12 +87,13 @@ export class SessionCache {
    * Keeps what a read returned, unless the session changed since the read began (the change's
    * invalidation may have overtaken the reply) or the cache went down meanwhile.
    */
-  keep(handle: string, read: symbol, record: SessionRecord | null, bytes: number, readAt = Date.now()): void {
+  keep(handle: string, read: symbol, session: HotSession, readAt = Date.now()): void {
     if (this.#reading.get(handle) !== read) return;
     this.#reading.delete(handle);
-    if (record === null || !this.#live || this.limits.entries === 0) return;
+    if (!this.#live || this.limits.entries === 0) return;
     this.#remove(handle);
-    this.#entries.set(handle, { record, readAt, bytes });
+    const bytes = sizeOf(session);
+    this.#entries.set(handle, { session, readAt, bytes });
     this.#bytes += bytes;
     // Oldest reads first: a busy session is re-read every freshMs and so moves to the back.
     while (this.#entries.size > this.limits.entries || this.#bytes > this.limits.bytes) {
@@ -108,4 +125,11 @@ export class SessionCache {
     this.#entries.delete(handle);
     this.#bytes -= entry.bytes;
   }
+}
+
+/** Rough heap cost of an entry: its token strings plus object and map overhead. */
+function sizeOf(session: HotSession): number {
+  let bytes = 200;
+  for (const id in session.tokens) bytes += 120 + id.length + session.tokens[id]!.accessToken.length;
+  return bytes;
 }

@@ -1,6 +1,6 @@
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { KeyValueStore } from './kv.js';
-import type { SessionCache } from './session-cache.js';
+import type { HotSession, SessionCache } from './session-cache.js';
 import type { SessionSync } from './session-sync.js';
 
 /**
@@ -121,9 +121,11 @@ export class SessionStore {
     readonly kv: KeyValueStore,
     readonly timeouts: { idleSeconds: number; absoluteSeconds: number },
     secrets: readonly string[],
-    /** This instance's copies of session records, kept exact by `sync`. */
+    /** This instance's copies of what the proxy needs of each session, kept exact by `sync`. */
     private readonly cache: SessionCache,
     private readonly sync: SessionSync,
+    /** Turns a record into its cached form (decrypts its access tokens). */
+    private readonly hotOf: (record: SessionRecord) => HotSession,
   ) {
     if (secrets.length === 0) throw new Error('SessionStore needs at least one secret');
     this.#handleKeys = secrets.map(deriveHandleKey);
@@ -160,22 +162,32 @@ export class SessionStore {
 
   /**
    * The session from this instance's cache, with no I/O (the proxy's hot path); undefined when it
-   * is not cached or not fresh, and then the caller uses {@link load}. The absolute deadline is
-   * checked here on every call; the idle one holds because a cached entry is served only for a
-   * fraction of the idle timeout after the read that slid it.
+   * is not cached or not fresh, and then the caller uses {@link loadHot}. The absolute deadline
+   * is checked here on every call; the idle one holds because a cached entry is served only for
+   * a fraction of the idle timeout after the read that slid it.
    */
-  cached(id: string): SessionRecord | undefined {
-    const record = this.cache.get(this.handleOf(id));
-    return record !== undefined && record.expiresAt > Date.now() / 1000 ? record : undefined;
+  cached(id: string): HotSession | undefined {
+    const session = this.cache.get(this.handleOf(id));
+    return session !== undefined && session.expiresAt > Date.now() / 1000 ? session : undefined;
+  }
+
+  /** {@link load}, then what the proxy needs of it, which the cache keeps. Null as for load. */
+  async loadHot(id: string): Promise<HotSession | null> {
+    const handle = this.handleOf(id);
+    const read = this.cache.beginRead(handle);
+    const record = await this.load(id);
+    if (record === null) return null;
+    const session = this.hotOf(record);
+    this.cache.keep(handle, read, session);
+    return session;
   }
 
   /**
-   * Reads a session from Redis and slides its idle timeout, in one round trip, and caches it.
-   * Null when absent, expired or corrupt.
+   * Reads a session from Redis and slides its idle timeout, in one round trip. Null when
+   * absent, expired or corrupt.
    */
   async load(id: string): Promise<SessionRecord | null> {
     const handle = this.handleOf(id);
-    const read = this.cache.beginRead(handle);
     const idleMs = this.timeouts.idleSeconds * 1000;
     let raw = await this.kv.getAndTouch(keys.session(handle), idleMs);
     if (raw === null && this.#handleKeys.length > 1) raw = await this.#loadFromBeforeRotation(id);
@@ -191,7 +203,6 @@ export class SessionStore {
       await this.destroy(id, record);
       return null;
     }
-    this.cache.keep(handle, read, record, raw.length * 2);
     return record;
   }
 
