@@ -28,5 +28,9 @@ describe('npm run bench (smoke mode)', () => {
     expect(result.nginx === null || result.nginx.rps > 0).toBe(true);
     expect(run.stdout).toMatch(/plain nginx reverse proxy \| (\d+|not installed)/);
     expect(Object.keys(result.targets)).toHaveLength(6);
+    // WebSocket echo through the BFF and directly, both measured.
+    expect(result.websocket.proxied.p50).toBeGreaterThan(0);
+    expect(result.websocket.direct.p50).toBeGreaterThan(0);
+    expect(run.stdout).toMatch(/WebSocket echo round trip/);
   }, 200_000);
 });

@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { get as httpGet } from 'node:http';
+import { WebSocket } from 'ws';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -203,6 +204,28 @@ async function fillSessionCaches(client: RedisClient, bffUrl: string, template: 
   return fewest;
 }
 
+/** Round-trip times (µs) of `count` small messages sent one after another over a WebSocket. */
+async function echoRoundTrips(url: string, headers: Record<string, string>, count: number): Promise<{ p50: number; p99: number }> {
+  const ws = new WebSocket(url, { headers });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const times: number[] = [];
+  const payload = JSON.stringify({ type: 'ping', pad: 'x'.repeat(64) });
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      ws.once('message', () => resolve());
+      ws.send(payload);
+    });
+    times.push((performance.now() - started) * 1000);
+  }
+  ws.close();
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(count / 2)]!, p99: times[Math.floor(count * 0.99)]! };
+}
+
 async function redisReads(client: RedisClient): Promise<number> {
   const info = await client.info('stats');
   return Number(/total_reads_processed:(\d+)/.exec(info)?.[1] ?? Number.NaN);
@@ -243,7 +266,7 @@ async function main() {
       OIDC_CLIENT_SECRET: clientSecret,
       REDIS_URL: redis.url,
       SESSION_KEYS: BENCH_SESSION_KEY,
-      API_ROUTES: `/api=${upstreamUrl}`,
+      API_ROUTES: `/api=${upstreamUrl}#websocket=true`,
       LOG_LEVEL: 'warn',
       LOGIN_RATE_LIMIT: '0',
     });
@@ -337,6 +360,11 @@ async function main() {
       forwarded += (await upstreamSaw()).withBearer - forwardedBefore;
     }
 
+    // WebSocket echo round trips, one message at a time, with nothing else running.
+    const echoes = smoke ? 200 : 5000;
+    const wsDirect = await echoRoundTrips(`${upstreamUrl.replace('http:', 'ws:')}/echo`, {}, echoes);
+    const wsProxied = await echoRoundTrips(`${bffUrl.replace('http:', 'ws:')}/api/echo`, { cookie: headers.cookie, origin: bffUrl }, echoes);
+
     // Memory with a full cache: CACHED_SESSIONS sessions in each process, then one more round.
     const cachedInEveryWorker = await fillSessionCaches(redis.client, bffUrl, sessionKey(sessionId, BENCH_SESSION_KEY), CACHED_SESSIONS, workers);
     let rssWithCache = rssMiB(bff.pid!);
@@ -362,6 +390,7 @@ async function main() {
       ratio: median(proxied.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
       ratioToNginx: nginx ? median(proxied.map((r) => r.rps)) / median(nginxRuns.map((r) => r.rps)) : null,
       bff: { workers, cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
+      websocket: { echoes, direct: wsDirect, proxied: wsProxied },
       cache: { hitRate: 1 - sessionReads / forwarded, sessions: CACHED_SESSIONS, entriesInEveryWorker: cachedInEveryWorker, maxRssMiB: rssWithCache },
       redis: { commandsPerRequest: commands / forwarded, roundTripsPerRequest: roundTrips / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
@@ -395,6 +424,7 @@ type Summary = {
   ratioToNginx: number | null;
   bff: { workers: number; cpuMsPerRequest: number; maxRssMiB: number };
   cache: { hitRate: number; sessions: number; entriesInEveryWorker: number; maxRssMiB: number };
+  websocket: { echoes: number; direct: { p50: number; p99: number }; proxied: { p50: number; p99: number } };
   redis: { commandsPerRequest: number; roundTripsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
   signIn: { perSecond: number; bffCpuMs: number };
 };
@@ -412,6 +442,7 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   console.log(row(['bare Node proxy (floor: GETEX + undici, no checks)', f(s.floor.rps, 0), f(s.floor.p50), f(s.floor.p99), `${f(s.floor.ratio, 2)}x`, vsNginx(s.floor.rps)]));
   console.log(row(['GET /api/items through the BFF', f(s.proxied.rps, 0), f(s.proxied.p50), f(s.proxied.p99), `${f(s.ratio, 2)}x`, vsNginx(s.proxied.rps)]));
   console.log(`\nCPU per request: BFF ${f(s.bff.cpuMsPerRequest, 3)} ms, floor ${f(s.floor.cpuMsPerRequest, 3)} ms${s.nginx ? `, nginx ${f(s.nginx.cpuMsPerRequest, 3)} ms` : ''}.`);
+  console.log(`WebSocket echo round trip (${s.websocket.echoes} messages, one at a time): direct p50 ${f(s.websocket.direct.p50, 0)} µs, p99 ${f(s.websocket.direct.p99, 0)} µs; through the BFF p50 ${f(s.websocket.proxied.p50, 0)} µs, p99 ${f(s.websocket.proxied.p99, 0)} µs (+${f(s.websocket.proxied.p50 - s.websocket.direct.p50, 0)} µs at the median)`);
   console.log(`Session cache: hit rate ${f(s.cache.hitRate * 100, 2)}% of proxied calls; with ${s.cache.entriesInEveryWorker} sessions cached in every process max RSS ${f(s.cache.maxRssMiB)} MiB`);
   console.log(`BFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`);
   console.log(`Redis: ${f(s.redis.commandsPerRequest, 2)} commands and ${f(s.redis.roundTripsPerRequest, 2)} round trips per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`);

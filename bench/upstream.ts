@@ -1,8 +1,10 @@
 /**
  * The benchmark's upstream: answers `GET /items` with ~1 KB of JSON, counts requests that did
- * and did not carry a bearer token (`GET /__stats`). Runs in its own process.
+ * and did not carry a bearer token (`GET /__stats`), and echoes WebSocket messages on any path.
+ * Runs in its own process.
  */
 import { createServer } from 'node:http';
+import { WebSocketServer } from 'ws';
 
 const items = JSON.stringify(
   Array.from({ length: 12 }, (_, i) => ({ id: i + 1, name: `item-${i + 1}`, price: 10 + i, tags: ['bench', 'json'] })),
@@ -21,6 +23,8 @@ const server = createServer((req, res) => {
   res.end(items);
 });
 server.keepAliveTimeout = 60_000;
+const echo = new WebSocketServer({ server });
+echo.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`);
 });
