@@ -115,6 +115,58 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     expect(stack.upstream.requests.length).toBe(recordedBefore);
   });
 
+  it('never lets a path name another host: //host/ in a WebSocket path is refused and nothing is contacted', async () => {
+    const other = await startWebSocketUpstream();
+    try {
+      const browser = await stack.signIn();
+      const target = new URL(other.url).host;
+      for (const path of [`/wspublic//${target}/x`, `/ws//${target}/x`]) {
+        expect(await handshake(open(path, { browser }))).toMatchObject({ status: 400 });
+      }
+      expect(other.handshakes).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses a malformed handshake (no key, another version, bad subprotocols) before opening an upstream leg', async () => {
+    const browser = await stack.signIn();
+    const before = upstream.handshakes.length;
+    const raw = async (headers: Record<string, string>) => {
+      const { request } = await import('node:http');
+      return new Promise<number>((resolve, reject) => {
+        const req = request(`${stack.bff.url}/wspublic/echo`, {
+          headers: { connection: 'Upgrade', upgrade: 'websocket', origin: stack.bff.url, 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', cookie: browser.cookieHeader(stack.bff.url)!, ...headers },
+        });
+        req.on('response', (res) => resolve(res.statusCode!));
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    };
+    expect(await raw({ 'sec-websocket-key': '' })).toBe(400);
+    expect(await raw({ 'sec-websocket-key': 'short' })).toBe(400);
+    expect(await raw({ 'sec-websocket-version': '8' })).toBe(400);
+    expect(await raw({ 'sec-websocket-protocol': 'a, a' })).toBe(400);
+    expect(await raw({ 'sec-websocket-protocol': 'a b' })).toBe(400);
+    expect(upstream.handshakes.length).toBe(before);
+    expect(await raw({})).toBe(101); // the same request, well formed
+  });
+
+  it('closes the upstream leg when the browser leaves during the upstream handshake', async () => {
+    const browser = await stack.signIn();
+    const openBefore = upstream.open;
+    const ws = open('/wspublic/slow', { browser });
+    ws.on('error', () => undefined);
+    await sleep(100);
+    ws.terminate(); // gone before the upstream answered (it takes 300 ms)
+    await sleep(600);
+    expect(upstream.open).toBe(openBefore);
+  });
+
   it("relays an upstream's refusal as HTTP, its Set-Cookie dropped, and upgrades nothing", async () => {
     const browser = await stack.signIn();
     const ws = open('/ws/../v1/x', { browser });
@@ -283,6 +335,30 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     await expect.poll(() => stack.upstream.openStreams).toBeLessThan(openBefore); // the upstream leg is closed too
   });
 
+  it('limits live connections per session (429), and ordinary calls keep working while streams are open', async () => {
+    const browser = await stack.signIn();
+    const headers = { 'x-csrf': '1', accept: 'text/event-stream', cookie: browser.cookieHeader(stack.bff.url)! };
+    const streams = await Promise.all(Array.from({ length: 16 }, () => fetch(`${stack.bff.url}/stream/events?gapMs=200`, { headers })));
+    expect(streams.map((response) => response.status)).toEqual(Array(16).fill(200));
+    const refused = await fetch(`${stack.bff.url}/stream/events?gapMs=200`, { headers });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: 'too_many_requests' });
+    const ordinary = await fetch(`${stack.bff.url}/stream/items`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
+    expect(ordinary.status).toBe(200);
+    for (const response of streams) await response.body!.cancel();
+  });
+
+  it('gives an answer that is not a stream the body timeout back, even when a stream was asked for', async () => {
+    const browser = await stack.signIn();
+    // /big with a reader that never reads would stall on backpressure; /slow stalls before headers.
+    // Here: headers come at once, then nothing: the idle timer cuts the body.
+    const response = await fetch(`${stack.bff.url}/stream/stall?ms=${STREAM_TIMEOUT_MS * 4}`, { headers: { 'x-csrf': '1', accept: 'text/event-stream', cookie: browser.cookieHeader(stack.bff.url)! } });
+    expect(response.status).toBe(200);
+    const started = performance.now();
+    await expect(response.text()).rejects.toThrow();
+    expect(performance.now() - started).toBeLessThan(STREAM_TIMEOUT_MS * 3);
+  });
+
   it('still bounds the wait for the stream headers by the route timeout (504)', async () => {
     const browser = await stack.signIn();
     const response = await fetch(`${stack.bff.url}/stream/slow?ms=${STREAM_TIMEOUT_MS * 3}`, { headers: { 'x-csrf': '1', accept: 'text/event-stream', cookie: browser.cookieHeader(stack.bff.url)! } });
@@ -301,6 +377,13 @@ describe('graceful shutdown with live connections', () => {
       stack.bff.server.close();
       await stack.bff.app.drain(1000);
       expect(await done).toBe(1001);
+      // Upgrades after shutdown began are refused, not left hanging.
+      const late = new WebSocket(`${stack.bff.url.replace('http:', 'ws:')}/ws/echo`, { headers: { origin: stack.bff.url } });
+      const status = await new Promise<number>((resolve) => {
+        late.once('unexpected-response', (_req, res) => resolve(res.statusCode!));
+        late.once('error', () => resolve(0));
+      });
+      expect([503, 0]).toContain(status);
     } finally {
       await stack.close();
       await upstream.close();

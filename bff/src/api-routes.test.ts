@@ -75,4 +75,8 @@ describe('API_ROUTES', () => {
       'API_ROUTES has /c twice',
     ]);
   });
+
+  it('puts longer prefixes first, so the most specific route wins whatever the order written', () => {
+    expect(parse('/api=http://h,/api/admin=http://i#token=client,/b=http://j').routes.map((route) => route.prefix)).toEqual(['/api/admin', '/api', '/b']);
+  });
 });

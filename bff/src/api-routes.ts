@@ -65,6 +65,8 @@ export function parseRoutes(value: string, defaultTimeoutMs: number): { routes: 
     if (prefixes.has(prefix)) problems.push(`API_ROUTES has ${prefix} twice`);
     prefixes.add(prefix);
   }
+  // The longest matching prefix wins (`/api/admin` before `/api`), whatever the order written.
+  routes.sort((a, b) => b.prefix.length - a.prefix.length);
   return { routes, problems };
 }
 

@@ -113,6 +113,7 @@ export function createApp(deps: Deps) {
      * would never finish by themselves).
      */
     async drain(timeoutMs: number) {
+      websockets.stop();
       const deadline = Date.now() + timeoutMs;
       while (inFlight > live.count('event_stream') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       live.closeAll();
@@ -120,9 +121,9 @@ export function createApp(deps: Deps) {
     /** Stops background work and closes connections (the store is closed by its owner). */
     async shutdown() {
       deps.oidc.stop();
+      websockets.stop();
       live.closeAll();
       live.stop();
-      websockets.close();
       await deps.sync.stop();
       await proxy.close();
     },

@@ -15,7 +15,7 @@ export interface Recorded {
 
 /**
  * A real HTTP upstream that records what it receives. Special paths: `/slow?ms=N` answers after
- * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/events?count=N&gapMs=M` is an event stream; `/reject-token` answers 401
+ * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/events?count=N&gapMs=M` is an event stream; `/stall?ms=N` stalls its body; `/reject-token` answers 401
  * invalid_token until `acceptedToken` matches; everything else echoes the request as JSON.
  */
 export async function startRecordingUpstream() {
@@ -58,6 +58,13 @@ export async function startRecordingUpstream() {
         res.end();
       };
       pump();
+      return;
+    }
+    if (url.pathname.endsWith('/stall')) {
+      // Headers at once, then nothing for `ms` (a body that stalls).
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":');
+      setTimeout(() => res.end('true}'), Number(url.searchParams.get('ms') ?? 1000));
       return;
     }
     if (url.pathname.endsWith('/events')) {

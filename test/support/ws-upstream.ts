@@ -10,7 +10,8 @@ export interface Handshake {
 
 /**
  * A real WebSocket upstream that records handshakes and echoes every message (text stays text,
- * binary stays binary). `/refuse` answers the handshake with 403 and a JSON body instead; the
+ * binary stays binary). `/refuse` answers the handshake with 403 and a JSON body instead, `/slow`
+ * answers it after 300 ms; the
  * message `close:<code>` makes it close with that code. It picks the first subprotocol offered.
  */
 export async function startWebSocketUpstream() {
@@ -29,6 +30,12 @@ export async function startWebSocketUpstream() {
       socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nSet-Cookie: upstream=1\r\n\r\n${body}`);
       return;
     }
+    // `/slow` answers the handshake after 300 ms (a browser may leave meanwhile).
+    const delay = req.url!.startsWith('/slow') ? 300 : 0;
+    setTimeout(() => accept(req, socket, head), delay);
+  });
+  function accept(req: Parameters<typeof wss.handleUpgrade>[0], socket: Parameters<typeof wss.handleUpgrade>[1], head: Buffer) {
+    if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('message', (data, isBinary) => {
@@ -42,7 +49,7 @@ export async function startWebSocketUpstream() {
       });
       ws.on('error', () => ws.terminate());
     });
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

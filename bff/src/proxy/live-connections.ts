@@ -1,3 +1,5 @@
+import { ERROR_CODES } from '../../../shared/src/index.js';
+import { HttpError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionSync } from '../session/session-sync.js';
@@ -16,6 +18,12 @@ export interface LiveConnection {
 
 /** How often sessions with live connections are checked for an idle or absolute end (no code runs then). */
 const SWEEP_MS = 2_000;
+/** Sessions checked at once by a sweep. */
+const SWEEP_BATCH = 50;
+/** Live connections one session may hold on one instance (tabs × sockets and streams). */
+export const MAX_LIVE_PER_SESSION = 16;
+/** Live connections without a session (token=none or client routes) on one instance. */
+export const MAX_LIVE_ANONYMOUS = 1000;
 
 /**
  * The long-lived answers of this instance (WebSockets, `text/event-stream` responses), by the
@@ -35,6 +43,9 @@ export class LiveConnections {
   readonly #anonymous = new Set<LiveConnection>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #stopListening: () => void;
+  #sweeping = false;
+  /** Set at shutdown: anything registering later is closed at once. */
+  #closed = false;
 
   constructor(
     private readonly sessions: SessionStore,
@@ -49,6 +60,17 @@ export class LiveConnections {
   }
 
   /**
+   * Refuses (429) one more live connection for this session (or without one) when it already
+   * holds its share: live connections hold upstream connections and sockets until they end.
+   */
+  admit(sessionId: string | undefined): void {
+    const held = sessionId === undefined ? this.#anonymous.size : (this.#byHandle.get(this.sessions.handleOf(sessionId))?.size ?? 0);
+    if (held >= (sessionId === undefined ? MAX_LIVE_ANONYMOUS : MAX_LIVE_PER_SESSION)) {
+      throw new HttpError(429, ERROR_CODES.tooManyRequests, 'Too many live connections are open. Close some and try again.');
+    }
+  }
+
+  /**
    * Registers a connection of the session with this id (none: a route without a session, closed
    * only at shutdown); returns the function that forgets it (call it once it closed).
    */
@@ -58,6 +80,7 @@ export class LiveConnections {
     if (!connections) this.#byHandle.set(handle!, (connections = new Set()));
     connections.add(connection);
     this.metrics.liveConnections.inc({ kind: connection.kind });
+    if (this.#closed) queueMicrotask(() => connection.close('shutdown'));
     let removed = false;
     return () => {
       if (removed) return;
@@ -75,8 +98,9 @@ export class LiveConnections {
     return total;
   }
 
-  /** Closes every live connection (graceful shutdown: "going away"). */
+  /** Closes every live connection (graceful shutdown: "going away"), and any that registers later. */
   closeAll(): void {
+    this.#closed = true;
     for (const connections of [this.#anonymous, ...this.#byHandle.values()]) for (const connection of [...connections]) connection.close('shutdown');
   }
 
@@ -100,6 +124,13 @@ export class LiveConnections {
   }
 
   async #sweep(): Promise<void> {
-    await Promise.all([...this.#byHandle.keys()].map((handle) => this.#check(handle)));
+    if (this.#sweeping) return; // a slow Redis must not pile sweeps up
+    this.#sweeping = true;
+    try {
+      const handles = [...this.#byHandle.keys()];
+      for (let i = 0; i < handles.length; i += SWEEP_BATCH) await Promise.all(handles.slice(i, i + SWEEP_BATCH).map((handle) => this.#check(handle)));
+    } finally {
+      this.#sweeping = false;
+    }
   }
 }

@@ -21,7 +21,7 @@ describe('API path resolution', () => {
     expect(resolved && resolved !== 'invalid' && resolved.upstreamPath).toBe(upstreamPath);
   });
 
-  it.each(['/api/../admin', '/api/a/./b', '/api/..', '/api/%2e%2e/admin', '/api/%2E./x', '/api/a%2fb', '/api/a%5cb', '/api/a\\b', '/api/%2F'])(
+  it.each(['/api/../admin', '/api/a/./b', '/api/..', '/api/%2e%2e/admin', '/api/%2E./x', '/api/a%2fb', '/api/a%5cb', '/api/a\\b', '/api/%2F', '/root//evil.example/x', '/api//evil.example'])(
     'refuses %s',
     (raw) => {
       expect(resolveApiPath(routes, raw)).toBe('invalid');
@@ -49,5 +49,24 @@ describe('API path resolution', () => {
   it('matches prefixes at segment boundaries only', () => {
     expect(resolveApiPath(routes, '/apix/notes')).toBeUndefined();
     expect(resolveApiPath(routes, '/bff/user')).toBeUndefined();
+  });
+});
+
+describe('API path resolution: the upstream host never changes', () => {
+  it.each(['/root/x', '/root//evil.example/x', '/root///x', '/root/%2F%2Fevil.example'])('%s resolves under the route upstream or is refused', (raw) => {
+    const resolved = resolveApiPath(routes, raw);
+    if (resolved === 'invalid') return;
+    expect(new URL(resolved!.route.upstream.origin + resolved!.upstreamPath).origin).toBe('http://h:5000');
+  });
+});
+
+describe('API path resolution: nested prefixes', () => {
+  const nested: ApiRoute[] = [
+    { prefix: '/api/admin', upstream: new URL('http://admin:1/'), token: 'client', target: undefined, websocket: false, timeoutMs: 1000 },
+    { prefix: '/api', upstream: new URL('http://api:2/'), token: 'user', target: undefined, websocket: false, timeoutMs: 1000 },
+  ];
+  it('sends /api/admin/x to the admin route and /api/adminx to /api', () => {
+    expect((resolveApiPath(nested, '/api/admin/x') as { route: ApiRoute }).route.prefix).toBe('/api/admin');
+    expect((resolveApiPath(nested, '/api/adminx') as { route: ApiRoute }).route.prefix).toBe('/api');
   });
 });

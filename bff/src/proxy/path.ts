@@ -14,8 +14,8 @@ const ENCODED_SEPARATOR = /%(2e|2f|5c|25|3b)/i;
 
 /**
  * Finds the API route for a raw request URL and builds the upstream path. Returns `undefined`
- * when no prefix matches and `'invalid'` for paths that could escape the route: dot segments
- * (also with `;` parameters, `..;`), encoded `.`, `/`, `\` or `%`, backslashes, and escapes that
+ * when no prefix matches and `'invalid'` for paths that could escape the route: a leading `//`
+ * (a network-path reference names another host), dot segments (also with `;` parameters, `..;`), encoded `.`, `/`, `\` or `%`, backslashes, and escapes that
  * are not valid UTF-8 (overlong `%c0%ae` is a dot to some decoders). The remainder is forwarded
  * exactly as received.
  */
@@ -35,6 +35,8 @@ export function resolveApiPath(routes: readonly ApiRoute[], rawUrl: string): Res
 }
 
 function isSafePath(path: string): boolean {
+  // `//host/x` is a network-path reference: resolved against a URL it names another host.
+  if (path.startsWith('//')) return false;
   if (path.includes('\\')) return false;
   if (path.includes('%') && (ENCODED_SEPARATOR.test(path) || !isValidUtf8Escaping(path))) return false;
   return !hasDotSegment(path);

@@ -50,6 +50,13 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
       pools.set(route.upstream.origin, new Pool(route.upstream.origin, { connections: 128, keepAliveTimeout: 30_000 }));
     }
   }
+  // Event streams: unbounded here, bounded by the live-connection limits (LiveConnections.admit).
+  const streamPools = new Map<string, Pool>();
+  const streamPoolFor = (origin: string) => {
+    let pool = streamPools.get(origin);
+    if (!pool) streamPools.set(origin, (pool = new Pool(origin, { connections: null, keepAliveTimeout: 5_000 })));
+    return pool;
+  };
   const forwardedProto = config.publicUrl.protocol.slice(0, -1);
   const forwardedHost = config.publicUrl.host;
 
@@ -61,6 +68,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     const user = usesSession(route) ? await session(call, needsSession(route)) : undefined;
     let token = credentials.token(route, user);
     if (typeof token === 'object') token = await token; // no await when the token is at hand
+    if (WANTS_EVENT_STREAM.test(call.req.headers.accept ?? '')) live.admit(user?.id);
     const mayRetry = token !== undefined && RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody;
     const outcome = await forward(call, target, token === undefined ? undefined : `Bearer ${token}`, mayRetry);
     if (outcome === 'retry') await forward(call, target, `Bearer ${await credentials.renew(route, user, token!)}`, false);
@@ -98,10 +106,11 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, String(statusCode));
     });
     call.relay = relay;
-    // An event stream lives as long as it has events to send: only its headers are timed.
+    // An event stream lives as long as it has events to send: only its headers are timed, and it
+    // gets a connection of its own, so streams never hold up the pool that ordinary calls use.
     const eventStream = WANTS_EVENT_STREAM.test(req.headers.accept ?? '');
     if (eventStream) relay.onEventStream = (stream) => streams.add(call, stream);
-    pools.get(route.upstream.origin)!.dispatch(
+    (eventStream ? streamPoolFor(route.upstream.origin) : pools.get(route.upstream.origin)!).dispatch(
       {
         path: upstreamPath,
         method: req.method as 'GET',
@@ -183,7 +192,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
   }
 
   /** Closes the upstream connection pools (graceful shutdown). */
-  const close = () => Promise.all([...pools.values()].map((pool) => pool.close())).then(() => undefined);
+  const close = () => Promise.all([...pools.values(), ...streamPools.values()].map((pool) => pool.close())).then(() => undefined);
   return { handle, close, credentials };
 }
 

@@ -68,11 +68,15 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     const forBrowser = browserResponseHeaders(headers);
     forBrowser['x-request-id'] = this.requestId;
     this.res.writeHead(statusCode, forBrowser);
-    if (this.onEventStream && EVENT_STREAM.test(String(headers['content-type'] ?? ''))) {
-      // Events go out as they arrive: no corking, and the stream ends with its session.
-      this.res.flushHeaders();
-      this.#forgetStream = this.onEventStream({ end: this.#endStream });
-      return;
+    if (this.onEventStream) {
+      if (EVENT_STREAM.test(String(headers['content-type'] ?? ''))) {
+        // Events go out as they arrive: no corking, and the stream ends with its session.
+        this.res.flushHeaders();
+        this.#forgetStream = this.onEventStream({ end: this.#endStream });
+        return;
+      }
+      // Asked for a stream, got something else: it gets the body timeout undici was told to skip.
+      this.#idleTimer = setTimeout(this.#giveUp, this.drainTimeoutMs);
     }
     // Small answers usually arrive with their headers in one read: corking until the next tick
     // sends head, body and end in one write instead of three.
@@ -81,6 +85,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#idleTimer?.refresh();
     if (this.#outcome === 'retry') return;
     if (this.res.destroyed) return controller.abort(new Error('the browser closed the connection'));
     if (!this.res.write(chunk)) {
@@ -92,6 +97,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    clearTimeout(this.#idleTimer);
     if (this.#outcome === 'sent') this.res.end();
     this.#forgetStream?.();
     this.#resolve(this.#outcome);
@@ -99,6 +105,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     clearTimeout(this.#drainTimer);
+    clearTimeout(this.#idleTimer);
     this.#forgetStream?.();
     this.#reject(error);
   }
@@ -115,6 +122,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   #drainTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
   readonly #resume = () => {
     clearTimeout(this.#drainTimer);
     this.#controller?.resume();

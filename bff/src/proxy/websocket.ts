@@ -1,11 +1,11 @@
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import { ServerResponse, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ERROR_CODES } from '../../../shared/src/index.js';
 import { needsSession, usesSession } from '../api-routes.js';
 import { clientAddress } from '../client-address.js';
 import type { Deps } from '../context.js';
-import { HttpError, badRequest, logFailure, toHttpError, writeError } from '../errors.js';
+import { HttpError, badRequest, logFailure, toHttpError, unavailable, writeError } from '../errors.js';
 import { requestIdOf } from '../middleware/request-context.js';
 import type { Credentials } from './credentials.js';
 import { browserResponseHeaders } from './header-policy.js';
@@ -14,6 +14,12 @@ import { resolveApiPath, type ResolvedRoute } from './path.js';
 
 /** Pause reading one side while this much is still queued for the other (backpressure). */
 const HIGH_WATER_BYTES = 1024 * 1024;
+/** How often the browser leg is pinged; no pong by the next ping ends the connection. */
+const PING_MS = 30_000;
+/** RFC 6455 §4.1: the key is 16 random bytes, base64. */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+/** RFC 9110 token: what a subprotocol name may be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** The close code the SPA reads as "your session ended" (4000-4999 are the application's). */
 export const SESSION_ENDED_CLOSE = 4401;
 const GOING_AWAY = 1001;
@@ -44,16 +50,48 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
   const server = new WebSocketServer({ noServer: true, maxPayload: config.maxBodyBytes, perMessageDeflate: false, handleProtocols: chosenProtocol });
   const forwardedProto = config.publicUrl.protocol.slice(0, -1);
 
+  let stopping = false;
+
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (stopping) throw unavailable('The server is shutting down.');
     const target = route(req);
     origin(req);
+    const protocols = handshake(req);
     const { route: apiRoute } = target;
     const user = usesSession(apiRoute) ? await credentials.session(req.headers.cookie, needsSession(apiRoute)) : undefined;
+    live.admit(user?.id);
     const token = await credentials.token(apiRoute, user);
-    const upstream = await connect(req, socket, target, token);
+    const upstream = await connect(req, socket, target, protocols, token);
     if (!upstream) return;
+    // The browser left during the awaits (a half-closed socket stays open until destroyed), or
+    // shutdown began: neither leg may linger.
+    if (stopping || socket.destroyed || !socket.readable) {
+      upstream.terminate();
+      socket.destroy();
+      return;
+    }
     if (upstream.protocol) upstreamProtocols.set(req, upstream.protocol);
-    server.handleUpgrade(req, socket, head, (browser) => relay(browser, upstream, user?.id));
+    let upgraded = false;
+    server.handleUpgrade(req, socket, head, (browser) => {
+      upgraded = true;
+      relay(browser, upstream, user?.id, target.route.timeoutMs);
+    });
+    // `ws` refuses some handshakes itself (and then never calls back): close the upstream leg too.
+    setImmediate(() => {
+      if (!upgraded) upstream.terminate();
+    });
+  }
+
+  /** The browser's handshake is one `ws` will accept, checked before an upstream leg is opened. */
+  function handshake(req: IncomingMessage): string[] {
+    if (req.headers['sec-websocket-version'] !== '13' || !WEBSOCKET_KEY.test(req.headers['sec-websocket-key'] ?? '')) {
+      throw badRequest('This is not a valid WebSocket handshake.');
+    }
+    const offered = req.headers['sec-websocket-protocol'];
+    if (offered === undefined) return [];
+    const protocols = offered.split(',').map((name) => name.trim());
+    if (protocols.some((name) => !TOKEN.test(name)) || new Set(protocols).size !== protocols.length) throw badRequest('The WebSocket subprotocols are not valid.');
+    return protocols;
   }
 
   /** 1. Only `websocket=true` routes, on a path that cannot escape the route. */
@@ -72,10 +110,11 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
   }
 
   /** 4. The upstream handshake; resolves undefined when its answer was relayed as HTTP instead. */
-  function connect(req: IncomingMessage, socket: Duplex, target: ResolvedRoute, token: string | undefined): Promise<WebSocket | undefined> {
-    const url = new URL(target.upstreamPath, target.route.upstream);
+  function connect(req: IncomingMessage, socket: Duplex, target: ResolvedRoute, protocols: string[], token: string | undefined): Promise<WebSocket | undefined> {
+    // Origin + path, never a URL resolved against the upstream: the host is the route's, always.
+    const url = new URL(`${target.route.upstream.origin}${target.upstreamPath}`);
+    if (url.origin !== target.route.upstream.origin) throw badRequest('This path is not allowed.');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
     const upstream = new WebSocket(url, protocols, {
       headers: {
         ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
@@ -89,22 +128,30 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
       perMessageDeflate: false,
     });
     return new Promise((resolve, reject) => {
-      // The browser gave up while we waited: nothing to upgrade.
-      const abandoned = () => upstream.terminate();
+      // The browser gave up while we waited (closed, or half-closed: HTTP sockets allow that):
+      // nothing to upgrade.
+      const abandoned = () => {
+        upstream.terminate();
+        socket.destroy();
+      };
       socket.once('close', abandoned);
+      socket.once('end', abandoned);
       upstream.on('error', () => {}); // reported through the handlers below, or by relay()
-      upstream.once('open', () => {
+      const settled = () => {
         socket.off('close', abandoned);
+        socket.off('end', abandoned);
+      };
+      upstream.once('open', () => {
+        settled();
         resolve(upstream);
       });
       upstream.once('unexpected-response', (request, response) => {
-        socket.off('close', abandoned);
-        relayRefusal(req, socket, response);
-        response.once('end', () => request.destroy());
+        settled();
+        relayRefusal(req, socket, request, response, target.route.timeoutMs);
         resolve(undefined);
       });
       upstream.once('error', (error) => {
-        socket.off('close', abandoned);
+        settled();
         const timedOut = /timed out/i.test(error.message);
         reject(timedOut ? new HttpError(504, ERROR_CODES.gatewayTimeout, 'The API did not answer in time.', { cause: error }) : new HttpError(502, ERROR_CODES.badGateway, 'The API could not be reached.', { cause: error }));
       });
@@ -112,7 +159,7 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
   }
 
   /** 5. Frames both ways until either side closes; registered so the session's end closes it. */
-  function relay(browser: WebSocket, upstream: WebSocket, sessionId: string | undefined): void {
+  function relay(browser: WebSocket, upstream: WebSocket, sessionId: string | undefined, timeoutMs: number): void {
     let closedBy: string | undefined;
     const connection = {
       kind: 'websocket' as const,
@@ -130,8 +177,21 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
       },
     };
     const forget = live.add(sessionId, connection);
-    forward(browser, upstream);
-    forward(upstream, browser);
+    forward(browser, upstream, timeoutMs);
+    forward(upstream, browser, timeoutMs);
+    // A browser that vanished without a close (lid shut, NAT dropped) is found by a missed pong.
+    let answered = true;
+    browser.on('pong', () => (answered = true));
+    const pinger = setInterval(() => {
+      if (!answered) {
+        closedBy ??= 'browser';
+        browser.terminate();
+        upstream.terminate();
+        return;
+      }
+      answered = false;
+      browser.ping();
+    }, PING_MS).unref();
     browser.once('close', (code, reason) => {
       closedBy ??= 'browser';
       closeWith(upstream, code, reason);
@@ -143,6 +203,7 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
     let closes = 0;
     const closed = () => {
       if (++closes < 2) return;
+      clearInterval(pinger);
       forget();
       metrics.liveConnectionsClosed.inc({ kind: 'websocket', reason: closedBy ?? 'error' });
     };
@@ -173,7 +234,9 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
       socket.on('error', () => socket.destroy());
       upgrade(req, socket, head).catch((error: unknown) => refuse(req, socket, error));
     },
-    close(): void {
+    /** Shutdown: upgrades from now on get 503, and handshakes in progress do not complete. */
+    stop(): void {
+      stopping = true;
       server.close();
     },
   };
@@ -188,15 +251,29 @@ function chosenProtocol(offered: Set<string>, req: IncomingMessage): string | fa
   return picked !== undefined && offered.has(picked) ? picked : false;
 }
 
-/** Sends each message on, pausing the sender while the receiver has too much queued. */
-function forward(from: WebSocket, to: WebSocket): void {
+/**
+ * Sends each message on, pausing the sender while the receiver has too much queued. A receiver
+ * that reads nothing for `timeoutMs` while the sender waits is cut, as a slow HTTP reader is.
+ */
+function forward(from: WebSocket, to: WebSocket, timeoutMs: number): void {
+  let stalled: NodeJS.Timeout | undefined;
   from.on('message', (data: RawData, isBinary: boolean) => {
     if (to.readyState !== WebSocket.OPEN) return;
     to.send(data, { binary: isBinary }, () => {
-      if (from.isPaused && to.bufferedAmount < HIGH_WATER_BYTES / 2) from.resume();
+      if (from.isPaused && to.bufferedAmount < HIGH_WATER_BYTES / 2) {
+        clearTimeout(stalled);
+        from.resume();
+      }
     });
-    if (to.bufferedAmount > HIGH_WATER_BYTES) from.pause();
+    if (to.bufferedAmount > HIGH_WATER_BYTES && !from.isPaused) {
+      from.pause();
+      stalled = setTimeout(() => {
+        from.terminate();
+        to.terminate();
+      }, timeoutMs).unref();
+    }
   });
+  from.once('close', () => clearTimeout(stalled));
 }
 
 /** Passes a close on: codes a peer may send are kept, the others (1005, 1006, 1015) become 1000. */
@@ -218,10 +295,29 @@ function answerOn(req: IncomingMessage, socket: Duplex): ServerResponse {
   return res;
 }
 
-/** Relays the upstream's non-101 answer to the browser as plain HTTP (status, safe headers, body). */
-function relayRefusal(req: IncomingMessage, socket: Duplex, response: IncomingMessage): void {
-  const res = answerOn(req, socket);
-  const headers = browserResponseHeaders(response.headers);
-  res.writeHead(response.statusCode ?? 502, headers);
-  response.pipe(res);
+/**
+ * Relays the upstream's non-101 answer to the browser as plain HTTP (status, safe headers, body),
+ * within the route's timeout; the upstream request ends with it, or when the browser leaves.
+ */
+function relayRefusal(req: IncomingMessage, socket: Duplex, request: ClientRequest, response: IncomingMessage, timeoutMs: number): void {
+  const end = () => {
+    clearTimeout(timer);
+    request.destroy();
+    socket.destroy();
+  };
+  const timer = setTimeout(end, timeoutMs).unref();
+  socket.once('close', end);
+  response.once('end', () => {
+    clearTimeout(timer);
+    request.destroy();
+  });
+  try {
+    const res = answerOn(req, socket);
+    const headers = browserResponseHeaders(response.headers);
+    headers['x-request-id'] = requestIdOf(req.headers);
+    res.writeHead(response.statusCode ?? 502, headers);
+    response.pipe(res);
+  } catch {
+    end();
+  }
 }

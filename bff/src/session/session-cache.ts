@@ -48,6 +48,8 @@ export class SessionCache {
   readonly #reading = new Map<string, symbol>();
   #bytes = 0;
   #live = false;
+  /** Counts the times the cache went live: only reads begun in the current period are kept. */
+  #generation = 0;
   hits = 0;
   misses = 0;
 
@@ -76,11 +78,21 @@ export class SessionCache {
     return entry.session;
   }
 
-  /** Call before reading `handle` from Redis; pass the result to {@link keep}. */
+  /** Call before reading `handle` from Redis; pass the result to {@link keep}, then {@link endRead}. */
   beginRead(handle: string): symbol {
-    const read = Symbol(handle);
+    const read = Symbol(this.#generation);
     this.#reading.set(handle, read);
     return read;
+  }
+
+  /** A read is over (kept or not): forget it, unless a newer read of the handle began meanwhile. */
+  endRead(handle: string, read: symbol): void {
+    if (this.#reading.get(handle) === read) this.#reading.delete(handle);
+  }
+
+  /** Reads in flight (bounded by concurrent requests: every read ends with endRead). */
+  get pendingReads(): number {
+    return this.#reading.size;
   }
 
   /**
@@ -90,7 +102,8 @@ export class SessionCache {
   keep(handle: string, read: symbol, session: HotSession, readAt = Date.now()): void {
     if (this.#reading.get(handle) !== read) return;
     this.#reading.delete(handle);
-    if (!this.#live || this.limits.entries === 0) return;
+    // A read begun before the cache last went live may predate a change whose message was lost.
+    if (!this.#live || read.description !== String(this.#generation) || this.limits.entries === 0) return;
     this.#remove(handle);
     const bytes = sizeOf(session);
     this.#entries.set(handle, { session, readAt, bytes });
@@ -110,6 +123,7 @@ export class SessionCache {
   /** Live: every change is being heard. Going down empties the cache. */
   setLive(live: boolean): void {
     if (!live) this.clear();
+    else if (!this.#live) this.#generation++;
     this.#live = live;
   }
 

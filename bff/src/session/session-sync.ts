@@ -10,6 +10,7 @@ export const changedMessage = (handle: string) => `changed:${handle}`;
 
 const CHANGED = 'changed:';
 const HEARTBEAT_MS = 500;
+const PUBLISH_ATTEMPTS = 3;
 /** Without its own heartbeat back for this long, an instance stops trusting its cache. */
 const HEARTBEAT_TIMEOUT_MS = 2500;
 
@@ -57,11 +58,21 @@ export class SessionSync {
    */
   async changed(handle: string): Promise<void> {
     this.cache.invalidate(handle);
-    try {
-      await this.kv.publish(SESSION_EVENTS_CHANNEL, changedMessage(handle));
-    } catch (error) {
-      this.#down('publish failed');
-      this.log.warn({ err: String(error) }, 'could not announce a session change');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.kv.publish(SESSION_EVENTS_CHANNEL, changedMessage(handle));
+        return;
+      } catch (error) {
+        // A reconnect between the write and its announcement: try again briefly, since other
+        // instances would otherwise serve the old record until their copy is re-read.
+        if (attempt < PUBLISH_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+          continue;
+        }
+        this.#down('publish failed');
+        this.log.error({ err: String(error) }, 'could not announce a session change: other instances may serve it for up to min(60 s, idle/10)');
+        return;
+      }
     }
   }
 

@@ -175,11 +175,15 @@ export class SessionStore {
   async loadHot(id: string): Promise<HotSession | null> {
     const handle = this.handleOf(id);
     const read = this.cache.beginRead(handle);
-    const record = await this.load(id);
-    if (record === null) return null;
-    const session = this.hotOf(record);
-    this.cache.keep(handle, read, session);
-    return session;
+    try {
+      const record = await this.load(id);
+      if (record === null) return null;
+      const session = this.hotOf(record);
+      this.cache.keep(handle, read, session);
+      return session;
+    } finally {
+      this.cache.endRead(handle, read);
+    }
   }
 
   /**
