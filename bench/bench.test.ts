@@ -32,5 +32,12 @@ describe('npm run bench (smoke mode)', () => {
     expect(result.websocket.proxied.p50).toBeGreaterThan(0);
     expect(result.websocket.direct.p50).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/WebSocket echo round trip/);
+    // Tracing rows: the same BFF with tracing on, sampled (spans exported) and unsampled (none).
+    expect(run.stdout).toMatch(/with tracing on, every call sampled[^|]*\| \d+/);
+    expect(run.stdout).toMatch(/with tracing on, unsampled[^|]*\| \d+/);
+    expect(result.tracing.sampled.rps).toBeGreaterThan(0);
+    expect(result.tracing.sampled.exportRequests).toBeGreaterThan(0);
+    expect(result.tracing.unsampled.rps).toBeGreaterThan(0);
+    expect(result.tracing.unsampled.exportRequests).toBe(0);
   }, 200_000);
 });

@@ -22,6 +22,7 @@ import { TestBrowser } from '../test/support/browser.js';
 import { freePort, startRedis } from '../test/support/redis.js';
 import { sessionKey } from '../test/support/bff.js';
 import { findNginx, startNginx } from './nginx.js';
+import { startTraceSink } from './trace-sink.js';
 
 const BENCH_SESSION_KEY = 'bench-session-key-0123456789-0123456789-0123';
 
@@ -36,6 +37,16 @@ const SIGN_INS = smoke ? 3 : 40;
 const SESSIONS_FOR_FOOTPRINT = smoke ? 3 : 20;
 /** Sessions each BFF process holds in its cache while its memory is measured (the RSS target). */
 const CACHED_SESSIONS = smoke ? 200 : 10_000;
+/**
+ * The BFF again with tracing on (README, Observability): every request sampled, and sampled
+ * never unless the caller's traceparent says so (autocannon sends none): the SDK still makes a
+ * span context and a traceparent per call, but records and exports nothing.
+ */
+const TRACED = {
+  sampled: { OTEL_TRACES_SAMPLER: 'always_on' },
+  unsampled: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' },
+} as const;
+type TracedVariant = keyof typeof TRACED;
 
 interface LoadResult {
   rps: number;
@@ -256,7 +267,7 @@ async function main() {
     // Exactly the command line of `npm run start:bff`, node flags included.
     const startBff = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts['start:bff']!;
     const workers = profile.length ? 1 : Number(process.env.BFF_WORKERS ?? '2');
-    const bff = procs.spawn(process.execPath, [...profile, ...startBff.split(/\s+/).slice(1)], {
+    const bffEnv = {
       BFF_WORKERS: String(workers),
       NODE_ENV: 'production',
       PORT: String(bffPort),
@@ -269,7 +280,8 @@ async function main() {
       API_ROUTES: `/api=${upstreamUrl}#websocket=true`,
       LOG_LEVEL: 'warn',
       LOGIN_RATE_LIMIT: '0',
-    });
+    };
+    const bff = procs.spawn(process.execPath, [...profile, ...startBff.split(/\s+/).slice(1)], bffEnv);
     await waitFor(`${bffUrl}/readyz`);
 
     const signIn = async () => {
@@ -372,9 +384,43 @@ async function main() {
     await load(procs, `${bffUrl}/api/items`, ROUND_SECONDS, headers);
     clearInterval(cacheSampler);
 
+    // Tracing cost: the same build, settings and session (it lives in Redis) on a BFF with
+    // tracing on, exporting OTLP/protobuf to a sink in this process; one variant at a time.
+    const sink = await startTraceSink();
+    const tracedRuns = {} as Record<TracedVariant, { runs: LoadResult[]; cpu: number; spans: number }>;
+    for (const variant of Object.keys(TRACED) as TracedVariant[]) {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}/api/items`;
+      const traced = procs.spawn(process.execPath, startBff.split(/\s+/).slice(1), { ...bffEnv, PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, ...TRACED[variant] });
+      await waitFor(`http://127.0.0.1:${port}/readyz`);
+      await load(procs, url, WARMUP_SECONDS, headers);
+      const entry = { runs: [] as LoadResult[], cpu: 0, spans: 0 };
+      const exportedBefore = sink.exports;
+      for (let round = 0; round < ROUNDS; round++) {
+        const cpuBefore = cpuSeconds(traced.pid!);
+        entry.runs.push(await load(procs, url, ROUND_SECONDS, headers));
+        entry.cpu += cpuSeconds(traced.pid!) - cpuBefore;
+      }
+      traced.kill('SIGTERM'); // flushes what is still batched
+      await new Promise((resolve) => traced.on('exit', resolve));
+      entry.spans = sink.exports - exportedBefore;
+      tracedRuns[variant] = entry;
+    }
+    await sink.close();
+    const tracedSummary = (variant: TracedVariant) => {
+      const { runs, cpu, spans } = tracedRuns[variant];
+      const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+      return { ...summarize(runs), ratioToPlain: median(runs.map((r) => r.rps)) / median(proxied.map((r) => r.rps)), cpuMsPerRequest: (cpu / requests) * 1000, exportRequests: spans, requests };
+    };
+
     const upstreamStats = await upstreamSaw();
     const proxiedRequests = proxied.reduce((sum, r) => sum + r.requests, 0);
-    const invalid = [...direct, ...floorRuns, ...nginxRuns, ...proxied].some((r) => r.non2xx > 0 || r.errors > 0) || upstreamStats.withBearer < proxiedRequests;
+    const tracedAll = Object.values(tracedRuns).flatMap((entry) => entry.runs);
+    const invalid =
+      [...direct, ...floorRuns, ...nginxRuns, ...proxied, ...tracedAll].some((r) => r.non2xx > 0 || r.errors > 0) ||
+      upstreamStats.withBearer < proxiedRequests ||
+      tracedRuns.sampled.spans === 0 ||
+      tracedRuns.unsampled.spans > 0;
 
     const summary = {
       mode: smoke ? 'smoke' : 'full',
@@ -394,6 +440,7 @@ async function main() {
       cache: { hitRate: 1 - sessionReads / forwarded, sessions: CACHED_SESSIONS, entriesInEveryWorker: cachedInEveryWorker, maxRssMiB: rssWithCache },
       redis: { commandsPerRequest: commands / forwarded, roundTripsPerRequest: roundTrips / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
+      tracing: { sampled: tracedSummary('sampled'), unsampled: tracedSummary('unsampled') },
       upstreamSaw: upstreamStats,
     };
     const targets = [
@@ -427,6 +474,7 @@ type Summary = {
   websocket: { echoes: number; direct: { p50: number; p99: number }; proxied: { p50: number; p99: number } };
   redis: { commandsPerRequest: number; roundTripsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
   signIn: { perSecond: number; bffCpuMs: number };
+  tracing: Record<TracedVariant, { rps: number; p50: number; p99: number; ratioToPlain: number; cpuMsPerRequest: number; exportRequests: number }>;
 };
 
 function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) {
@@ -441,11 +489,17 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   else console.log(row(['plain nginx reverse proxy', 'not installed', '', '', '', '']));
   console.log(row(['bare Node proxy (floor: GETEX + undici, no checks)', f(s.floor.rps, 0), f(s.floor.p50), f(s.floor.p99), `${f(s.floor.ratio, 2)}x`, vsNginx(s.floor.rps)]));
   console.log(row(['GET /api/items through the BFF', f(s.proxied.rps, 0), f(s.proxied.p50), f(s.proxied.p99), `${f(s.ratio, 2)}x`, vsNginx(s.proxied.rps)]));
+  const { sampled, unsampled } = s.tracing;
+  console.log(row(['... with tracing on, every call sampled (OTLP/protobuf)', f(sampled.rps, 0), f(sampled.p50), f(sampled.p99), `${f(sampled.rps / s.direct.rps, 2)}x`, vsNginx(sampled.rps)]));
+  console.log(row(['... with tracing on, unsampled (traceparent only)', f(unsampled.rps, 0), f(unsampled.p50), f(unsampled.p99), `${f(unsampled.rps / s.direct.rps, 2)}x`, vsNginx(unsampled.rps)]));
   console.log(`\nCPU per request: BFF ${f(s.bff.cpuMsPerRequest, 3)} ms, floor ${f(s.floor.cpuMsPerRequest, 3)} ms${s.nginx ? `, nginx ${f(s.nginx.cpuMsPerRequest, 3)} ms` : ''}.`);
   console.log(`WebSocket echo round trip (${s.websocket.echoes} messages, one at a time): direct p50 ${f(s.websocket.direct.p50, 0)} µs, p99 ${f(s.websocket.direct.p99, 0)} µs; through the BFF p50 ${f(s.websocket.proxied.p50, 0)} µs, p99 ${f(s.websocket.proxied.p99, 0)} µs (+${f(s.websocket.proxied.p50 - s.websocket.direct.p50, 0)} µs at the median)`);
   console.log(`Session cache: hit rate ${f(s.cache.hitRate * 100, 2)}% of proxied calls; with ${s.cache.entriesInEveryWorker} sessions cached in every process max RSS ${f(s.cache.maxRssMiB)} MiB`);
   console.log(`BFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`);
   console.log(`Redis: ${f(s.redis.commandsPerRequest, 2)} commands and ${f(s.redis.roundTripsPerRequest, 2)} round trips per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`);
+  console.log(
+    `Tracing: sampled ${f(sampled.ratioToPlain, 2)}x the plain BFF's req/s, CPU ${f(sampled.cpuMsPerRequest, 3)} ms per request (${sampled.exportRequests} OTLP exports); unsampled ${f(unsampled.ratioToPlain, 2)}x, CPU ${f(unsampled.cpuMsPerRequest, 3)} ms per request (nothing exported)`,
+  );
   console.log(`Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`);
   console.log('\nTargets:');
   for (const [name, met] of targets) console.log(`  ${met ? 'met    ' : 'MISSED '} ${name}`);

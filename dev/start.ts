@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { startDemoApi } from './api/index.js';
 import { DEMO_USERS, REPORTS_API, startIdp } from './idp/index.js';
 import { main as startBff } from '../bff/src/main.js';
+import { loadConfig } from '../bff/src/config.js';
 
 const dev = process.argv.includes('--dev');
 const env = process.env;
@@ -51,6 +52,16 @@ Object.assign(env, {
 });
 await startBff(env);
 
+/** Where traces go, read as the BFF reads it (its configuration), or how to turn them on. */
+function tracesNote(): string {
+  const tracing = loadConfig(env).tracing;
+  if (!tracing) return 'off (set OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:4318 for a local Jaeger)';
+  // Jaeger's and most collectors' OTLP/HTTP port is 4318; Jaeger's UI is on 16686 of the same host.
+  const ui = new URL(tracing.url);
+  const jaeger = ui.port === '4318' ? `; in Jaeger: http://${ui.hostname}:16686/search?service=${encodeURIComponent(tracing.serviceName)}` : '';
+  return `exported over OTLP (${tracing.protocol}) to ${tracing.url} as service "${tracing.serviceName}"${jaeger}`;
+}
+
 if (dev) {
   const { createServer } = await import('vite');
   const vite = await createServer({ configFile: new URL('../web/vite.config.ts', import.meta.url).pathname, server: { port: webPort } });
@@ -65,6 +76,8 @@ console.log(`
     OpenID Provider: ${idp.issuer}
     Demo APIs:       ${api.url} (notes), ${reports.url} (reports, its own audience)
     Sessions:        ${env.REDIS_URL ? `Redis at ${env.REDIS_URL}` : 'in memory (set REDIS_URL to use Redis)'}
+    Metrics:         ${bffUrl}/metrics (Prometheus; dashboard and alert rules in docker/observability/)
+    Traces:          ${tracesNote()}
 
   Press Ctrl+C to stop.
 `);

@@ -86,12 +86,46 @@ describe('the Compose Specification schema (no Docker needed)', () => {
 });
 
 describe('docker', () => {
-  it('has a valid compose file with redis (persistent), idp, two demo APIs and bff', () => {
+  it('has a valid compose file with redis (persistent), idp, two demo APIs and bff, plus Prometheus, Grafana and Jaeger behind the observability profile', () => {
     const { services, volumes } = compose();
-    expect(Object.keys(services).sort()).toEqual(['api', 'bff', 'idp', 'redis', 'reports']);
+    expect(Object.keys(services).sort()).toEqual(['api', 'bff', 'grafana', 'idp', 'jaeger', 'prometheus', 'redis', 'reports']);
+    // `docker compose up` starts the kit alone; the observability services only with --profile observability.
+    const byDefault = Object.entries(services).filter(([, service]) => !service.profiles?.length).map(([name]) => name);
+    expect(byDefault.sort()).toEqual(['api', 'bff', 'idp', 'redis', 'reports']);
+    for (const name of ['grafana', 'jaeger', 'prometheus']) expect(services[name]!.profiles, name).toEqual(['observability']);
     expect(services.redis!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
     expect(Object.keys(volumes ?? {})).toContain('redis-data');
     expect(JSON.stringify(services.bff!.ports)).toMatch(/3000/);
+  });
+
+  it('wires the observability profile: Prometheus scrapes the BFF with the alert rules, Grafana provisions the dashboard, the BFF exports traces to Jaeger', () => {
+    const { services } = compose();
+    const mounts = (name: string) =>
+      new Map(
+        (services[name]!.volumes ?? []).map((volume) => {
+          const [source, target] = typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target];
+          return [target!, resolve(dirname(composePath), source!)];
+        }),
+      );
+    for (const name of ['grafana', 'jaeger', 'prometheus']) expect(services[name]!.image, name).toMatch(/^[\w./-]+:v?\d+\.\d+\.\d+$/); // a pinned release, not a moving tag
+    const prometheus = mounts('prometheus');
+    const scrape = parse(readFileSync(prometheus.get('/etc/prometheus/prometheus.yml')!, 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[];
+    };
+    const config = loadConfig(environment(services.bff!));
+    expect(scrape.scrape_configs[0]!.static_configs[0]!.targets).toEqual([`bff:${config.port}`]);
+    expect(scrape.scrape_configs[0]!.metrics_path).toBe('/metrics');
+    for (const file of scrape.rule_files) expect(existsSync(prometheus.get(file)!), file).toBe(true);
+    const grafana = mounts('grafana');
+    expect(existsSync(join(grafana.get('/var/lib/grafana/dashboards')!, 'bff.json'))).toBe(true);
+    const provisioning = grafana.get('/etc/grafana/provisioning')!;
+    const sources = (parse(readFileSync(join(provisioning, 'datasources/datasources.yml'), 'utf8')) as { datasources: { type: string; url: string }[] }).datasources;
+    expect(sources.map(({ type, url }) => `${type} ${url}`).sort()).toEqual(['jaeger http://jaeger:16686', 'prometheus http://prometheus:9090']);
+    const dashboards = parse(readFileSync(join(provisioning, 'dashboards/dashboards.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+    expect(dashboards.providers[0]!.options.path).toBe('/var/lib/grafana/dashboards');
+    // Jaeger's OTLP/HTTP receiver, with OpenTelemetry's default encoding.
+    expect(config.tracing).toMatchObject({ url: 'http://jaeger:4318/v1/traces', protocol: 'http/protobuf', serviceName: 'bff' });
   });
 
   it('uses no variable interpolation, so the file as written is the file Compose runs', () => {

@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import type { Deps } from './context.js';
 import { notFound } from './errors.js';
 import type { Logger } from './logger.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, registerReadiness, type Metrics } from './metrics.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { securityHeadersMiddleware } from './middleware/security-headers.js';
@@ -25,6 +25,9 @@ import { SessionCache, type HotSession, type SessionCacheLimits } from './sessio
 import { SessionSync } from './session/session-sync.js';
 import { SessionStore } from './session/sessions.js';
 import { TokenVault } from './session/vault.js';
+import { tracedStore } from './tracing/traced-store.js';
+import type { Tracing } from './tracing/tracing.js';
+import { pathOf, routeClass } from './middleware/request-context.js';
 
 /** Memory bound of the session cache (about 25,000 typical records). */
 const SESSION_CACHE_BYTES = 64 * 1024 * 1024;
@@ -36,9 +39,19 @@ const SESSION_CACHE_BYTES = 64 * 1024 * 1024;
 export function createDeps(
   config: Config,
   log: Logger,
-  options: { kv?: KeyValueStore; metrics?: Metrics; refreshLockMs?: number; sessionCache?: Partial<SessionCacheLimits> } = {},
+  options: {
+    kv?: KeyValueStore;
+    metrics?: Metrics;
+    refreshLockMs?: number;
+    sessionCache?: Partial<SessionCacheLimits>;
+    /** Started by the caller (see startTracing: loading the SDK is asynchronous); none: tracing off. */
+    tracing?: Tracing;
+  } = {},
 ): Deps {
-  const kv = options.kv ?? (config.redisUrl ? new RedisStore(connectRedis(config.redisUrl)) : new MemoryStore());
+  const { tracing } = options;
+  const store = options.kv ?? (config.redisUrl ? new RedisStore(connectRedis(config.redisUrl)) : new MemoryStore());
+  // Redis commands become spans only when tracing is on: otherwise the store is not wrapped at all.
+  const kv = tracing && store instanceof RedisStore ? tracedStore(store, tracing) : store;
   if (!config.redisUrl && !options.kv) log.warn('REDIS_URL is not set: sessions are kept in memory (development only; lost on restart, not shared)');
   let secrets = config.sessionKeys;
   if (secrets.length === 0) {
@@ -57,9 +70,10 @@ export function createDeps(
   const sessions: SessionStore = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync, (record): HotSession => sessionTokens.hotOf(record));
   const oidc = new OidcClient(config, log);
   const metrics = options.metrics ?? createMetrics(cache);
-  const sessionTokens: SessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs });
-  const clientTokens = new ClientTokens({ oidc, log, metrics });
-  return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, metrics };
+  if (!options.metrics) registerReadiness(metrics.registry, kv, oidc);
+  const sessionTokens: SessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs, tracing });
+  const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
+  return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, metrics, tracing };
 }
 
 /**
@@ -96,14 +110,21 @@ export function createApp(deps: Deps) {
   const koa = app.callback();
   let inFlight = 0;
   const settled = () => inFlight--;
+  /** Where a request goes: the proxy (API_ROUTES), else the Koa app. */
+  const route = (req: IncomingMessage, res: ServerResponse) => {
+    if (proxy.handle(req, res)) return;
+    // The Koa side reads small bodies only: let an `Expect: 100-continue` client send it.
+    if (req.headers.expect !== undefined) res.writeContinue();
+    void koa(req, res);
+  };
+  const { tracing } = deps;
   return Object.assign(app, {
     listener(req: IncomingMessage, res: ServerResponse) {
       inFlight++;
       res.on('close', settled);
-      if (proxy.handle(req, res)) return;
-      // The Koa side reads small bodies only: let an `Expect: 100-continue` client send it.
-      if (req.headers.expect !== undefined) res.writeContinue();
-      void koa(req, res);
+      // Tracing on: the request runs inside its server span, named by route prefix or class (never the path).
+      if (tracing) tracing.serve(req, res, proxy.routeOf(req.url ?? '/') ?? routeClass(pathOf(req.url ?? '/')), () => route(req, res));
+      else route(req, res);
     },
     /** The server's 'upgrade' listener: WebSockets on `websocket=true` routes, a 4xx answer anywhere else. */
     upgrade: websockets.handle,
@@ -126,6 +147,7 @@ export function createApp(deps: Deps) {
       live.stop();
       await deps.sync.stop();
       await proxy.close();
+      await deps.tracing?.shutdown();
     },
   });
 }

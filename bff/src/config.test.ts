@@ -114,4 +114,31 @@ describe('configuration: hardening', () => {
     expect(loadConfig({ ...base, OIDC_TIMEOUT_MS: '5000' }).oidcTimeoutMs).toBe(5000);
     expect(problems({ ...base, OIDC_TIMEOUT_MS: 'soon' })).toEqual([expect.stringContaining('OIDC_TIMEOUT_MS')]);
   });
+
+  it('turns tracing on only with an OTLP endpoint, with OpenTelemetry\'s defaults and precedence', () => {
+    expect(loadConfig(base).tracing).toBeUndefined();
+    expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }).tracing).toEqual({
+      url: 'http://127.0.0.1:4318/v1/traces',
+      protocol: 'http/protobuf',
+      serviceName: 'bff',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+    });
+    const traced = loadConfig({
+      ...base,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/custom/traces',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'shop-bff',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    }).tracing;
+    expect(traced).toEqual({ url: 'http://collector:4318/custom/traces', protocol: 'http/json', serviceName: 'shop-bff', sampler: 'parentbased_traceidratio', samplerRatio: 0.25 });
+    expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+    expect(problems({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_SAMPLER_ARG: '2' })).toEqual([
+      'OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (the BFF exports over OTLP/HTTP; grpc is not supported)',
+      'OTEL_TRACES_SAMPLER_ARG must be between 0 and 1',
+    ]);
+  });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseRoutes } from './api-routes.js';
 import { isNeverForwarded } from './proxy/header-policy.js';
+import type { TracingSettings } from './tracing/tracing.js';
 
 /**
  * The BFF's configuration, read from the environment and validated once at start-up.
@@ -41,6 +42,23 @@ function forwardHeaderProblems(names: string[]): string[] {
     if (isNeverForwarded(name.toLowerCase())) return [`API_FORWARD_HEADERS: ${name} must never be forwarded (it carries credentials, routing or client-address claims)`];
     return [];
   });
+}
+
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+const otlpProtocol = (name: string) =>
+  z
+    .enum(OTLP_PROTOCOLS, { error: `${name} must be http/protobuf or http/json (the BFF exports over OTLP/HTTP; grpc is not supported)` })
+    .optional();
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+
+/**
+ * The OTLP/HTTP traces URL, as OpenTelemetry's exporters read these variables: the signal's own
+ * endpoint as given, or the general one with `/v1/traces` appended. Undefined: tracing is off.
+ */
+function tracesUrl(env: { OTEL_EXPORTER_OTLP_ENDPOINT?: string; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string }): string | undefined {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+  return undefined;
 }
 
 const RESERVED_AUTH_PARAMS = ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope'];
@@ -90,6 +108,19 @@ const envSchema = z
     SESSION_CACHE_ENTRIES: z.coerce.number({ error: 'SESSION_CACHE_ENTRIES must be a number' }).int().min(0).max(1_000_000).default(10_000),
     BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // OpenTelemetry's own variable names (README, Observability): tracing is on when an endpoint is set.
+    OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT').optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').optional(),
+    OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol('OTEL_EXPORTER_OTLP_PROTOCOL'),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'),
+    OTEL_SERVICE_NAME: z.string().min(1).default('bff'),
+    OTEL_TRACES_SAMPLER: z.enum(SAMPLERS, { error: `OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
+    OTEL_TRACES_SAMPLER_ARG: z.coerce
+      .number({ error: 'OTEL_TRACES_SAMPLER_ARG must be a number' })
+      .min(0, 'OTEL_TRACES_SAMPLER_ARG must be between 0 and 1')
+      .max(1, 'OTEL_TRACES_SAMPLER_ARG must be between 0 and 1')
+      .default(1),
+    OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false'),
   })
   // Cross-field rules run even when some fields failed, so one message lists every problem.
   .superRefine(
@@ -167,10 +198,33 @@ const envSchema = z
       maxBodyBytes: env.MAX_BODY_BYTES,
       logLevel: env.LOG_LEVEL,
       workers: env.BFF_WORKERS,
+      /** OTLP/HTTP trace export; undefined when no endpoint is set (or OTEL_SDK_DISABLED=true): no tracing code runs. */
+      tracing: tracingSettings(env),
     };
   });
 
 export type Config = z.output<typeof envSchema>;
+
+function tracingSettings(env: {
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+  OTEL_EXPORTER_OTLP_PROTOCOL?: TracingSettings['protocol'];
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?: TracingSettings['protocol'];
+  OTEL_SERVICE_NAME: string;
+  OTEL_TRACES_SAMPLER: TracingSettings['sampler'];
+  OTEL_TRACES_SAMPLER_ARG: number;
+  OTEL_SDK_DISABLED: 'true' | 'false';
+}): TracingSettings | undefined {
+  const url = tracesUrl(env);
+  if (!url || env.OTEL_SDK_DISABLED === 'true') return undefined;
+  return {
+    url,
+    protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    serviceName: env.OTEL_SERVICE_NAME,
+    sampler: env.OTEL_TRACES_SAMPLER,
+    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG,
+  };
+}
 
 /** Thrown by {@link loadConfig}: `problems` holds one line per invalid or missing variable. */
 export class ConfigError extends Error {

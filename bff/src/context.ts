@@ -8,6 +8,7 @@ import type { SessionStore } from './session/sessions.js';
 import type { TokenVault } from './session/vault.js';
 import type { ClientTokens } from './oidc/client-tokens.js';
 import type { SessionTokens } from './oidc/session-tokens.js';
+import type { Tracing } from './tracing/tracing.js';
 
 /** Everything the app is built from; `createApp(deps)` wires routes to these and opens nothing itself. */
 export interface Deps {
@@ -22,4 +23,6 @@ export interface Deps {
   sessionTokens: SessionTokens;
   clientTokens: ClientTokens;
   metrics: Metrics;
+  /** OpenTelemetry hooks; undefined when tracing is off (every hook is then skipped). */
+  tracing?: Tracing;
 }

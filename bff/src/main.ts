@@ -3,6 +3,7 @@ import { createApp, createDeps } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createBffServer } from './server.js';
+import { startTracing } from './tracing/tracing.js';
 
 /**
  * The BFF's entry point: the only file that reads `process.env` and opens sockets.
@@ -21,7 +22,9 @@ export async function main(env = process.env): Promise<void> {
   }
   const log = createLogger({ level: config.logLevel, pretty: !config.production && process.stdout.isTTY });
   if (config.workers > 1 && cluster.isPrimary) return supervise(config.workers, log);
-  const deps = createDeps(config, log);
+  // Loads the OpenTelemetry SDK only when an OTLP endpoint is configured.
+  const tracing = await startTracing(config.tracing, log);
+  const deps = createDeps(config, log, { tracing });
   const app = createApp(deps);
   void deps.oidc.start();
   await deps.kv.ready();

@@ -34,6 +34,28 @@ export function createMetrics(cache?: SessionCache) {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
+ * `bff_ready{check}`: what `/readyz` checks, as a gauge Prometheus can alert on (a load balancer
+ * reads `/readyz`; Prometheus reads `/metrics`). `store` pings Redis on each scrape, `provider`
+ * is 1 once discovery succeeded.
+ */
+export function registerReadiness(registry: Registry, store: { ping(): Promise<void> }, provider: { readonly ready: boolean }): void {
+  new Gauge({
+    name: 'bff_ready',
+    help: 'Readiness checks (1 ok, 0 failing): store (Redis answers a ping), provider (metadata loaded)',
+    labelNames: ['check'] as const,
+    registers: [registry],
+    async collect() {
+      const storeUp = await store.ping().then(
+        () => 1,
+        () => 0,
+      );
+      this.set({ check: 'store' }, storeUp);
+      this.set({ check: 'provider' }, provider.ready ? 1 : 0);
+    },
+  });
+}
+
+/**
  * The session cache's lookups and size, read from its plain counters when scraped: counting
  * through prom-client on every proxied call would cost more than the lookup itself.
  */

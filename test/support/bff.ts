@@ -6,6 +6,7 @@ import { loadConfig } from '../../bff/src/config.js';
 import type { Deps } from '../../bff/src/context.js';
 import { createLogger } from '../../bff/src/logger.js';
 import { createBffServer } from '../../bff/src/server.js';
+import { startTracing } from '../../bff/src/tracing/tracing.js';
 import { deriveHandleKey, handleUnder, keys } from '../../bff/src/session/sessions.js';
 import { freePort } from './redis.js';
 
@@ -54,7 +55,8 @@ export async function startBff(
   const config = loadConfig({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, SESSION_KEYS: TEST_SESSION_KEY, LOG_LEVEL: 'debug', NODE_ENV: 'test', STATIC_DIR: STATIC_FIXTURE, ...env });
   const capture = logCapture();
   const log = createLogger({ level: config.logLevel, destination: capture.destination });
-  const deps = createDeps(config, log, depsOptions);
+  const tracing = await startTracing(config.tracing, log);
+  const deps = createDeps(config, log, { tracing, ...depsOptions });
   const app = createApp(deps);
   await Promise.all([deps.oidc.start(), deps.kv.ready()]);
   const server = createBffServer(app.listener, { ...serverOptions, upgrade: app.upgrade });

@@ -21,6 +21,9 @@ export interface ComposeService {
   depends_on?: string[] | Record<string, { condition: string }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
   user?: string;
+  /** Started only when one of these profiles is activated (`--profile`). */
+  profiles?: string[];
+  volumes?: (string | { source?: string; target?: string })[];
 }
 
 export interface ComposeFile {

@@ -25,7 +25,7 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
  * The route class a path belongs to, for metric labels. Bounded on purpose: a label per
  * arbitrary path would let anyone grow the metrics without limit.
  */
-function routeClass(path: string): string {
+export function routeClass(path: string): string {
   if (KNOWN_BFF_PATHS.has(path)) return path;
   if (path.startsWith(`${BFF_PATHS.sessions}/`)) return `${BFF_PATHS.sessions}/:handle`;
   if (path.startsWith('/bff/')) return '/bff/other';

@@ -9,6 +9,7 @@ import { ERROR_CODES } from '../../../shared/src/index.js';
 import { keys, SessionStore, type SessionRecord } from '../session/sessions.js';
 import { describeDevice } from '../session/device.js';
 import { accessTiming } from './session-tokens.js';
+import { traced } from '../tracing/tracing.js';
 import { hashBrowserBinding, type LoginTransaction } from './login.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
@@ -42,7 +43,7 @@ const SIGN_IN_FAILED = 'Sign-in could not be completed';
  * (iss, aud, exp, signature, nonce), and starts a session under a NEW id (no fixation).
  */
 export function callback(deps: Deps) {
-  const { config, oidc, kv, log, metrics, sessionTokens } = deps;
+  const { config, oidc, kv, log, metrics, sessionTokens, tracing } = deps;
   const names = cookieNames(config);
   return async function callback(ctx: Context) {
     const { state, error } = ctx.query;
@@ -68,11 +69,14 @@ export function callback(deps: Deps) {
     const currentUrl = new URL(ctx.originalUrl, config.publicUrl);
     let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
-      response = await client.authorizationCodeGrant(
-        oidc.configuration,
-        currentUrl,
-        { pkceCodeVerifier: transaction.codeVerifier, expectedState: state as string, expectedNonce: transaction.nonce, idTokenExpected: true },
-        tokenEndpointParams(config),
+      const configuration = oidc.configuration;
+      response = await traced(tracing, 'oidc code_exchange', () =>
+        client.authorizationCodeGrant(
+          configuration,
+          currentUrl,
+          { pkceCodeVerifier: transaction.codeVerifier, expectedState: state as string, expectedNonce: transaction.nonce, idTokenExpected: true },
+          tokenEndpointParams(config),
+        ),
       );
     } catch (failure) {
       metrics.signIns.inc({ result: 'failed' });
@@ -91,7 +95,8 @@ export function callback(deps: Deps) {
     let claims: Record<string, unknown> = { ...idClaims };
     if (oidc.configuration.serverMetadata().userinfo_endpoint) {
       try {
-        claims = { ...claims, ...(await client.fetchUserInfo(oidc.configuration, response.access_token, idClaims.sub)) };
+        const { access_token: accessToken } = response;
+        claims = { ...claims, ...(await traced(tracing, 'oidc userinfo', () => client.fetchUserInfo(oidc.configuration, accessToken, idClaims.sub))) };
       } catch (failure) {
         // Not fatal: the ID token's claims are enough to sign in.
         log.warn({ event: 'userinfo_failed', err: describeError(failure) }, 'userinfo failed; using ID token claims');

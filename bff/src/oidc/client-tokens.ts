@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { OidcClient } from './client.js';
 import { classifyGrantFailure } from './grant-refusal.js';
 import { accessTiming, refreshDue, targetParams } from './session-tokens.js';
+import { traced, type Tracing } from '../tracing/tracing.js';
 
 interface CachedToken {
   accessToken: string;
@@ -23,7 +24,7 @@ export class ClientTokens {
   readonly #cache = new Map<string, CachedToken>();
   readonly #inflight = new Map<string, Promise<string>>();
 
-  constructor(private readonly deps: { oidc: OidcClient; log: Logger; metrics: Metrics }) {}
+  constructor(private readonly deps: { oidc: OidcClient; log: Logger; metrics: Metrics; tracing?: Tracing }) {}
 
   /** A usable token for `target` (undefined: no resource or scope), fetched when missing, due, or equal to `rejected`. */
   token(target: TokenTarget | undefined, rejected?: string): string | Promise<string> {
@@ -39,9 +40,9 @@ export class ClientTokens {
   }
 
   async #grant(key: string, target: TokenTarget | undefined): Promise<string> {
-    const { oidc, log, metrics } = this.deps;
+    const { oidc, log, metrics, tracing } = this.deps;
     try {
-      const response = await client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {});
+      const response = await traced(tracing, 'oidc client_credentials', () => client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {}));
       this.#cache.set(key, { accessToken: response.access_token, ...accessTiming(response.expires_in) });
       metrics.clientTokens.inc({ result: 'ok' });
       return response.access_token;

@@ -3,6 +3,7 @@ import type { Deps } from '../context.js';
 import { describeError } from '../errors.js';
 import type { SessionRecord, TokenSet } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
+import { traced } from '../tracing/tracing.js';
 
 /** Why a session is being ended, for the log. */
 export type EndReason = 'sign_out' | 'revoked_by_user';
@@ -20,7 +21,7 @@ export type EndReason = 'sign_out' | 'revoked_by_user';
  * token for the end-session redirect), undefined when its key was retired.
  */
 export async function endSession(
-  { oidc, sessions, sessionTokens, log }: Pick<Deps, 'oidc' | 'sessions' | 'sessionTokens' | 'log'>,
+  { oidc, sessions, sessionTokens, log, tracing }: Pick<Deps, 'oidc' | 'sessions' | 'sessionTokens' | 'log' | 'tracing'>,
   session: { handle: string; record: SessionRecord },
   reason: EndReason,
 ): Promise<TokenSet | undefined> {
@@ -29,7 +30,8 @@ export async function endSession(
   log.info({ event: 'session_ended', reason }, 'session ended');
   if (tokens?.refreshToken && oidc.ready && oidc.configuration.serverMetadata().revocation_endpoint) {
     try {
-      await client.tokenRevocation(oidc.revocation, tokens.refreshToken, { token_type_hint: 'refresh_token' });
+      const { refreshToken } = tokens;
+      await traced(tracing, 'oidc revocation', () => client.tokenRevocation(oidc.revocation, refreshToken, { token_type_hint: 'refresh_token' }));
     } catch (error) {
       // The session is gone either way; an unrevoked token expires on its own at the provider.
       log.warn({ event: 'revocation_failed', err: describeError(error) }, 'refresh token revocation failed');

@@ -13,6 +13,7 @@ import type { HotSession, OpenToken } from '../session/session-cache.js';
 import { keys, type HeldToken, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
 import { tokenEndpointParams, type OidcClient } from './client.js';
+import { traced, type Tracing } from '../tracing/tracing.js';
 
 /** How long one instance may hold a session's refresh lock; a crashed holder blocks no longer. */
 export const REFRESH_LOCK_MS = 10_000;
@@ -59,6 +60,7 @@ export class SessionTokens {
       metrics: Metrics;
       /** The refresh lock's lifetime (tests shorten it); extended while a refresh runs. */
       refreshLockMs?: number;
+      tracing?: Tracing;
     },
   ) {}
 
@@ -185,7 +187,7 @@ export class SessionTokens {
    * stores the rotated refresh token, which every later grant of the session then uses.
    */
   async #grant(id: string, record: SessionRecord, raw: string, target: TokenTarget | undefined): Promise<string> {
-    const { oidc, sessions, config, log, metrics } = this.deps;
+    const { oidc, sessions, config, log, metrics, tracing } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
       await sessions.destroy(id, record);
@@ -193,7 +195,8 @@ export class SessionTokens {
     }
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      response = await client.refreshTokenGrant(oidc.configuration, tokens.refreshToken, target ? targetParams(target) : tokenEndpointParams(config));
+      const { refreshToken } = tokens;
+      response = await traced(tracing, 'oidc refresh', () => client.refreshTokenGrant(oidc.configuration, refreshToken, target ? targetParams(target) : tokenEndpointParams(config)));
     } catch (error) {
       const refusal = classifyGrantFailure(error);
       metrics.refreshes.inc({ result: refusal === 'grant' ? 'rejected' : 'failed' });

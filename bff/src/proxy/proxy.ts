@@ -15,6 +15,7 @@ import { requestHeaderPolicy } from './header-policy.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
 import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
+import type { UpstreamSpan } from '../tracing/tracing.js';
 
 // A retry replays the request, so only methods without side effects and without a body qualify.
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -60,6 +61,8 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
   const forwardedProto = config.publicUrl.protocol.slice(0, -1);
   const forwardedHost = config.publicUrl.host;
 
+  const { tracing } = deps;
+
   /** Steps 1-7 for one call. */
   async function proxy(call: ProxyCall): Promise<void> {
     const target = path(call);
@@ -102,25 +105,30 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     // Only now, with every check passed, may the browser send the body it held back.
     if (body && EXPECT_CONTINUE.test(req.headers.expect ?? '')) res.writeContinue();
     const started = performance.now();
+    // Tracing on: the upstream call's client span, whose traceparent the upstream gets.
+    const span = tracing?.upstream(route.prefix, req.method!, route.upstream);
     const relay = new ResponseRelay(res, call.requestId, mayRetry, route.timeoutMs, (statusCode) => {
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, String(statusCode));
+      span?.end(statusCode);
     });
     call.relay = relay;
     // An event stream lives as long as it has events to send: only its headers are timed, and it
     // gets a connection of its own, so streams never hold up the pool that ordinary calls use.
     const eventStream = WANTS_EVENT_STREAM.test(req.headers.accept ?? '');
     if (eventStream) relay.onEventStream = (stream) => streams.add(call, stream);
+    const headers = upstreamRequestHeaders(req.headers, {
+      authorization,
+      clientAddress: clientAddress(req, config.trustedProxyHops),
+      proto: forwardedProto,
+      host: forwardedHost,
+      requestId: call.requestId,
+    });
+    if (span) traceContext(headers, span);
     (eventStream ? streamPoolFor(route.upstream.origin) : pools.get(route.upstream.origin)!).dispatch(
       {
         path: upstreamPath,
         method: req.method as 'GET',
-        headers: upstreamRequestHeaders(req.headers, {
-          authorization,
-          clientAddress: clientAddress(req, config.trustedProxyHops),
-          proto: forwardedProto,
-          host: forwardedHost,
-          requestId: call.requestId,
-        }),
+        headers,
         body,
         headersTimeout: route.timeoutMs,
         bodyTimeout: eventStream ? 0 : route.timeoutMs,
@@ -129,6 +137,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     );
     if (body) void relay.done.finally(() => body.release()).catch(() => undefined);
     return relay.done.catch((error: unknown) => {
+      if (!relay.started) span?.end('error');
       // The browser went away (and we aborted the upstream call): nobody to answer, nothing failed upstream.
       if (res.destroyed && !relay.started) return 'sent' as const;
       if (relay.started) {
@@ -191,9 +200,18 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     return true;
   }
 
+  /**
+   * The route prefix of an API path (`proxy` for a path the proxy refuses), undefined for paths
+   * Koa answers: a span name that no request can vary.
+   */
+  function routeOf(url: string): string | undefined {
+    const resolved = resolveApiPath(config.apiRoutes, url);
+    return resolved === 'invalid' ? 'proxy' : resolved?.route.prefix;
+  }
+
   /** Closes the upstream connection pools (graceful shutdown). */
   const close = () => Promise.all([...pools.values(), ...streamPools.values()].map((pool) => pool.close())).then(() => undefined);
-  return { handle, close, credentials };
+  return { handle, routeOf, close, credentials };
 }
 
 /** One proxied request's state. */
@@ -217,6 +235,13 @@ class ProxyCall {
     const length = req.headers['content-length'];
     this.hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
   }
+}
+
+/** The upstream span's trace context replaces the browser's (which is that span's grandparent). */
+function traceContext(headers: Record<string, string | string[]>, span: UpstreamSpan): void {
+  headers.traceparent = span.traceparent;
+  if (span.tracestate) headers.tracestate = span.tracestate;
+  else delete headers.tracestate;
 }
 
 function upstreamFailure(error: unknown): HttpError {
