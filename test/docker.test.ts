@@ -141,7 +141,7 @@ describe('docker', () => {
     expect(config.host).toBe('0.0.0.0');
     // Every URL points at a service of the compose file, on the port that service listens on.
     expect(new URL(config.redisUrl!).hostname).toBe('redis');
-    const [route] = config.apiRoutes;
+    const route = config.apiRoutes.find((candidate) => candidate.prefix === '/api');
     expect(route!.upstream.hostname).toBe('api');
     expect(route!.upstream.port).toBe(environment(services.api!).API_PORT);
     const idp = environment(services.idp!);
