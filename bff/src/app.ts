@@ -12,6 +12,7 @@ import { securityHeadersMiddleware } from './middleware/security-headers.js';
 import { OidcClient } from './oidc/client.js';
 import { ClientTokens } from './oidc/client-tokens.js';
 import { SessionTokens } from './oidc/session-tokens.js';
+import { DpopProofs, randomDpopKey } from './proxy/dpop.js';
 import { LiveConnections } from './proxy/live-connections.js';
 import { createApiProxy } from './proxy/proxy.js';
 import { createWebSocketProxy } from './proxy/websocket.js';
@@ -68,12 +69,19 @@ export function createDeps(
   void sync.start();
   // The cache keeps decrypted access tokens; sessionTokens (made below) does the decrypting.
   const sessions: SessionStore = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync, (record): HotSession => sessionTokens.hotOf(record));
-  const oidc = new OidcClient(config, log);
+  let dpopKey = config.dpop.key;
+  if (config.dpop.enabled && !dpopKey) {
+    // Tokens are bound to this key: another instance, or this one after a restart, cannot use them.
+    log.warn('OIDC_DPOP=true without DPOP_PRIVATE_KEY: using a random DPoP key for this process (development only; instances cannot share tokens)');
+    dpopKey = randomDpopKey();
+  }
+  const oidc = new OidcClient(config, log, dpopKey);
   const metrics = options.metrics ?? createMetrics(cache);
   if (!options.metrics) registerReadiness(metrics.registry, kv, oidc);
   const sessionTokens: SessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs, tracing });
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
-  return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, metrics, tracing };
+  const dpop = dpopKey ? new DpopProofs(dpopKey) : undefined;
+  return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, dpop, metrics, tracing };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseRoutes } from './api-routes.js';
+import { CLIENT_AUTH_METHODS, readFapiSettings, type FapiEnv } from './config-fapi.js';
 import { isNeverForwarded } from './proxy/header-policy.js';
 import type { TracingSettings } from './tracing/tracing.js';
 
@@ -61,7 +62,7 @@ function tracesUrl(env: { OTEL_EXPORTER_OTLP_ENDPOINT?: string; OTEL_EXPORTER_OT
   return undefined;
 }
 
-const RESERVED_AUTH_PARAMS = ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope'];
+const RESERVED_AUTH_PARAMS = ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope', 'request_uri', 'request', 'dpop_jkt'];
 
 const envSchema = z
   .object({
@@ -72,18 +73,22 @@ const envSchema = z
     ALLOW_INSECURE_PUBLIC_URL: z.enum(['true', 'false']).default('false'),
     OIDC_ISSUER: url('OIDC_ISSUER'),
     OIDC_CLIENT_ID: z.string({ error: 'OIDC_CLIENT_ID is required' }).min(1, 'OIDC_CLIENT_ID is required'),
-    OIDC_CLIENT_SECRET: z
-      .string({ error: 'OIDC_CLIENT_SECRET is required' })
-      .min(1, 'OIDC_CLIENT_SECRET is required'),
+    // Required unless OIDC_CLIENT_AUTH=private_key_jwt: checked with the other client settings below.
+    OIDC_CLIENT_SECRET: z.string().optional(),
     OIDC_SCOPES: z
       .string()
       .default('openid profile email offline_access')
       .refine((value) => value.split(/\s+/).includes('openid'), 'OIDC_SCOPES must include openid'),
     OIDC_CLIENT_AUTH: z
-      .enum(['client_secret_basic', 'client_secret_post'], {
-        error: 'OIDC_CLIENT_AUTH must be client_secret_basic or client_secret_post',
+      .enum(CLIENT_AUTH_METHODS, {
+        error: 'OIDC_CLIENT_AUTH must be client_secret_basic, client_secret_post or private_key_jwt',
       })
       .default('client_secret_basic'),
+    OIDC_CLIENT_PRIVATE_KEY: z.string().optional(),
+    OIDC_CLIENT_KEY_ID: z.string().optional(),
+    OIDC_PAR: z.enum(['auto', 'true', 'false'], { error: 'OIDC_PAR must be auto, true or false' }).default('auto'),
+    OIDC_DPOP: z.enum(['true', 'false'], { error: 'OIDC_DPOP must be true or false' }).default('false'),
+    DPOP_PRIVATE_KEY: z.string().optional(),
     OIDC_AUTH_PARAMS: z.string().default(''),
     REDIS_URL: z
       .string()
@@ -153,6 +158,9 @@ const envSchema = z
       for (const reserved of RESERVED_AUTH_PARAMS) {
         if (authParams.has(reserved)) problem(`OIDC_AUTH_PARAMS must not set ${reserved} (the BFF sets it)`);
       }
+      if (CLIENT_AUTH_METHODS.includes(env.OIDC_CLIENT_AUTH) && ['auto', 'true', 'false'].includes(env.OIDC_PAR) && ['true', 'false'].includes(env.OIDC_DPOP)) {
+        readFapiSettings(fapiEnv(env)).problems.forEach(problem);
+      }
       if (typeof env.API_ROUTES === 'string') parseRoutes(env.API_ROUTES, 1).problems.forEach(problem);
       if (typeof env.API_FORWARD_HEADERS === 'string') forwardHeaderProblems(csv(env.API_FORWARD_HEADERS)).forEach(problem);
       if (production && typeof env.OIDC_ISSUER === 'string' && URL.canParse(env.OIDC_ISSUER)) {
@@ -166,6 +174,7 @@ const envSchema = z
   )
   .transform((env) => {
     const publicUrl = new URL(env.PUBLIC_URL ?? `http://localhost:${env.PORT}`);
+    const fapi = readFapiSettings(fapiEnv(env)).settings;
     return {
       production: env.NODE_ENV === 'production',
       port: env.PORT,
@@ -174,8 +183,14 @@ const envSchema = z
       secureCookies: publicUrl.protocol === 'https:',
       issuer: new URL(env.OIDC_ISSUER),
       clientId: env.OIDC_CLIENT_ID,
-      clientSecret: env.OIDC_CLIENT_SECRET,
-      clientAuth: env.OIDC_CLIENT_AUTH,
+      clientSecret: fapi.clientSecret,
+      clientAuth: fapi.clientAuth,
+      /** The client assertion key (`private_key_jwt` only). */
+      clientKey: fapi.clientKey,
+      /** Pushed authorization requests: `auto`, `required` or `off` (OIDC_PAR auto/true/false). */
+      par: fapi.par,
+      /** DPoP-bound tokens; `key` undefined with `enabled` means a random per-process key (development). */
+      dpop: fapi.dpop,
       scopes: env.OIDC_SCOPES.trim().split(/\s+/).join(' '),
       authParams: new URLSearchParams(env.OIDC_AUTH_PARAMS),
       redisUrl: env.REDIS_URL,
@@ -202,6 +217,11 @@ const envSchema = z
       tracing: tracingSettings(env),
     };
   });
+
+/** The part of the raw environment the FAPI settings read. */
+function fapiEnv(env: Omit<FapiEnv, 'production' | 'workers'> & { NODE_ENV: string; BFF_WORKERS: number }): FapiEnv {
+  return { ...env, production: env.NODE_ENV === 'production', workers: env.BFF_WORKERS };
+}
 
 export type Config = z.output<typeof envSchema>;
 

@@ -9,6 +9,7 @@ import type { TokenVault } from './session/vault.js';
 import type { ClientTokens } from './oidc/client-tokens.js';
 import type { SessionTokens } from './oidc/session-tokens.js';
 import type { Tracing } from './tracing/tracing.js';
+import type { DpopProofs } from './proxy/dpop.js';
 
 /** Everything the app is built from; `createApp(deps)` wires routes to these and opens nothing itself. */
 export interface Deps {
@@ -22,6 +23,8 @@ export interface Deps {
   oidc: OidcClient;
   sessionTokens: SessionTokens;
   clientTokens: ClientTokens;
+  /** DPoP proofs for upstream calls (RFC 9449), with OIDC_DPOP=true; undefined otherwise. */
+  dpop: DpopProofs | undefined;
   metrics: Metrics;
   /** OpenTelemetry hooks; undefined when tracing is off (every hook is then skipped). */
   tracing?: Tracing;

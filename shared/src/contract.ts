@@ -12,6 +12,8 @@ export const BFF_PATHS = {
   backchannelLogout: '/bff/backchannel-logout',
   /** The user's own sessions: `GET` lists them, `DELETE` ends every other one, `DELETE /{handle}` ends one. */
   sessions: '/bff/sessions',
+  /** The BFF's public keys (client assertion key, DPoP key) as a JWK set: public, no session, no X-CSRF. */
+  jwks: '/bff/jwks',
 } as const;
 
 /**

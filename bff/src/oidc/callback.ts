@@ -6,7 +6,7 @@ import { cookieNames } from '../session/cookies.js';
 import { tokenEndpointParams } from './client.js';
 import { HttpError, badRequest, describeError } from '../errors.js';
 import { ERROR_CODES } from '../../../shared/src/index.js';
-import { keys, SessionStore, type SessionRecord } from '../session/sessions.js';
+import { keys, SessionStore, tokenTypeOf, type SessionRecord } from '../session/sessions.js';
 import { describeDevice } from '../session/device.js';
 import { accessTiming } from './session-tokens.js';
 import { traced } from '../tracing/tracing.js';
@@ -76,6 +76,7 @@ export function callback(deps: Deps) {
           currentUrl,
           { pkceCodeVerifier: transaction.codeVerifier, expectedState: state as string, expectedNonce: transaction.nonce, idTokenExpected: true },
           tokenEndpointParams(config),
+          oidc.dpop, // with DPoP the access token is bound to the BFF's key
         ),
       );
     } catch (failure) {
@@ -96,7 +97,9 @@ export function callback(deps: Deps) {
     if (oidc.configuration.serverMetadata().userinfo_endpoint) {
       try {
         const { access_token: accessToken } = response;
-        claims = { ...claims, ...(await traced(tracing, 'oidc userinfo', () => client.fetchUserInfo(oidc.configuration, accessToken, idClaims.sub))) };
+        // A DPoP-bound access token is only accepted with a proof, at userinfo too.
+        const proof = response.token_type === 'dpop' ? oidc.dpop : undefined;
+        claims = { ...claims, ...(await traced(tracing, 'oidc userinfo', () => client.fetchUserInfo(oidc.configuration, accessToken, idClaims.sub, proof))) };
       } catch (failure) {
         // Not fatal: the ID token's claims are enough to sign in.
         log.warn({ event: 'userinfo_failed', err: describeError(failure) }, 'userinfo failed; using ID token claims');
@@ -112,7 +115,7 @@ export function callback(deps: Deps) {
       logoutGuard: SessionStore.newId(),
       createdAt: now,
       expiresAt: now + config.absoluteTimeout,
-      sealedTokens: sessionTokens.seal({ accessToken: response.access_token, refreshToken: response.refresh_token, idToken: response.id_token }),
+      sealedTokens: sessionTokens.seal({ accessToken: response.access_token, ...tokenTypeOf(response.token_type), refreshToken: response.refresh_token, idToken: response.id_token }),
       ...accessTiming(response.expires_in, now),
       publicId: SessionStore.newPublicId(),
       device: describeDevice(ctx.get('user-agent')),

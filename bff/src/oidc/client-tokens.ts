@@ -5,11 +5,11 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { OidcClient } from './client.js';
 import { classifyGrantFailure } from './grant-refusal.js';
+import { tokenTypeOf, type TokenSet } from '../session/sessions.js';
 import { accessTiming, refreshDue, targetParams } from './session-tokens.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
 
-interface CachedToken {
-  accessToken: string;
+interface CachedToken extends TokenSet {
   accessExpiresAt: number;
   accessLifetime: number;
 }
@@ -22,15 +22,15 @@ interface CachedToken {
  */
 export class ClientTokens {
   readonly #cache = new Map<string, CachedToken>();
-  readonly #inflight = new Map<string, Promise<string>>();
+  readonly #inflight = new Map<string, Promise<CachedToken>>();
 
   constructor(private readonly deps: { oidc: OidcClient; log: Logger; metrics: Metrics; tracing?: Tracing }) {}
 
   /** A usable token for `target` (undefined: no resource or scope), fetched when missing, due, or equal to `rejected`. */
-  token(target: TokenTarget | undefined, rejected?: string): string | Promise<string> {
+  token(target: TokenTarget | undefined, rejected?: string): TokenSet | Promise<TokenSet> {
     const key = target?.id ?? '';
     const cached = this.#cache.get(key);
-    if (cached && !refreshDue(cached) && cached.accessToken !== rejected) return cached.accessToken;
+    if (cached && !refreshDue(cached) && cached.accessToken !== rejected) return cached;
     let pending = this.#inflight.get(key);
     if (!pending) {
       pending = this.#grant(key, target).finally(() => this.#inflight.delete(key));
@@ -39,13 +39,15 @@ export class ClientTokens {
     return pending;
   }
 
-  async #grant(key: string, target: TokenTarget | undefined): Promise<string> {
+  async #grant(key: string, target: TokenTarget | undefined): Promise<CachedToken> {
     const { oidc, log, metrics, tracing } = this.deps;
     try {
-      const response = await traced(tracing, 'oidc client_credentials', () => client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {}));
-      this.#cache.set(key, { accessToken: response.access_token, ...accessTiming(response.expires_in) });
+      // With DPoP the client token is sender-constrained too (a proof per grant).
+      const response = await traced(tracing, 'oidc client_credentials', () => client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {}, oidc.dpop));
+      const token: CachedToken = { accessToken: response.access_token, ...tokenTypeOf(response.token_type), ...accessTiming(response.expires_in) };
+      this.#cache.set(key, token);
       metrics.clientTokens.inc({ result: 'ok' });
-      return response.access_token;
+      return token;
     } catch (error) {
       metrics.clientTokens.inc({ result: 'failed' });
       const refusal = classifyGrantFailure(error);

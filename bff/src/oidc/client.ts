@@ -1,16 +1,24 @@
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
+import type { ClientAuthMethod } from '../config-fapi.js';
 import { describeError, unavailable } from '../errors.js';
+import { toCryptoKeyPair, type SigningKey } from '../keys.js';
 import type { Logger } from '../logger.js';
 
 /**
  * Holds the openid-client Configuration once discovery succeeded. Discovery retries with
  * exponential backoff while the provider is unreachable: the BFF starts anyway, `/readyz`
  * answers 503, and sign-in works as soon as the provider answers, without a restart.
+ *
+ * It also holds what every call to the provider needs besides the handle: the client
+ * authentication (a secret, or a client assertion signed with the client key) and, with DPoP,
+ * the openid-client DPoP handle that signs a proof for each token-endpoint call and remembers the
+ * provider's `DPoP-Nonce` (openid-client answers a `use_dpop_nonce` refusal once by itself).
  */
 export class OidcClient {
   #config: client.Configuration | undefined;
   #revocation: client.Configuration | undefined;
+  #dpop: client.DPoPOptions | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #firstAttempt: Promise<void> | undefined;
@@ -18,6 +26,8 @@ export class OidcClient {
   constructor(
     private readonly settings: ClientSettings,
     private readonly log: Logger,
+    /** The DPoP key (RFC 9449) when tokens are to be sender-constrained; undefined: Bearer tokens. */
+    private readonly dpopKey?: SigningKey,
     private readonly backoff = { initialMs: 250, maxMs: 10_000 },
   ) {}
 
@@ -38,6 +48,24 @@ export class OidcClient {
     return this.#revocation;
   }
 
+  /**
+   * The options every token-endpoint call (code exchange, refresh, client credentials) and the
+   * pushed authorization request pass to openid-client: `{ DPoP }` when DPoP is on, else undefined.
+   */
+  get dpop(): client.DPoPOptions | undefined {
+    return this.#dpop;
+  }
+
+  /**
+   * Whether sign-in pushes its authorization request (RFC 9126): always with OIDC_PAR=true (login
+   * refuses to start when the provider has no PAR endpoint), never with false, and with auto when
+   * the provider advertises an endpoint (it then may also require it).
+   */
+  get pushesAuthorizationRequests(): boolean {
+    if (this.settings.par === 'off') return false;
+    return this.settings.par === 'required' || this.configuration.serverMetadata().pushed_authorization_request_endpoint !== undefined;
+  }
+
   /** Starts discovery in the background; the returned promise settles after the first attempt. */
   start(): Promise<void> {
     this.#firstAttempt ??= this.#attempt(this.backoff.initialMs);
@@ -52,25 +80,72 @@ export class OidcClient {
   async #attempt(delayMs: number): Promise<void> {
     if (this.#stopped) return;
     try {
-      const configuration = await discover(this.settings);
-      this.#revocation = revocationConfiguration(this.settings, configuration);
+      const auth = await authenticators(this.settings);
+      const configuration = await discover(this.settings, auth);
+      this.#revocation = revocationConfiguration(this.settings, configuration, auth);
+      if (this.dpopKey) this.#dpop = { DPoP: client.getDPoPHandle(configuration, await toCryptoKeyPair(this.dpopKey), algorithmHeader(this.dpopKey)) };
       this.#config = configuration;
-      this.log.info({ issuer: this.settings.issuer.href }, 'provider metadata loaded');
+      this.log.info({ issuer: this.settings.issuer.href, clientAuth: this.settings.clientAuth, par: this.pushesAuthorizationRequests, dpop: this.dpopKey !== undefined }, 'provider metadata loaded');
+      this.#checkFeatures(configuration.serverMetadata());
     } catch (error) {
       const next = Math.min(delayMs * 2, this.backoff.maxMs);
       this.log.warn({ issuer: this.settings.issuer.href, err: describeError(error), retryInMs: delayMs }, 'provider discovery failed; retrying');
       this.#timer = setTimeout(() => void this.#attempt(next), delayMs).unref();
     }
   }
+
+  /** Says at start-up, once, what will not work with this provider, rather than at the first sign-in. */
+  #checkFeatures(metadata: client.ServerMetadata): void {
+    const { par } = this.settings;
+    if (par === 'required' && !metadata.pushed_authorization_request_endpoint) {
+      this.log.error({ event: 'par_unsupported' }, 'OIDC_PAR=true but the provider advertises no pushed_authorization_request_endpoint: sign-in will refuse to start');
+    }
+    if (par === 'off' && metadata.require_pushed_authorization_requests) {
+      this.log.error({ event: 'par_required' }, 'the provider requires pushed authorization requests but OIDC_PAR=false: sign-in will fail at the provider');
+    }
+    if (this.dpopKey && !metadata.dpop_signing_alg_values_supported?.includes(this.dpopKey.alg)) {
+      this.log.warn({ event: 'dpop_unadvertised', alg: this.dpopKey.alg }, 'OIDC_DPOP=true but the provider does not advertise DPoP with this key\'s algorithm; it may issue Bearer tokens (sent as Bearer)');
+    }
+  }
 }
 
 const DISCOVERY_TIMEOUT_MS = 10_000;
 
-type ClientSettings = Pick<Config, 'issuer' | 'clientId' | 'clientSecret' | 'clientAuth' | 'oidcTimeoutMs'>;
-type ClientAuthMethod = Config['clientAuth'];
+type ClientSettings = Pick<Config, 'issuer' | 'clientId' | 'clientSecret' | 'clientAuth' | 'clientKey' | 'oidcTimeoutMs' | 'par'>;
 
-function authenticator(method: ClientAuthMethod, secret: string): client.ClientAuth {
-  return method === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
+/** The client authentications the BFF can do with what it was given (a secret, a key, or both). */
+interface Authenticators {
+  usable: ClientAuthMethod[];
+  make(method: ClientAuthMethod): client.ClientAuth;
+}
+
+async function authenticators(settings: ClientSettings): Promise<Authenticators> {
+  const { clientSecret: secret, clientKey: key } = settings;
+  // The WebCrypto import is done once; every assertion (code exchange, refresh, revocation,
+  // client credentials) is then signed with it by openid-client, with a fresh jti and exp.
+  const assertionKey = key ? { key: (await toCryptoKeyPair(key)).privateKey, kid: key.kid } : undefined;
+  const usable: ClientAuthMethod[] = [...(assertionKey ? (['private_key_jwt'] as const) : []), ...(secret ? (['client_secret_basic', 'client_secret_post'] as const) : [])];
+  return {
+    usable,
+    make(method) {
+      if (method === 'private_key_jwt') return client.PrivateKeyJwt(assertionKey!, algorithmHeader(key!));
+      return method === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
+    },
+  };
+}
+
+/**
+ * openid-client names an Ed25519 signature `Ed25519` (the fully specified RFC 9864 name); many
+ * providers (Keycloak, older oidc-provider) know it only as `EdDSA`, which the kit publishes in
+ * its JWKS too. The signature is the same: only the header changes.
+ */
+function algorithmHeader(key: SigningKey): client.ModifyAssertionOptions | undefined {
+  if (key.alg !== 'EdDSA') return undefined;
+  return {
+    [client.modifyAssertion]: (header) => {
+      header.alg = 'EdDSA';
+    },
+  };
 }
 
 /** Plain http is only ever accepted for a loopback issuer in production (config refuses others). */
@@ -80,8 +155,8 @@ function transportOptions(settings: ClientSettings, configuration: client.Config
   configuration.timeout = Math.ceil(settings.oidcTimeoutMs / 1000);
 }
 
-async function discover(settings: ClientSettings) {
-  const configuration = await client.discovery(settings.issuer, settings.clientId, undefined, authenticator(settings.clientAuth, settings.clientSecret), {
+async function discover(settings: ClientSettings, auth: Authenticators) {
+  const configuration = await client.discovery(settings.issuer, settings.clientId, undefined, auth.make(settings.clientAuth), {
     execute: settings.issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
     // Discovery is retried with backoff: a provider that accepts the connection but does not answer
     // yet (still starting) must not hold the next attempt back for the full OIDC_TIMEOUT_MS.
@@ -95,19 +170,24 @@ async function discover(settings: ClientSettings) {
  * The client authentication for the revocation endpoint: OIDC_CLIENT_AUTH when the provider's
  * `revocation_endpoint_auth_methods_supported` lists it (or lists nothing), otherwise a listed
  * method the BFF can do (some providers accept only Basic there, whatever the token endpoint takes).
+ * `usable` is what the BFF can do with what it was given: a secret gives both secret methods, a
+ * client key gives private_key_jwt.
  */
-export function revocationAuthMethod(configured: ClientAuthMethod, supported: readonly string[] | undefined): ClientAuthMethod {
+export function revocationAuthMethod(
+  configured: ClientAuthMethod,
+  supported: readonly string[] | undefined,
+  usable: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'],
+): ClientAuthMethod {
   if (!supported?.length || supported.includes(configured)) return configured;
-  const usable = (['client_secret_basic', 'client_secret_post'] as const).find((method) => supported.includes(method));
-  return usable ?? configured;
+  return usable.find((method) => supported.includes(method)) ?? configured;
 }
 
 /** The configuration handle for revocation calls (the same one unless the provider needs another client authentication there). */
-function revocationConfiguration(settings: ClientSettings, configuration: client.Configuration): client.Configuration {
+function revocationConfiguration(settings: ClientSettings, configuration: client.Configuration, auth: Authenticators): client.Configuration {
   const metadata = configuration.serverMetadata();
-  const method = revocationAuthMethod(settings.clientAuth, metadata.revocation_endpoint_auth_methods_supported);
+  const method = revocationAuthMethod(settings.clientAuth, metadata.revocation_endpoint_auth_methods_supported, auth.usable);
   if (method === settings.clientAuth) return configuration;
-  const forRevocation = new client.Configuration(metadata, settings.clientId, undefined, authenticator(method, settings.clientSecret));
+  const forRevocation = new client.Configuration(metadata, settings.clientId, undefined, auth.make(method));
   transportOptions(settings, forRevocation);
   return forRevocation;
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyValueStore } from '../session/kv.js';
 import type { HotSession, OpenToken } from '../session/session-cache.js';
-import { keys, type HeldToken, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
+import { keys, tokenTypeOf, type HeldToken, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
 import { tokenEndpointParams, type OidcClient } from './client.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
@@ -47,7 +47,7 @@ export function accessTiming(expiresIn: number | undefined, nowSeconds = Math.fl
  * what the holder stored; they grant only if their own token is still missing or due.
  */
 export class SessionTokens {
-  readonly #inflight = new Map<string, Promise<string>>();
+  readonly #inflight = new Map<string, Promise<TokenSet>>();
 
   constructor(
     private readonly deps: {
@@ -88,11 +88,10 @@ export class SessionTokens {
 
   /** What the session cache keeps of a record: its access tokens in clear, with their timing. */
   hotOf(record: SessionRecord): HotSession {
-    const open = (held: HeldToken): OpenToken => ({
-      accessToken: this.#openSealed(held.sealedTokens).accessToken,
-      accessExpiresAt: held.accessExpiresAt,
-      accessLifetime: held.accessLifetime,
-    });
+    const open = (held: HeldToken): OpenToken => {
+      const { accessToken, tokenType } = this.#openSealed(held.sealedTokens);
+      return { accessToken, ...(tokenType ? { tokenType } : {}), accessExpiresAt: held.accessExpiresAt, accessLifetime: held.accessLifetime };
+    };
     const tokens: Record<string, OpenToken> = { '': open(record) };
     for (const id in record.routeTokens) tokens[id] = open(record.routeTokens[id]!);
     return { expiresAt: record.expiresAt, tokens };
@@ -103,14 +102,15 @@ export class SessionTokens {
   }
 
   /**
-   * The access token for `target` (undefined: the sign-in token) when the record holds one that
-   * is not due; undefined when a grant is needed first. No I/O: the hot path.
+   * The token set holding the access token for `target` (undefined: the sign-in token) when the
+   * record holds one that is not due; undefined when a grant is needed first. No I/O and no
+   * allocation (the opened set is the cached one): the hot path.
    */
-  ready(record: SessionRecord, target: TokenTarget | undefined, rejected?: string): string | undefined {
+  ready(record: SessionRecord, target: TokenTarget | undefined, rejected?: string): TokenSet | undefined {
     const held = target ? record.routeTokens?.[target.id] : record;
     if (!held || refreshDue(held)) return undefined;
-    const token = this.#openSealed(held.sealedTokens).accessToken;
-    return token === rejected ? undefined : token;
+    const tokens = this.#openSealed(held.sealedTokens);
+    return tokens.accessToken === rejected ? undefined : tokens;
   }
 
   /**
@@ -119,7 +119,7 @@ export class SessionTokens {
    * Throws 401 when the session ended, 403 when the provider will not issue that resource or
    * scope, 503 when the provider is unreachable (the session is kept in both).
    */
-  obtain(id: string, target: TokenTarget | undefined, rejected?: string): Promise<string> {
+  obtain(id: string, target: TokenTarget | undefined, rejected?: string): Promise<TokenSet> {
     const key = target ? `${id} ${target.id}` : id;
     let pending = this.#inflight.get(key);
     if (!pending) {
@@ -129,7 +129,7 @@ export class SessionTokens {
     return pending;
   }
 
-  async #grantOnce(id: string, target: TokenTarget | undefined, rejected: string | undefined): Promise<string> {
+  async #grantOnce(id: string, target: TokenTarget | undefined, rejected: string | undefined): Promise<TokenSet> {
     const { kv, sessions, config } = this.deps;
     const lockKey = keys.lock(sessions.handleOf(id));
     const owner = randomBytes(16).toString('base64url');
@@ -186,7 +186,7 @@ export class SessionTokens {
    * `resource`/`scope` and leaves the sign-in access and ID tokens as they are; either kind
    * stores the rotated refresh token, which every later grant of the session then uses.
    */
-  async #grant(id: string, record: SessionRecord, raw: string, target: TokenTarget | undefined): Promise<string> {
+  async #grant(id: string, record: SessionRecord, raw: string, target: TokenTarget | undefined): Promise<TokenSet> {
     const { oidc, sessions, config, log, metrics, tracing } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
@@ -196,7 +196,8 @@ export class SessionTokens {
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
       const { refreshToken } = tokens;
-      response = await traced(tracing, 'oidc refresh', () => client.refreshTokenGrant(oidc.configuration, refreshToken, target ? targetParams(target) : tokenEndpointParams(config)));
+      // With DPoP the new access token is bound to the BFF's key (a proof per grant).
+      response = await traced(tracing, 'oidc refresh', () => client.refreshTokenGrant(oidc.configuration, refreshToken, target ? targetParams(target) : tokenEndpointParams(config), oidc.dpop));
     } catch (error) {
       const refusal = classifyGrantFailure(error);
       metrics.refreshes.inc({ result: refusal === 'grant' ? 'rejected' : 'failed' });
@@ -221,15 +222,16 @@ export class SessionTokens {
     // RFC 6749 §6: no new refresh token means the old one stays valid.
     const refreshToken = response.refresh_token ?? tokens.refreshToken;
     let updated: SessionRecord;
+    const access: TokenSet = { accessToken: response.access_token, ...tokenTypeOf(response.token_type) };
     if (target) {
-      issued.sealedTokens = this.seal({ accessToken: response.access_token });
+      issued.sealedTokens = this.seal(access);
       updated = {
         ...record,
         ...(refreshToken === tokens.refreshToken ? {} : { sealedTokens: this.seal({ ...tokens, refreshToken }) }),
         routeTokens: { ...record.routeTokens, [target.id]: issued },
       };
     } else {
-      issued.sealedTokens = this.seal({ accessToken: response.access_token, refreshToken, idToken: response.id_token ?? tokens.idToken });
+      issued.sealedTokens = this.seal({ ...access, refreshToken, idToken: response.id_token ?? tokens.idToken });
       updated = { ...record, ...issued };
     }
     // Compare-and-set: should the lock ever have been lost (a Redis outage longer than its
@@ -239,7 +241,7 @@ export class SessionTokens {
       if (usable === undefined) throw unavailable('Token refresh is taking too long. Please try again.');
       return usable;
     }
-    return response.access_token;
+    return access;
   }
 }
 

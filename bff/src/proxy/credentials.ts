@@ -6,6 +6,7 @@ import { refreshDue } from '../oidc/session-tokens.js';
 import type { HotSession } from '../session/session-cache.js';
 import { SessionStore } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
+import type { UsableToken } from './dpop.js';
 
 /** The signed-in user behind a call. */
 export interface UserSession {
@@ -50,19 +51,19 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sess
 
   /**
    * The route's access token: the user's (sign-in or the route's own) when there is a session,
-   * else the BFF's client token when the policy says so, else none. A string when at hand (no
-   * I/O: the hot path), a promise when a grant must come first.
+   * else the BFF's client token when the policy says so, else none. The token (with its type:
+   * Bearer or DPoP-bound) when at hand (no I/O: the hot path), a promise when a grant must come first.
    */
-  function token(route: ApiRoute, user: UserSession | undefined): string | Promise<string> | undefined {
+  function token(route: ApiRoute, user: UserSession | undefined): UsableToken | Promise<UsableToken> | undefined {
     if (user) {
       const held = user.session.tokens[route.target?.id ?? ''];
-      return held && !refreshDue(held) ? held.accessToken : sessionTokens.obtain(user.id, route.target);
+      return held && !refreshDue(held) ? held : sessionTokens.obtain(user.id, route.target);
     }
     return usesClientToken(route) ? clientTokens.token(route.target) : undefined;
   }
 
   /** A new token of the same kind after the upstream refused `rejected`. */
-  function renew(route: ApiRoute, user: UserSession | undefined, rejected: string): Promise<string> {
+  function renew(route: ApiRoute, user: UserSession | undefined, rejected: string): Promise<UsableToken> {
     if (user) return sessionTokens.obtain(user.id, route.target, rejected);
     return Promise.resolve(clientTokens.token(route.target, rejected));
   }

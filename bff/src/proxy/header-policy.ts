@@ -58,8 +58,8 @@ export function isNeverForwarded(name: string): boolean {
   return NEVER_FORWARDED.has(name) || NEVER_FORWARDED_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
 
-/** Never returned to the browser: hop-by-hop headers and upstream cookies. */
-const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2']);
+/** Never returned to the browser: hop-by-hop headers, upstream cookies, and DPoP nonces (the BFF's business, RFC 9449 §9). */
+const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'dpop-nonce']);
 
 /** Headers named in a `Connection` header are hop-by-hop too. */
 function connectionTokens(value: string | string[] | undefined): string[] {
@@ -71,6 +71,8 @@ function connectionTokens(value: string | string[] | undefined): string[] {
 /** What the BFF itself adds to every upstream request. */
 export interface UpstreamExtras {
   authorization?: string;
+  /** The DPoP proof for this call (RFC 9449), with a DPoP-bound token only. */
+  dpop?: string;
   /** The client address (TRUST_PROXY applied): the only X-Forwarded-For entry sent. */
   clientAddress: string;
   proto: string;
@@ -97,6 +99,7 @@ export function requestHeaderPolicy(extraNames: readonly string[]) {
       headers[name] = value;
     }
     if (extras.authorization) headers.authorization = extras.authorization;
+    if (extras.dpop) headers.dpop = extras.dpop;
     headers['x-forwarded-for'] = extras.clientAddress;
     headers['x-forwarded-proto'] = extras.proto;
     headers['x-forwarded-host'] = extras.host;

@@ -4,11 +4,12 @@ import { ERROR_CODES } from '../../../shared/src/index.js';
 import { needsSession, usesSession } from '../api-routes.js';
 import { clientAddress } from '../client-address.js';
 import type { Deps } from '../context.js';
-import { CLIENT_CLOSED, HttpError, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, writeError } from '../errors.js';
+import { CLIENT_CLOSED, HttpError, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable, writeError } from '../errors.js';
 import { assertSameSiteRequest } from '../middleware/csrf.js';
 import { pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
 import { VaultError } from '../session/vault.js';
 import { createCredentials, type UserSession } from './credentials.js';
+import { authorizationOf, type UsableToken } from './dpop.js';
 import { eventStreams } from './event-streams.js';
 import type { LiveConnections } from './live-connections.js';
 import { requestHeaderPolicy } from './header-policy.js';
@@ -37,11 +38,13 @@ const WANTS_EVENT_STREAM = /text\/event-stream/i;
  *                route's policy needs it).
  * 5. `token`     the route's token: the user's (sign-in or per-resource) or the BFF's own client
  *                token, obtained or refreshed first when due; none for `token=none`.
- * 6. `forward`   the upstream call over pooled keep-alive connections, the answer relayed.
+ * 6. `forward`   the upstream call over pooled keep-alive connections, the answer relayed; with a
+ *                DPoP-bound token, `Authorization: DPoP` and a fresh proof. An upstream's
+ *                `use_dpop_nonce` challenge is answered once with its nonce (`send`).
  * 7. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods only).
  */
 export function createApiProxy(deps: Deps, live: LiveConnections) {
-  const { config, sessions, metrics, log } = deps;
+  const { config, sessions, metrics, log, dpop } = deps;
   const credentials = createCredentials(deps);
   const streams = eventStreams(live, deps.metrics);
   const upstreamRequestHeaders = requestHeaderPolicy(config.forwardHeaders);
@@ -70,11 +73,25 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     const { route } = target;
     const user = usesSession(route) ? await session(call, needsSession(route)) : undefined;
     let token = credentials.token(route, user);
-    if (typeof token === 'object') token = await token; // no await when the token is at hand
+    if (token instanceof Promise) token = await token; // no await when the token is at hand
     if (WANTS_EVENT_STREAM.test(call.req.headers.accept ?? '')) live.admit(user?.id);
     const mayRetry = token !== undefined && RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody;
-    const outcome = await forward(call, target, token === undefined ? undefined : `Bearer ${token}`, mayRetry);
-    if (outcome === 'retry') await forward(call, target, `Bearer ${await credentials.renew(route, user, token!)}`, false);
+    const outcome = await send(call, target, token, mayRetry);
+    if (outcome === 'retry') await send(call, target, await credentials.renew(route, user, token!.accessToken), false);
+  }
+
+  /**
+   * 6. `forward`, and once more when the upstream answered a DPoP proof with a `use_dpop_nonce`
+   * challenge (RFC 9449 §9): the challenge means it did not process the call, and the nonce is
+   * now remembered for its origin, so the next proof carries it. A call with a body cannot be
+   * sent twice: it gets a 503 (not the upstream's 401, which the SPA would read as signed out),
+   * and the browser's next attempt carries the nonce.
+   */
+  async function send(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, mayRetry: boolean): Promise<RelayOutcome> {
+    const outcome = await forward(call, target, token, mayRetry, true);
+    if (outcome !== 'nonce') return outcome;
+    if (call.hasBody) throw unavailable('The API asked for a fresh proof of possession. Please try again.');
+    return forward(call, target, token, mayRetry, false);
   }
 
   /** 2. The resolved route; dot segments and encoded separators are refused. */
@@ -96,10 +113,15 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     return user;
   }
 
-  /** 6. Sends the request upstream once; resolves to 'retry' when the token was refused and a replay is allowed. */
-  function forward(call: ProxyCall, target: ResolvedRoute, authorization: string | undefined, mayRetry: boolean): Promise<RelayOutcome> {
+  /**
+   * 6. Sends the request upstream once; resolves to 'retry' when the token was refused and a
+   * replay is allowed, 'nonce' when the upstream asked for a DPoP nonce and `nonceRetry`.
+   */
+  function forward(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
+    // A proof only for a token the provider bound to our key; a Bearer token goes as Bearer.
+    const proofs = token?.tokenType === 'dpop' ? dpop : undefined;
     const body = call.hasBody ? new MeteredBody(req, config.maxBodyBytes, route.timeoutMs) : null;
     call.body = body;
     // Only now, with every check passed, may the browser send the body it held back.
@@ -112,12 +134,14 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
       span?.end(statusCode);
     });
     call.relay = relay;
+    if (proofs) relay.dpop = { proofs, origin: route.upstream.origin, nonceRetry };
     // An event stream lives as long as it has events to send: only its headers are timed, and it
     // gets a connection of its own, so streams never hold up the pool that ordinary calls use.
     const eventStream = WANTS_EVENT_STREAM.test(req.headers.accept ?? '');
     if (eventStream) relay.onEventStream = (stream) => streams.add(call, stream);
     const headers = upstreamRequestHeaders(req.headers, {
-      authorization,
+      authorization: token === undefined ? undefined : authorizationOf(token, dpop),
+      dpop: proofs?.proof(req.method!, route.upstream.origin, upstreamPath, token!.accessToken),
       clientAddress: clientAddress(req, config.trustedProxyHops),
       proto: forwardedProto,
       host: forwardedHost,

@@ -1,12 +1,16 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { DpopProofs } from './dpop.js';
 import { browserResponseHeaders } from './header-policy.js';
 
 const INVALID_TOKEN = /error="?invalid_token"?/;
 const EVENT_STREAM = /^\s*text\/event-stream/i;
 
-/** How one upstream exchange ended: relayed to the browser, or refused the token (replay allowed). */
-export type RelayOutcome = 'sent' | 'retry';
+/**
+ * How one upstream exchange ended: relayed to the browser, refused the token (replay allowed), or
+ * challenged the DPoP proof for a nonce (`use_dpop_nonce`; the nonce is remembered, replay allowed).
+ */
+export type RelayOutcome = 'sent' | 'retry' | 'nonce';
 
 /**
  * Relays one upstream response into the browser's response, as an undici dispatch handler:
@@ -22,6 +26,11 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
    * with the stream to close when its session ends; returns the function to call when it is over.
    */
   onEventStream: ((stream: { end(): void }) => () => void) | undefined;
+  /**
+   * Set by the proxy when the call carried a DPoP proof: every answer's `DPoP-Nonce` is
+   * remembered for the origin, and a `use_dpop_nonce` challenge is held back when `nonceRetry`.
+   */
+  dpop: { proofs: DpopProofs; origin: string; nonceRetry: boolean } | undefined;
   #forgetStream: (() => void) | undefined;
   #outcome: RelayOutcome = 'sent';
   #controller: Dispatcher.DispatchController | undefined;
@@ -59,6 +68,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: the final answer follows
     this.onStatus(statusCode);
     const challenge = headers['www-authenticate'];
+    if (this.dpop && this.dpop.proofs.observe(this.dpop.origin, statusCode, challenge, headers['dpop-nonce']) && this.dpop.nonceRetry) {
+      this.#outcome = 'nonce';
+      return;
+    }
     if (this.mayRetry && statusCode === 401 && typeof challenge === 'string' && INVALID_TOKEN.test(challenge)) {
       this.#outcome = 'retry';
       return;
@@ -86,7 +99,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#idleTimer?.refresh();
-    if (this.#outcome === 'retry') return;
+    if (this.#outcome !== 'sent') return;
     if (this.res.destroyed) return controller.abort(new Error('the browser closed the connection'));
     if (!this.res.write(chunk)) {
       controller.pause();

@@ -8,6 +8,7 @@ import type { Deps } from '../context.js';
 import { HttpError, badRequest, logFailure, toHttpError, unavailable, writeError } from '../errors.js';
 import { requestIdOf } from '../middleware/request-context.js';
 import type { Credentials } from './credentials.js';
+import { authorizationOf, type UsableToken } from './dpop.js';
 import { browserResponseHeaders } from './header-policy.js';
 import type { LiveCloseReason, LiveConnections } from './live-connections.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
@@ -35,9 +36,10 @@ const forbiddenHandshake = (message: string) => new HttpError(403, ERROR_CODES.c
  *              `same-origin`: a browser cannot put X-CSRF on a handshake, so this is what stops
  *              cross-site WebSocket hijacking (403).
  * 3. `token`   the route's token policy, as for HTTP (401 without a needed session).
- * 4. `connect` the upstream handshake: prefix stripped, query kept, the token, the BFF's own
- *              X-Forwarded-*, the subprotocols; never the browser's Cookie. A non-101 answer is
- *              relayed as HTTP and nothing is upgraded.
+ * 4. `connect` the upstream handshake: prefix stripped, query kept, the token (with a DPoP
+ *              proof for a DPoP-bound one; a `use_dpop_nonce` challenge answered once), the BFF's
+ *              own X-Forwarded-*, the subprotocols; never the browser's Cookie. A non-101 answer
+ *              is relayed as HTTP and nothing is upgraded.
  * 5. `relay`   the browser's handshake completes with the upstream's subprotocol; frames flow
  *              both ways with backpressure; a close on either side closes the other.
  *
@@ -61,8 +63,9 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
     const user = usesSession(apiRoute) ? await credentials.session(req.headers.cookie, needsSession(apiRoute)) : undefined;
     live.admit(user?.id);
     const token = await credentials.token(apiRoute, user);
-    const upstream = await connect(req, socket, target, protocols, token);
-    if (!upstream) return;
+    let upstream = await connect(req, socket, target, protocols, token, true);
+    if (upstream === 'nonce') upstream = await connect(req, socket, target, protocols, token, false); // the proof now carries the upstream's nonce
+    if (!upstream || upstream === 'nonce') return;
     // The browser left during the awaits (a half-closed socket stays open until destroyed), or
     // shutdown began: neither leg may linger.
     if (stopping || socket.destroyed || !socket.readable) {
@@ -109,15 +112,22 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
     if (site !== undefined && site !== 'same-origin') throw forbiddenHandshake('This WebSocket must be opened from the app itself.');
   }
 
-  /** 4. The upstream handshake; resolves undefined when its answer was relayed as HTTP instead. */
-  function connect(req: IncomingMessage, socket: Duplex, target: ResolvedRoute, protocols: string[], token: string | undefined): Promise<WebSocket | undefined> {
+  /**
+   * 4. The upstream handshake; resolves undefined when its answer was relayed as HTTP instead,
+   * 'nonce' when it was a DPoP `use_dpop_nonce` challenge and `nonceRetry` (nothing relayed).
+   */
+  function connect(req: IncomingMessage, socket: Duplex, target: ResolvedRoute, protocols: string[], token: UsableToken | undefined, nonceRetry: boolean): Promise<WebSocket | 'nonce' | undefined> {
     // Origin + path, never a URL resolved against the upstream: the host is the route's, always.
     const url = new URL(`${target.route.upstream.origin}${target.upstreamPath}`);
     if (url.origin !== target.route.upstream.origin) throw badRequest('This path is not allowed.');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    // The handshake is an HTTP GET to the http(s) URL: that is the proof's htu.
+    const origin = target.route.upstream.origin;
+    const proofs = token?.tokenType === 'dpop' ? deps.dpop : undefined;
     const upstream = new WebSocket(url, protocols, {
       headers: {
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        ...(token === undefined ? {} : { authorization: authorizationOf(token, deps.dpop) }),
+        ...(proofs ? { dpop: proofs.proof('GET', origin, target.upstreamPath, token!.accessToken) } : {}),
         'x-forwarded-for': clientAddress(req, config.trustedProxyHops),
         'x-forwarded-proto': forwardedProto,
         'x-forwarded-host': config.publicUrl.host,
@@ -145,8 +155,15 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
         settled();
         resolve(upstream);
       });
+      if (proofs) upstream.once('upgrade', (response) => proofs.observe(origin, 101, undefined, response.headers['dpop-nonce']));
       upstream.once('unexpected-response', (request, response) => {
         settled();
+        if (proofs?.observe(origin, response.statusCode ?? 0, response.headers['www-authenticate'], response.headers['dpop-nonce']) && nonceRetry) {
+          response.resume();
+          response.once('end', () => request.destroy());
+          resolve('nonce');
+          return;
+        }
         relayRefusal(req, socket, request, response, target.route.timeoutMs);
         resolve(undefined);
       });

@@ -14,6 +14,7 @@ import { login } from '../oidc/login.js';
 import { logout } from '../oidc/logout.js';
 import { koaSessionStore, type SessionReadState } from '../session/koa-store.js';
 import { SessionStore, type SessionRecord } from '../session/sessions.js';
+import { jwks } from './jwks.js';
 import { userSessionRoutes } from './sessions.js';
 
 /**
@@ -71,6 +72,7 @@ export function bffRoutes(app: Koa, deps: Deps): Router {
   router.get(BFF_PATHS.user, requireCsrfHeader(), slideOption(), sessionMiddleware, user(deps));
   router.get(BFF_PATHS.logout, sessionMiddleware, logout(deps));
   router.post(BFF_PATHS.backchannelLogout, backchannelLogout(deps));
+  router.get(BFF_PATHS.jwks, jwks(deps));
   const userSessions = userSessionRoutes(deps);
   router.get(BFF_PATHS.sessions, requireCsrfHeader(), sessionMiddleware, userSessions.list);
   router.delete(BFF_PATHS.sessions, requireCsrfHeader(), sessionMiddleware, userSessions.endOthers);

@@ -1,6 +1,8 @@
 /** A session's access token in clear, with its timing (the refresh rule needs no decryption). */
 export interface OpenToken {
   accessToken: string;
+  /** 'dpop' for a DPoP-bound token (sent with a proof); absent for Bearer. */
+  tokenType?: 'dpop';
   accessExpiresAt: number;
   accessLifetime: number;
 }

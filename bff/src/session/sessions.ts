@@ -74,8 +74,20 @@ export function publicIdOf(stored: Pick<StoredSession, 'handle' | 'record'>): st
 /** The tokens, only ever in memory in clear. */
 export interface TokenSet {
   accessToken: string;
+  /**
+   * 'dpop' when the provider bound the access token to the BFF's DPoP key (RFC 9449 token_type
+   * DPoP): it is then sent as `Authorization: DPoP` with a proof. Absent: a Bearer token (also
+   * when DPoP is on but the provider issued Bearer anyway), so sealed sets from before DPoP read
+   * as they always did.
+   */
+  tokenType?: 'dpop';
   refreshToken?: string;
   idToken?: string;
+}
+
+/** The token type to remember from a token response's (lower-cased) `token_type`. */
+export function tokenTypeOf(tokenType: string | undefined): Pick<TokenSet, 'tokenType'> {
+  return tokenType?.toLowerCase() === 'dpop' ? { tokenType: 'dpop' } : {};
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
