@@ -2,12 +2,18 @@
  * `npm start` / `npm run dev`: the whole demo on one machine. Starts the dev OpenID Provider,
  * the demo API and the BFF (serving web/dist), or with `--dev` the Vite dev server in front of
  * the BFF for hot reload. The client secret is random per run: nothing secret is committed.
+ *
+ * `DEMO_FAPI=1` runs the same demo under the FAPI 2.0 security profile: the BFF authenticates
+ * with private_key_jwt (no secret at all), pushes every authorization request (the provider
+ * requires PAR), and gets DPoP-bound tokens (the provider and the demo APIs demand nonces);
+ * oidc-provider's own FAPI 2.0 checks are on. Keys are fresh per run too.
  */
 import { randomBytes } from 'node:crypto';
 import { startDemoApi } from './api/index.js';
-import { DEMO_USERS, REPORTS_API, startIdp } from './idp/index.js';
+import { DEMO_USERS, FAPI_PROFILE, REPORTS_API, startIdp, type IdpClient } from './idp/index.js';
 import { main as startBff } from '../bff/src/main.js';
 import { loadConfig } from '../bff/src/config.js';
+import { freshKeyPair } from '../bff/src/tools/keys.js';
 
 const dev = process.argv.includes('--dev');
 const env = process.env;
@@ -21,31 +27,35 @@ const publicUrl = env.PUBLIC_URL ?? (dev ? `http://localhost:${webPort}` : bffUr
 const clientId = 'bff-kit-demo';
 const clientSecret = randomBytes(32).toString('base64url');
 const audience = 'urn:bff-kit:demo-api';
+const fapi = env.DEMO_FAPI === '1' || env.DEMO_FAPI === 'true';
+const clientKey = fapi ? freshKeyPair('es256') : undefined;
+const dpopKey = fapi ? freshKeyPair('es256') : undefined;
 
-const idp = await startIdp({
-  port: idpPort,
-  clients: [
-    {
-      client_id: clientId,
-      client_secret: clientSecret,
-      redirect_uris: [`${publicUrl}/bff/callback`],
-      post_logout_redirect_uris: [`${publicUrl}/`],
-      backchannel_logout_uri: `http://127.0.0.1:${bffPort}/bff/backchannel-logout`,
-    },
-  ],
-  apiAudience: audience,
-});
-const api = await startDemoApi({ port: apiPort, issuer: idp.issuer, audience });
+const registration: IdpClient = {
+  client_id: clientId,
+  redirect_uris: [`${publicUrl}/bff/callback`],
+  post_logout_redirect_uris: [`${publicUrl}/`],
+  backchannel_logout_uri: `http://127.0.0.1:${bffPort}/bff/backchannel-logout`,
+  ...(clientKey
+    ? { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [JSON.parse(clientKey.publicJwk)] }, dpop_bound_access_tokens: true }
+    : { client_secret: clientSecret }),
+};
+const idp = await startIdp({ port: idpPort, clients: [registration], apiAudience: audience, profile: fapi ? FAPI_PROFILE : undefined });
+// Under FAPI the demo APIs demand their own DPoP nonce too (rotating every 5 minutes).
+const dpopNonceLifetimeMs = fapi ? 5 * 60_000 : undefined;
+const api = await startDemoApi({ port: apiPort, issuer: idp.issuer, audience, dpopNonceLifetimeMs });
 // The same demo API again, accepting only tokens for the reports audience: the BFF gets the
 // user's token for it with RFC 8707 `resource` on first use.
-const reports = await startDemoApi({ port: reportsPort, issuer: idp.issuer, audience: REPORTS_API.audience });
+const reports = await startDemoApi({ port: reportsPort, issuer: idp.issuer, audience: REPORTS_API.audience, dpopNonceLifetimeMs });
 
 Object.assign(env, {
   PORT: String(bffPort),
   PUBLIC_URL: publicUrl,
   OIDC_ISSUER: idp.issuer,
   OIDC_CLIENT_ID: clientId,
-  OIDC_CLIENT_SECRET: clientSecret,
+  ...(clientKey && dpopKey
+    ? { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: clientKey.pem, OIDC_PAR: 'true', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey.pem }
+    : { OIDC_CLIENT_SECRET: clientSecret }),
   // The notes API with the sign-in token; the reports API with a token for its own audience;
   // a public greeting that works signed in or out (README, "API routes").
   API_ROUTES: env.API_ROUTES ?? `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
@@ -71,7 +81,7 @@ if (dev) {
 console.log(`
   Browser + BFF kit demo is running.
 
-    Open:            ${publicUrl}
+    Open:            ${publicUrl}${fapi ? '\n    Profile:         FAPI 2.0 (private_key_jwt, PAR required, DPoP-bound tokens with nonces)' : ''}
     Demo users:      ${DEMO_USERS.map((u) => `${u.username} / ${u.password}`).join('    ')}
     OpenID Provider: ${idp.issuer}
     Demo APIs:       ${api.url} (notes), ${reports.url} (reports, its own audience)

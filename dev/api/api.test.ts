@@ -80,7 +80,8 @@ describe('demo API', () => {
   it('asks for a token when there is none', async () => {
     const response = await call('/notes', undefined);
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="demo-api"');
+    // Both schemes it takes are offered (RFC 9449 §7.1): Bearer, and DPoP with its algorithms.
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="demo-api", DPoP algs="ES256 EdDSA Ed25519"');
   });
 
   it('refuses a tampered token with invalid_token', async () => {

@@ -6,6 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { bearerAuth, type AuthState } from './bearer-auth.js';
+import { createDpopProofVerifier } from './dpop-proof.js';
+import { createRequestAuthenticator } from './request-auth.js';
 import { attachLiveNotes } from './live.js';
 import { createNotesStore } from './notes-store.js';
 import { createApiRouter, PUBLIC_PREFIX } from './routes.js';
@@ -23,6 +25,11 @@ export interface DemoApiOptions {
   issuer: string;
   /** The `aud` every access token must carry. */
   audience: string;
+  /**
+   * Resource-server DPoP nonces (RFC 9449 §9): proofs must carry the API's current nonce, which
+   * rotates this often (ms). Off by default.
+   */
+  dpopNonceLifetimeMs?: number;
 }
 
 export interface RunningDemoApi {
@@ -37,13 +44,14 @@ export async function startDemoApi(options: DemoApiOptions): Promise<RunningDemo
   const app = new Koa<AuthState>();
   const notes = createNotesStore();
   const verifier = createAccessTokenVerifier({ issuer: options.issuer, audience: options.audience });
+  const authenticate = createRequestAuthenticator(verifier, createDpopProofVerifier({ nonceLifetimeMs: options.dpopNonceLifetimeMs }));
   const router = createApiRouter(notes);
   app.use(async (ctx, next) => {
     // Per-user data: never cached by anything between the API and the browser.
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
-  app.use(bearerAuth(verifier, (path) => path.startsWith(PUBLIC_PREFIX)));
+  app.use(bearerAuth(authenticate, (path) => path.startsWith(PUBLIC_PREFIX)));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {
@@ -53,7 +61,7 @@ export async function startDemoApi(options: DemoApiOptions): Promise<RunningDemo
 
   const host = options.host ?? '127.0.0.1';
   const server = createServer(app.callback());
-  attachLiveNotes(server, notes, verifier);
+  attachLiveNotes(server, notes, authenticate);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {

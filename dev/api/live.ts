@@ -2,7 +2,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { NotesStore } from './notes-store.js';
-import { InvalidTokenError, type AccessTokenVerifier } from './token-verifier.js';
+import type { RequestAuthenticator } from './request-auth.js';
+import type { AccessTokenClaims } from './token-verifier.js';
 
 /** The path of the live notes feed. */
 export const LIVE_PATH = '/notes/live';
@@ -16,7 +17,7 @@ export const TOKEN_EXPIRED_CLOSE = 4001;
  * would be access nobody re-checked), and the client reconnects through the BFF, which sends a
  * fresh token.
  */
-export function attachLiveNotes(server: Server, notes: NotesStore, verifier: AccessTokenVerifier): void {
+export function attachLiveNotes(server: Server, notes: NotesStore, authenticate: RequestAuthenticator): void {
   const sockets = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -25,15 +26,11 @@ export function attachLiveNotes(server: Server, notes: NotesStore, verifier: Acc
 
   async function accept(req: IncomingMessage, socket: Duplex, head: Buffer) {
     if (new URL(req.url ?? '/', 'http://api').pathname !== LIVE_PATH) return refuse(socket, 404, 'Not Found');
-    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(req.headers.authorization ?? '');
-    if (!match) return refuse(socket, 401, 'Unauthorized', 'Bearer realm="demo-api"');
-    let claims: Awaited<ReturnType<AccessTokenVerifier['verify']>>;
-    try {
-      claims = await verifier.verify(match[1]!);
-    } catch (error) {
-      if (error instanceof InvalidTokenError) return refuse(socket, 401, 'Unauthorized', 'Bearer realm="demo-api", error="invalid_token"');
-      return refuse(socket, 503, 'Service Unavailable');
-    }
+    // The handshake is an HTTP GET: a DPoP proof's htu is its http URL.
+    const htu = `http://${req.headers.host ?? ''}${LIVE_PATH}`;
+    const outcome = await authenticate({ method: 'GET', htu, authorization: req.headers.authorization, dpop: req.headers.dpop });
+    if (!outcome.ok) return refuse(socket, outcome.status, outcome.status === 401 ? 'Unauthorized' : 'Service Unavailable', outcome.challenge, outcome.nonce);
+    const claims: AccessTokenClaims = outcome.claims;
     sockets.handleUpgrade(req, socket, head, (ws) => {
       const stop = notes.watch(claims.sub, () => ws.send(JSON.stringify({ type: 'notes-changed' })));
       const expiry = setTimeout(() => ws.close(TOKEN_EXPIRED_CLOSE, 'token expired'), Math.max(0, claims.expiresAt * 1000 - Date.now()));
@@ -46,6 +43,7 @@ export function attachLiveNotes(server: Server, notes: NotesStore, verifier: Acc
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string, challenge?: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}\r\n`);
+function refuse(socket: Duplex, status: number, text: string, challenge?: string, nonce?: string): void {
+  const extra = `${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}${nonce ? `DPoP-Nonce: ${nonce}\r\n` : ''}`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n${extra}\r\n`);
 }

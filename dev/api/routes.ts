@@ -22,7 +22,8 @@ function noteText(body: unknown): { text: string } | { error: string } {
 /**
  * The demo API's routes; every one runs after `bearerAuth`, so `ctx.state.auth.sub` is the user.
  *
- * - `GET /me`            `{ sub, scope, audience, clientId }` of the token (a client token's `sub` is the client)
+ * - `GET /me`            `{ sub, scope, audience, clientId, jkt }` of the token (a client token's `sub` is the
+ *                         client; `jkt` the thumbprint of the DPoP key it is bound to, if any)
  * - `GET /public/hello`  public: `{ greeting, signedIn }`, naming the user when the call carries a user's token
  * - `GET /notes`         the user's notes, newest first
  * - `POST /notes`        `{ text }` -> 201 with the new note
@@ -32,8 +33,8 @@ export function createApiRouter(notes: NotesStore): Router<AuthState> {
   const router = new Router<AuthState>();
 
   router.get('/me', (ctx) => {
-    const { sub, scope, audience, clientId } = ctx.state.auth;
-    ctx.body = { sub, scope, audience, clientId };
+    const { sub, scope, audience, clientId, jkt } = ctx.state.auth;
+    ctx.body = { sub, scope, audience, clientId, jkt };
   });
 
   router.get('/public/hello', (ctx) => {

@@ -10,6 +10,8 @@ export interface AccessTokenClaims {
   /** When the token expires, epoch seconds. */
   expiresAt: number;
   clientId?: string;
+  /** The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6): a DPoP proof by that key must come with it. */
+  jkt?: string;
 }
 
 /** Why a token was refused; `description` is safe to send back. */
@@ -78,6 +80,7 @@ export function createAccessTokenVerifier(options: { issuer: string; audience: s
         audience: options.audience,
         expiresAt: payload.exp!,
         clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
+        jkt: typeof (payload.cnf as { jkt?: unknown } | undefined)?.jkt === 'string' ? (payload.cnf as { jkt: string }).jkt : undefined,
       };
     },
   };

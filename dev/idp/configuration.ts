@@ -8,12 +8,36 @@ import { findAccount, userBySub } from './users.js';
 /** A client registered at the dev provider (RFC 7591 metadata names). */
 export interface IdpClient {
   client_id: string;
-  client_secret: string;
+  /** Required unless `token_endpoint_auth_method` is private_key_jwt. */
+  client_secret?: string;
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   backchannel_logout_uri?: string;
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** The client's public keys, for private_key_jwt (what `npm run keys` prints as the public JWK). */
+  jwks?: { keys: JWK[] };
+  /** Every token request of this client must carry a DPoP proof. */
+  dpop_bound_access_tokens?: boolean;
+  /** This client's authorization requests must be pushed (PAR) first. */
+  require_pushed_authorization_requests?: boolean;
 }
+
+/**
+ * How the dev provider plays the FAPI 2.0 toolbox (issue 15): pushed authorization requests
+ * `off` (not advertised), `optional` (advertised) or `required` (advertised and enforced for every
+ * client); DPoP is always available (oidc-provider's default), with `dpopNonce` the provider also
+ * demands its own nonce in proofs (RFC 9449 §8); `fapi` turns on oidc-provider's FAPI 2.0
+ * profile checks (PKCE, client assertion audience, redirect_uri always present...).
+ */
+export interface IdpSecurityProfile {
+  par: 'off' | 'optional' | 'required';
+  dpopNonce: boolean;
+  fapi: boolean;
+}
+
+export const PLAIN_PROFILE: IdpSecurityProfile = { par: 'off', dpopNonce: false, fapi: false };
+/** What `DEMO_FAPI=1 npm start` runs: everything FAPI 2.0 asks for that the kit supports. */
+export const FAPI_PROFILE: IdpSecurityProfile = { par: 'required', dpopNonce: true, fapi: true };
 
 /** The scope of the demo API, for clients that want it in the access token's `scope`. */
 export const API_SCOPE = 'notes';
@@ -41,7 +65,10 @@ const TTL = {
 function clientMetadata(client: IdpClient): ClientMetadata {
   return {
     client_id: client.client_id,
-    client_secret: client.client_secret,
+    ...(client.client_secret ? { client_secret: client.client_secret } : {}),
+    ...(client.jwks ? { jwks: { keys: client.jwks.keys.map((key) => ({ ...key })) } } : {}),
+    ...(client.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
+    ...(client.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     redirect_uris: client.redirect_uris,
     post_logout_redirect_uris: client.post_logout_redirect_uris,
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
@@ -57,8 +84,15 @@ function clientMetadata(client: IdpClient): ClientMetadata {
  * The oidc-provider configuration of the dev provider. Every hook whose library default would
  * print a "you SHOULD change this" notice is set here, so a run stays quiet.
  */
-export function createConfiguration(input: { clients: IdpClient[]; signingKey: JWK; apiAudience: string; accessTokenTtl: number }): Configuration {
+export function createConfiguration(input: {
+  clients: IdpClient[];
+  signingKey: JWK;
+  apiAudience: string;
+  accessTokenTtl: number;
+  profile?: IdpSecurityProfile;
+}): Configuration {
   const { apiAudience, accessTokenTtl } = input;
+  const profile = input.profile ?? PLAIN_PROFILE;
   // Every audience the provider issues tokens for, with its scopes; the first is the default.
   const resourceScopes = new Map<string, string>([
     [apiAudience, API_SCOPE],
@@ -79,7 +113,7 @@ export function createConfiguration(input: { clients: IdpClient[]; signingKey: J
     },
     responseTypes: ['code'],
     // Discovery then advertises only what the kit's clients use.
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     pkce: { required: () => true },
     // The library only issues a refresh token when offline_access survived, and it drops
     // offline_access unless the request also says prompt=consent. A BFF wants a refresh token
@@ -144,6 +178,14 @@ export function createConfiguration(input: { clients: IdpClient[]; signingKey: J
       },
       // The BFF's own token for routes with token=client or user-or-client.
       clientCredentials: { enabled: true },
+      pushedAuthorizationRequests: { enabled: profile.par !== 'off', requirePushedAuthorizationRequests: profile.par === 'required' },
+      // A token request with a DPoP proof gets a DPoP-bound token (cnf.jkt in the JWT access
+      // token); with a nonce secret the provider answers proofs without its nonce with use_dpop_nonce.
+      dPoP: {
+        enabled: true,
+        ...(profile.dpopNonce ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}),
+      },
+      fapi: { enabled: profile.fapi, profile: '2.0' },
     },
   };
 }

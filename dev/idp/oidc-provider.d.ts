@@ -22,6 +22,12 @@ declare module 'oidc-provider' {
     backchannel_logout_uri?: string;
     backchannel_logout_session_required?: boolean;
     scope?: string;
+    /** Public keys for private_key_jwt client assertions (RFC 7523). */
+    jwks?: { keys: JsonObject[] };
+    /** Refuse token requests without a DPoP proof (RFC 9449 §5.2). */
+    dpop_bound_access_tokens?: boolean;
+    /** Refuse authorization requests that were not pushed first (RFC 9126 §6). */
+    require_pushed_authorization_requests?: boolean;
   }
 
   /** A registered client as the provider hands it to hooks. */
@@ -149,6 +155,9 @@ declare module 'oidc-provider' {
       };
       backchannelLogout?: { enabled: boolean };
       clientCredentials?: { enabled: boolean };
+      pushedAuthorizationRequests?: { enabled: boolean; requirePushedAuthorizationRequests?: boolean };
+      dPoP?: { enabled: boolean; nonceSecret?: Buffer; requireNonce?: (ctx: KoaContextWithOIDC) => boolean };
+      fapi?: { enabled: boolean; profile?: '2.0' | '1.0 Final' };
       rpInitiatedLogout?: {
         enabled: boolean;
         logoutSource?: (ctx: KoaContextWithOIDC, form: string) => void | Promise<void>;

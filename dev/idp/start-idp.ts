@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
 import type { Middleware } from 'koa';
 import { Provider } from 'oidc-provider';
-import { createConfiguration, type IdpClient } from './configuration.js';
+import { createConfiguration, PLAIN_PROFILE, type IdpClient, type IdpSecurityProfile } from './configuration.js';
 import { createInteractionRouter } from './interactions.js';
 import { plainLogoutForms } from './logout-pages.js';
 import { generateSigningKey } from './signing-key.js';
@@ -24,6 +24,8 @@ export interface IdpOptions {
   apiAudience: string;
   /** Access token lifetime in seconds. Default 300. */
   accessTokenTtl?: number;
+  /** PAR, DPoP nonces and oidc-provider's FAPI 2.0 profile (see IdpSecurityProfile); default: PAR off, no nonce, no FAPI checks. */
+  profile?: Partial<IdpSecurityProfile>;
   /**
    * Koa middleware run in front of every provider endpoint. Tests use it to make the provider
    * behave like real products that bend the rules (a slow or differently refusing token
@@ -73,7 +75,7 @@ export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
     const privateJwk = await generateSigningKey();
     const provider = new Provider(
       issuer,
-      createConfiguration({ clients: options.clients, signingKey: privateJwk, apiAudience: options.apiAudience, accessTokenTtl }),
+      createConfiguration({ clients: options.clients, signingKey: privateJwk, apiAudience: options.apiAudience, accessTokenTtl, profile: { ...PLAIN_PROFILE, ...options.profile } }),
     );
     // Behind docker's port publishing or a dev proxy, trust X-Forwarded-* (dev only).
     provider.proxy = true;

@@ -8,6 +8,12 @@ export interface IdpStats {
   revokedTokens: number;
   /** Back-channel logout tokens a client accepted (answered 200/204). */
   backchannelLogouts: number;
+  /** Pushed authorization requests accepted (RFC 9126, answered 201). */
+  pushedRequests: number;
+  /** Token-endpoint and PAR answers that asked for a DPoP nonce (`use_dpop_nonce`). */
+  dpopNonceChallenges: number;
+  /** Access tokens issued DPoP-bound (`token_type` DPoP), by `grant_type`. */
+  dpopTokens: Record<string, number>;
 }
 
 /** Kinds of token whose revocation is counted. */
@@ -19,7 +25,7 @@ const REVOCABLE = ['RefreshToken', 'AccessToken', 'ClientCredentials'];
  * so a middleware counts the answers where the provider had found the token.
  */
 export function attachStats(provider: Provider): IdpStats {
-  const stats: IdpStats = { tokenGrants: {}, revokedTokens: 0, backchannelLogouts: 0 };
+  const stats: IdpStats = { tokenGrants: {}, revokedTokens: 0, backchannelLogouts: 0, pushedRequests: 0, dpopNonceChallenges: 0, dpopTokens: {} };
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');
@@ -33,6 +39,13 @@ export function attachStats(provider: Provider): IdpStats {
     const { oidc } = ctx as KoaContextWithOIDC;
     if (oidc?.route === 'revocation' && ctx.status === 200 && REVOCABLE.some((kind) => oidc.entities[kind])) {
       stats.revokedTokens += 1;
+    }
+    const body = ctx.body as { error?: unknown; token_type?: unknown } | undefined;
+    if (oidc?.route === 'pushed_authorization_request' && ctx.status === 201) stats.pushedRequests += 1;
+    if (body?.error === 'use_dpop_nonce') stats.dpopNonceChallenges += 1;
+    if (oidc?.route === 'token' && ctx.status === 200 && body?.token_type === 'DPoP') {
+      const grantType = String(oidc.params?.grant_type ?? 'unknown');
+      stats.dpopTokens[grantType] = (stats.dpopTokens[grantType] ?? 0) + 1;
     }
   });
   return stats;

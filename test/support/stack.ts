@@ -29,6 +29,8 @@ export interface StackOptions {
   extraOrigins?: string[];
   /** More `API_ROUTES` entries, given the servers' URLs (appended to the stack's own routes). */
   routes?: (servers: { api: string; reports: string; upstream: string }) => string;
+  /** The dev provider's PAR, DPoP nonce and FAPI profile settings (default: PAR off, no nonce). */
+  idpProfile?: IdpOptions['profile'];
 }
 
 /**
@@ -54,6 +56,7 @@ export async function startStack(options: StackOptions = {}) {
     apiAudience: API_AUDIENCE,
     accessTokenTtl: options.accessTokenTtl,
     front: options.idpFront,
+    profile: options.idpProfile,
   });
   const api = await startDemoApi({ issuer: idp.issuer, audience: API_AUDIENCE });
   const reports = await startDemoApi({ issuer: idp.issuer, audience: REPORTS_API.audience });

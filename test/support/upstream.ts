@@ -17,10 +17,13 @@ export interface Recorded {
  * A real HTTP upstream that records what it receives. Special paths: `/slow?ms=N` answers after
  * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/events?count=N&gapMs=M` is an event stream; `/stall?ms=N` stalls its body; `/reject-token` answers 401
  * invalid_token until `acceptedToken` matches; everything else echoes the request as JSON.
+ * With `dpopNonce.value` set, a request whose DPoP proof lacks that nonce gets the RFC 9449 §9
+ * challenge (401 `use_dpop_nonce` with `DPoP-Nonce`), as a resource server that wants nonces does.
  */
 export async function startRecordingUpstream() {
   const requests: Recorded[] = [];
   const state = { rejectTokens: new Set<string>(), unfinished: 0, openStreams: 0 };
+  const dpopNonce: { value: string | undefined; challenges: number } = { value: undefined, challenges: 0 };
   const server = createServer((req, res) => {
     const hash = createHash('sha256');
     let bytes = 0;
@@ -92,7 +95,15 @@ export async function startRecordingUpstream() {
       json(res, 200, { cookie: 'set' });
       return;
     }
-    const token = record.headers.authorization?.replace(/^Bearer /, '');
+    const proof = record.headers.dpop;
+    if (dpopNonce.value !== undefined && typeof proof === 'string' && proofNonce(proof) !== dpopNonce.value) {
+      dpopNonce.challenges++;
+      res.setHeader('WWW-Authenticate', 'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"');
+      res.setHeader('DPoP-Nonce', dpopNonce.value);
+      json(res, 401, { error: 'use_dpop_nonce' });
+      return;
+    }
+    const token = record.headers.authorization?.replace(/^(Bearer|DPoP) /, '');
     if (token && state.rejectTokens.has(token)) {
       res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
       json(res, 401, { error: 'invalid_token' });
@@ -107,6 +118,8 @@ export async function startRecordingUpstream() {
     requests,
     /** Tokens the upstream refuses with `401 invalid_token`. */
     rejectTokens: state.rejectTokens,
+    /** Set `value` to demand that DPoP nonce; `challenges` counts the use_dpop_nonce answers. */
+    dpopNonce,
     /** Event streams (`/events`) open right now. */
     get openStreams() {
       return state.openStreams;
@@ -120,6 +133,15 @@ export async function startRecordingUpstream() {
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** The `nonce` claim of a DPoP proof (read, not verified: the demo API verifies proofs). */
+function proofNonce(proof: string): unknown {
+  try {
+    return (JSON.parse(Buffer.from(proof.split('.')[1] ?? '', 'base64url').toString('utf8')) as { nonce?: unknown }).nonce;
+  } catch {
+    return undefined;
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown) {
