@@ -11,6 +11,7 @@ describe('npm run bench (smoke mode)', () => {
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/GET \/api\/items through the BFF \| \d+/);
     expect(run.stdout).toMatch(/bare Node proxy \(floor[^|]*\| \d+/);
+    expect(run.stdout).toMatch(/with DPoP, no tracing \(a proof signed per call\) \| \d+/);
     expect(run.stdout).toMatch(/Targets:/);
     const result = JSON.parse(readFileSync(`${root}bench/results/smoke.json`, 'utf8'));
     expect(result.mode).toBe('smoke');
@@ -21,6 +22,9 @@ describe('npm run bench (smoke mode)', () => {
     // Every proxied request reached the upstream with a bearer token; the session came from the
     // cache for nearly all of them, and the cache filled up for the memory figure.
     expect(result.upstreamSaw.withBearer).toBeGreaterThan(0);
+    // The DPoP row's calls reached it as DPoP with a proof, and their CPU cost was measured.
+    expect(result.upstreamSaw.withDpop).toBeGreaterThan(0);
+    expect(result.dpop.rps > 0 && result.dpop.cpuMsPerRequest > 0).toBe(true);
     expect(result.redis.commandsPerRequest).toBeLessThan(0.1);
     expect(result.cache.hitRate).toBeGreaterThan(0.9);
     expect(result.cache.entriesInEveryWorker).toBeGreaterThan(result.cache.sessions * 0.9);

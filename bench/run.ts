@@ -9,7 +9,7 @@
  * this process and is only used to sign in.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { get as httpGet } from 'node:http';
 import { WebSocket } from 'ws';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -254,9 +254,12 @@ async function main() {
 
     const bffPort = await freePort();
     const bffUrl = `http://127.0.0.1:${bffPort}`;
+    // A second BFF, the same in every way but OIDC_DPOP=true: its row is the price of a proof per call.
+    const dpopPort = await freePort();
+    const dpopUrl = `http://127.0.0.1:${dpopPort}`;
     const clientSecret = 'bench-client-secret-0123456789-0123456789';
     const idp = await startIdp({
-      clients: [{ client_id: 'bench', client_secret: clientSecret, redirect_uris: [`${bffUrl}/bff/callback`], post_logout_redirect_uris: [`${bffUrl}/`] }],
+      clients: [{ client_id: 'bench', client_secret: clientSecret, redirect_uris: [`${bffUrl}/bff/callback`, `${dpopUrl}/bff/callback`], post_logout_redirect_uris: [`${bffUrl}/`] }],
       apiAudience: 'urn:bff-kit:bench',
     });
     // The production build, as `npm run start:bff` runs it.
@@ -282,11 +285,14 @@ async function main() {
       LOGIN_RATE_LIMIT: '0',
     };
     const bff = procs.spawn(process.execPath, [...profile, ...startBff.split(/\s+/).slice(1)], bffEnv);
+    const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const dpopBff = procs.spawn(process.execPath, startBff.split(/\s+/).slice(1), { ...bffEnv, PORT: String(dpopPort), PUBLIC_URL: dpopUrl, OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey });
     await waitFor(`${bffUrl}/readyz`);
+    await waitFor(`${dpopUrl}/readyz`);
 
-    const signIn = async () => {
+    const signIn = async (at = bffUrl) => {
       const browser = new TestBrowser();
-      const start = await browser.fetch(`${bffUrl}/bff/login`);
+      const start = await browser.fetch(`${at}/bff/login`);
       await browser.fetch(await loginThroughIdp(start.headers.get('location')!, DEMO_USERS[0]!));
       return browser;
     };
@@ -312,6 +318,9 @@ async function main() {
     const headers = { cookie: browser.cookieHeader(bffUrl)!, 'x-csrf': '1' };
     const check = await fetch(`${bffUrl}/api/items`, { headers });
     if (check.status !== 200) throw new Error(`proxied call answered ${check.status}`);
+    const dpopHeaders = { cookie: (await signIn(dpopUrl)).cookieHeader(dpopUrl)!, 'x-csrf': '1' };
+    const dpopCheck = await fetch(`${dpopUrl}/api/items`, { headers: dpopHeaders });
+    if (dpopCheck.status !== 200) throw new Error(`proxied call with DPoP answered ${dpopCheck.status}`);
 
     // The yardstick: a bare proxy on the same packages, reading this session's value.
     const sessionId = /(?:^|; )bff=([^;]+)/.exec(headers.cookie)![1]!;
@@ -331,6 +340,7 @@ async function main() {
     await load(procs, floorUrl, WARMUP_SECONDS, {});
     if (nginx) await load(procs, nginxUrl, WARMUP_SECONDS, {});
     await load(procs, `${bffUrl}/api/items`, WARMUP_SECONDS, headers);
+    await load(procs, `${dpopUrl}/api/items`, WARMUP_SECONDS, dpopHeaders);
 
     const direct: LoadResult[] = [];
     const floorRuns: LoadResult[] = [];
@@ -343,7 +353,9 @@ async function main() {
     let maxRss = 0;
     let commands = 0;
     let roundTrips = 0;
-    const upstreamSaw = async () => (await (await fetch(`${upstreamUrl}/__stats`)).json()) as { withBearer: number; withoutBearer: number };
+    const dpopRuns: LoadResult[] = [];
+    let dpopCpu = 0;
+    const upstreamSaw = async () => (await (await fetch(`${upstreamUrl}/__stats`)).json()) as { withBearer: number; withDpop: number; withoutBearer: number };
     let forwarded = 0;
     for (let round = 0; round < ROUNDS; round++) {
       direct.push(await load(procs, `${upstreamUrl}/items`, ROUND_SECONDS, {}));
@@ -370,6 +382,9 @@ async function main() {
       commands += commandsAfter.total - commandsBefore.total;
       sessionReads += commandsAfter.getex - commandsBefore.getex;
       forwarded += (await upstreamSaw()).withBearer - forwardedBefore;
+      const dpopCpuBefore = cpuSeconds(dpopBff.pid!);
+      dpopRuns.push(await load(procs, `${dpopUrl}/api/items`, ROUND_SECONDS, dpopHeaders));
+      dpopCpu += cpuSeconds(dpopBff.pid!) - dpopCpuBefore;
     }
 
     // WebSocket echo round trips, one message at a time, with nothing else running.
@@ -416,9 +431,11 @@ async function main() {
     const upstreamStats = await upstreamSaw();
     const proxiedRequests = proxied.reduce((sum, r) => sum + r.requests, 0);
     const tracedAll = Object.values(tracedRuns).flatMap((entry) => entry.runs);
+    const dpopRequests = dpopRuns.reduce((sum, r) => sum + r.requests, 0);
     const invalid =
-      [...direct, ...floorRuns, ...nginxRuns, ...proxied, ...tracedAll].some((r) => r.non2xx > 0 || r.errors > 0) ||
+      [...direct, ...floorRuns, ...nginxRuns, ...proxied, ...tracedAll, ...dpopRuns].some((r) => r.non2xx > 0 || r.errors > 0) ||
       upstreamStats.withBearer < proxiedRequests ||
+      upstreamStats.withDpop < dpopRequests ||
       tracedRuns.sampled.spans === 0 ||
       tracedRuns.unsampled.spans > 0;
 
@@ -434,6 +451,7 @@ async function main() {
         : null,
       proxied: summarize(proxied),
       ratio: median(proxied.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
+      dpop: { ...summarize(dpopRuns), ratio: median(dpopRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (dpopCpu / dpopRequests) * 1000 },
       ratioToNginx: nginx ? median(proxied.map((r) => r.rps)) / median(nginxRuns.map((r) => r.rps)) : null,
       bff: { workers, cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
       websocket: { echoes, direct: wsDirect, proxied: wsProxied },
@@ -466,6 +484,7 @@ async function main() {
 type Summary = {
   mode: string; valid: boolean; machine: { cpus: number; node: string }; settings: { connections: number; roundSeconds: number; rounds: number };
   direct: { rps: number; p50: number; p99: number }; proxied: { rps: number; p50: number; p99: number }; ratio: number;
+  dpop: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number };
   floor: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number };
   nginx: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number } | null;
   ratioToNginx: number | null;
@@ -492,7 +511,8 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   const { sampled, unsampled } = s.tracing;
   console.log(row(['... with tracing on, every call sampled (OTLP/protobuf)', f(sampled.rps, 0), f(sampled.p50), f(sampled.p99), `${f(sampled.rps / s.direct.rps, 2)}x`, vsNginx(sampled.rps)]));
   console.log(row(['... with tracing on, unsampled (traceparent only)', f(unsampled.rps, 0), f(unsampled.p50), f(unsampled.p99), `${f(unsampled.rps / s.direct.rps, 2)}x`, vsNginx(unsampled.rps)]));
-  console.log(`\nCPU per request: BFF ${f(s.bff.cpuMsPerRequest, 3)} ms, floor ${f(s.floor.cpuMsPerRequest, 3)} ms${s.nginx ? `, nginx ${f(s.nginx.cpuMsPerRequest, 3)} ms` : ''}.`);
+  console.log(row(['... with DPoP, no tracing (a proof signed per call)', f(s.dpop.rps, 0), f(s.dpop.p50), f(s.dpop.p99), `${f(s.dpop.ratio, 2)}x`, vsNginx(s.dpop.rps)]));
+  console.log(`\nCPU per request: BFF ${f(s.bff.cpuMsPerRequest, 3)} ms, with DPoP ${f(s.dpop.cpuMsPerRequest, 3)} ms, floor ${f(s.floor.cpuMsPerRequest, 3)} ms${s.nginx ? `, nginx ${f(s.nginx.cpuMsPerRequest, 3)} ms` : ''}.`);
   console.log(`WebSocket echo round trip (${s.websocket.echoes} messages, one at a time): direct p50 ${f(s.websocket.direct.p50, 0)} µs, p99 ${f(s.websocket.direct.p99, 0)} µs; through the BFF p50 ${f(s.websocket.proxied.p50, 0)} µs, p99 ${f(s.websocket.proxied.p99, 0)} µs (+${f(s.websocket.proxied.p50 - s.websocket.direct.p50, 0)} µs at the median)`);
   console.log(`Session cache: hit rate ${f(s.cache.hitRate * 100, 2)}% of proxied calls; with ${s.cache.entriesInEveryWorker} sessions cached in every process max RSS ${f(s.cache.maxRssMiB)} MiB`);
   console.log(`BFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`);

@@ -1,7 +1,7 @@
 /**
  * The benchmark's upstream: answers `GET /items` with ~1 KB of JSON, counts requests that did
- * and did not carry a bearer token (`GET /__stats`), and echoes WebSocket messages on any path.
- * Runs in its own process.
+ * and did not carry a bearer token, and those that carried a DPoP-bound token with a proof
+ * (`GET /__stats`), and echoes WebSocket messages on any path. Runs in its own process.
  */
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws';
 const items = JSON.stringify(
   Array.from({ length: 12 }, (_, i) => ({ id: i + 1, name: `item-${i + 1}`, price: 10 + i, tags: ['bench', 'json'] })),
 );
-const stats = { withBearer: 0, withoutBearer: 0 };
+const stats = { withBearer: 0, withDpop: 0, withoutBearer: 0 };
 
 const server = createServer((req, res) => {
   if (req.url === '/__stats') {
@@ -18,6 +18,7 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.headers.authorization?.startsWith('Bearer ')) stats.withBearer++;
+  else if (req.headers.authorization?.startsWith('DPoP ') && req.headers.dpop) stats.withDpop++;
   else stats.withoutBearer++;
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(items) });
   res.end(items);
