@@ -7,6 +7,9 @@ import { cookieNames } from '../session/cookies.js';
 import { UNKNOWN_DEVICE } from '../session/device.js';
 import { SessionStore, publicIdOf, type SessionRecord, type StoredSession } from '../session/sessions.js';
 
+/** Sessions ended at once by "Sign out all other sessions". */
+const END_BATCH = 8;
+
 /** Shape of a public session name (128 bits, base64url): anything else is 404 without a lookup. */
 const PUBLIC_ID = /^[A-Za-z0-9_-]{22}$/;
 
@@ -66,7 +69,8 @@ export function userSessionRoutes(deps: Deps) {
     endOthers: async function endOtherSessions(ctx: Context) {
       const { record, handle: currentHandle } = signedIn(ctx);
       const others = (await sessions.ofUser(record.sub)).filter((stored) => stored.handle !== currentHandle);
-      await Promise.all(others.map((stored) => endSession(deps, stored, 'revoked_by_user')));
+      // A few at a time: each ending is a Redis write and a revocation call to the provider.
+      for (let i = 0; i < others.length; i += END_BATCH) await Promise.all(others.slice(i, i + END_BATCH).map((stored) => endSession(deps, stored, 'revoked_by_user')));
       ctx.body = { ended: others.length } satisfies SessionsEnded;
     },
   };
