@@ -236,6 +236,26 @@ describe('route policies: per-route tokens on two BFF instances', () => {
     expect(watch.refused).toEqual([]);
   });
 
+  it('client token refused by its upstream right after its grant: no new grant per call (no grant storm)', async () => {
+    expect((await call('/clplain/warm')).status).toBe(200);
+    const grantsBefore = stack.idp.stats.tokenGrants.client_credentials ?? 0;
+    const refused: string[] = [];
+    const statuses: number[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        // The upstream refuses every client token it has seen so far.
+        refused.push(received('/clplain')!);
+        stack.upstream.rejectTokens.add(refused.at(-1)!);
+        statuses.push((await call('/clplain/x')).status);
+      }
+      // At most one grant (when the cached token was older than the cool-down); the refusals are relayed.
+      expect((stack.idp.stats.tokenGrants.client_credentials ?? 0) - grantsBefore).toBeLessThanOrEqual(1);
+      expect(statuses.filter((status) => status === 401).length).toBeGreaterThanOrEqual(4);
+    } finally {
+      for (const token of refused) stack.upstream.rejectTokens.delete(token);
+    }
+  });
+
   it('client token: provider down -> 503, and the next call after it is back works', async () => {
     const bff = await startBff({ ...stack.env, OIDC_ISSUER: 'http://127.0.0.1:9', API_ROUTES: `/cl=${stack.upstream.url}/cl#token=client` });
     try {

@@ -12,7 +12,16 @@ import { traced, type Tracing } from '../tracing/tracing.js';
 interface CachedToken extends TokenSet {
   accessExpiresAt: number;
   accessLifetime: number;
+  /** When it was issued (ms): a token refused right after its grant is not replaced at once. */
+  obtainedAt: number;
 }
+
+/**
+ * An upstream that refuses even a brand-new client token is misconfigured, not holding a stale
+ * one: within this long after a grant, a refusal gets no new grant. Without it, anyone could turn
+ * every call on a `token=client` route into a grant at the provider.
+ */
+const REFUSAL_COOLDOWN_MS = 10_000;
 
 /**
  * The BFF's own access tokens (client_credentials grant) for `token=client` and `user-or-client`
@@ -26,11 +35,14 @@ export class ClientTokens {
 
   constructor(private readonly deps: { oidc: OidcClient; log: Logger; metrics: Metrics; tracing?: Tracing }) {}
 
-  /** A usable token for `target` (undefined: no resource or scope), fetched when missing, due, or equal to `rejected`. */
+  /**
+   * A usable token for `target` (undefined: no resource or scope), fetched when missing, due, or
+   * equal to `rejected` (unless that one was issued less than 10 s ago).
+   */
   token(target: TokenTarget | undefined, rejected?: string): TokenSet | Promise<TokenSet> {
     const key = target?.id ?? '';
     const cached = this.#cache.get(key);
-    if (cached && !refreshDue(cached) && cached.accessToken !== rejected) return cached;
+    if (cached && !refreshDue(cached) && (cached.accessToken !== rejected || Date.now() - cached.obtainedAt < REFUSAL_COOLDOWN_MS)) return cached;
     let pending = this.#inflight.get(key);
     if (!pending) {
       pending = this.#grant(key, target).finally(() => this.#inflight.delete(key));
@@ -44,7 +56,7 @@ export class ClientTokens {
     try {
       // With DPoP the client token is sender-constrained too (a proof per grant).
       const response = await traced(tracing, 'oidc client_credentials', () => client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {}, oidc.dpop));
-      const token: CachedToken = { accessToken: response.access_token, ...tokenTypeOf(response.token_type), ...accessTiming(response.expires_in) };
+      const token: CachedToken = { accessToken: response.access_token, ...tokenTypeOf(response.token_type), ...accessTiming(response.expires_in), obtainedAt: Date.now() };
       this.#cache.set(key, token);
       metrics.clientTokens.inc({ result: 'ok' });
       return token;
