@@ -58,9 +58,16 @@ export async function startBff(
   const tracing = await startTracing(config.tracing, log);
   const deps = createDeps(config, log, { tracing, ...depsOptions });
   const app = createApp(deps);
-  await Promise.all([deps.oidc.start(), deps.kv.ready()]);
   const server = createBffServer(app.listener, { ...serverOptions, upgrade: app.upgrade });
-  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
+  // Listen first (the port may have been reserved until a moment ago), then wait for readiness.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject); // a port taken meanwhile fails the start instead of hanging it
+    server.listen(listenPort, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await Promise.all([deps.oidc.start(), deps.kv.ready()]);
   return {
     url: `http://127.0.0.1:${listenPort}`,
     port: listenPort,

@@ -15,6 +15,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * A free loopback port kept bound until `release()`: ports handed out by the OS are soon reused
+ * as the local ports of outgoing connections, so a port that has to be known long before it is
+ * listened on (a BFF's, registered at the provider first) stays taken until the moment it is used.
+ */
+export async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
 /** Fails with one clear line when redis-server is missing, as the design asks. */
 export function requireRedisServer(): void {
   if (spawnSync('redis-server', ['--version']).error) {

@@ -3,7 +3,7 @@ import { DEMO_USERS, REPORTS_API, startIdp, type IdpClient, type IdpOptions, typ
 import { loginThroughIdp } from '../../dev/idp/test-login.js';
 import { startBff, type RunningBff } from './bff.js';
 import { TestBrowser } from './browser.js';
-import { freePort } from './redis.js';
+import { reservePort } from './redis.js';
 import { startRecordingUpstream } from './upstream.js';
 
 export { TEST_SESSION_KEY as TEST_SESSION_KEY_FOR_CHILD } from './bff.js';
@@ -40,7 +40,8 @@ export interface StackOptions {
  * reports-audience tokens, and `/public` to the demo API's public greeting (as the demo does).
  */
 export async function startStack(options: StackOptions = {}) {
-  const ports = await Promise.all(Array.from({ length: options.instances ?? 1 }, () => freePort()));
+  const reservations = await Promise.all(Array.from({ length: options.instances ?? 1 }, () => reservePort()));
+  const ports = reservations.map((reservation) => reservation.port);
   const origins = [...ports.map((port) => `http://127.0.0.1:${port}`), ...(options.extraOrigins ?? [])];
   const idp: RunningIdp = await startIdp({
     clients: [
@@ -76,7 +77,10 @@ export async function startStack(options: StackOptions = {}) {
     ...options.env,
   };
   const bffs: RunningBff[] = [];
-  for (const port of ports) bffs.push(await startBff(env, port, undefined, options.deps));
+  for (const [i, port] of ports.entries()) {
+    await reservations[i]!.release(); // taken again by the BFF right away
+    bffs.push(await startBff(env, port, undefined, options.deps));
+  }
   return {
     idp,
     api,
