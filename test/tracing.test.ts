@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { SessionRecord } from '../bff/src/session/sessions.js';
 import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { startBff, sessionKey, type RunningBff } from './support/bff.js';
@@ -104,6 +105,25 @@ describe('tracing over OTLP/HTTP', () => {
     expect(server).toMatchObject({ name: 'GET /rec', kind: SERVER, parentSpanId: incoming.spanId, traceId: incoming.traceId, attributes: { 'http.response.status_code': 200 } });
   });
 
+  it('traces a WebSocket handshake: a server span by route, the upstream handshake as its child, the browser trace as parent', async () => {
+    const browser = await stack.signIn();
+    const incoming = browserTraceparent();
+    const ws = new WebSocket(`${stack.bff.url.replace('http:', 'ws:')}/api/notes/live?token=query-secret`, {
+      headers: { origin: stack.bff.url, cookie: browser.cookieHeader(stack.bff.url)!, traceparent: incoming.header },
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.close();
+    const spans = await exported();
+    const server = spans.find((span) => span.name === 'GET /api websocket' && span.traceId === incoming.traceId);
+    expect(server).toMatchObject({ kind: SERVER, parentSpanId: incoming.spanId, attributes: { 'http.route': '/api', 'http.response.status_code': 101 } });
+    const upstream = childrenOf(spans, server!).find((span) => span.kind === CLIENT && span.name === 'GET /api');
+    expect(upstream).toMatchObject({ attributes: { 'http.response.status_code': 101 } });
+    expect(JSON.stringify(spans)).not.toContain('query-secret');
+  });
+
   it('exports a refresh as a child of the proxied call that needed it, and the client-credentials grant likewise', async () => {
     const browser = await stack.signIn();
     await storedSessions(redis, stack.bff.url).makeDue(browser);
@@ -185,7 +205,7 @@ describe('tracing over OTLP/HTTP', () => {
     const keys = new Set(spans.flatMap((span) => Object.keys(span.attributes)));
     for (const forbidden of ['url.path', 'url.full', 'url.query', 'http.url', 'http.target', 'db.statement', 'db.query.text']) expect(keys.has(forbidden)).toBe(false);
     // Span names come from fixed sets and configured prefixes only.
-    for (const span of spans) expect(span.name, span.name).toMatch(/^((GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|_OTHER) (\/bff\/[a-z-]+(\/:handle)?|\/bff\/other|\/(api|rec|open|reports|public|svc)|proxy|health|static)|oidc [a-z_]+|redis [A-Z]+)$/);
+    for (const span of spans) expect(span.name, span.name).toMatch(/^((GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|_OTHER) (\/bff\/[a-z-]+(\/:handle)?|\/bff\/other|\/(api|rec|open|reports|public|svc)( websocket)?|proxy|health|static)|oidc [a-z_]+|redis [A-Z]+)$/);
   });
 
   it('with tracing off: no traceparent is made, the browser’s passes through untouched, nothing is exported', async () => {

@@ -54,7 +54,8 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
 
   let stopping = false;
 
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  /** Resolves with the handshake's outcome: 101, or the status relayed instead (0: the browser left). */
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<number> {
     if (stopping) throw unavailable('The server is shutting down.');
     const target = route(req);
     origin(req);
@@ -65,13 +66,14 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
     const token = await credentials.token(apiRoute, user);
     let upstream = await connect(req, socket, target, protocols, token, true);
     if (upstream === 'nonce') upstream = await connect(req, socket, target, protocols, token, false); // the proof now carries the upstream's nonce
-    if (!upstream || upstream === 'nonce') return;
+    if (typeof upstream === 'number') return upstream;
+    if (upstream === 'nonce') return 401; // refused twice: the second refusal was relayed
     // The browser left during the awaits (a half-closed socket stays open until destroyed), or
     // shutdown began: neither leg may linger.
     if (stopping || socket.destroyed || !socket.readable) {
       upstream.terminate();
       socket.destroy();
-      return;
+      return 0;
     }
     if (upstream.protocol) upstreamProtocols.set(req, upstream.protocol);
     let upgraded = false;
@@ -83,6 +85,7 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
     setImmediate(() => {
       if (!upgraded) upstream.terminate();
     });
+    return 101;
   }
 
   /** The browser's handshake is one `ws` will accept, checked before an upstream leg is opened. */
@@ -113,10 +116,11 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
   }
 
   /**
-   * 4. The upstream handshake; resolves undefined when its answer was relayed as HTTP instead,
-   * 'nonce' when it was a DPoP `use_dpop_nonce` challenge and `nonceRetry` (nothing relayed).
+   * 4. The upstream handshake; resolves with the upstream's status when its answer was relayed
+   * as HTTP instead, 'nonce' when it was a DPoP `use_dpop_nonce` challenge and `nonceRetry`
+   * (nothing relayed).
    */
-  function connect(req: IncomingMessage, socket: Duplex, target: ResolvedRoute, protocols: string[], token: UsableToken | undefined, nonceRetry: boolean): Promise<WebSocket | 'nonce' | undefined> {
+  function connect(req: IncomingMessage, socket: Duplex, target: ResolvedRoute, protocols: string[], token: UsableToken | undefined, nonceRetry: boolean): Promise<WebSocket | 'nonce' | number> {
     // Origin + path, never a URL resolved against the upstream: the host is the route's, always.
     const url = new URL(`${target.route.upstream.origin}${target.upstreamPath}`);
     if (url.origin !== target.route.upstream.origin) throw badRequest('This path is not allowed.');
@@ -124,8 +128,11 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
     // The handshake is an HTTP GET to the http(s) URL: that is the proof's htu.
     const origin = target.route.upstream.origin;
     const proofs = token?.tokenType === 'dpop' ? deps.dpop : undefined;
+    // Tracing on: the upstream handshake's client span, whose traceparent the upstream gets.
+    const span = deps.tracing?.upstream(target.route.prefix, 'GET', target.route.upstream);
     const upstream = new WebSocket(url, protocols, {
       headers: {
+        ...(span ? { traceparent: span.traceparent, ...(span.tracestate ? { tracestate: span.tracestate } : {}) } : {}),
         ...(token === undefined ? {} : { authorization: authorizationOf(token, deps.dpop) }),
         ...(proofs ? { dpop: proofs.proof('GET', origin, target.upstreamPath, token!.accessToken) } : {}),
         'x-forwarded-for': clientAddress(req, config.trustedProxyHops),
@@ -153,11 +160,13 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
       };
       upstream.once('open', () => {
         settled();
+        span?.end(101);
         resolve(upstream);
       });
       if (proofs) upstream.once('upgrade', (response) => proofs.observe(origin, 101, undefined, response.headers['dpop-nonce']));
       upstream.once('unexpected-response', (request, response) => {
         settled();
+        span?.end(response.statusCode ?? 502);
         if (proofs?.observe(origin, response.statusCode ?? 0, response.headers['www-authenticate'], response.headers['dpop-nonce']) && nonceRetry) {
           response.resume();
           response.once('end', () => request.destroy());
@@ -165,10 +174,11 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
           return;
         }
         relayRefusal(req, socket, request, response, target.route.timeoutMs);
-        resolve(undefined);
+        resolve(response.statusCode ?? 502);
       });
       upstream.once('error', (error) => {
         settled();
+        span?.end('error');
         const timedOut = /timed out/i.test(error.message);
         reject(timedOut ? new HttpError(504, ERROR_CODES.gatewayTimeout, 'The API did not answer in time.', { cause: error }) : new HttpError(502, ERROR_CODES.badGateway, 'The API could not be reached.', { cause: error }));
       });
@@ -249,7 +259,22 @@ export function createWebSocketProxy(deps: Deps, credentials: Credentials, live:
     /** The HTTP server's 'upgrade' listener. */
     handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       socket.on('error', () => socket.destroy());
-      upgrade(req, socket, head).catch((error: unknown) => refuse(req, socket, error));
+      if (!deps.tracing) {
+        upgrade(req, socket, head).catch((error: unknown) => refuse(req, socket, error));
+        return;
+      }
+      // Tracing on: the handshake is a server span, named by its route as HTTP requests are.
+      const resolved = resolveApiPath(config.apiRoutes, req.url ?? '/');
+      const label = resolved === undefined ? 'other' : resolved === 'invalid' ? 'proxy' : resolved.route.prefix;
+      void deps.tracing.handshake(req, label, (end) =>
+        upgrade(req, socket, head).then(
+          (status) => end(status),
+          (error: unknown) => {
+            end(toHttpError(error).status);
+            refuse(req, socket, error);
+          },
+        ),
+      );
     },
     /** Shutdown: upgrades from now on get 503, and handshakes in progress do not complete. */
     stop(): void {

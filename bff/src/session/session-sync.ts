@@ -87,7 +87,7 @@ export class SessionSync {
       this.#lastBeatAt = Date.now();
       if (!this.cache.live) {
         this.cache.setLive(true);
-        this.log.info('session cache live: changes are heard through Redis');
+        this.log.info('session cache live: every change to a session is heard');
       }
       return;
     }

@@ -70,6 +70,20 @@ export function createOtelTracing(settings: TracingSettings): Tracing {
       contexts.with(trace.setSpan(parent, span), handle);
     },
 
+    handshake(req: IncomingMessage, route: string, work: (end: (status: number) => void) => Promise<void>): Promise<void> {
+      const parent = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+      const span = tracer.startSpan(`GET ${route} websocket`, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: 'GET', [ATTR_HTTP_ROUTE]: route } }, parent);
+      let ended = false;
+      const end = (status: number) => {
+        if (ended) return;
+        ended = true;
+        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      };
+      return contexts.with(trace.setSpan(parent, span), () => work(end));
+    },
+
     step<T>(name: string, work: () => Promise<T>, attributes?: SpanAttributes): Promise<T> {
       const current = contexts.active();
       if (!trace.getSpan(current)?.isRecording()) return work();

@@ -20,6 +20,11 @@ export interface Tracing {
    */
   serve(req: IncomingMessage, res: ServerResponse, route: string, handle: () => void): void;
   /**
+   * Runs a WebSocket handshake (`work`) inside a server span named `GET <route> websocket`, ended
+   * with `status` once the handshake is decided (101, or the refusal's status).
+   */
+  handshake(req: IncomingMessage, route: string, work: (end: (status: number) => void) => Promise<void>): Promise<void>;
+  /**
    * Runs `work` in a child span of the current request's span. Without a current, sampled span
    * (background work such as pub/sub heartbeats) it runs `work` alone: no orphan traces.
    */
