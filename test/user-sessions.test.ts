@@ -186,6 +186,20 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
     expect((await call(laptop, 1, `/bff/sessions/${target.handle}`, { method: 'DELETE' })).status).toBe(404);
   });
 
+  it('revokes the newest refresh token even when the session was read before a refresh rotated it', async () => {
+    const browser = await signIn(BOB, 0, UA.chromeLinux);
+    const stored = storedFor(browser);
+    const before = (await stored.record(browser))!; // what a "Your sessions" listing read
+    await stored.makeDue(browser);
+    expect((await call(browser, 0, '/rec/items')).status).toBe(200); // refreshed: a new refresh token
+    const newest = await refreshTokenOf(browser);
+    expect(newest).not.toBe(stack.bff.deps.sessionTokens.open(before).refreshToken);
+    const { endSession } = await import('../bff/src/oidc/end-session.js');
+    const handle = stack.bff.deps.sessions.handleOf(stored.idOf(browser));
+    await endSession(stack.bff.deps, { handle, record: before }, 'revoked_by_user');
+    expect(stack.idp.stats.revokedValues.at(-1)).toBe(newest);
+  });
+
   it('ends every other session of the user and reports how many; the other user is untouched', async () => {
     const tablet = await signIn(ALICE, 1, UA.edgeWindows);
     const revokedBefore = stack.idp.stats.revokedTokens;

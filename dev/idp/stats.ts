@@ -6,6 +6,8 @@ export interface IdpStats {
   tokenGrants: Record<string, number>;
   /** Tokens actually revoked at the revocation endpoint (unknown tokens do not count). */
   revokedTokens: number;
+  /** The values of those tokens, in order (tests check which one a client revoked). */
+  revokedValues: string[];
   /** Back-channel logout tokens a client accepted (answered 200/204). */
   backchannelLogouts: number;
   /** Pushed authorization requests accepted (RFC 9126, answered 201). */
@@ -25,7 +27,7 @@ const REVOCABLE = ['RefreshToken', 'AccessToken', 'ClientCredentials'];
  * so a middleware counts the answers where the provider had found the token.
  */
 export function attachStats(provider: Provider): IdpStats {
-  const stats: IdpStats = { tokenGrants: {}, revokedTokens: 0, backchannelLogouts: 0, pushedRequests: 0, dpopNonceChallenges: 0, dpopTokens: {} };
+  const stats: IdpStats = { tokenGrants: {}, revokedTokens: 0, revokedValues: [], backchannelLogouts: 0, pushedRequests: 0, dpopNonceChallenges: 0, dpopTokens: {} };
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');
@@ -39,6 +41,7 @@ export function attachStats(provider: Provider): IdpStats {
     const { oidc } = ctx as KoaContextWithOIDC;
     if (oidc?.route === 'revocation' && ctx.status === 200 && REVOCABLE.some((kind) => oidc.entities[kind])) {
       stats.revokedTokens += 1;
+      stats.revokedValues.push(String(oidc.params?.token));
     }
     const body = ctx.body as { error?: unknown; token_type?: unknown } | undefined;
     if (oidc?.route === 'pushed_authorization_request' && ctx.status === 201) stats.pushedRequests += 1;

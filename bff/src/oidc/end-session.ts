@@ -25,8 +25,10 @@ export async function endSession(
   session: { handle: string; record: SessionRecord },
   reason: EndReason,
 ): Promise<TokenSet | undefined> {
-  const tokens = openForEnding(sessionTokens, session.record, log);
-  await sessions.destroyByHandle(session.handle, session.record);
+  // The record as it was deleted: its refresh token is the newest, even if a refresh rotated it
+  // after `session.record` was read.
+  const last = await sessions.destroyByHandle(session.handle, session.record);
+  const tokens = openForEnding(sessionTokens, last ?? session.record, log);
   log.info({ event: 'session_ended', reason }, 'session ended');
   if (tokens?.refreshToken && oidc.ready && oidc.configuration.serverMetadata().revocation_endpoint) {
     try {

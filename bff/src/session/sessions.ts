@@ -334,9 +334,15 @@ export class SessionStore {
     return record !== null && record.expiresAt > Date.now() / 1000;
   }
 
-  /** Ends a session named by its storage handle (the user's sessions view knows handles, not ids). */
-  destroyByHandle(handle: string, record: SessionRecord | null): Promise<void> {
-    return this.#remove(handle, record);
+  /**
+   * Ends a session named by its storage handle (the user's sessions view knows handles, not ids).
+   * Resolves with its last stored record, taken as it is deleted (GETDEL): a refresh that rotated
+   * the refresh token after `record` was read is not missed. `record` when it was already gone.
+   */
+  async destroyByHandle(handle: string, record: SessionRecord | null): Promise<SessionRecord | null> {
+    const last = parseRecord(await this.kv.take(keys.session(handle))) ?? record;
+    await this.#remove(handle, last);
+    return last;
   }
 
   /**
