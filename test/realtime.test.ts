@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SignJWT, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
-import { BOB, CLIENT_ID, startStack, type Stack } from './support/stack.js';
+import { BOB, startStack, type Stack } from './support/stack.js';
+import { logoutTokenFor } from './support/logout-token.js';
 import { storedSessions } from './support/stored-sessions.js';
 import { startWebSocketUpstream } from './support/ws-upstream.js';
 
@@ -241,14 +241,7 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     for (const ws of sockets) await handshake(ws);
     const done = sockets.map(closed);
     const { opSid } = (await storedSessions(redis, stack.bff.url).record(browser))!;
-    const key = await importJWK(stack.idp.privateJwk, 'RS256');
-    const token = await new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, jti: crypto.randomUUID(), sid: opSid })
-      .setProtectedHeader({ alg: 'RS256', kid: stack.idp.privateJwk.kid })
-      .setIssuer(stack.idp.issuer)
-      .setAudience(CLIENT_ID)
-      .setIssuedAt()
-      .setExpirationTime('2m')
-      .sign(key);
+    const token = await logoutTokenFor(stack, opSid!);
     const started = performance.now();
     const answer = await fetch(`${stack.bffs[1]!.url}/bff/backchannel-logout`, { method: 'POST', body: new URLSearchParams({ logout_token: token }) });
     expect(answer.status).toBe(200);

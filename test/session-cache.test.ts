@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SignJWT, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, startRedisCluster, startRedisSentinel, type RunningRedis } from './support/redis.js';
-import { ALICE, BOB, CLIENT_ID, startStack, type Stack } from './support/stack.js';
+import { ALICE, BOB, startStack, type Stack } from './support/stack.js';
+import { logoutTokenFor } from './support/logout-token.js';
 import { storedSessions } from './support/stored-sessions.js';
 
 /**
@@ -33,17 +33,6 @@ async function msUntil(probe: () => Promise<number>, status: number, limitMs = 1
   return Number.POSITIVE_INFINITY;
 }
 
-/** A back-channel logout token for a provider session, signed with the dev provider's key. */
-async function logoutToken(stack: Stack, sid: string): Promise<string> {
-  const key = await importJWK(stack.idp.privateJwk, 'RS256');
-  return new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, jti: crypto.randomUUID(), sid })
-    .setProtectedHeader({ alg: 'RS256', kid: stack.idp.privateJwk.kid })
-    .setIssuer(stack.idp.issuer)
-    .setAudience(CLIENT_ID)
-    .setIssuedAt()
-    .setExpirationTime('2m')
-    .sign(key);
-}
 
 function crossInstanceChecks(name: string, start: () => Promise<{ stack: Stack; recordOf: (browser: TestBrowser) => Promise<{ opSid?: string } | null> }>) {
   describe(name, () => {
@@ -80,7 +69,7 @@ function crossInstanceChecks(name: string, start: () => Promise<{ stack: Stack; 
       const answer = await fetch(`${stack.bffs[0]!.url}/bff/backchannel-logout`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ logout_token: await logoutToken(stack, opSid!) }),
+        body: new URLSearchParams({ logout_token: await logoutTokenFor(stack, opSid!) }),
       });
       expect(answer.status).toBe(200);
       expect(await msUntil(async () => (await call(browser, 1)).status, 401)).toBeLessThan(100);
