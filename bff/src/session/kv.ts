@@ -7,8 +7,12 @@ export interface KeyValueStore {
   /** GET that also resets the key's TTL (Redis GETEX PX): the sliding idle timeout in one round trip. */
   getAndTouch(key: string, ttlMs: number): Promise<string | null>;
   get(key: string): Promise<string | null>;
-  /** GET and PTTL in one round trip, TTL untouched (reads that must not slide the idle timeout). Null when absent. */
-  getWithTtl(key: string): Promise<{ value: string; ttlMs: number } | null>;
+  /**
+   * GET and the key's expiry (epoch ms, by the store's clock; null without one) in one round
+   * trip, TTL untouched (reads that must not slide the idle timeout). Null when absent. An
+   * absolute time, not a TTL: two reads of an unchanged key give the same answer.
+   */
+  getWithExpiry(key: string): Promise<{ value: string; expiresAtMs: number | null } | null>;
   /** SET with a TTL. `ifExists` (XX) never resurrects a deleted key; `ifAbsent` (NX) is a lock. Returns whether it wrote. */
   set(key: string, value: string, ttlMs: number, mode?: 'ifExists' | 'ifAbsent'): Promise<boolean>;
   /** Overwrites an existing key and keeps its TTL (SET XX KEEPTTL), only while it holds `expected` when given. False when it did not write. */

@@ -45,9 +45,9 @@ export class MemoryStore implements KeyValueStore {
     return this.#string(key);
   }
 
-  async getWithTtl(key: string) {
+  async getWithExpiry(key: string) {
     const entry = this.#live(key);
-    return entry && typeof entry.value === 'string' ? { value: entry.value, ttlMs: entry.expiresAt - Date.now() } : null;
+    return entry && typeof entry.value === 'string' ? { value: entry.value, expiresAtMs: entry.expiresAt } : null;
   }
 
   async set(key: string, value: string, ttlMs: number, mode?: 'ifExists' | 'ifAbsent') {

@@ -12,7 +12,9 @@ const ADD_TO_SET =
   "redis.call('SADD', KEYS[1], ARGV[1]) local ttl = redis.call('PTTL', KEYS[1]) if ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
 
 // GET with the remaining TTL, atomically and in one round trip; nil when the key is absent.
-const GET_WITH_TTL = "local v = redis.call('GET', KEYS[1]) if not v then return nil end return {v, redis.call('PTTL', KEYS[1])}";
+// The expiry from Redis's own clock (TIME + PTTL at the same instant), so it does not drift with ours.
+const GET_WITH_EXPIRY =
+  "local v = redis.call('GET', KEYS[1]) if not v then return nil end local ttl = redis.call('PTTL', KEYS[1]) if ttl < 0 then return {v, -1} end local t = redis.call('TIME') return {v, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl}";
 
 /**
  * Connection options shared by every mode. Requests must fail fast while Redis is down (503,
@@ -74,9 +76,9 @@ export class RedisStore implements KeyValueStore {
     return this.#run(() => this.redis.get(key));
   }
 
-  async getWithTtl(key: string) {
-    const reply = (await this.#run(() => this.redis.eval(GET_WITH_TTL, 1, key))) as [string, number] | null;
-    return reply ? { value: reply[0], ttlMs: reply[1] } : null;
+  async getWithExpiry(key: string) {
+    const reply = (await this.#run(() => this.redis.eval(GET_WITH_EXPIRY, 1, key))) as [string, number] | null;
+    return reply ? { value: reply[0], expiresAtMs: reply[1] < 0 ? null : reply[1] } : null;
   }
 
   async set(key: string, value: string, ttlMs: number, mode?: 'ifExists' | 'ifAbsent') {

@@ -232,7 +232,7 @@ export class SessionStore {
     if (found === null && this.#handleKeys.length > 1) {
       // Stored under a pre-rotation handle: load() moves it, which slides it this once.
       const record = await this.load(id);
-      return record && this.#stored(handle, record, this.timeouts.idleSeconds * 1000);
+      return record && this.#stored(handle, record, Date.now() + this.timeouts.idleSeconds * 1000);
     }
     if (found === null) return null;
     if (found.record.expiresAt <= Date.now() / 1000) {
@@ -262,15 +262,15 @@ export class SessionStore {
   }
 
   async #read(handle: string): Promise<StoredSession | null> {
-    const found = await this.kv.getWithTtl(keys.session(handle));
+    const found = await this.kv.getWithExpiry(keys.session(handle));
     const record = parseRecord(found?.value ?? null);
-    return found && record ? this.#stored(handle, record, found.ttlMs) : null;
+    return found && record ? this.#stored(handle, record, found.expiresAtMs) : null;
   }
 
-  #stored(handle: string, record: SessionRecord, ttlMs: number): StoredSession {
-    const now = Date.now() / 1000;
-    // A key without a TTL (-1) cannot come from this store; treat its idle end as the absolute end.
-    const idleEndsAt = ttlMs >= 0 ? Math.min(now + ttlMs / 1000, record.expiresAt) : record.expiresAt;
+  /** `expiresAtMs`: when the key expires (epoch ms), null without a TTL. */
+  #stored(handle: string, record: SessionRecord, expiresAtMs: number | null): StoredSession {
+    // A key without a TTL cannot come from this store; treat its idle end as the absolute end.
+    const idleEndsAt = expiresAtMs !== null ? Math.min(expiresAtMs / 1000, record.expiresAt) : record.expiresAt;
     // At sign-in the TTL may be capped by the absolute end: never earlier than the sign-in itself.
     const lastActiveAt = Math.max(record.createdAt, idleEndsAt - this.timeouts.idleSeconds);
     return { handle, record, idleEndsAt: Math.floor(idleEndsAt), lastActiveAt: Math.floor(lastActiveAt) };

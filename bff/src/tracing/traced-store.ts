@@ -18,7 +18,7 @@ export function tracedStore(store: KeyValueStore, tracing: Tracing): KeyValueSto
   return {
     getAndTouch: span('GETEX', store.getAndTouch),
     get: span('GET', store.get),
-    getWithTtl: span('EVAL', store.getWithTtl),
+    getWithExpiry: span('EVAL', store.getWithExpiry),
     set: span('SET', store.set),
     replace: span('SET', store.replace),
     take: span('GETDEL', store.take),
