@@ -181,6 +181,20 @@ describe('hardening round two', () => {
       expect(results.some((result) => result.status === 408)).toBe(true);
     }, 20_000);
 
+    it('blames the upstream (504), not the browser (408), when the upstream is the one not reading the body', async () => {
+      const bff = await startBff({ ...stack.env, API_TIMEOUT_MS: String(API_TIMEOUT_MS), MAX_BODY_BYTES: String(16 * 1024 * 1024), API_ROUTES: `/up=${stack.upstream.url}#anonymous` });
+      try {
+        // 8 MB against an upstream that reads nothing for three times API_TIMEOUT_MS: the buffers
+        // fill, the BFF stops reading the browser, and the browser waits. Nobody stalled but the
+        // upstream, so the answer is the upstream's timeout.
+        const result = await chunkedUpload(bff.url, `/up/slow-read?ms=${API_TIMEOUT_MS * 3}`, { 'x-csrf': '1' }, 8, 1024 * 1024);
+        expect(result.status ?? result.error).toSatisfy((outcome) => outcome === 504 || outcome === 'ECONNRESET' || outcome === 'EPIPE');
+        expect(result.status).not.toBe(408);
+      } finally {
+        await bff.close();
+      }
+    }, 20_000);
+
     it('survives an upload to an upstream that is down: 502, and no crash when the unread body later stalls', async () => {
       const dead = await freePort();
       const bff = await startBff({ ...stack.env, API_TIMEOUT_MS: String(API_TIMEOUT_MS), API_ROUTES: `/down=http://127.0.0.1:${dead}#anonymous` });

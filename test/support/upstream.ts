@@ -15,7 +15,7 @@ export interface Recorded {
 
 /**
  * A real HTTP upstream that records what it receives. Special paths: `/slow?ms=N` answers after
- * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/events?count=N&gapMs=M` is an event stream; `/stall?ms=N` stalls its body; `/reject-token` answers 401
+ * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/events?count=N&gapMs=M` is an event stream; `/stall?ms=N` stalls its body; `/slow-read?ms=N` reads a request body only after N ms; `/reject-token` answers 401
  * invalid_token until `acceptedToken` matches; everything else echoes the request as JSON.
  * With `dpopNonce.value` set, a request whose DPoP proof lacks that nonce gets the RFC 9449 §9
  * challenge (401 `use_dpop_nonce` with `DPoP-Nonce`), as a resource server that wants nonces does.
@@ -31,6 +31,12 @@ export async function startRecordingUpstream() {
       bytes += chunk.length;
       hash.update(chunk);
     });
+    // `/slow-read?ms=N`: reads nothing of the body for N ms (backpressure all the way to the browser).
+    const slowRead = /\/slow-read\?ms=(\d+)/.exec(req.url!);
+    if (slowRead) {
+      req.pause();
+      setTimeout(() => req.resume(), Number(slowRead[1]));
+    }
     req.on('end', () => {
       const record: Recorded = { method: req.method!, url: req.url!, headers: req.headers, bodyBytes: bytes, bodySha256: hash.digest('hex'), remotePort: req.socket.remotePort! };
       requests.push(record);

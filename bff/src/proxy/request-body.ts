@@ -5,7 +5,8 @@ import { bodyStalled, bodyTooLarge } from '../errors.js';
 
 /**
  * The browser's request body on its way upstream, metered: more than `limit` bytes (chunked
- * bodies included, whatever Content-Length claimed) or no data for `stallMs` fails the stream,
+ * bodies included, whatever Content-Length claimed) or no data from the browser for `stallMs`
+ * (not counting time the upstream spends not reading) fails the stream,
  * which aborts the upstream request: the upstream sees an aborted request, never a shorter
  * complete body, and its pooled connection is freed. `failure` says why, for the answer.
  */
@@ -21,7 +22,7 @@ export class MeteredBody extends Transform {
     stallMs: number,
   ) {
     super();
-    this.#stallTimer = setTimeout(() => this.#cut(bodyStalled()), stallMs);
+    this.#stallTimer = setTimeout(this.#stalled, stallMs);
     // undici listens while it sends the body, and stops listening when the exchange fails before
     // the body was read (upstream down): a later cut must not become an uncaught 'error'.
     this.on('error', ignore);
@@ -52,6 +53,16 @@ export class MeteredBody extends Transform {
   release(): void {
     if (!this.destroyed) this.destroy();
   }
+
+  /**
+   * No data for `stallMs`. When data is still waiting on our side (the upstream is not reading it:
+   * backpressure), the wait is the upstream's, whose own timeouts apply: wait on. Otherwise the
+   * browser stopped sending: 408.
+   */
+  readonly #stalled = () => {
+    if (this.readableLength > 0 || this.writableLength > 0) return void this.#stallTimer.refresh();
+    this.#cut(bodyStalled());
+  };
 
   #cut(failure: HttpError): void {
     this.failure ??= failure;
