@@ -16,12 +16,6 @@ export class NotesPanel extends LitElement {
   static override styles = [
     baseStyles,
     css`
-      .heading {
-        display: flex;
-        align-items: baseline;
-        justify-content: space-between;
-        gap: 8px;
-      }
       .count {
         font-size: 0.875rem;
       }

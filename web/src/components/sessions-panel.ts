@@ -22,12 +22,6 @@ export class SessionsPanel extends LitElement {
   static override styles = [
     baseStyles,
     css`
-      .heading {
-        display: flex;
-        align-items: baseline;
-        justify-content: space-between;
-        gap: 8px;
-      }
       .lead {
         margin: 0 0 8px;
       }

@@ -97,6 +97,13 @@ export const baseStyles = css`
   .muted {
     color: var(--muted);
   }
+  /* A card's title row: the heading, and a count or action on the right. */
+  .heading {
+    display: flex;
+    align-items: baseline;
+    justify-content: space-between;
+    gap: 8px;
+  }
   .alert {
     border: 1px solid var(--danger);
     background: var(--danger-bg);

@@ -1,24 +1,8 @@
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeHost, json, stubApi } from '../test-support/controller-host.js';
 import { NOTE_MAX_LENGTH, NotesController, type NotesRenderers } from './notes-controller.js';
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const note = (id: string, text = `note ${id}`) => ({ id, text, createdAt: 1_700_000_000_000 });
-
-/** A stand-in for the element: it keeps its controllers and lets the test run their hooks. */
-function fakeHost() {
-  const controllers: ReactiveController[] = [];
-  const host: ReactiveControllerHost & { connect(): void; disconnect(): void; update(): void } = {
-    addController: (controller) => void controllers.push(controller),
-    removeController: vi.fn(),
-    requestUpdate: vi.fn(),
-    updateComplete: Promise.resolve(true),
-    connect: () => controllers.forEach((c) => c.hostConnected?.()),
-    disconnect: () => controllers.forEach((c) => c.hostDisconnected?.()),
-    update: () => controllers.forEach((c) => c.hostUpdate?.()),
-  };
-  return host;
-}
 
 /** Renders the list state as plain text, so tests can assert what the element would show. */
 const asText: NotesRenderers<string> = {
@@ -26,17 +10,6 @@ const asText: NotesRenderers<string> = {
   list: (notes, refreshing) => `${refreshing ? 'refreshing ' : ''}[${notes.map((n) => n.text).join(', ')}]`,
   failed: (problem) => `failed: ${problem.title}: ${problem.message}`,
 };
-
-/** Answers fetch calls from `routes` by "METHOD path"; records every call. */
-function stubApi(routes: Record<string, (() => Response) | Array<() => Response>>) {
-  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const route = routes[`${init?.method ?? 'GET'} ${String(input)}`];
-    if (!route) throw new Error(`unexpected call ${init?.method ?? 'GET'} ${String(input)}`);
-    return (Array.isArray(route) ? (route.length > 1 ? route.shift()! : route[0]!) : route)();
-  });
-  vi.stubGlobal('fetch', fetchMock);
-  return fetchMock;
-}
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 

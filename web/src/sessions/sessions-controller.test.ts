@@ -1,26 +1,12 @@
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeHost, json, stubApi } from '../test-support/controller-host.js';
 import type { UserSession } from '../../../shared/src/index.js';
 import { SessionsController, type SessionsRenderers } from './sessions-controller.js';
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const session = (handle: string, device: string, current = false): UserSession => ({ handle, current, createdAt: 1_700_000_000, lastActiveAt: 1_700_000_060, device });
 const HERE = session('hereHandle000000000000', 'Chrome on Linux', true);
 const PHONE = session('phoneHandle00000000000', 'Safari on iOS');
 const DESKTOP = session('deskHandle000000000000', 'Firefox on Windows');
-
-function fakeHost() {
-  const controllers: ReactiveController[] = [];
-  const host: ReactiveControllerHost & { connect(): void; update(): void } = {
-    addController: (controller) => void controllers.push(controller),
-    removeController: vi.fn(),
-    requestUpdate: vi.fn(),
-    updateComplete: Promise.resolve(true),
-    connect: () => controllers.forEach((c) => c.hostConnected?.()),
-    update: () => controllers.forEach((c) => c.hostUpdate?.()),
-  };
-  return host;
-}
 
 const asText: SessionsRenderers<string> = {
   loading: () => 'loading',
@@ -28,16 +14,6 @@ const asText: SessionsRenderers<string> = {
   failed: (problem) => `failed: ${problem.title}`,
 };
 
-/** Answers fetch calls by "METHOD path" (a list answers in turn, repeating its last); records every call. */
-function stubApi(routes: Record<string, (() => Response) | Array<() => Response>>) {
-  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const route = routes[`${init?.method ?? 'GET'} ${String(input)}`];
-    if (!route) throw new Error(`unexpected call ${init?.method ?? 'GET'} ${String(input)}`);
-    return (Array.isArray(route) ? (route.length > 1 ? route.shift()! : route[0]!) : route)();
-  });
-  vi.stubGlobal('fetch', fetchMock);
-  return fetchMock;
-}
 const calls = (fetchMock: ReturnType<typeof stubApi>) => fetchMock.mock.calls.map(([input, init]) => `${init?.method ?? 'GET'} ${String(input)}`);
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
