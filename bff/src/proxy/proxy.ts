@@ -74,7 +74,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     const user = usesSession(route) ? await session(call, needsSession(route)) : undefined;
     let token = credentials.token(route, user);
     if (token instanceof Promise) token = await token; // no await when the token is at hand
-    if (WANTS_EVENT_STREAM.test(call.req.headers.accept ?? '')) live.admit(user?.id);
+    if (call.wantsEventStream) live.admit(user?.id);
     const mayRetry = token !== undefined && RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody;
     const outcome = await send(call, target, token, mayRetry);
     if (outcome === 'retry') await send(call, target, await credentials.renew(route, user, token!.accessToken), false);
@@ -137,7 +137,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     if (proofs) relay.dpop = { proofs, origin: route.upstream.origin, nonceRetry };
     // An event stream lives as long as it has events to send: only its headers are timed, and it
     // gets a connection of its own, so streams never hold up the pool that ordinary calls use.
-    const eventStream = WANTS_EVENT_STREAM.test(req.headers.accept ?? '');
+    const eventStream = call.wantsEventStream;
     if (eventStream) relay.onEventStream = (stream) => streams.add(call, stream);
     const headers = upstreamRequestHeaders(req.headers, {
       authorization: token === undefined ? undefined : authorizationOf(token, dpop),
@@ -244,6 +244,8 @@ class ProxyCall {
   readonly requestId: string;
   /** Whether the browser sends a body (declared length above 0, or chunked). */
   readonly hasBody: boolean;
+  /** Whether the browser asked for an event stream (`Accept: text/event-stream`): decided once per call. */
+  readonly wantsEventStream: boolean;
   sessionId: string | undefined;
   /** The metered request body of the upstream exchange in progress. */
   body: MeteredBody | null = null;
@@ -258,6 +260,7 @@ class ProxyCall {
     this.requestId = requestIdOf(req.headers);
     const length = req.headers['content-length'];
     this.hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
+    this.wantsEventStream = WANTS_EVENT_STREAM.test(req.headers.accept ?? '');
   }
 }
 
