@@ -15,7 +15,7 @@ import { SessionTokens } from './oidc/session-tokens.js';
 import { DpopProofs, randomDpopKey } from './proxy/dpop.js';
 import { LiveConnections } from './proxy/live-connections.js';
 import { createApiProxy } from './proxy/proxy.js';
-import { createWebSocketProxy } from './proxy/websocket.js';
+import { createWebSocketProxy } from './proxy/websocket-handshake.js';
 import { bffRoutes } from './routes/bff.js';
 import { healthRoutes } from './routes/health.js';
 import { staticFiles } from './routes/static.js';
@@ -147,6 +147,10 @@ export function createApp(deps: Deps) {
       while (inFlight > live.count('event_stream') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       live.closeAll();
     },
+    /** Destroys every socket an upgrade request handed over (Node's closeAllConnections does not see them). */
+    destroyUpgradedSockets: websockets.destroyAll,
+    /** Sockets handed over by upgrade requests and still open. */
+    openUpgradeSockets: () => websockets.openSockets,
     /** Stops background work and closes connections (the store is closed by its owner). */
     async shutdown() {
       deps.oidc.stop();

@@ -110,6 +110,11 @@ const envSchema = z
     OIDC_TIMEOUT_MS: z.coerce.number({ error: 'OIDC_TIMEOUT_MS must be a number' }).int().positive().max(600_000).default(30000),
     LOGIN_RATE_LIMIT: z.coerce.number({ error: 'LOGIN_RATE_LIMIT must be a number' }).int().min(0).default(30),
     MAX_BODY_BYTES: z.coerce.number({ error: 'MAX_BODY_BYTES must be a number' }).int().positive().default(10 * 1024 * 1024),
+    // Budgets (README, Security model): what one caller may hold at once, and how long.
+    API_MAX_CALLS_PER_SESSION: z.coerce.number({ error: 'API_MAX_CALLS_PER_SESSION must be a number' }).int().positive().max(10_000).default(32),
+    API_BODY_TIMEOUT_MS: z.coerce.number({ error: 'API_BODY_TIMEOUT_MS must be a number' }).int().positive().max(3_600_000).default(120_000),
+    WS_MAX_MESSAGE_BYTES: z.coerce.number({ error: 'WS_MAX_MESSAGE_BYTES must be a number' }).int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'SHUTDOWN_TIMEOUT_MS must be a number' }).int().min(0).max(600_000).default(10_000),
     SESSION_CACHE_ENTRIES: z.coerce.number({ error: 'SESSION_CACHE_ENTRIES must be a number' }).int().min(0).max(1_000_000).default(10_000),
     BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -211,6 +216,14 @@ const envSchema = z
       oidcTimeoutMs: env.OIDC_TIMEOUT_MS,
       loginRateLimit: env.LOGIN_RATE_LIMIT,
       maxBodyBytes: env.MAX_BODY_BYTES,
+      /** Proxied HTTP calls in flight per session (per client address without one). */
+      maxCallsPerSession: env.API_MAX_CALLS_PER_SESSION,
+      /** From a request's headers to the last byte of its body. */
+      bodyTimeoutMs: env.API_BODY_TIMEOUT_MS,
+      /** Largest WebSocket message on either leg (close 1009 above). */
+      wsMaxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
+      /** After SIGTERM the process has exited by then (+2 s), whatever its clients do. */
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       logLevel: env.LOG_LEVEL,
       workers: env.BFF_WORKERS,
       /** OTLP/HTTP trace export; undefined when no endpoint is set (or OTEL_SDK_DISABLED=true): no tracing code runs. */

@@ -49,6 +49,7 @@ export const notFound = () => new HttpError(404, ERROR_CODES.notFound, 'Not foun
 export const sessionNotFound = () => new HttpError(404, ERROR_CODES.notFound, 'That session does not exist or has already ended.');
 /** The connection is closed after these: the rest of the body is never read. */
 export const bodyTooLarge = () => new HttpError(413, ERROR_CODES.tooLarge, 'The request body is too large.', { headers: { connection: 'close' } });
+export const gatewayTimeout = (message = 'The API did not answer in time.', cause?: unknown) => new HttpError(504, ERROR_CODES.gatewayTimeout, message, { cause });
 export const bodyStalled = () =>
   new HttpError(408, ERROR_CODES.requestTimeout, 'The request body stopped arriving.', { headers: { connection: 'close' } });
 

@@ -3,6 +3,7 @@ import { createApp, createDeps } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createBffServer } from './server.js';
+import { shutDown } from './shutdown.js';
 import { startTracing } from './tracing/tracing.js';
 
 /**
@@ -37,16 +38,12 @@ export async function main(env = process.env): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
-    const forced = setTimeout(() => {
-      log.warn('drain timed out; closing remaining connections');
-      server.closeAllConnections();
-    }, 10_000).unref();
-    server.closeIdleConnections();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await app.drain(9_000);
-    await closed;
-    clearTimeout(forced);
-    await app.shutdown();
+    // The last resort: whatever hangs (a store that never answers), the process is gone by then.
+    setTimeout(() => {
+      log.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 1_500).unref();
+    await shutDown(server, app, log, config.shutdownTimeoutMs);
     await deps.kv.close();
     log.info('stopped');
     process.exit(0);

@@ -46,12 +46,37 @@ function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex): v
     return;
   }
   const status = MALFORMED_STATUS[error.code ?? ''] ?? '400 Bad Request';
-  socket.end(
+  socket.write(
     `HTTP/1.1 ${status}\r\nContent-Length: 0\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n`,
   );
+  closeAfterAnswer(socket);
 }
 
 /** Without a WebSocket handler: upgrades are refused with 400. */
 function refuseUpgrade(_req: IncomingMessage, socket: Duplex): void {
-  socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n');
+  socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n');
+  closeAfterAnswer(socket);
+}
+
+/** How long a socket whose answer was written may take to close by itself before it is destroyed. */
+const CLOSE_AFTER_ANSWER_MS = 500;
+
+/**
+ * Closes a socket Node handed over (an upgrade request) once its answer is written. `end()`
+ * alone never frees it: the socket is paused, so bytes the client sends after its request are
+ * never read, its end never seen, and a client that never closes keeps the file descriptor for
+ * ever. So: FIN after the answer, read and discard whatever still comes (so the close is not a
+ * reset that could cost the client our answer), and destroy it when the client closes too or
+ * after CLOSE_AFTER_ANSWER_MS, whichever comes first.
+ */
+export function closeAfterAnswer(socket: Duplex): void {
+  const destroy = () => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(destroy, CLOSE_AFTER_ANSWER_MS).unref();
+  socket.once('end', destroy);
+  socket.once('close', destroy);
+  socket.end();
+  socket.resume();
 }

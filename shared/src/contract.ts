@@ -31,6 +31,21 @@ export const SESSION_COOKIE = { secure: '__Host-bff', insecure: 'bff' } as const
 /** Login transaction cookie names (short-lived, SameSite=Lax, single use). */
 export const LOGIN_COOKIE = { secure: '__Host-bff-login', insecure: 'bff-login' } as const;
 
+/**
+ * Close codes the BFF sends on WebSockets it relays (4000-4999 are the application's own; the
+ * others are RFC 6455's): the SPA reads `sessionEnded` as "signed out".
+ */
+export const WEBSOCKET_CLOSE = {
+  /** The socket's session ended (sign-out, timeout, back-channel logout...), on any instance. */
+  sessionEnded: 4401,
+  /** The BFF is shutting down. */
+  goingAway: 1001,
+  /** A message in progress missed its deadline (API_BODY_TIMEOUT_MS). */
+  policyViolation: 1008,
+  /** A message above WS_MAX_MESSAGE_BYTES. */
+  messageTooBig: 1009,
+} as const;
+
 /** Error codes the BFF answers with, as `{ error, message }`. */
 export const ERROR_CODES = {
   csrf: 'csrf',

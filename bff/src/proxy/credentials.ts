@@ -23,13 +23,18 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sess
   const { sessions, sessionTokens, clientTokens } = deps;
   const sessionCookie = cookieNames(deps.config).session;
 
-  /**
-   * The session named by the cookie: from this instance's cache, or one Redis round trip that
-   * also slides the idle timeout. Without one: 401 when `required`, otherwise undefined.
-   */
-  async function session(cookieHeader: string | undefined, required: boolean): Promise<UserSession | undefined> {
+  /** The well-formed session id the cookie names (not yet looked up: it may name nothing). */
+  function sessionIdOf(cookieHeader: string | undefined): string | undefined {
     const id = readCookie(cookieHeader, sessionCookie);
-    if (!SessionStore.isId(id)) {
+    return SessionStore.isId(id) ? id : undefined;
+  }
+
+  /**
+   * The session with this id (see sessionIdOf): from this instance's cache, or one Redis round
+   * trip that also slides the idle timeout. Without one: 401 when `required`, otherwise undefined.
+   */
+  async function session(id: string | undefined, required: boolean): Promise<UserSession | undefined> {
+    if (id === undefined) {
       if (required) throw unauthenticated();
       return undefined;
     }
@@ -68,7 +73,7 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sess
     return Promise.resolve(clientTokens.token(route.target, rejected));
   }
 
-  return { session, token, renew };
+  return { sessionIdOf, session, token, renew };
 }
 
 export type Credentials = ReturnType<typeof createCredentials>;

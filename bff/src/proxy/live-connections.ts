@@ -1,9 +1,9 @@
-import { ERROR_CODES } from '../../../shared/src/index.js';
-import { HttpError } from '../errors.js';
+import type { HttpError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionSync } from '../session/session-sync.js';
 import type { SessionStore } from '../session/sessions.js';
+import { Budget, overBudget, type Owner, type Slot } from './budget.js';
 
 export type LiveKind = 'websocket' | 'event_stream';
 /** Why the BFF closed a live connection itself (the browser's or upstream's own closes are counted as such). */
@@ -24,6 +24,10 @@ const SWEEP_BATCH = 50;
 export const MAX_LIVE_PER_SESSION = 16;
 /** Live connections without a session (token=none or client routes) on one instance. */
 export const MAX_LIVE_ANONYMOUS = 1000;
+/** Of those, what one client address may hold. */
+export const MAX_LIVE_PER_ADDRESS = 32;
+/** Live connections of signed-in sessions on one instance (each holds two sockets and an upstream connection). */
+export const MAX_LIVE_SIGNED_IN = 20_000;
 
 /**
  * The long-lived answers of this instance (WebSockets, `text/event-stream` responses), by the
@@ -46,6 +50,13 @@ export class LiveConnections {
   #sweeping = false;
   /** Set at shutdown: anything registering later is closed at once. */
   #closed = false;
+  /** Reservations, taken at admission (before any await) and released when the connection ends. */
+  readonly #budget = new Budget({
+    session: { each: MAX_LIVE_PER_SESSION, total: MAX_LIVE_SIGNED_IN },
+    address: { each: MAX_LIVE_PER_ADDRESS, total: MAX_LIVE_ANONYMOUS },
+  });
+  /** How many live connections this instance admits at most (sizes the event-stream pools). */
+  readonly capacity = MAX_LIVE_SIGNED_IN + MAX_LIVE_ANONYMOUS;
 
   constructor(
     private readonly sessions: SessionStore,
@@ -60,14 +71,18 @@ export class LiveConnections {
   }
 
   /**
-   * Refuses (429) one more live connection for this session (or without one) when it already
-   * holds its share: live connections hold upstream connections and sockets until they end.
+   * Reserves one live connection for `owner` (the session its cookie names, or its address), in
+   * one step: null when the owner or the instance holds its share already. Live connections hold
+   * upstream connections and sockets until they end. Release the slot when the connection (or
+   * its handshake) ends, whichever way.
    */
-  admit(sessionId: string | undefined): void {
-    const held = sessionId === undefined ? this.#anonymous.size : (this.#byHandle.get(this.sessions.handleOf(sessionId))?.size ?? 0);
-    if (held >= (sessionId === undefined ? MAX_LIVE_ANONYMOUS : MAX_LIVE_PER_SESSION)) {
-      throw new HttpError(429, ERROR_CODES.tooManyRequests, 'Too many live connections are open. Close some and try again.');
-    }
+  reserve(owner: Owner): Slot | null {
+    return this.#budget.take(owner);
+  }
+
+  /** The answer to a connection {@link reserve} refused (429; a WebSocket never opens). */
+  refusal(): HttpError {
+    return overBudget('Too many live connections are open. Close some and try again.');
   }
 
   /**

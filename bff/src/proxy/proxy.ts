@@ -1,28 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool, errors as undiciErrors } from 'undici';
-import { ERROR_CODES } from '../../../shared/src/index.js';
+import { Pool } from 'undici';
 import { needsSession, usesSession } from '../api-routes.js';
-import { clientAddress } from '../client-address.js';
 import type { Deps } from '../context.js';
-import { CLIENT_CLOSED, HttpError, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable, writeError } from '../errors.js';
+import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable, writeError } from '../errors.js';
 import { assertSameSiteRequest } from '../middleware/csrf.js';
-import { pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
+import { pathOf, recordRequest } from '../middleware/request-context.js';
 import { VaultError } from '../session/vault.js';
+import { Budget, overBudget, type Owner, type Slot } from './budget.js';
 import { createCredentials, type UserSession } from './credentials.js';
-import { authorizationOf, type UsableToken } from './dpop.js';
+import type { UsableToken } from './dpop.js';
 import { eventStreams } from './event-streams.js';
 import type { LiveConnections } from './live-connections.js';
-import { requestHeaderPolicy } from './header-policy.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
 import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
-import type { UpstreamSpan } from '../tracing/tracing.js';
+import { UpstreamCaller, upstreamFailure, upstreamRequests, withNonceRetry } from './upstream-request.js';
 
 // A retry replays the request, so only methods without side effects and without a body qualify.
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const EXPECT_CONTINUE = /^100-continue$/i;
 /** Calls that ask for an event stream (as EventSource and the SPA's stream reader do). */
 const WANTS_EVENT_STREAM = /text\/event-stream/i;
+/**
+ * Proxied calls in flight on one instance (each may hold a buffered body of up to
+ * BUFFERED_BODY_BYTES: 128 MiB at most), for callers with and without a session alike.
+ */
+export const MAX_CALLS_PER_INSTANCE = 2048;
+/** Pooled connections per upstream origin; a session's share is at most a quarter of them. */
+const MIN_UPSTREAM_CONNECTIONS = 128;
 
 /**
  * The API proxy for every `API_ROUTES` prefix. It runs in front of Koa, on Node's own request
@@ -32,66 +37,84 @@ const WANTS_EVENT_STREAM = /text\/event-stream/i;
  *
  * 1. `sameSite`  X-CSRF and Sec-Fetch-Site, before anything else: a forged request learns nothing.
  * 2. `path`      the route, and a path that cannot escape it (400).
- * 3. `bodyLimit` a declared body above MAX_BODY_BYTES (413) before a byte is read; streamed bodies
- *                are metered as they pass (413 above the limit, 408 when they stall).
- * 4. `session`   the session record from the cookie, idle timeout slid (401 without one when the
- *                route's policy needs it).
- * 5. `token`     the route's token: the user's (sign-in or per-resource) or the BFF's own client
+ * 3. `bodyLimit` a declared body above MAX_BODY_BYTES (413) before a byte is read.
+ * 4. `admit`     a slot reserved in the caller's budget in one synchronous step (429 over it):
+ *                API_MAX_CALLS_PER_SESSION calls per session (per client address without one),
+ *                MAX_CALLS_PER_INSTANCE in all; an event stream takes a live-connection slot
+ *                instead. Released by `finish`, which every ending of the call reaches.
+ * 5. `session`   the session record from the cookie, idle timeout slid (401 without one when the
+ *                route's policy needs it); a cookie that named no session: the address pays.
+ * 6. `token`     the route's token: the user's (sign-in or per-resource) or the BFF's own client
  *                token, obtained or refreshed first when due; none for `token=none`.
- * 6. `forward`   the upstream call over pooled keep-alive connections, the answer relayed; with a
+ * 7. `upload`    the body, metered (413 above the limit, 408 when it stalls or misses
+ *                API_BODY_TIMEOUT_MS) and buffered up to BUFFERED_BODY_BYTES before an upstream
+ *                connection is taken: a trickling upload holds no pooled connection.
+ * 8. `forward`   the upstream call over pooled keep-alive connections, the answer relayed; with a
  *                DPoP-bound token, `Authorization: DPoP` and a fresh proof. An upstream's
  *                `use_dpop_nonce` challenge is answered once with its nonce (`send`).
- * 7. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods only).
+ * 9. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods only).
  */
 export function createApiProxy(deps: Deps, live: LiveConnections) {
-  const { config, sessions, metrics, log, dpop } = deps;
+  const { config, sessions, metrics, log, tracing } = deps;
   const credentials = createCredentials(deps);
   const streams = eventStreams(live, deps.metrics);
-  const upstreamRequestHeaders = requestHeaderPolicy(config.forwardHeaders);
+  const requests = upstreamRequests(deps);
+  const calls = new Budget({
+    session: { each: config.maxCallsPerSession, total: MAX_CALLS_PER_INSTANCE },
+    address: { each: config.maxCallsPerSession, total: MAX_CALLS_PER_INSTANCE },
+  });
+  // One session's calls can hold at most a quarter of an upstream's connections.
+  const connections = Math.max(MIN_UPSTREAM_CONNECTIONS, 4 * config.maxCallsPerSession);
   const pools = new Map<string, Pool>();
   for (const route of config.apiRoutes) {
     if (!pools.has(route.upstream.origin)) {
-      pools.set(route.upstream.origin, new Pool(route.upstream.origin, { connections: 128, keepAliveTimeout: 30_000 }));
+      pools.set(route.upstream.origin, new Pool(route.upstream.origin, { connections, keepAliveTimeout: 30_000 }));
     }
   }
-  // Event streams: unbounded here, bounded by the live-connection limits (LiveConnections.admit).
+  // Event streams get connections of their own, as many as the live-connection budget admits.
   const streamPools = new Map<string, Pool>();
   const streamPoolFor = (origin: string) => {
     let pool = streamPools.get(origin);
-    if (!pool) streamPools.set(origin, (pool = new Pool(origin, { connections: null, keepAliveTimeout: 5_000 })));
+    if (!pool) streamPools.set(origin, (pool = new Pool(origin, { connections: live.capacity, keepAliveTimeout: 5_000 })));
     return pool;
   };
-  const forwardedProto = config.publicUrl.protocol.slice(0, -1);
-  const forwardedHost = config.publicUrl.host;
 
-  const { tracing } = deps;
-
-  /** Steps 1-7 for one call. */
+  /** Steps 2-9 for one call. */
   async function proxy(call: ProxyCall): Promise<void> {
     const target = path(call);
     bodyLimit(call);
     const { route } = target;
+    admit(call, usesSession(route) ? credentials.sessionIdOf(call.req.headers.cookie) : undefined);
     const user = usesSession(route) ? await session(call, needsSession(route)) : undefined;
     let token = credentials.token(route, user);
     if (token instanceof Promise) token = await token; // no await when the token is at hand
-    if (call.wantsEventStream) live.admit(user?.id);
+    const body = call.hasBody ? await upload(call, route.timeoutMs) : null;
     const mayRetry = token !== undefined && RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody;
-    const outcome = await send(call, target, token, mayRetry);
-    if (outcome === 'retry') await send(call, target, await credentials.renew(route, user, token!.accessToken), false);
+    const outcome = await send(call, target, token, body, mayRetry);
+    if (outcome === 'retry') await send(call, target, await credentials.renew(route, user, token!.accessToken), null, false);
   }
 
   /**
-   * 6. `forward`, and once more when the upstream answered a DPoP proof with a `use_dpop_nonce`
-   * challenge (RFC 9449 §9): the challenge means it did not process the call, and the nonce is
-   * now remembered for its origin, so the next proof carries it. A call with a body cannot be
-   * sent twice: it gets a 503 (not the upstream's 401, which the SPA would read as signed out),
-   * and the browser's next attempt carries the nonce.
+   * 8. `forward`, answering a DPoP nonce challenge once (see withNonceRetry). A call with a
+   * streamed body cannot be sent twice: it gets a 503 (not the upstream's 401, which the SPA
+   * would read as signed out), and the browser's next attempt carries the nonce.
    */
-  async function send(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, mayRetry: boolean): Promise<RelayOutcome> {
-    const outcome = await forward(call, target, token, mayRetry, true);
-    if (outcome !== 'nonce') return outcome;
-    if (call.hasBody) throw unavailable('The API asked for a fresh proof of possession. Please try again.');
-    return forward(call, target, token, mayRetry, false);
+  async function send(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean): Promise<RelayOutcome> {
+    const outcome = await withNonceRetry((nonceRetry) => {
+      if (!nonceRetry && body instanceof MeteredBody) throw unavailable('The API asked for a fresh proof of possession. Please try again.');
+      return forward(call, target, token, body, mayRetry, nonceRetry);
+    });
+    return outcome === 'nonce' ? 'sent' : outcome; // asked twice: the second challenge was relayed
+  }
+
+  /**
+   * 4. Reserves the call's slot before anything is awaited: by the session its cookie names, or
+   * by the client address when it names none. Event streams count as live connections instead.
+   */
+  function admit(call: ProxyCall, sessionId: string | undefined): void {
+    const owner: Owner = sessionId === undefined ? { kind: 'address', key: call.clientAddress } : { kind: 'session', key: sessionId };
+    call.slot = call.wantsEventStream ? live.reserve(owner) : calls.take(owner);
+    if (!call.slot) throw call.wantsEventStream ? live.refusal() : overBudget('Too many calls are in progress. Please wait for some to finish.');
   }
 
   /** 2. The resolved route; dot segments and encoded separators are refused. */
@@ -106,26 +129,42 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     if (length !== undefined && Number(length) > config.maxBodyBytes) throw bodyTooLarge();
   }
 
-  /** 4. The session named by the cookie (see Credentials.session); remembered for the failure path. */
+  /**
+   * 5. The session named by the cookie (see Credentials.session); remembered for the failure
+   * path. A cookie that named no session had its slot reserved in that name: the caller's
+   * address pays for the call instead, so made-up cookies buy no extra calls.
+   */
   async function session(call: ProxyCall, required: boolean): Promise<UserSession | undefined> {
-    const user = await credentials.session(call.req.headers.cookie, required);
+    const user = await credentials.session(credentials.sessionIdOf(call.req.headers.cookie), required);
     call.sessionId = user?.id;
+    if (!user && call.slot?.owner.kind === 'session') {
+      call.slot = call.slot.moveTo({ kind: 'address', key: call.clientAddress });
+      if (!call.slot) throw call.wantsEventStream ? live.refusal() : overBudget('Too many calls are in progress. Please wait for some to finish.');
+    }
     return user;
   }
 
   /**
-   * 6. Sends the request upstream once; resolves to 'retry' when the token was refused and a
+   * 7. The browser's body, once every check passed: only now may a browser that sent
+   * `Expect: 100-continue` send it. Resolves when it is whole (small bodies) or big enough to
+   * stream; the upstream connection is taken only then.
+   */
+  async function upload(call: ProxyCall, stallMs: number): Promise<Buffer | MeteredBody> {
+    const body = new MeteredBody(call.req, config.maxBodyBytes, stallMs, Math.max(0, config.bodyTimeoutMs - (performance.now() - call.started)));
+    call.body = body;
+    if (EXPECT_CONTINUE.test(call.req.headers.expect ?? '')) call.res.writeContinue();
+    const ready = await body.ready;
+    return 'whole' in ready ? ready.whole : ready.stream;
+  }
+
+  /**
+   * 8. Sends the request upstream once; resolves to 'retry' when the token was refused and a
    * replay is allowed, 'nonce' when the upstream asked for a DPoP nonce and `nonceRetry`.
    */
-  function forward(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
+  function forward(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
-    // A proof only for a token the provider bound to our key; a Bearer token goes as Bearer.
-    const proofs = token?.tokenType === 'dpop' ? dpop : undefined;
-    const body = call.hasBody ? new MeteredBody(req, config.maxBodyBytes, route.timeoutMs) : null;
-    call.body = body;
-    // Only now, with every check passed, may the browser send the body it held back.
-    if (body && EXPECT_CONTINUE.test(req.headers.expect ?? '')) res.writeContinue();
+    const proofs = requests.proofsFor(token);
     const started = performance.now();
     // Tracing on: the upstream call's client span, whose traceparent the upstream gets.
     const span = tracing?.upstream(route.prefix, req.method!, route.upstream);
@@ -139,15 +178,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     // gets a connection of its own, so streams never hold up the pool that ordinary calls use.
     const eventStream = call.wantsEventStream;
     if (eventStream) relay.onEventStream = (stream) => streams.add(call, stream);
-    const headers = upstreamRequestHeaders(req.headers, {
-      authorization: token === undefined ? undefined : authorizationOf(token, dpop),
-      dpop: proofs?.proof(req.method!, route.upstream.origin, upstreamPath, token!.accessToken),
-      clientAddress: clientAddress(req, config.trustedProxyHops),
-      proto: forwardedProto,
-      host: forwardedHost,
-      requestId: call.requestId,
-    });
-    if (span) traceContext(headers, span);
+    const headers = requests.headers(call, target, req.method!, token, span);
     (eventStream ? streamPoolFor(route.upstream.origin) : pools.get(route.upstream.origin)!).dispatch(
       {
         path: upstreamPath,
@@ -159,7 +190,6 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
       },
       relay,
     );
-    if (body) void relay.done.finally(() => body.release()).catch(() => undefined);
     return relay.done.catch((error: unknown) => {
       if (!relay.started) span?.end('error');
       // The browser went away (and we aborted the upstream call): nobody to answer, nothing failed upstream.
@@ -170,7 +200,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
         if (!res.writableEnded) res.destroy();
         return 'sent' as const;
       }
-      if (body?.failure) throw body.failure; // the body was cut (413/408): the upstream did nothing wrong
+      if (call.body?.failure) throw call.body.failure; // the body was cut (413/408/504): the upstream did nothing wrong
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, 'error');
       throw upstreamFailure(error);
     });
@@ -188,7 +218,10 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     writeError(call.res, failure, { page: false, hsts: config.secureCookies, requestId: call.requestId });
   }
 
+  /** Every call ends here, whichever way it ended: its slot and its body are released. */
   function finish(call: ProxyCall) {
+    call.slot?.release();
+    call.body?.release();
     const { req, res, requestId } = call;
     recordRequest(log, metrics, {
       requestId,
@@ -207,7 +240,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
   function handle(req: IncomingMessage, res: ServerResponse): boolean {
     const resolved = resolveApiPath(config.apiRoutes, req.url ?? '/');
     if (resolved === undefined) return false;
-    const call = new ProxyCall(req, res, resolved);
+    const call = new ProxyCall(req, res, resolved, config.trustedProxyHops);
     // The browser left before its answer was complete: stop waiting for the upstream.
     res.once('close', () => {
       if (!res.writableFinished) call.relay?.abort(new Error('the browser closed the connection'));
@@ -239,44 +272,28 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
 }
 
 /** One proxied request's state. */
-class ProxyCall {
-  readonly started = performance.now();
-  readonly requestId: string;
+class ProxyCall extends UpstreamCaller {
   /** Whether the browser sends a body (declared length above 0, or chunked). */
   readonly hasBody: boolean;
   /** Whether the browser asked for an event stream (`Accept: text/event-stream`): decided once per call. */
   readonly wantsEventStream: boolean;
   sessionId: string | undefined;
-  /** The metered request body of the upstream exchange in progress. */
+  /** The call's reservation (calls budget, or live connections for an event stream). */
+  slot: Slot | null = null;
+  /** The metered request body. */
   body: MeteredBody | null = null;
   /** The upstream exchange in progress (a second one after a token refresh). */
   relay: ResponseRelay | undefined;
 
   constructor(
-    readonly req: IncomingMessage,
+    req: IncomingMessage,
     readonly res: ServerResponse,
     readonly target: ResolvedRoute | 'invalid',
+    trustedProxyHops: number,
   ) {
-    this.requestId = requestIdOf(req.headers);
+    super(req, trustedProxyHops);
     const length = req.headers['content-length'];
     this.hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
     this.wantsEventStream = WANTS_EVENT_STREAM.test(req.headers.accept ?? '');
   }
-}
-
-/** The upstream span's trace context replaces the browser's (which is that span's grandparent). */
-function traceContext(headers: Record<string, string | string[]>, span: UpstreamSpan): void {
-  headers.traceparent = span.traceparent;
-  if (span.tracestate) headers.tracestate = span.tracestate;
-  else delete headers.tracestate;
-}
-
-function upstreamFailure(error: unknown): HttpError {
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-    return new HttpError(504, ERROR_CODES.gatewayTimeout, 'The API did not answer in time.', { cause: error });
-  }
-  if (error instanceof undiciErrors.RequestAbortedError) {
-    return new HttpError(CLIENT_CLOSED, ERROR_CODES.badRequest, 'The request was aborted.', { cause: error });
-  }
-  return new HttpError(502, ERROR_CODES.badGateway, 'The API could not be reached.', { cause: error });
 }

@@ -1,7 +1,8 @@
+import { WEBSOCKET_CLOSE } from '../../../shared/src/index.js';
 import { ApiError, reportUnauthorized } from '../api/bff-client.js';
 
 /** The BFF's close code for "your session ended" (DESIGN "Real time"). */
-export const SESSION_ENDED_CLOSE = 4401;
+export const SESSION_ENDED_CLOSE = WEBSOCKET_CLOSE.sessionEnded;
 /** The demo API's close code for "the token this socket was opened with expired": reconnect now. */
 const TOKEN_EXPIRED_CLOSE = 4001;
 const MAX_BACKOFF_MS = 30_000;
