@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Note } from '../shared/src/index.js';
-import { rawRequest } from './support/raw-http.js';
+import { rawHttp, rawRequest } from './support/raw-http.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { BOB, startStack, type Stack } from './support/stack.js';
 
@@ -11,7 +11,8 @@ describe('API proxy', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    stack = await startStack({ redisUrl: redis.url, env: { API_TIMEOUT_MS: '500' } });
+    // `/rec/admin` nested in `/rec`, as an admin API under a general one would be.
+    stack = await startStack({ redisUrl: redis.url, env: { API_TIMEOUT_MS: '500' }, routes: ({ upstream }) => `/rec/admin=${upstream}/admin-api` });
   });
   afterAll(async () => {
     await stack?.close();
@@ -116,6 +117,40 @@ describe('API proxy', () => {
       expect(response.status, path).toBe(400);
     }
     expect(stack.upstream.requests.length).toBe(before);
+  });
+
+  it('refuses a path that reaches the nested /rec/admin route through /rec once decoded, stripped of ; parameters or lower-cased (400, nothing forwarded)', async () => {
+    const browser = await stack.signIn();
+    const cookie = browser.cookieHeader(stack.bff.url)!;
+    // The nested route is real: its own paths go to its own upstream base path.
+    expect((await rawRequest(stack.bff.url, '/rec/admin/x', { cookie, 'x-csrf': '1' })).status).toBe(200);
+    expect(stack.upstream.requests.at(-1)!.url).toBe('/admin-api/x');
+    const before = stack.upstream.requests.length;
+    for (const path of ['/rec/%61dmin/x', '/rec/admin;x/y', '/rec/Admin/x']) {
+      const response = await rawRequest(stack.bff.url, path, { cookie, 'x-csrf': '1' });
+      expect(response.status, path).toBe(400);
+      expect(JSON.parse(response.body)).toMatchObject({ error: 'bad_request' });
+    }
+    expect(stack.upstream.requests.length).toBe(before);
+    // Upper case, escapes and parameters that select no other route still pass, and so does the query.
+    expect((await rawRequest(stack.bff.url, '/rec/Notes/A%20B;v=1?q=%23x%0A', { cookie, 'x-csrf': '1' })).status).toBe(200);
+    expect(stack.upstream.requests.at(-1)!.url).toBe('/v1/Notes/A%20B;v=1?q=%23x%0A');
+  });
+
+  it('refuses # and encoded control characters in a proxied path with 400 (Node hands a raw # to the app), and a # in a WebSocket handshake path with 400, not 500', async () => {
+    const browser = await stack.signIn();
+    const cookie = browser.cookieHeader(stack.bff.url)!;
+    const before = stack.upstream.requests.length;
+    const host = new URL(stack.bff.url).host;
+    const statusOf = async (request: string) => (await rawHttp(stack.bff.url, request)).split('\r\n')[0];
+    for (const target of ['/rec/x#y', '/rec/x?q=1#/../admin', '/rec/a%0ab', '/rec/a%00b', '/rec/a%7fb']) {
+      expect(await statusOf(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nCookie: ${cookie}\r\nX-CSRF: 1\r\nConnection: close\r\n\r\n`), target).toBe('HTTP/1.1 400 Bad Request');
+    }
+    expect(stack.upstream.requests.length).toBe(before);
+    const upgrade = (target: string) =>
+      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nOrigin: ${stack.bff.url}\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    expect(await statusOf(upgrade('/api/x#y'))).toBe('HTTP/1.1 400 Bad Request');
+    expect(await statusOf(upgrade('/api/a%0ab'))).toBe('HTTP/1.1 400 Bad Request');
   });
 
   it('survives clients that abort mid-request, in both directions', async () => {

@@ -76,6 +76,10 @@ describe('API_ROUTES', () => {
     ]);
   });
 
+  it('refuses prefixes that differ only in case (one of them could never be matched)', () => {
+    expect(parse('/api=http://h,/API=http://i').problems).toEqual(['API_ROUTES has /api and /API, which differ only in case']);
+  });
+
   it('puts longer prefixes first, so the most specific route wins whatever the order written', () => {
     expect(parse('/api=http://h,/api/admin=http://i#token=client,/b=http://j').routes.map((route) => route.prefix)).toEqual(['/api/admin', '/api', '/b']);
   });

@@ -60,10 +60,14 @@ export function parseRoutes(value: string, defaultTimeoutMs: number): { routes: 
     if (typeof parsed === 'string') problems.push(`API_ROUTES entry "${entry}": ${parsed}`);
     else routes.push(parsed);
   }
-  const prefixes = new Set<string>();
+  // Compared without case: the proxy refuses a path that selects another route once lower-cased,
+  // so `/api` and `/API` together would make one of them unreachable.
+  const prefixes = new Map<string, string>();
   for (const { prefix } of routes) {
-    if (prefixes.has(prefix)) problems.push(`API_ROUTES has ${prefix} twice`);
-    prefixes.add(prefix);
+    const seen = prefixes.get(prefix.toLowerCase());
+    if (seen === prefix) problems.push(`API_ROUTES has ${prefix} twice`);
+    else if (seen !== undefined) problems.push(`API_ROUTES has ${seen} and ${prefix}, which differ only in case`);
+    prefixes.set(prefix.toLowerCase(), prefix);
   }
   // The longest matching prefix wins (`/api/admin` before `/api`), whatever the order written.
   routes.sort((a, b) => b.prefix.length - a.prefix.length);
