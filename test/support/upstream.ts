@@ -22,9 +22,12 @@ export interface Recorded {
  */
 export async function startRecordingUpstream() {
   const requests: Recorded[] = [];
-  const state = { rejectTokens: new Set<string>(), unfinished: 0, openStreams: 0 };
+  const state = { rejectTokens: new Set<string>(), unfinished: 0, openStreams: 0, inFlight: 0, peakInFlight: 0 };
   const dpopNonce: { value: string | undefined; challenges: number } = { value: undefined, challenges: 0 };
   const server = createServer((req, res) => {
+    // Requests begun and not yet answered or aborted: what the BFF holds of this upstream.
+    state.peakInFlight = Math.max(state.peakInFlight, ++state.inFlight);
+    res.once('close', () => state.inFlight--);
     const hash = createHash('sha256');
     let bytes = 0;
     req.on('data', (chunk: Buffer) => {
@@ -129,6 +132,16 @@ export async function startRecordingUpstream() {
     /** Event streams (`/events`) open right now. */
     get openStreams() {
       return state.openStreams;
+    },
+    /** Requests in progress right now, and the most there were at once since `resetPeak()`. */
+    get inFlight() {
+      return state.inFlight;
+    },
+    get peakInFlight() {
+      return state.peakInFlight;
+    },
+    resetPeak() {
+      state.peakInFlight = state.inFlight;
     },
     /** How many `/big` answers ended before they were complete (the reader went away). */
     get unfinishedAnswers() {
