@@ -9,13 +9,14 @@ import { assertSameSiteRequest } from '../middleware/csrf.js';
 import { pathOf, recordRequest, requestIdOf } from '../middleware/request-context.js';
 import { VaultError } from '../session/vault.js';
 import { createCredentials, type UserSession } from './credentials.js';
-import { authorizationOf, type UsableToken } from './dpop.js';
+import { authorizationOf } from './dpop.js';
 import { eventStreams } from './event-streams.js';
 import type { LiveConnections } from './live-connections.js';
 import { requestHeaderPolicy } from './header-policy.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
 import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
+import type { OpenToken } from '../session/session-cache.js';
 import type { UpstreamSpan } from '../tracing/tracing.js';
 
 // A retry replays the request, so only methods without side effects and without a body qualify.
@@ -41,7 +42,8 @@ const WANTS_EVENT_STREAM = /text\/event-stream/i;
  * 6. `forward`   the upstream call over pooled keep-alive connections, the answer relayed; with a
  *                DPoP-bound token, `Authorization: DPoP` and a fresh proof. An upstream's
  *                `use_dpop_nonce` challenge is answered once with its nonce (`send`).
- * 7. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods only).
+ * 7. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods
+ *                only, and only a token obtained more than 10 s ago: a fresh one's refusal is relayed).
  */
 export function createApiProxy(deps: Deps, live: LiveConnections) {
   const { config, sessions, metrics, log, dpop } = deps;
@@ -87,7 +89,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
    * sent twice: it gets a 503 (not the upstream's 401, which the SPA would read as signed out),
    * and the browser's next attempt carries the nonce.
    */
-  async function send(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, mayRetry: boolean): Promise<RelayOutcome> {
+  async function send(call: ProxyCall, target: ResolvedRoute, token: OpenToken | undefined, mayRetry: boolean): Promise<RelayOutcome> {
     const outcome = await forward(call, target, token, mayRetry, true);
     if (outcome !== 'nonce') return outcome;
     if (call.hasBody) throw unavailable('The API asked for a fresh proof of possession. Please try again.');
@@ -117,7 +119,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
    * 6. Sends the request upstream once; resolves to 'retry' when the token was refused and a
    * replay is allowed, 'nonce' when the upstream asked for a DPoP nonce and `nonceRetry`.
    */
-  function forward(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
+  function forward(call: ProxyCall, target: ResolvedRoute, token: OpenToken | undefined, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
     // A proof only for a token the provider bound to our key; a Bearer token goes as Bearer.
@@ -129,7 +131,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
     const started = performance.now();
     // Tracing on: the upstream call's client span, whose traceparent the upstream gets.
     const span = tracing?.upstream(route.prefix, req.method!, route.upstream);
-    const relay = new ResponseRelay(res, call.requestId, mayRetry, route.timeoutMs, (statusCode) => {
+    const relay = new ResponseRelay(res, call.requestId, mayRetry ? token : undefined, route.timeoutMs, (statusCode) => {
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, String(statusCode));
       span?.end(statusCode);
     });
