@@ -77,6 +77,12 @@ function crossInstanceChecks(name: string, start: () => Promise<{ stack: Stack; 
 
     it('a refresh on A is seen on B within 100 ms: B sends the new token at once', async () => {
       const browser = await cachedOnBoth();
+      // The sign-in token as if obtained a minute ago: a refusal within 10 s of a grant gets no new grant.
+      const id = browser.cookie(stack.bff.url, 'bff')!;
+      const record = (await stack.bff.deps.sessions.load(id))!;
+      const now = Math.floor(Date.now() / 1000);
+      expect(await stack.bff.deps.sessions.update(id, { ...record, accessExpiresAt: now + 60, accessLifetime: 120 })).toBe(true);
+      expect((await call(browser, 1)).status).toBe(200); // B caches the aged record again
       const before = stack.upstream.requests.at(-1)!.headers.authorization!;
       // The upstream refuses the token: A refreshes (forced) and retries; nothing else announces it.
       stack.upstream.rejectTokens.add(before.slice('Bearer '.length));

@@ -96,6 +96,7 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
 
   it('refreshes once and retries a GET when the upstream says invalid_token', async () => {
     const browser = await stack.signIn();
+    await stored().makeOld(browser); // a token refused within 10 s of its grant gets no new grant
     await call(browser, 0);
     const refused = stack.upstream.requests.at(-1)!.headers.authorization!.replace('Bearer ', '');
     stack.upstream.rejectTokens.add(refused);

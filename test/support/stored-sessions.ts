@@ -35,5 +35,10 @@ export function storedSessions(redis: RunningRedis, bffUrl: string) {
     announce,
     /** Makes the stored access token due now, so the next proxied call refreshes first. */
     makeDue: (browser: TestBrowser) => patch(browser, { accessExpiresAt: Math.floor(Date.now() / 1000) }),
+    /**
+     * Makes the stored sign-in token look obtained a minute ago and still good for a minute: past
+     * the 10 s in which an upstream's refusal of a token gets no new grant, and not due.
+     */
+    makeOld: (browser: TestBrowser) => patch(browser, { accessExpiresAt: Math.floor(Date.now() / 1000) + 60, accessLifetime: 120 }),
   };
 }

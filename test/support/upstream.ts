@@ -15,8 +15,9 @@ export interface Recorded {
 
 /**
  * A real HTTP upstream that records what it receives. Special paths: `/slow?ms=N` answers after
- * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/events?count=N&gapMs=M` is an event stream; `/stall?ms=N` stalls its body; `/slow-read?ms=N` reads a request body only after N ms; `/reject-token` answers 401
- * invalid_token until `acceptedToken` matches; everything else echoes the request as JSON.
+ * N ms; `/big?bytes=N` answers N bytes with backpressure; `/set-cookie` answers with a Set-Cookie header; `/events?count=N&gapMs=M` is an event stream; `/stall?ms=N` stalls its body; `/slow-read?ms=N` reads a request body only after N ms; `/refuse-token` answers 401
+ * invalid_token whatever the token (an upstream that refuses every token); a token in
+ * `rejectTokens` gets that answer anywhere; everything else echoes the request as JSON.
  * With `dpopNonce.value` set, a request whose DPoP proof lacks that nonce gets the RFC 9449 §9
  * challenge (401 `use_dpop_nonce` with `DPoP-Nonce`), as a resource server that wants nonces does.
  */
@@ -113,7 +114,7 @@ export async function startRecordingUpstream() {
       return;
     }
     const token = record.headers.authorization?.replace(/^(Bearer|DPoP) /, '');
-    if (token && state.rejectTokens.has(token)) {
+    if (token && (state.rejectTokens.has(token) || url.pathname.endsWith('/refuse-token'))) {
       res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
       json(res, 401, { error: 'invalid_token' });
       return;

@@ -1,9 +1,7 @@
-import * as client from 'openid-client';
 import type { Deps } from '../context.js';
-import { describeError } from '../errors.js';
 import type { SessionRecord, TokenSet } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
-import { traced } from '../tracing/tracing.js';
+import { revokeRefreshToken } from './revocation.js';
 
 /** Why a session is being ended, for the log. */
 export type EndReason = 'sign_out' | 'revoked_by_user';
@@ -30,15 +28,7 @@ export async function endSession(
   const last = await sessions.destroyByHandle(session.handle, session.record);
   const tokens = openForEnding(sessionTokens, last ?? session.record, log);
   log.info({ event: 'session_ended', reason }, 'session ended');
-  if (tokens?.refreshToken && oidc.ready && oidc.configuration.serverMetadata().revocation_endpoint) {
-    try {
-      const { refreshToken } = tokens;
-      await traced(tracing, 'oidc revocation', () => client.tokenRevocation(oidc.revocation, refreshToken, { token_type_hint: 'refresh_token' }));
-    } catch (error) {
-      // The session is gone either way; an unrevoked token expires on its own at the provider.
-      log.warn({ event: 'revocation_failed', err: describeError(error) }, 'refresh token revocation failed');
-    }
-  }
+  if (tokens?.refreshToken) await revokeRefreshToken({ oidc, log, tracing }, tokens.refreshToken);
   return tokens;
 }
 

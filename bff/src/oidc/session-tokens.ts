@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { TokenTarget } from '../api-routes.js';
 import { describeError, forbidden, sessionEnded, unauthenticated, unavailable } from '../errors.js';
 import { classifyGrantFailure } from './grant-refusal.js';
+import { revokeRefreshToken } from './revocation.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyValueStore } from '../session/kv.js';
@@ -47,7 +48,7 @@ export function accessTiming(expiresIn: number | undefined, nowSeconds = Math.fl
  * what the holder stored; they grant only if their own token is still missing or due.
  */
 export class SessionTokens {
-  readonly #inflight = new Map<string, Promise<TokenSet>>();
+  readonly #inflight = new Map<string, Promise<OpenToken>>();
 
   constructor(
     private readonly deps: {
@@ -102,24 +103,27 @@ export class SessionTokens {
   }
 
   /**
-   * The token set holding the access token for `target` (undefined: the sign-in token) when the
-   * record holds one that is not due; undefined when a grant is needed first. No I/O and no
-   * allocation (the opened set is the cached one): the hot path.
+   * The access token for `target` (undefined: the sign-in token), with its timing, when the
+   * record holds one that is not due and is not `rejected`; undefined when a grant is needed
+   * first. No I/O (the opened set is the cached one). The proxy's hot path does not come here:
+   * it reads tokens from the session cache; this serves grants and their waiters.
    */
-  ready(record: SessionRecord, target: TokenTarget | undefined, rejected?: string): TokenSet | undefined {
+  ready(record: SessionRecord, target: TokenTarget | undefined, rejected?: string): OpenToken | undefined {
     const held = target ? record.routeTokens?.[target.id] : record;
     if (!held || refreshDue(held)) return undefined;
-    const tokens = this.#openSealed(held.sealedTokens);
-    return tokens.accessToken === rejected ? undefined : tokens;
+    const { accessToken, tokenType } = this.#openSealed(held.sealedTokens);
+    if (accessToken === rejected) return undefined;
+    return { accessToken, ...(tokenType ? { tokenType } : {}), accessExpiresAt: held.accessExpiresAt, accessLifetime: held.accessLifetime };
   }
 
   /**
    * Obtains a fresh access token for `target` (undefined: the sign-in token) with the session's
-   * refresh token: when it is missing, due, or equal to `rejected` (an upstream refused it).
-   * Throws 401 when the session ended, 403 when the provider will not issue that resource or
-   * scope, 503 when the provider is unreachable (the session is kept in both).
+   * refresh token: when it is missing, due, or equal to `rejected` (an upstream refused it; the
+   * caller has checked the refusal cool-down, see refusal-cooldown.ts). Resolves with the token
+   * and its timing. Throws 401 when the session ended, 403 when the provider will not issue that
+   * resource or scope, 503 when the provider is unreachable (the session is kept in both).
    */
-  obtain(id: string, target: TokenTarget | undefined, rejected?: string): Promise<TokenSet> {
+  obtain(id: string, target: TokenTarget | undefined, rejected?: string): Promise<OpenToken> {
     const key = target ? `${id} ${target.id}` : id;
     let pending = this.#inflight.get(key);
     if (!pending) {
@@ -129,7 +133,7 @@ export class SessionTokens {
     return pending;
   }
 
-  async #grantOnce(id: string, target: TokenTarget | undefined, rejected: string | undefined): Promise<TokenSet> {
+  async #grantOnce(id: string, target: TokenTarget | undefined, rejected: string | undefined): Promise<OpenToken> {
     const { kv, sessions, config } = this.deps;
     const lockKey = keys.lock(sessions.handleOf(id));
     const owner = randomBytes(16).toString('base64url');
@@ -186,7 +190,7 @@ export class SessionTokens {
    * `resource`/`scope` and leaves the sign-in access and ID tokens as they are; either kind
    * stores the rotated refresh token, which every later grant of the session then uses.
    */
-  async #grant(id: string, record: SessionRecord, raw: string, target: TokenTarget | undefined): Promise<TokenSet> {
+  async #grant(id: string, record: SessionRecord, raw: string, target: TokenTarget | undefined): Promise<OpenToken> {
     const { oidc, sessions, config, log, metrics, tracing } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
@@ -200,13 +204,18 @@ export class SessionTokens {
       response = await traced(tracing, 'oidc refresh', () => client.refreshTokenGrant(oidc.configuration, refreshToken, target ? targetParams(target) : tokenEndpointParams(config), oidc.dpop));
     } catch (error) {
       const refusal = classifyGrantFailure(error);
-      metrics.refreshes.inc({ result: refusal === 'grant' ? 'rejected' : 'failed' });
-      if (refusal === 'grant') {
+      // invalid_request or a bare 400 ends the session only for the sign-in token's own refresh
+      // (LemonLDAP::NG answers so for an unknown refresh token). A route's grant carries its
+      // resource/scope too, which a provider may refuse the same way: that route is forbidden,
+      // and only invalid_grant says the refresh token itself is dead.
+      const dead = refusal === 'grant' || (refusal === 'request' && !target);
+      metrics.refreshes.inc({ result: dead ? 'rejected' : 'failed' });
+      if (dead) {
         log.info({ event: 'refresh_rejected' }, 'refresh token rejected by the provider; session ended');
         await sessions.destroy(id, record);
         throw sessionEnded();
       }
-      if (refusal === 'target') {
+      if (refusal === 'target' || refusal === 'request') {
         log.warn({ event: 'refresh_target_refused', resource: target?.resource, scope: target?.scope, err: describeError(error) }, 'the provider will not issue a token for this resource or scope; session kept');
         throw forbidden('This API is not available to your account.', error);
       }
@@ -218,7 +227,8 @@ export class SessionTokens {
       throw unavailable('The sign-in service is not reachable. Please try again shortly.', error);
     }
     metrics.refreshes.inc({ result: 'ok' });
-    const issued = { sealedTokens: '', ...accessTiming(response.expires_in) };
+    const timing = accessTiming(response.expires_in);
+    const issued = { sealedTokens: '', ...timing };
     // RFC 6749 §6: no new refresh token means the old one stays valid.
     const refreshToken = response.refresh_token ?? tokens.refreshToken;
     let updated: SessionRecord;
@@ -237,11 +247,18 @@ export class SessionTokens {
     // Compare-and-set: should the lock ever have been lost (a Redis outage longer than its
     // lifetime), a slower refresh never overwrites a newer token set.
     if (!(await sessions.update(id, updated, raw))) {
-      const usable = this.ready(await this.#current(id), target);
+      const now = await this.deps.kv.get(keys.session(sessions.handleOf(id)));
+      if (now === null) {
+        // The session ended while the grant ran (sign-out, logout, idle end): nobody will ever
+        // use or revoke the refresh token we hold now, so revoke it here.
+        await revokeRefreshToken(this.deps, refreshToken);
+        throw sessionEnded();
+      }
+      const usable = this.ready(JSON.parse(now) as SessionRecord, target);
       if (usable === undefined) throw unavailable('Token refresh is taking too long. Please try again.');
       return usable;
     }
-    return access;
+    return { ...access, ...timing };
   }
 }
 

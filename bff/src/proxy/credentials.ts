@@ -3,10 +3,9 @@ import type { Deps } from '../context.js';
 import { sessionEnded, unauthenticated } from '../errors.js';
 import { cookieNames, readCookie } from '../session/cookies.js';
 import { refreshDue } from '../oidc/session-tokens.js';
-import type { HotSession } from '../session/session-cache.js';
+import type { HotSession, OpenToken } from '../session/session-cache.js';
 import { SessionStore } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
-import type { UsableToken } from './dpop.js';
 
 /** The signed-in user behind a call. */
 export interface UserSession {
@@ -57,9 +56,10 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sess
   /**
    * The route's access token: the user's (sign-in or the route's own) when there is a session,
    * else the BFF's client token when the policy says so, else none. The token (with its type:
-   * Bearer or DPoP-bound) when at hand (no I/O: the hot path), a promise when a grant must come first.
+   * Bearer or DPoP-bound, and its timing) when at hand (no I/O: the hot path), a promise when a
+   * grant must come first.
    */
-  function token(route: ApiRoute, user: UserSession | undefined): UsableToken | Promise<UsableToken> | undefined {
+  function token(route: ApiRoute, user: UserSession | undefined): OpenToken | Promise<OpenToken> | undefined {
     if (user) {
       const held = user.session.tokens[route.target?.id ?? ''];
       return held && !refreshDue(held) ? held : sessionTokens.obtain(user.id, route.target);
@@ -67,8 +67,11 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sess
     return usesClientToken(route) ? clientTokens.token(route.target) : undefined;
   }
 
-  /** A new token of the same kind after the upstream refused `rejected`. */
-  function renew(route: ApiRoute, user: UserSession | undefined, rejected: string): Promise<UsableToken> {
+  /**
+   * A new token of the same kind after the upstream refused `rejected`. Only for a token older
+   * than the refusal cool-down (the relay checks `renewable` before it holds a refusal back).
+   */
+  function renew(route: ApiRoute, user: UserSession | undefined, rejected: string): Promise<OpenToken> {
     if (user) return sessionTokens.obtain(user.id, route.target, rejected);
     return Promise.resolve(clientTokens.token(route.target, rejected));
   }

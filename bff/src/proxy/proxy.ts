@@ -8,13 +8,13 @@ import { pathOf, recordRequest } from '../middleware/request-context.js';
 import { VaultError } from '../session/vault.js';
 import { Budget, overBudget, type Owner, type Slot } from './budget.js';
 import { createCredentials, type UserSession } from './credentials.js';
-import type { UsableToken } from './dpop.js';
 import { eventStreams } from './event-streams.js';
 import type { LiveConnections } from './live-connections.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
 import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
 import { UpstreamCaller, upstreamFailure, upstreamRequests, withNonceRetry } from './upstream-request.js';
+import type { OpenToken } from '../session/session-cache.js';
 
 // A retry replays the request, so only methods without side effects and without a body qualify.
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -52,7 +52,8 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
  * 8. `forward`   the upstream call over pooled keep-alive connections, the answer relayed; with a
  *                DPoP-bound token, `Authorization: DPoP` and a fresh proof. An upstream's
  *                `use_dpop_nonce` challenge is answered once with its nonce (`send`).
- * 9. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods only).
+ * 9. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods
+ *                only, and only a token obtained more than 10 s ago: a fresh one's refusal is relayed).
  */
 export function createApiProxy(deps: Deps, live: LiveConnections) {
   const { config, sessions, metrics, log, tracing } = deps;
@@ -99,7 +100,7 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
    * streamed body cannot be sent twice: it gets a 503 (not the upstream's 401, which the SPA
    * would read as signed out), and the browser's next attempt carries the nonce.
    */
-  async function send(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean): Promise<RelayOutcome> {
+  async function send(call: ProxyCall, target: ResolvedRoute, token: OpenToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean): Promise<RelayOutcome> {
     const outcome = await withNonceRetry((nonceRetry) => {
       if (!nonceRetry && body instanceof MeteredBody) throw unavailable('The API asked for a fresh proof of possession. Please try again.');
       return forward(call, target, token, body, mayRetry, nonceRetry);
@@ -161,14 +162,14 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
    * 8. Sends the request upstream once; resolves to 'retry' when the token was refused and a
    * replay is allowed, 'nonce' when the upstream asked for a DPoP nonce and `nonceRetry`.
    */
-  function forward(call: ProxyCall, target: ResolvedRoute, token: UsableToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
+  function forward(call: ProxyCall, target: ResolvedRoute, token: OpenToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
     const proofs = requests.proofsFor(token);
     const started = performance.now();
     // Tracing on: the upstream call's client span, whose traceparent the upstream gets.
     const span = tracing?.upstream(route.prefix, req.method!, route.upstream);
-    const relay = new ResponseRelay(res, call.requestId, mayRetry, route.timeoutMs, (statusCode) => {
+    const relay = new ResponseRelay(res, call.requestId, mayRetry ? token : undefined, route.timeoutMs, (statusCode) => {
       metrics.upstream.observe((performance.now() - started) / 1000, route.prefix, String(statusCode));
       span?.end(statusCode);
     });

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { renewable, type TokenTiming } from '../oidc/refusal-cooldown.js';
 import type { DpopProofs } from './dpop.js';
 import { browserResponseHeaders } from './header-policy.js';
 
@@ -15,8 +16,10 @@ export type RelayOutcome = 'sent' | 'retry' | 'nonce';
 /**
  * Relays one upstream response into the browser's response, as an undici dispatch handler:
  * no intermediate stream, backpressure passed through (a slow browser pauses the upstream),
- * and the upstream request aborted when the browser goes away. When `mayRetry` and the upstream
- * answers 401 `invalid_token`, nothing reaches the browser and the outcome is 'retry'.
+ * and the upstream request aborted when the browser goes away. When the upstream answers 401
+ * `invalid_token` to a call whose token may be retried (`retryable`) and that token is older than
+ * the refusal cool-down, nothing reaches the browser and the outcome is 'retry'; a younger token's
+ * refusal is relayed as it is (a new grant would be refused the same way).
  */
 export class ResponseRelay implements Dispatcher.DispatchHandler {
   /** True once the status line went to the browser: from then on a failure can only cut the connection. */
@@ -42,7 +45,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     /** Echoed to the browser, as on every answer. */
     private readonly requestId: string,
-    private readonly mayRetry: boolean,
+    /** The token the call carried, when a refusal of it may lead to a renewal and a replay. */
+    private readonly retryable: TokenTiming | undefined,
     /** How long a browser that stopped reading may hold the upstream connection. */
     private readonly drainTimeoutMs: number,
     /** Called with the upstream status once its headers arrive (metrics). */
@@ -72,7 +76,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       this.#outcome = 'nonce';
       return;
     }
-    if (this.mayRetry && statusCode === 401 && typeof challenge === 'string' && INVALID_TOKEN.test(challenge)) {
+    if (this.retryable && statusCode === 401 && typeof challenge === 'string' && INVALID_TOKEN.test(challenge) && renewable(this.retryable)) {
       this.#outcome = 'retry';
       return;
     }
