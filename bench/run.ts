@@ -21,6 +21,7 @@ import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from '../test/support/browser.js';
 import { freePort, startRedis } from '../test/support/redis.js';
 import { sessionKey } from '../test/support/bff.js';
+import { buildBaseline } from './baseline.js';
 import { findNginx, startNginx } from './nginx.js';
 import { startTraceSink } from './trace-sink.js';
 
@@ -33,6 +34,8 @@ const CONNECTIONS = 50;
 const ROUND_SECONDS = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_SECONDS = smoke ? 1 : 4;
+/** A git ref whose BFF is measured beside this one, round by round (bench/baseline.ts). */
+const BASELINE = smoke ? undefined : process.env.BENCH_BASELINE;
 const SIGN_INS = smoke ? 3 : 40;
 const SESSIONS_FOR_FOOTPRINT = smoke ? 3 : 20;
 /** Sessions each BFF process holds in its cache while its memory is measured (the RSS target). */
@@ -307,6 +310,14 @@ async function main() {
     const dpopBff = procs.spawn(process.execPath, startBff.split(/\s+/).slice(1), { ...bffEnv, PORT: String(dpopPort), PUBLIC_URL: dpopUrl, OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey });
     await waitFor(`${bffUrl}/readyz`);
     await waitFor(`${dpopUrl}/readyz`);
+    // BENCH_BASELINE: the same settings and session store, the code as it was at that ref.
+    const baselineBuild = BASELINE ? buildBaseline(root, BASELINE) : undefined;
+    const baselinePort = await freePort();
+    const baselineUrl = `http://127.0.0.1:${baselinePort}`;
+    const baselineBff = baselineBuild
+      ? procs.spawn(process.execPath, [...startBff.split(/\s+/).slice(1, -1), baselineBuild.entry], { ...bffEnv, PORT: String(baselinePort), PUBLIC_URL: baselineUrl })
+      : undefined;
+    if (baselineBff) await waitFor(`${baselineUrl}/readyz`);
 
     const signIn = async (at = bffUrl) => {
       const browser = new TestBrowser();
@@ -359,6 +370,10 @@ async function main() {
     if (nginx) await load(procs, nginxUrl, WARMUP_SECONDS, {});
     await load(procs, `${bffUrl}/api/items`, WARMUP_SECONDS, headers);
     await load(procs, `${dpopUrl}/api/items`, WARMUP_SECONDS, dpopHeaders);
+    // The session lives in Redis: the baseline BFF serves the same cookie.
+    if (baselineBff) await load(procs, `${baselineUrl}/api/items`, WARMUP_SECONDS, headers);
+    const baselineRuns: LoadResult[] = [];
+    let baselineCpu = 0;
 
     const direct: LoadResult[] = [];
     const floorRuns: LoadResult[] = [];
@@ -400,6 +415,11 @@ async function main() {
       commands += commandsAfter.total - commandsBefore.total;
       sessionReads += commandsAfter.getex - commandsBefore.getex;
       forwarded += (await upstreamSaw()).withBearer - forwardedBefore;
+      if (baselineBff) {
+        const before = cpuSeconds(baselineBff.pid!);
+        baselineRuns.push(await load(procs, `${baselineUrl}/api/items`, ROUND_SECONDS, headers));
+        baselineCpu += cpuSeconds(baselineBff.pid!) - before;
+      }
       const dpopCpuBefore = cpuSeconds(dpopBff.pid!);
       dpopRuns.push(await load(procs, `${dpopUrl}/api/items`, ROUND_SECONDS, dpopHeaders));
       dpopCpu += cpuSeconds(dpopBff.pid!) - dpopCpuBefore;
@@ -488,8 +508,12 @@ async function main() {
       redis: { commandsPerRequest: commands / forwarded, roundTripsPerRequest: roundTrips / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
       tracing: { sampled: tracedSummary('sampled'), unsampled: tracedSummary('unsampled') },
+      baseline: baselineBff
+        ? { ref: BASELINE!, ...summarize(baselineRuns), ratio: median(baselineRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (baselineCpu / baselineRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000 }
+        : null,
       upstreamSaw: upstreamStats,
     };
+    baselineBuild?.remove();
     const targets = [
       ['Redis commands per proxied call <= 0.02', summary.redis.commandsPerRequest <= 0.02],
       ['proxied req/s >= 0.5x the nginx reverse proxy', summary.ratioToNginx !== null && summary.ratioToNginx >= 0.5],
@@ -523,6 +547,7 @@ type Summary = {
   redis: { commandsPerRequest: number; roundTripsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
   signIn: { perSecond: number; bffCpuMs: number };
   tracing: Record<TracedVariant, { rps: number; p50: number; p99: number; ratioToPlain: number; cpuMsPerRequest: number; exportRequests: number }>;
+  baseline: { ref: string; rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number } | null;
 };
 
 function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) {
@@ -541,6 +566,10 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   console.log(row(['... with tracing on, every call sampled (OTLP/protobuf)', f(sampled.rps, 0), f(sampled.p50), f(sampled.p99), `${f(sampled.rps / s.direct.rps, 2)}x`, vsNginx(sampled.rps)]));
   console.log(row(['... with tracing on, unsampled (traceparent only)', f(unsampled.rps, 0), f(unsampled.p50), f(unsampled.p99), `${f(unsampled.rps / s.direct.rps, 2)}x`, vsNginx(unsampled.rps)]));
   console.log(row(['... with DPoP, no tracing (a proof signed per call)', f(s.dpop.rps, 0), f(s.dpop.p50), f(s.dpop.p99), `${f(s.dpop.ratio, 2)}x`, vsNginx(s.dpop.rps)]));
+  if (s.baseline) {
+    const b = s.baseline;
+    console.log(row([`... the same BFF at ${b.ref} (BENCH_BASELINE)`, f(b.rps, 0), f(b.p50), f(b.p99), `${f(b.ratio, 2)}x`, vsNginx(b.rps)]));
+  }
   console.log(`\nCPU per request: BFF ${f(s.bff.cpuMsPerRequest, 3)} ms, with DPoP ${f(s.dpop.cpuMsPerRequest, 3)} ms, floor ${f(s.floor.cpuMsPerRequest, 3)} ms${s.nginx ? `, nginx ${f(s.nginx.cpuMsPerRequest, 3)} ms` : ''}.`);
   console.log(`WebSocket echo round trip (${s.websocket.echoes} messages, one at a time): direct p50 ${f(s.websocket.direct.p50, 0)} µs, p99 ${f(s.websocket.direct.p99, 0)} µs; through the BFF p50 ${f(s.websocket.proxied.p50, 0)} µs, p99 ${f(s.websocket.proxied.p99, 0)} µs (+${f(s.websocket.proxied.p50 - s.websocket.direct.p50, 0)} µs at the median)`);
   console.log(`Session cache: hit rate ${f(s.cache.hitRate * 100, 2)}% of proxied calls; with ${s.cache.entriesInEveryWorker} sessions cached in every process max RSS ${f(s.cache.maxRssMiB)} MiB`);
@@ -549,6 +578,10 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   console.log(
     `Tracing: sampled ${f(sampled.ratioToPlain, 2)}x the plain BFF's req/s, CPU ${f(sampled.cpuMsPerRequest, 3)} ms per request (${sampled.exportRequests} OTLP exports); unsampled ${f(unsampled.ratioToPlain, 2)}x, CPU ${f(unsampled.cpuMsPerRequest, 3)} ms per request (nothing exported)`,
   );
+  if (s.baseline) {
+    const change = (s.bff.cpuMsPerRequest / s.baseline.cpuMsPerRequest - 1) * 100;
+    console.log(`Baseline ${s.baseline.ref}: CPU per proxied request ${f(s.baseline.cpuMsPerRequest, 3)} ms; this BFF ${change >= 0 ? '+' : ''}${f(change, 1)}% (req/s ${f(s.proxied.rps / s.baseline.rps, 3)}x the baseline's)`);
+  }
   console.log(`Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`);
   console.log('\nTargets:');
   for (const [name, met] of targets) console.log(`  ${met ? 'met    ' : 'MISSED '} ${name}`);
