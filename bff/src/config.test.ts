@@ -81,6 +81,13 @@ describe('configuration', () => {
   it('refuses OIDC_AUTH_PARAMS that would override protocol parameters', () => {
     expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=consent&state=x' })).toEqual(['OIDC_AUTH_PARAMS must not set state (the BFF sets it)']);
   });
+
+  it('refuses BFF_WORKERS above 1 without SESSION_KEYS (each worker would make its own key), in one line naming both', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(problems({ ...base, ...redis, BFF_WORKERS: '2' })).toEqual([expect.stringMatching(/^BFF_WORKERS above 1 needs SESSION_KEYS\b/)]);
+    expect(problems({ ...base, ...redis, BFF_WORKERS: '2', SESSION_KEYS: key })).toEqual([]);
+    expect(problems({ ...base, ...redis, BFF_WORKERS: '1' })).toEqual([]);
+  });
 });
 
 describe('configuration: hardening', () => {

@@ -151,6 +151,8 @@ const envSchema = z
         problem('REDIS_URL is required in production (the memory store is for development only)');
       }
       if (env.BFF_WORKERS > 1 && !env.REDIS_URL) problem('BFF_WORKERS above 1 needs REDIS_URL (workers share sessions through Redis)');
+      // Without SESSION_KEYS each worker makes its own random key: users would be signed out at random.
+      if (env.BFF_WORKERS > 1 && sessionKeys.length === 0) problem('BFF_WORKERS above 1 needs SESSION_KEYS (each worker would make its own key and sign users out at random)');
       if (env.SESSION_ABSOLUTE_TIMEOUT < env.SESSION_IDLE_TIMEOUT) {
         problem('SESSION_ABSOLUTE_TIMEOUT must not be shorter than SESSION_IDLE_TIMEOUT');
       }
