@@ -7,7 +7,7 @@ import type { Deps } from '../../bff/src/context.js';
 import { createLogger } from '../../bff/src/logger.js';
 import { createBffServer } from '../../bff/src/server.js';
 import { startTracing } from '../../bff/src/tracing/tracing.js';
-import { deriveHandleKey, handleUnder, keys } from '../../bff/src/session/sessions.js';
+import { deriveHandleKey, deriveUserIndexKey, handleUnder, keys, userHashUnder, type SessionUser } from '../../bff/src/session/sessions.js';
 import { freePort } from './redis.js';
 
 /** A stand-in SPA so integration tests do not depend on `npm run build`; browser tests use web/dist. */
@@ -19,6 +19,8 @@ export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef-0123456789';
 export const sessionHandle = (id: string, secret = TEST_SESSION_KEY) => handleUnder(deriveHandleKey(secret), id);
 /** Redis key of a session (by its cookie value) as a BFF with the test key stores it: the BFF's own layout. */
 export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => keys.session(sessionHandle(id, secret));
+/** Redis key of a user's session index (by issuer and sub) as a BFF with the test key names it. */
+export const userIndexKey = (user: SessionUser, secret = TEST_SESSION_KEY) => keys.byUser(userHashUnder(deriveUserIndexKey(secret), user));
 /** Redis key of a session's refresh lock. */
 export const lockKey = (id: string, secret = TEST_SESSION_KEY) => keys.lock(handleUnder(deriveHandleKey(secret), id));
 
