@@ -114,7 +114,10 @@ describe('docker', () => {
       scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[];
     };
     const config = loadConfig(environment(services.bff!));
-    expect(scrape.scrape_configs[0]!.static_configs[0]!.targets).toEqual([`bff:${config.port}`]);
+    // Prometheus scrapes the metrics listener, which is not published to the host (/metrics is 404 on the public port).
+    expect(config.metrics.port).toBeDefined();
+    expect(scrape.scrape_configs[0]!.static_configs[0]!.targets).toEqual([`bff:${config.metrics.port}`]);
+    expect(JSON.stringify(services.bff!.ports)).not.toContain(String(config.metrics.port));
     expect(scrape.scrape_configs[0]!.metrics_path).toBe('/metrics');
     for (const file of scrape.rule_files) expect(existsSync(prometheus.get(file)!), file).toBe(true);
     const grafana = mounts('grafana');

@@ -459,7 +459,7 @@ describe('FAPI 2.0 toolbox: configuration', () => {
     ['an unreadable DPoP key', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: '{"kty":"EC"' }, 'DPOP_PRIVATE_KEY could not be read'],
     ['a DPoP key without OIDC_DPOP', { OIDC_CLIENT_SECRET: 's', DPOP_PRIVATE_KEY: ec.pem }, 'DPOP_PRIVATE_KEY is set but OIDC_DPOP is not true'],
     ['DPoP in production without a shared key', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', NODE_ENV: 'production', SESSION_KEYS: 'k'.repeat(32), REDIS_URL: 'redis://127.0.0.1:6379' }, 'DPOP_PRIVATE_KEY is required in production when OIDC_DPOP=true'],
-    ['DPoP with several workers without a shared key', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', BFF_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }, 'DPOP_PRIVATE_KEY is required when OIDC_DPOP=true and BFF_WORKERS is above 1'],
+    ['DPoP with several workers without a shared key', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', BFF_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_KEYS: 'k'.repeat(32) }, 'DPOP_PRIVATE_KEY is required when OIDC_DPOP=true and BFF_WORKERS is above 1'],
     ['request_uri in OIDC_AUTH_PARAMS', { OIDC_CLIENT_SECRET: 's', OIDC_AUTH_PARAMS: 'request_uri=urn:x' }, 'OIDC_AUTH_PARAMS must not set request_uri'],
   ];
 

@@ -6,7 +6,7 @@ import type { Middleware } from 'koa';
 import { RedisStore, connectRedis } from '../bff/src/session/redis-store.js';
 import { keys } from '../bff/src/session/sessions.js';
 import { TestBrowser } from './support/browser.js';
-import { TEST_SESSION_KEY, lockKey, sessionKey, startBff } from './support/bff.js';
+import { TEST_SESSION_KEY, lockKey, sessionKey, startBff, userIndexKey } from './support/bff.js';
 import { rawHttp, rawRequest } from './support/raw-http.js';
 import { freePort, startRedis, type RunningRedis } from './support/redis.js';
 import { BOB, ALICE, CLIENT_ID, startStack, type Stack } from './support/stack.js';
@@ -384,15 +384,15 @@ describe('hardening round two', () => {
       const [firstHandle, secondHandle] = [handleOf(first), handleOf(second)];
       const firstRecord = await recordOf(first);
       const secondRecord = await recordOf(second);
-      expect(await redis.client.smembers(keys.bySub(ALICE.sub))).toEqual(expect.arrayContaining([firstHandle, secondHandle]));
+      expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).toEqual(expect.arrayContaining([firstHandle, secondHandle]));
       const logoutUrl = ((await (await first.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl;
       expect((await first.fetch(`${stack.bff.url}${logoutUrl}`)).status).toBe(302);
-      expect(await redis.client.smembers(keys.bySub(ALICE.sub))).not.toContain(firstHandle);
+      expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).not.toContain(firstHandle);
       expect(await redis.client.smembers(keys.bySid(firstRecord.opSid!))).not.toContain(firstHandle);
 
       const token = await logoutToken({ sid: secondRecord.opSid });
       expect((await postLogoutToken(stack.bff.url, token)).status).toBe(200);
-      expect(await redis.client.smembers(keys.bySub(ALICE.sub))).not.toContain(secondHandle);
+      expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).not.toContain(secondHandle);
       expect(await redis.client.smembers(keys.bySid(secondRecord.opSid!))).not.toContain(secondHandle);
     });
   });

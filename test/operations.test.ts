@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBff } from './support/bff.js';
 import { startRedis, freePort, type RunningRedis } from './support/redis.js';
 import { startStack, TEST_SESSION_KEY_FOR_CHILD, type Stack } from './support/stack.js';
 
@@ -41,6 +42,42 @@ describe('operations', () => {
     const text = await (await fetch(`${stack.bff.url}/metrics`)).text();
     expect(text).toMatch(/^process_resident_memory_bytes /m);
     expect(text).toMatch(/^# TYPE bff_backchannel_logouts_total counter/m);
+  });
+
+  it('with METRICS_PORT serves /metrics only on that listener (404 on the public port), and nothing else there', async () => {
+    const bff = await startBff({ ...stack.env, METRICS_PORT: '0' });
+    try {
+      const publicAnswer = await fetch(`${bff.url}/metrics`);
+      expect(publicAnswer.status).toBe(404);
+      expect(await publicAnswer.json()).toMatchObject({ error: 'not_found' });
+      expect(bff.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(bff.metricsUrl).not.toBe(bff.url);
+      const scrape = await fetch(`${bff.metricsUrl}/metrics`);
+      expect(scrape.status).toBe(200);
+      expect(await scrape.text()).toMatch(/^bff_ready\{check="store"\} 1$/m);
+      for (const path of ['/healthz', '/bff/user', '/metrics/x', '/']) expect((await fetch(`${bff.metricsUrl}${path}`)).status, path).toBe(404);
+      expect((await fetch(`${bff.url}/healthz`)).status).toBe(200);
+    } finally {
+      await bff.close();
+    }
+  });
+
+  it('warns at start in production that /metrics is public unless METRICS_PORT is set', async () => {
+    const production = { ...stack.env, NODE_ENV: 'production' };
+    const warned = (logs: string[]) => logs.some((line) => line.includes('"level":40') && line.includes('METRICS_PORT is not set'));
+    const cases: [string, Record<string, string | undefined>, boolean][] = [
+      ['production', production, true],
+      ['production with METRICS_PORT', { ...production, METRICS_PORT: '0' }, false],
+      ['development', stack.env, false],
+    ];
+    for (const [name, env, expected] of cases) {
+      const bff = await startBff(env);
+      try {
+        expect(warned(bff.logs), name).toBe(expected);
+      } finally {
+        await bff.close();
+      }
+    }
   });
 
   it('keeps metric labels bounded: unknown /bff/ paths share one label', async () => {

@@ -3,6 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, startRedisCluster, startRedisSentinel, type RunningRedis } from './support/redis.js';
 import { ALICE, BOB, startStack, type Stack } from './support/stack.js';
+import { createLogger } from '../bff/src/logger.js';
+import { RedisStore, connectRedis } from '../bff/src/session/redis-store.js';
+import { SessionCache } from '../bff/src/session/session-cache.js';
+import { SessionSync } from '../bff/src/session/session-sync.js';
+import { logCapture } from './support/bff.js';
 import { logoutTokenFor } from './support/logout-token.js';
 import { storedSessions } from './support/stored-sessions.js';
 
@@ -273,6 +278,57 @@ describe('the session cache on a Redis Cluster (three masters)', () => {
       return raw ? (JSON.parse(raw) as { opSid?: string }) : null;
     };
     return { stack, recordOf };
+  });
+});
+
+describe("the session cache on a Redis Cluster when the invalidation subscriber's connection is lost", () => {
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>>;
+  let kv: RedisStore;
+  let cache: SessionCache;
+  let sync: SessionSync;
+  const logs = logCapture();
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    kv = new RedisStore(connectRedis(cluster.url));
+    await kv.ready();
+    cache = new SessionCache({ entries: 10, bytes: 1_000_000 }, 60_000);
+    sync = new SessionSync(kv, cache, createLogger({ level: 'info', destination: logs.destination }));
+    await sync.start();
+  });
+  afterAll(async () => {
+    await sync?.stop();
+    await kv?.close();
+    await cluster?.stop();
+  });
+
+  /** Polls `cache.live` every 2 ms until it is `wanted`; false if it never was within `ms`. */
+  async function becomes(wanted: boolean, ms: number): Promise<boolean> {
+    for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(2)) if (cache.live === wanted) return true;
+    return false;
+  }
+  /** The node our subscription runs on: the one with a pub/sub client. */
+  async function subscriberNode(): Promise<RunningRedis> {
+    for (const node of cluster.nodes) if (((await node.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim()) return node;
+    throw new Error('no node has a pub/sub client');
+  }
+
+  it('a reconnect of the subscriber (its connection killed, the node still up) turns the cache off until it is subscribed again', async () => {
+    expect(await becomes(true, 10_000)).toBe(true);
+    const before = logs.lines.length;
+    // Every node, so it does not matter which one the subscriber is on.
+    await Promise.all(cluster.nodes.map((node) => node.client.client('KILL', 'TYPE', 'pubsub')));
+    expect(await becomes(false, 2000)).toBe(true);
+    expect(logs.lines.slice(before).join('')).toContain('"reason":"subscription lost"');
+    expect(await becomes(true, 10_000)).toBe(true);
+  });
+
+  it("the subscriber's node killed: the cache goes off; restarted: back on", async () => {
+    expect(await becomes(true, 10_000)).toBe(true);
+    const node = await subscriberNode();
+    await node.kill();
+    expect(await becomes(false, 3000)).toBe(true);
+    await node.restart();
+    expect(await becomes(true, 20_000)).toBe(true);
   });
 });
 

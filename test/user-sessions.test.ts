@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionsEnded, UserInfo, UserSessions } from '../shared/src/index.js';
-import { keys } from '../bff/src/session/sessions.js';
+import { TEST_SESSION_KEY, startBff, userIndexKey } from './support/bff.js';
 import { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, BOB, CLIENT_ID, CLIENT_SECRET, startStack, type Stack } from './support/stack.js';
+import { logoutTokenFor } from './support/logout-token.js';
 import { storedSessions } from './support/stored-sessions.js';
 
 const UA = {
@@ -179,7 +180,7 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
     const refresh = await refreshAtProvider(refreshToken);
     expect(refresh.status).toBe(400);
     expect(((await refresh.json()) as { error: string }).error).toBe('invalid_grant');
-    expect(await redis.client.sismember(keys.bySub(ALICE.sub), desktopHandle)).toBe(0);
+    expect(await redis.client.sismember(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }), desktopHandle)).toBe(0);
     expect((await list(phone, 1)).map((s) => s.device)).toEqual(['Safari on iOS', 'Chrome on Linux']);
     expect((await call(laptop, 1, '/rec/items')).status).toBe(200);
     // Gone is gone: the same handle again is 404.
@@ -223,11 +224,11 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
   it('prunes index members whose sessions expired when listing', async () => {
     const shortLived = await signIn(ALICE, 0, UA.firefoxWindows);
     const handle = stack.bff.deps.sessions.handleOf(stored().idOf(shortLived));
-    expect(await redis.client.sismember(keys.bySub(ALICE.sub), handle)).toBe(1);
+    expect(await redis.client.sismember(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }), handle)).toBe(1);
     await redis.client.pexpire(stored().keyOf(shortLived), 1); // its idle timeout runs out, in Redis
     await sleep(20);
     expect((await list(laptop)).map((s) => s.device)).toEqual(['Chrome on Linux']);
-    expect(await redis.client.sismember(keys.bySub(ALICE.sub), handle)).toBe(0);
+    expect(await redis.client.sismember(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }), handle)).toBe(0);
   });
 
   it('lists and ends a session stored before sessions had public handles and devices', async () => {
@@ -307,3 +308,87 @@ for (const store of ['redis', 'memory'] as const) {
     });
   });
 }
+
+describe("the user's session index in Redis", () => {
+  let redis: RunningRedis;
+  let stack: Stack;
+  beforeAll(async () => {
+    redis = await startRedis();
+    stack = await startStack({ redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await redis?.stop();
+  });
+
+  const call = (browser: TestBrowser, path: string, init: RequestInit = {}) =>
+    fetch(`${stack.bff.url}${path}`, { ...init, headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url) ?? '' } });
+  const devicesOf = async (browser: TestBrowser) => ((await (await call(browser, '/bff/sessions')).json()) as UserSessions).sessions.map((s) => s.device).sort();
+
+  it('names no user in any key (a keyed hash of issuer and sub); listing, ending the others and back-channel logout by sub still work', async () => {
+    const laptop = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.chromeLinux }));
+    const phone = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.safariIphone }));
+    const tablet = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.edgeWindows }));
+    const bobs = await stack.signIn(BOB, stack.bff, new TestBrowser({ userAgent: UA.firefoxWindows }));
+
+    const names = await redis.client.keys('*');
+    expect(names.length).toBeGreaterThan(4);
+    const issuer = new URL(stack.idp.issuer);
+    for (const identifier of [ALICE.sub, BOB.sub, stack.idp.issuer, issuer.host]) {
+      expect(names.filter((name) => name.includes(identifier)), identifier).toEqual([]);
+    }
+    expect(await redis.client.scard(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).toBe(3);
+
+    expect(await devicesOf(laptop)).toEqual(['Chrome on Linux', 'Edge on Windows', 'Safari on iOS']);
+    expect(await devicesOf(bobs)).toEqual(['Firefox on Windows']);
+    expect(await (await call(tablet, '/bff/sessions', { method: 'DELETE' })).json()).toEqual({ ended: 2 });
+    expect((await call(laptop, '/bff/user')).status).toBe(401);
+    expect((await call(phone, '/bff/user')).status).toBe(401);
+    expect(await devicesOf(tablet)).toEqual(['Edge on Windows']);
+
+    const token = await logoutTokenFor(stack, { sub: ALICE.sub });
+    const logout = await fetch(`${stack.bff.url}/bff/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+    expect(logout.status).toBe(200);
+    expect((await call(tablet, '/bff/user')).status).toBe(401);
+    expect((await call(bobs, '/bff/user')).status).toBe(200); // another user's sessions are untouched
+  });
+
+  it('finds the sessions indexed under a retired SESSION_KEYS entry after a rotation, and ends them by sub', async () => {
+    const first = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.chromeLinux }));
+    const second = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.safariIphone }));
+    const rotatedKey = 'rotated-session-key-0123456789abcdef-012345';
+    const rotated = await startBff({ ...stack.env, SESSION_KEYS: `${rotatedKey},${TEST_SESSION_KEY}` });
+    const at = (browser: TestBrowser, path: string) => fetch(`${rotated.url}${path}`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
+    try {
+      // The first session moves to the new key as it is read; the second is still indexed under the old one.
+      const listed = (await (await at(first, '/bff/sessions')).json()) as UserSessions;
+      expect(listed.sessions.map((s) => s.device).sort()).toEqual(['Chrome on Linux', 'Safari on iOS']);
+      expect(await redis.client.scard(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }, rotatedKey))).toBe(1);
+      const token = await logoutTokenFor(stack, { sub: ALICE.sub });
+      const logout = await fetch(`${rotated.url}/bff/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+      expect(logout.status).toBe(200);
+      for (const browser of [first, second]) expect((await at(browser, '/bff/user')).status).toBe(401);
+    } finally {
+      await rotated.close();
+    }
+  });
+
+  it('still lists and ends by sub a session indexed before the index was hashed (pre-upgrade, no iss in its record)', async () => {
+    const current = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.chromeLinux }));
+    const old = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.firefoxWindows }));
+    const stored = storedSessions(redis, stack.bff.url);
+    const handle = stack.bff.deps.sessions.handleOf(stored.idOf(old));
+    // As the previous release left it: no iss in the record, the handle in the sub-named set only.
+    const record = (await stored.record(old))!;
+    delete record.iss;
+    await redis.client.set(stored.keyOf(old), JSON.stringify(record), 'KEEPTTL');
+    await redis.client.srem(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }), handle);
+    await redis.client.sadd(`bff:by-sub:{${ALICE.sub}}`, handle);
+    expect(await devicesOf(current)).toEqual(['Chrome on Linux', 'Firefox on Windows']);
+    const token = await logoutTokenFor(stack, { sub: ALICE.sub });
+    const logout = await fetch(`${stack.bff.url}/bff/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+    expect(logout.status).toBe(200);
+    expect((await call(old, '/bff/user')).status).toBe(401);
+    expect(await redis.client.exists(`bff:by-sub:{${ALICE.sub}}`)).toBe(0);
+  });
+});

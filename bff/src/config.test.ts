@@ -81,6 +81,21 @@ describe('configuration', () => {
   it('refuses OIDC_AUTH_PARAMS that would override protocol parameters', () => {
     expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=consent&state=x' })).toEqual(['OIDC_AUTH_PARAMS must not set state (the BFF sets it)']);
   });
+
+  it('reads METRICS_PORT and METRICS_HOST (default HOST), and refuses a METRICS_PORT equal to PORT', () => {
+    expect(loadConfig(base).metrics).toEqual({ port: undefined, host: '127.0.0.1' });
+    expect(loadConfig({ ...base, HOST: '0.0.0.0', METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
+    expect(loadConfig({ ...base, METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5' }).metrics).toEqual({ port: 9464, host: '10.0.0.5' });
+    expect(problems({ ...base, PORT: '8080', METRICS_PORT: '8080' })).toEqual(['METRICS_PORT must differ from PORT (/metrics gets a listener of its own)']);
+    expect(problems({ ...base, METRICS_PORT: 'prometheus' })).toEqual([expect.stringContaining('METRICS_PORT')]);
+  });
+
+  it('refuses BFF_WORKERS above 1 without SESSION_KEYS (each worker would make its own key), in one line naming both', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(problems({ ...base, ...redis, BFF_WORKERS: '2' })).toEqual([expect.stringMatching(/^BFF_WORKERS above 1 needs SESSION_KEYS\b/)]);
+    expect(problems({ ...base, ...redis, BFF_WORKERS: '2', SESSION_KEYS: key })).toEqual([]);
+    expect(problems({ ...base, ...redis, BFF_WORKERS: '1' })).toEqual([]);
+  });
 });
 
 describe('configuration: hardening', () => {

@@ -69,6 +69,9 @@ const envSchema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: z.coerce.number({ error: 'PORT must be a number' }).int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default('127.0.0.1'),
+    // Set: /metrics is served only on this second listener, not on the public port.
+    METRICS_PORT: z.coerce.number({ error: 'METRICS_PORT must be a number' }).int().min(0).max(65535).optional(),
+    METRICS_HOST: z.string().min(1).optional(),
     PUBLIC_URL: url('PUBLIC_URL').optional(),
     ALLOW_INSECURE_PUBLIC_URL: z.enum(['true', 'false']).default('false'),
     OIDC_ISSUER: url('OIDC_ISSUER'),
@@ -156,6 +159,9 @@ const envSchema = z
         problem('REDIS_URL is required in production (the memory store is for development only)');
       }
       if (env.BFF_WORKERS > 1 && !env.REDIS_URL) problem('BFF_WORKERS above 1 needs REDIS_URL (workers share sessions through Redis)');
+      // Without SESSION_KEYS each worker makes its own random key: users would be signed out at random.
+      if (env.BFF_WORKERS > 1 && sessionKeys.length === 0) problem('BFF_WORKERS above 1 needs SESSION_KEYS (each worker would make its own key and sign users out at random)');
+      if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) problem('METRICS_PORT must differ from PORT (/metrics gets a listener of its own)');
       if (env.SESSION_ABSOLUTE_TIMEOUT < env.SESSION_IDLE_TIMEOUT) {
         problem('SESSION_ABSOLUTE_TIMEOUT must not be shorter than SESSION_IDLE_TIMEOUT');
       }
@@ -184,6 +190,8 @@ const envSchema = z
       production: env.NODE_ENV === 'production',
       port: env.PORT,
       host: env.HOST,
+      /** The metrics listener; `port` undefined: `/metrics` is served on the public port. */
+      metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
       publicUrl,
       secureCookies: publicUrl.protocol === 'https:',
       issuer: new URL(env.OIDC_ISSUER),

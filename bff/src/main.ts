@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { createApp, createDeps } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { createBffServer } from './server.js';
+import { listen } from './listen.js';
 import { shutDown } from './shutdown.js';
 import { startTracing } from './tracing/tracing.js';
 
@@ -29,9 +29,9 @@ export async function main(env = process.env): Promise<void> {
   const app = createApp(deps);
   void deps.oidc.start();
   await deps.kv.ready();
-  const server = createBffServer(app.listener, { upgrade: app.upgrade });
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  log.info({ url: config.publicUrl.href, listen: `${config.host}:${config.port}` }, 'BFF listening');
+  const { server, metricsServer } = await listen(app, deps);
+  const metrics = metricsServer ? `${config.metrics.host}:${config.metrics.port}` : 'on the public port';
+  log.info({ url: config.publicUrl.href, listen: `${config.host}:${config.port}`, metrics }, 'BFF listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

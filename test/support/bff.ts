@@ -1,13 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createApp, createDeps } from '../../bff/src/app.js';
 import { loadConfig } from '../../bff/src/config.js';
 import type { Deps } from '../../bff/src/context.js';
 import { createLogger } from '../../bff/src/logger.js';
-import { createBffServer } from '../../bff/src/server.js';
+import { listen } from '../../bff/src/listen.js';
 import { startTracing } from '../../bff/src/tracing/tracing.js';
-import { deriveHandleKey, handleUnder, keys } from '../../bff/src/session/sessions.js';
+import { deriveHandleKey, deriveUserIndexKey, handleUnder, keys, userHashUnder, type SessionUser } from '../../bff/src/session/sessions.js';
 import { freePort } from './redis.js';
 
 /** A stand-in SPA so integration tests do not depend on `npm run build`; browser tests use web/dist. */
@@ -19,6 +20,8 @@ export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef-0123456789';
 export const sessionHandle = (id: string, secret = TEST_SESSION_KEY) => handleUnder(deriveHandleKey(secret), id);
 /** Redis key of a session (by its cookie value) as a BFF with the test key stores it: the BFF's own layout. */
 export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => keys.session(sessionHandle(id, secret));
+/** Redis key of a user's session index (by issuer and sub) as a BFF with the test key names it. */
+export const userIndexKey = (user: SessionUser, secret = TEST_SESSION_KEY) => keys.byUser(userHashUnder(deriveUserIndexKey(secret), user));
 /** Redis key of a session's refresh lock. */
 export const lockKey = (id: string, secret = TEST_SESSION_KEY) => keys.lock(handleUnder(deriveHandleKey(secret), id));
 
@@ -40,6 +43,8 @@ export interface RunningBff {
   deps: Deps;
   app: ReturnType<typeof createApp>;
   server: Server;
+  /** The metrics listener's origin, when the env sets METRICS_PORT (`0`: a free port). */
+  metricsUrl?: string;
   logs: string[];
   close(): Promise<void>;
 }
@@ -58,15 +63,8 @@ export async function startBff(
   const tracing = await startTracing(config.tracing, log);
   const deps = createDeps(config, log, { tracing, ...depsOptions });
   const app = createApp(deps);
-  const server = createBffServer(app.listener, { ...serverOptions, upgrade: app.upgrade });
-  // Listen first (the port may have been reserved until a moment ago), then wait for readiness.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject); // a port taken meanwhile fails the start instead of hanging it
-    server.listen(listenPort, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  // Listen first, as main.ts does (the port may have been reserved until a moment ago), then wait for readiness.
+  const { server, metricsServer } = await listen(app, deps, serverOptions);
   await Promise.all([deps.oidc.start(), deps.kv.ready()]);
   return {
     url: `http://127.0.0.1:${listenPort}`,
@@ -74,9 +72,12 @@ export async function startBff(
     deps,
     app,
     server,
+    metricsUrl: metricsServer && `http://${config.metrics.host}:${(metricsServer.address() as AddressInfo).port}`,
     logs: capture.lines,
     async close() {
       server.closeAllConnections();
+      metricsServer?.closeAllConnections();
+      metricsServer?.close();
       await new Promise((resolve) => server.close(resolve));
       await app.shutdown();
       await deps.kv.close();

@@ -28,7 +28,12 @@ export function logout(deps: Deps) {
     const record = ctx.session as unknown as Partial<SessionRecord> | null;
     const id = ctx.cookies.get(names.session);
     if (!record?.sub || !SessionStore.isId(id)) {
-      ctx.redirect('/'); // already signed out
+      // Already signed out. A cookie that names no session (ended, expired, malformed, made under
+      // a retired key) is cleared here without the sid guard: it cannot carry one, and all a
+      // cross-site request can do is clear a cookie that names nothing. A live session still
+      // needs the guard below.
+      if (id !== undefined) ctx.session = null;
+      ctx.redirect('/');
       return;
     }
     if (!sameGuard(ctx.query.sid, record.logoutGuard!)) {

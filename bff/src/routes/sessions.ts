@@ -44,7 +44,7 @@ export function userSessionRoutes(deps: Deps) {
     /** `GET /bff/sessions`: every live session of this user, newest first (expired index members pruned on the way). */
     list: async function listSessions(ctx: Context) {
       const { record, handle } = signedIn(ctx);
-      const mine = await sessions.ofUser(record.sub);
+      const mine = await sessions.ofUser(record);
       mine.sort((a, b) => b.record.createdAt - a.record.createdAt);
       ctx.body = { sessions: mine.map((stored) => toUserSession(stored, handle)) } satisfies UserSessions;
     },
@@ -58,7 +58,7 @@ export function userSessionRoutes(deps: Deps) {
       const { record, handle: currentHandle } = signedIn(ctx);
       const wanted = (ctx.params as { handle?: string }).handle ?? '';
       if (!PUBLIC_ID.test(wanted)) throw sessionNotFound();
-      const target = (await sessions.ofUser(record.sub)).find((stored) => publicIdOf(stored) === wanted);
+      const target = (await sessions.ofUser(record)).find((stored) => publicIdOf(stored) === wanted);
       if (!target) throw sessionNotFound();
       await endSession(deps, target, 'revoked_by_user');
       if (target.handle === currentHandle) ctx.session = null;
@@ -68,7 +68,7 @@ export function userSessionRoutes(deps: Deps) {
     /** `DELETE /bff/sessions`: ends every OTHER session of this user -> `{ ended: n }`. */
     endOthers: async function endOtherSessions(ctx: Context) {
       const { record, handle: currentHandle } = signedIn(ctx);
-      const others = (await sessions.ofUser(record.sub)).filter((stored) => stored.handle !== currentHandle);
+      const others = (await sessions.ofUser(record)).filter((stored) => stored.handle !== currentHandle);
       // A few at a time: each ending is a Redis write and a revocation call to the provider.
       for (let i = 0; i < others.length; i += END_BATCH) await Promise.all(others.slice(i, i + END_BATCH).map((stored) => endSession(deps, stored, 'revoked_by_user')));
       ctx.body = { ended: others.length } satisfies SessionsEnded;

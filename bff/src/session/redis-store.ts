@@ -1,4 +1,5 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { subscribeOnClusterNode } from './cluster-subscription.js';
 import { StoreUnavailableError, type KeyValueStore } from './kv.js';
 
 // Deletes the lock only if we still own it: a holder whose lock expired must not free another's.
@@ -148,17 +149,17 @@ export class RedisStore implements KeyValueStore {
   }
 
   async subscribe(channel: string, onMessage: (message: string) => void, onDown: () => void) {
+    // On a Cluster, a connection to one node that reports every reconnect (see there).
+    if (this.redis instanceof Cluster) return subscribeOnClusterNode(this.redis, channel, onMessage, onDown);
     // A connection of its own: a subscribed connection can do nothing else. It subscribes on every
     // 'ready' (first connect and each reconnect) rather than queueing commands while offline.
-    const subscriber = this.redis instanceof Cluster ? this.redis.duplicate([], { autoResubscribe: false }) : this.redis.duplicate({ autoResubscribe: false });
+    const subscriber = this.redis.duplicate({ autoResubscribe: false });
     subscriber.on('error', () => {});
     subscriber.on('message', (from: string, message: string) => {
       if (from === channel) onMessage(message);
     });
     subscriber.on('ready', () => void subscriber.subscribe(channel).catch(onDown));
     subscriber.on('close', onDown);
-    // A Cluster moves its subscription to another node when one leaves: messages may be lost.
-    if (subscriber instanceof Cluster) subscriber.on('-node', onDown);
     return async () => {
       await subscriber.quit().catch(() => subscriber.disconnect());
     };

@@ -9,6 +9,11 @@ import type { SessionSync } from './session-sync.js';
  */
 export interface SessionRecord {
   sub: string;
+  /**
+   * The provider that signed the user in (the ID token's `iss`): with `sub`, who the user is (a
+   * `sub` is unique per issuer only). Absent on sessions made before it was stored.
+   */
+  iss?: string;
   /** ID token claims merged with userinfo, protocol claims removed. */
   claims: Record<string, unknown>;
   /** The provider's session id (`sid` claim), for back-channel logout. */
@@ -71,6 +76,9 @@ export function publicIdOf(stored: Pick<StoredSession, 'handle' | 'record'>): st
   return stored.record.publicId ?? createHash('sha256').update(`public-id/v1:${stored.handle}`).digest('base64url').slice(0, 22);
 }
 
+/** Who a session belongs to: the issuer and its `sub` (see {@link SessionRecord.iss}). */
+export type SessionUser = Pick<SessionRecord, 'iss' | 'sub'>;
+
 /** The tokens, only ever in memory in clear. */
 export interface TokenSet {
   accessToken: string;
@@ -105,8 +113,17 @@ export const keys = {
   login: (state: string) => `bff:login:{${state}}`,
   /** Set of session handles per provider session (`sid`). */
   bySid: (sid: string) => `bff:by-sid:{${sid}}`,
-  /** Set of session handles per user (`sub`). */
-  bySub: (sub: string) => `bff:by-sub:{${sub}}`,
+  /**
+   * Set of session handles per user, named by a keyed hash of issuer and `sub` (see
+   * {@link userHashUnder}): a key name never carries a user identifier in clear.
+   */
+  byUser: (userHash: string) => `bff:by-user:{${userHash}}`,
+  /**
+   * The per-user index as it was before it was hashed (it names the `sub`): read and pruned, never
+   * written, so sessions made before the change are still listed and ended by a `sub`. Remove once
+   * every deployment has run SESSION_ABSOLUTE_TIMEOUT past that change.
+   */
+  legacyBySub: (sub: string) => `bff:by-sub:{${sub}}`,
   logoutJti: (jti: string) => `bff:logout-jti:{${jti}}`,
 } as const;
 
@@ -120,6 +137,19 @@ export function handleUnder(key: Buffer, id: string): string {
   return createHmac('sha256', key).update(id).digest('base64url');
 }
 
+/** The HMAC key for per-user index names, derived from one SESSION_KEYS secret (its own, not the handles' key). */
+export function deriveUserIndexKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'user-index/v1', 32));
+}
+
+/**
+ * A user's index hash under one key: HMAC-SHA256 of issuer and `sub` (JSON, so no pair of them
+ * can read as another), base64url. A missing issuer (sessions from before it was stored) is `''`.
+ */
+export function userHashUnder(key: Buffer, user: SessionUser): string {
+  return createHmac('sha256', key).update(JSON.stringify([user.iss ?? '', user.sub])).digest('base64url');
+}
+
 /**
  * Session persistence with the idle timeout (key TTL, slid on read) and the absolute deadline.
  * Callers name sessions by id (the cookie value); only handles reach the store.
@@ -127,6 +157,8 @@ export function handleUnder(key: Buffer, id: string): string {
 export class SessionStore {
   /** HMAC keys derived from SESSION_KEYS, current first: older ones still find sessions made before a rotation. */
   readonly #handleKeys: Buffer[];
+  /** Per-user index keys, in the same order: the current one names new entries, older ones are still read. */
+  readonly #userKeys: Buffer[];
   readonly #handles = new Map<string, string>();
 
   constructor(
@@ -141,6 +173,7 @@ export class SessionStore {
   ) {
     if (secrets.length === 0) throw new Error('SessionStore needs at least one secret');
     this.#handleKeys = secrets.map(deriveHandleKey);
+    this.#userKeys = secrets.map(deriveUserIndexKey);
   }
 
   /** A new opaque session id: 256 random bits. */
@@ -243,22 +276,40 @@ export class SessionStore {
   }
 
   /**
-   * Every live session of a user (from the `sub` index), none of them slid. Index members whose
+   * Every live session of a user (from their index), none of them slid. Index members whose
    * session is gone (idle expiry runs no code) are pruned here; past their absolute end, ended.
    */
-  async ofUser(sub: string): Promise<StoredSession[]> {
-    const indexKey = keys.bySub(sub);
-    const handles = await this.kv.members(indexKey);
+  async ofUser(user: SessionUser): Promise<StoredSession[]> {
+    const handles = await this.#indexed(user);
     const found = await Promise.all(handles.map((handle) => this.#read(handle)));
     const now = Date.now() / 1000;
     const live: StoredSession[] = [];
     for (const [i, handle] of handles.entries()) {
       const stored = found[i] ?? null;
-      if (stored === null || stored.record.sub !== sub) await this.kv.removeFromSet(indexKey, handle);
+      if (stored === null || stored.record.sub !== user.sub) await this.#unindexUser(user, handle);
       else if (stored.record.expiresAt <= now) await this.#remove(handle, stored.record);
       else live.push(stored);
     }
     return live;
+  }
+
+  /**
+   * Names of the user's index under every key, current first, then the pre-hash one. Sessions are
+   * indexed under the current key; those made before a rotation stay under an older one until
+   * they are moved (see {@link #loadFromBeforeRotation}) or end.
+   */
+  #userIndexes(user: SessionUser): string[] {
+    return [...this.#userKeys.map((key) => keys.byUser(userHashUnder(key, user))), keys.legacyBySub(user.sub)];
+  }
+
+  /** The handles in every index of the user, once each. */
+  async #indexed(user: SessionUser): Promise<string[]> {
+    const members = await Promise.all(this.#userIndexes(user).map((index) => this.kv.members(index)));
+    return [...new Set(members.flat())];
+  }
+
+  async #unindexUser(user: SessionUser, handle: string): Promise<void> {
+    await Promise.all(this.#userIndexes(user).map((index) => this.kv.removeFromSet(index, handle)));
   }
 
   async #read(handle: string): Promise<StoredSession | null> {
@@ -304,7 +355,7 @@ export class SessionStore {
     await this.kv.set(keys.session(handle), JSON.stringify(record), Math.max(1, Math.ceil(idleMs)));
     const indexTtlMs = Math.ceil((record.expiresAt - now) * 1000);
     if (record.opSid) await this.kv.addToSet(keys.bySid(record.opSid), handle, indexTtlMs);
-    await this.kv.addToSet(keys.bySub(record.sub), handle, indexTtlMs);
+    await this.kv.addToSet(this.#userIndexes(record)[0]!, handle, indexTtlMs);
   }
 
   /**
@@ -357,23 +408,28 @@ export class SessionStore {
     await this.kv.del([keys.session(handle), keys.lock(handle)]);
     await this.sync.changed(handle); // every instance drops its copy before we answer
     if (record?.opSid) await this.kv.removeFromSet(keys.bySid(record.opSid), handle);
-    if (record) await this.kv.removeFromSet(keys.bySub(record.sub), handle);
+    if (record) await this.#unindexUser(record, handle);
   }
 
-  /** Ends every session the provider's `sid` or the user's `sub` names; returns how many ended. */
-  async destroyByProviderSession(match: { sid?: string; sub?: string }): Promise<number> {
-    const indexKey = match.sid ? keys.bySid(match.sid) : match.sub ? keys.bySub(match.sub) : undefined;
-    if (!indexKey) return 0;
-    const handles = await this.kv.members(indexKey);
+  /**
+   * Ends every session the provider's `sid` or the user's `sub` (of issuer `iss`, the logout
+   * token's) names; returns how many ended.
+   */
+  async destroyByProviderSession(match: { iss: string; sid?: string; sub?: string }): Promise<number> {
+    const { iss, sid, sub } = match;
+    if (!sid && !sub) return 0;
+    const handles = sid ? await this.kv.members(keys.bySid(sid)) : await this.#indexed({ iss, sub: sub! });
     const records = await Promise.all(handles.map(async (handle) => parseRecord(await this.kv.get(keys.session(handle)))));
     let ended = 0;
     for (const [i, handle] of handles.entries()) {
       const record = records[i] ?? null;
       // With both sid and sub given, only sessions of that sid for that sub end (spec §2.4).
-      if (match.sid && match.sub && record?.sub !== match.sub) continue;
+      if (sid && sub && record?.sub !== sub) continue;
       await this.#remove(handle, record);
-      if (record === null) await this.kv.removeFromSet(indexKey, handle); // expired meanwhile: prune the index
-      else ended++;
+      if (record !== null) ended++;
+      // Expired meanwhile: prune the index it was found in.
+      else if (sid) await this.kv.removeFromSet(keys.bySid(sid), handle);
+      else await this.#unindexUser({ iss, sub: sub! }, handle);
     }
     return ended;
   }
