@@ -23,8 +23,12 @@ const PER_SESSION = 32;
 interface Upload {
   /** Settles with the answer's status, or the socket error's code. */
   outcome: Promise<number | string>;
+  /** True once `outcome` settled. */
+  readonly settled: boolean;
   stop(): void;
 }
+
+const settledCount = (uploads: Upload[]) => uploads.filter((upload) => upload.settled).length;
 
 /**
  * A chunked upload that sends `first` bytes at once, then one byte every `gapMs` for ever (a
@@ -52,8 +56,13 @@ function trickle(url: string, path: string, headers: Record<string, string>, fir
     timer = setTimeout(drip, gapMs);
   };
   timer = setTimeout(drip, gapMs);
+  let settled = false;
+  void outcome.then(() => (settled = true));
   return {
     outcome,
+    get settled() {
+      return settled;
+    },
     stop() {
       clearTimeout(timer);
       req.destroy();
@@ -122,7 +131,8 @@ describe('budgets: one caller never exhausts what other callers need', () => {
       const before = stack.upstream.requests.length;
       stack.upstream.resetPeak();
       const uploads = Array.from({ length: 140 }, (_, i) => trickle(stack.bff.url, `/rec/upload-${i}`, headersOf(alice)));
-      await sleep(300);
+      // Every upload over the budget is refused at once; the 32 admitted ones trickle on.
+      await expect.poll(() => settledCount(uploads), { timeout: 5000 }).toBe(140 - PER_SESSION);
       // The attacker's own ordinary call: its budget is spent.
       const own = await alice.api(`${stack.bff.url}/rec/own`);
       expect(own.status).toBe(429);
@@ -150,8 +160,7 @@ describe('budgets: one caller never exhausts what other callers need', () => {
     it('uploads big enough to stream hold at most API_MAX_CALLS_PER_SESSION upstream connections (a quarter of the pool) and end at the deadline', async () => {
       stack.upstream.resetPeak();
       const uploads = Array.from({ length: 48 }, (_, i) => trickle(stack.bff.url, `/rec/big-${i}`, headersOf(alice), 80 * 1024));
-      await sleep(500);
-      expect(stack.upstream.inFlight).toBe(PER_SESSION);
+      await expect.poll(() => stack.upstream.inFlight, { timeout: 5000 }).toBe(PER_SESSION);
       const probe = await bob.api(`${stack.bff.url}/rec/probe`);
       expect(probe.status).toBe(200);
       const outcomes = await Promise.all(uploads.map((upload) => upload.outcome));

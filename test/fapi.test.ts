@@ -279,7 +279,7 @@ describe('FAPI 2.0 toolbox', () => {
       expect(decodeJwt(stack!.upstream.requests.at(-1)!.headers.dpop as string).payload.htm).toBe('POST');
     });
 
-    it('answers an upstream use_dpop_nonce challenge once, then reuses the nonce for that origin; a body call gets 503, never the 401', async () => {
+    it('answers an upstream use_dpop_nonce challenge once, then reuses the nonce for that origin; a buffered body is replayed, a streamed one gets 503, never the 401', async () => {
       await dpopStack();
       const browser = await stack!.signIn();
       const upstream = stack!.upstream;
@@ -294,14 +294,21 @@ describe('FAPI 2.0 toolbox', () => {
       expect(upstream.requests.length).toBe(before + 3); // cached per origin: no second challenge
       expect(upstream.dpopNonce.challenges).toBe(1);
 
-      // The upstream rotates its nonce; a call with a body cannot be replayed.
+      // The upstream rotates its nonce; a small body was read whole before the call, so it is sent again.
       upstream.dpopNonce.value = 'nonce-two';
       const post = await browser.api(`${stack!.bff.url}/rec/c`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
-      expect(post.status).toBe(503);
-      expect(((await post.json()) as { error: string }).error).toBe('unavailable');
-      const again = await browser.api(`${stack!.bff.url}/rec/c`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
-      expect(again.status).toBe(200);
+      expect(post.status).toBe(200);
+      expect(upstream.requests.at(-1)!.bodyBytes).toBe(7);
       expect(decodeJwt(upstream.requests.at(-1)!.headers.dpop as string).payload.nonce).toBe('nonce-two');
+      // A body big enough to stream cannot be replayed: 503 (never the upstream's 401), and the next attempt carries the nonce.
+      upstream.dpopNonce.value = 'nonce-three';
+      const big = 'x'.repeat(200 * 1024);
+      const streamed = await browser.api(`${stack!.bff.url}/rec/d`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: big });
+      expect(streamed.status).toBe(503);
+      expect(((await streamed.json()) as { error: string }).error).toBe('unavailable');
+      const again = await browser.api(`${stack!.bff.url}/rec/d`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: big });
+      expect(again.status).toBe(200);
+      expect(decodeJwt(upstream.requests.at(-1)!.headers.dpop as string).payload.nonce).toBe('nonce-three');
     });
 
     it('works with a demo API that demands its own nonces, for HTTP calls and WebSocket handshakes', async () => {
