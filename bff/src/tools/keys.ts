@@ -6,6 +6,7 @@
  * where the private key lives. ES256 is the default: FAPI 2.0 accepts it, and it serves both uses.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { isEntryPoint } from '../entry-point.js';
 import { readPrivateKey, type SigningAlg } from '../keys.js';
 
 const KINDS: Record<string, { alg: SigningAlg; generate: () => KeyObject }> = {
@@ -28,7 +29,7 @@ export function freshKeyPair(kind = 'es256'): { pem: string; oneLine: string; pu
   return { pem, oneLine: pem.trim().replace(/\n/g, '\\n'), publicJwk: JSON.stringify(key.publicJwk), alg: key.alg };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isEntryPoint(import.meta.url)) {
   const kind = process.argv[2] ?? 'es256';
   try {
     const pair = freshKeyPair(kind);
