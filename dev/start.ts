@@ -54,7 +54,7 @@ Object.assign(env, {
   OIDC_ISSUER: idp.issuer,
   OIDC_CLIENT_ID: clientId,
   ...(clientKey && dpopKey
-    ? { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: clientKey.pem, OIDC_PAR: 'true', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey.pem }
+    ? { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: clientKey.privateKey, OIDC_PAR: 'true', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey.privateKey }
     : { OIDC_CLIENT_SECRET: clientSecret }),
   // The notes API with the sign-in token; the reports API with a token for its own audience;
   // a public greeting that works signed in or out (README, "API routes").
