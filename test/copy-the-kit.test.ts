@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES } from '../bff/src/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../bff/src/config.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (file: string) => readFileSync(join(root, file), 'utf8');
@@ -45,6 +45,13 @@ describe('what a team copying the kit needs at the root', () => {
         expect(above.startsWith('# ') && !/^# [A-Z][A-Z0-9_]*=/.test(above), line).toBe(true);
       }
     });
+  });
+
+  it('HOST is loopback by default, and the Docker image listens on every interface', () => {
+    expect(loadConfig({ OIDC_ISSUER: 'https://op.example', OIDC_CLIENT_ID: 'c', OIDC_CLIENT_SECRET: 's' }).host).toBe('127.0.0.1');
+    const finalStage = read('docker/Dockerfile').split(/^FROM /m).at(-1)!;
+    expect(finalStage).toMatch(/^\s*HOST=0\.0\.0\.0\b/m);
+    expect(read('README.md')).toMatch(/`HOST` defaults to `127\.0\.0\.1`[^]*HOST=0\.0\.0\.0/);
   });
 
   it('.nvmrc names the Node major the Docker image runs', () => {
