@@ -35,10 +35,14 @@ async function start(cwd: string, env: Record<string, string>): Promise<Started>
     cwd,
     env: { PATH: process.env.PATH, STATIC_DIR: STATIC_FIXTURE, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: tsx runs the script in a second process, and both must go.
+    detached: true,
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const stop = () => void (child.exitCode === null && child.kill('SIGKILL'));
+  const stop = () => {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  };
   for (let i = 0; i < 200 && !output.includes('Press Ctrl+C to stop') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
   if (!output.includes('Press Ctrl+C to stop')) {
     stop();
