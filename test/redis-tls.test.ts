@@ -30,11 +30,13 @@ describe('REDIS_URL with TLS and an ACL user (rediss+sentinel://, rediss+cluster
     tls = throwawayTls();
     security = { tls, user: { name: 'bff-app', password: 'acl pass:with@odd/chars' } };
     ports = [await freePort(), await freePort()];
-    [sentinel, cluster, stack] = await Promise.all([
-      startRedisSentinel(security),
-      startRedisCluster(security),
-      startStack({ extraOrigins: ports.map((port) => `http://127.0.0.1:${port}`) }),
+    // Each assigned once it is up, and all settled before a failure is reported: afterAll stops whatever started.
+    const started = await Promise.allSettled([
+      startRedisSentinel(security).then((started) => (sentinel = started)),
+      startRedisCluster(security).then((started) => (cluster = started)),
+      startStack({ extraOrigins: ports.map((port) => `http://127.0.0.1:${port}`) }).then((started) => (stack = started)),
     ]);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
   });
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');

@@ -193,7 +193,12 @@ export async function startRedisSentinel(security: RedisSecurity = {}): Promise<
     } finally {
       probe.disconnect();
     }
-    if (attempt > 100) throw new Error('redis sentinel did not start');
+    if (attempt > 100) {
+      // Nothing outlives a failed start.
+      child.kill('SIGKILL');
+      await master.stop();
+      throw new Error('redis sentinel did not start');
+    }
     await sleep(50);
   }
   return {
