@@ -505,4 +505,18 @@ describe('FAPI 2.0 toolbox: configuration', () => {
     expect(config.clientKey!.publicJwk).toEqual(jwk);
     expect(jwk.alg).toBe('ES256');
   });
+
+  it('npm run keys -- ps256 prints a private key the BFF reads as PS256, the algorithm its public JWK names', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'bff/src/tools/keys.ts', 'ps256'], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(0);
+    // Every line that is not a comment or blank is a key the output offers: the private one first, the public JWK last.
+    const keys = result.stdout.split('\n').filter((line) => line.trim() && !line.startsWith('#'));
+    const jwk = JSON.parse(keys.at(-1)!) as Record<string, string>;
+    expect(jwk).toMatchObject({ kty: 'RSA', alg: 'PS256' });
+    expect(jwk.d).toBeUndefined();
+    const privateText = result.stdout.includes('-----BEGIN') ? /-----BEGIN[^]*?-----END[^\n]*/.exec(result.stdout)![0] : keys[0]!;
+    const config = loadConfig({ ...base, OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: privateText });
+    expect(config.clientKey!.alg).toBe('PS256');
+    expect(config.clientKey!.publicJwk).toEqual(jwk);
+  });
 });

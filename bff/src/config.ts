@@ -95,7 +95,7 @@ const envSchema = z
     OIDC_AUTH_PARAMS: z.string().default(''),
     REDIS_URL: z
       .string()
-      .refine((value) => /^(rediss?|redis\+sentinel|redis\+cluster):\/\//.test(value), 'REDIS_URL must be a redis:// or rediss:// URL')
+      .refine((value) => /^rediss?(\+(sentinel|cluster))?:\/\//.test(value), 'REDIS_URL must be a redis:// or rediss:// URL (+sentinel or +cluster)')
       .optional(),
     SESSION_KEYS: z.string().optional(),
     API_ROUTES: z.string().default(`/api=${DEMO_API}`),
@@ -245,6 +245,9 @@ function fapiEnv(env: Omit<FapiEnv, 'production' | 'workers'> & { NODE_ENV: stri
 }
 
 export type Config = z.output<typeof envSchema>;
+
+/** Every variable the configuration reads, as named in the schema (`.env.example` lists each one; a test keeps them together). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.in.shape);
 
 function tracingSettings(env: {
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;

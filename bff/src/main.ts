@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { createApp, createDeps } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { isEntryPoint } from './entry-point.js';
 import { createLogger } from './logger.js';
 import { listen } from './listen.js';
 import { shutDown } from './shutdown.js';
@@ -78,4 +79,4 @@ function supervise(count: number, log: ReturnType<typeof createLogger>) {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) void main();
+if (isEntryPoint(import.meta.url)) void main();

@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ThrowawayTls } from './tls.js';
 
 /** A free loopback TCP port (the OS picks one, we release it and hand it over). */
 export async function freePort(): Promise<number> {
@@ -45,18 +46,44 @@ export interface RunningRedis {
   restart(): Promise<void>;
 }
 
+/**
+ * How a managed Redis is reached: only over TLS (the plain port closed) with certificates from
+ * `tls`, and/or only as the ACL user `user` (the `default` user switched off).
+ */
+export interface RedisSecurity {
+  tls?: ThrowawayTls;
+  user?: { name: string; password: string };
+}
+
+/** redis-server arguments for {@link RedisSecurity}, with the server's port. */
+function securityArgs(port: number, { tls, user }: RedisSecurity): string[] {
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no', '--tls-replication', 'yes']
+    : ['--port', String(port)];
+  const acl = user ? ['--user', 'default', 'off', '--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all'] : [];
+  return [...listen, ...acl];
+}
+
+/** ioredis options that reach a server started with {@link RedisSecurity}. */
+export function clientOptions({ tls, user }: RedisSecurity): RedisOptions {
+  return { ...(tls ? { tls: { ca: tls.ca } } : {}), ...(user ? { username: user.name, password: user.password } : {}) };
+}
+
+/** `user:password@` for a URL, or nothing. */
+const userInfo = ({ user }: RedisSecurity) => (user ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@` : '');
+
 /** Starts a throwaway redis-server on a free loopback port, without persistence. */
-export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis> {
+export async function startRedis(extraArgs: string[] = [], security: RedisSecurity = {}): Promise<RunningRedis> {
   requireRedisServer();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bff-redis-'));
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], {
+    child = spawn('redis-server', [...securityArgs(port, security), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], {
       stdio: 'ignore',
     });
     for (let attempt = 0; attempt < 100; attempt++) {
-      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...clientOptions(security) });
       probe.on('error', () => {});
       try {
         await probe.connect();
@@ -71,11 +98,11 @@ export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis
     throw new Error(`redis-server did not start on port ${port}`);
   };
   await launch();
-  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, ...clientOptions(security) });
   client.on('error', () => {});
   const exited = () => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${security.tls ? 'rediss' : 'redis'}://${userInfo(security)}127.0.0.1:${port}`,
     port,
     client,
     async stop() {
@@ -98,12 +125,18 @@ export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis
  * A real three-master Redis Cluster on free loopback ports (`--cluster-enabled yes`, joined with
  * `redis-cli --cluster create`), for tests that must prove the key layout works on a cluster.
  */
-export async function startRedisCluster(): Promise<{ url: string; nodes: RunningRedis[]; stop(): Promise<void> }> {
+export async function startRedisCluster(security: RedisSecurity = {}): Promise<{ url: string; nodes: RunningRedis[]; stop(): Promise<void> }> {
   const nodes: RunningRedis[] = [];
-  for (let i = 0; i < 3; i++) nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000']));
+  // Over TLS the cluster bus is TLS too, and the nodes announce their TLS ports.
+  const tlsCluster = security.tls ? ['--tls-cluster', 'yes'] : [];
+  for (let i = 0; i < 3; i++) nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000', ...tlsCluster], security));
+  const cliSecurity = [
+    ...(security.tls ? ['--tls', '--cacert', security.tls.caFile] : []),
+    ...(security.user ? ['--user', security.user.name, '--pass', security.user.password, '--no-auth-warning'] : []),
+  ];
   const create = spawnSync(
     'redis-cli',
-    ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+    [...cliSecurity, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
     { encoding: 'utf8' },
   );
   if (create.error) throw new Error('redis-cli not found: install redis-tools (Debian: apt-get install -y redis-server) to run the cluster tests');
@@ -114,7 +147,7 @@ export async function startRedisCluster(): Promise<{ url: string; nodes: Running
     await sleep(100);
   }
   return {
-    url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
+    url: `${security.tls ? 'rediss' : 'redis'}+cluster://${userInfo(security)}${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
     nodes,
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
@@ -126,30 +159,50 @@ export async function startRedisCluster(): Promise<{ url: string; nodes: Running
  * A Redis master watched by one Sentinel (`redis-server --sentinel`), both on free loopback
  * ports: the kit's `redis+sentinel://` URL asks the Sentinel where the master is.
  */
-export async function startRedisSentinel(): Promise<{ url: string; master: RunningRedis; stop(): Promise<void> }> {
-  const master = await startRedis();
+export async function startRedisSentinel(security: RedisSecurity = {}): Promise<{ url: string; master: RunningRedis; stop(): Promise<void> }> {
+  const master = await startRedis([], security);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bff-sentinel-'));
   const conf = join(dir, 'sentinel.conf');
-  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\n`);
+  const { tls, user } = security;
+  writeFileSync(
+    conf,
+    [
+      // The Sentinel itself over TLS too; it reaches the master as the ACL user. Clients ask it without credentials.
+      ...(tls
+        ? ['port 0', `tls-port ${port}`, `tls-cert-file ${tls.certFile}`, `tls-key-file ${tls.keyFile}`, `tls-ca-cert-file ${tls.caFile}`, 'tls-auth-clients no', 'tls-replication yes']
+        : [`port ${port}`]),
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor mymaster 127.0.0.1 ${master.port} 1`,
+      ...(user ? [`sentinel auth-user mymaster ${user.name}`, `sentinel auth-pass mymaster ${JSON.stringify(user.password)}`] : []),
+      '',
+    ].join('\n'),
+  );
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
   for (let attempt = 0; ; attempt++) {
+    // A fresh probe per attempt: a TLS client that once failed to connect does not connect again.
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(tls ? { tls: { ca: tls.ca } } : {}) });
+    probe.on('error', () => {});
     try {
       await probe.connect();
       const address = (await probe.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) as string[] | null;
       if (address?.[1] === String(master.port)) break;
     } catch {
       // not up yet
+    } finally {
+      probe.disconnect();
     }
-    probe.disconnect();
-    if (attempt > 100) throw new Error('redis sentinel did not start');
+    if (attempt > 100) {
+      // Nothing outlives a failed start.
+      child.kill('SIGKILL');
+      await master.stop();
+      throw new Error('redis sentinel did not start');
+    }
     await sleep(50);
   }
-  probe.disconnect();
   return {
-    url: `redis+sentinel://127.0.0.1:${port}/mymaster`,
+    url: `${tls ? 'rediss' : 'redis'}+sentinel://${userInfo(security)}127.0.0.1:${port}/mymaster`,
     master,
     async stop() {
       child.kill('SIGTERM');

@@ -30,23 +30,42 @@ const FAIL_FAST: RedisOptions = {
   lazyConnect: false,
 };
 
+/** `user:password`, `:password` or `password` from a URL's userinfo (percent-decoded). */
+function credentials(auth: string | undefined): { username?: string; password?: string } {
+  if (!auth) return {};
+  const colon = auth.indexOf(':');
+  if (colon < 0) return { password: decodeURIComponent(auth) };
+  const username = decodeURIComponent(auth.slice(0, colon));
+  return { ...(username ? { username } : {}), password: decodeURIComponent(auth.slice(colon + 1)) };
+}
+
 /**
  * Opens Redis from a URL: `redis://` / `rediss://` (standalone), `redis+cluster://h1:p1,h2:p2`
- * (Cluster seed nodes) or `redis+sentinel://h1:p1,h2:p2/<master-name>` (Sentinel).
+ * (Cluster seed nodes) or `redis+sentinel://h1:p1,h2:p2/<master-name>` (Sentinel). `rediss+`
+ * speaks TLS to every node (and, with Sentinel, to the Sentinels too), verified against Node's CA
+ * store (add a private CA with NODE_EXTRA_CA_CERTS). `user:password@` is the ACL user of the data
+ * nodes, as for `rediss://`; Sentinels are asked without credentials.
  */
 export function connectRedis(url: string): Redis | Cluster {
-  const match = /^redis\+(cluster|sentinel):\/\/(?:([^@/]*)@)?([^/?#]+)(?:\/([^?#]*))?/.exec(url);
+  const match = /^(rediss?)\+(cluster|sentinel):\/\/(?:([^@/]*)@)?([^/?#]+)(?:\/([^?#]*))?/.exec(url);
   if (!match) return new Redis(url, FAIL_FAST);
-  const [, mode, auth, hostList, name] = match;
-  const password = auth ? decodeURIComponent(auth.includes(':') ? auth.slice(auth.indexOf(':') + 1) : auth) : undefined;
+  const [, scheme, mode, auth, hostList, name] = match;
+  const tls = scheme === 'rediss' ? {} : undefined;
   const nodes = hostList!.split(',').map((hostPort) => {
     const [host, port] = hostPort.split(':');
     return { host: host!, port: Number(port ?? (mode === 'sentinel' ? 26379 : 6379)) };
   });
+  const redisOptions: RedisOptions = { ...FAIL_FAST, ...credentials(auth), ...(tls ? { tls } : {}) };
   if (mode === 'cluster') {
-    return new Cluster(nodes, { redisOptions: { ...FAIL_FAST, password }, enableOfflineQueue: false, clusterRetryStrategy: (n) => Math.min(n * 100, 1000) });
+    return new Cluster(nodes, {
+      redisOptions,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (n) => Math.min(n * 100, 1000),
+      // Over TLS, keep host names as given: the certificate names them, not their addresses.
+      ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
+    });
   }
-  return new Redis({ ...FAIL_FAST, sentinels: nodes, name: name || 'mymaster', password });
+  return new Redis({ ...redisOptions, sentinels: nodes, name: name || 'mymaster', ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}) });
 }
 
 const storeUnavailable = (error: unknown): never => {
