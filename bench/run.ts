@@ -21,6 +21,7 @@ import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from '../test/support/browser.js';
 import { freePort, startRedis } from '../test/support/redis.js';
 import { sessionKey } from '../test/support/bff.js';
+import { Budget } from '../bff/src/proxy/budget.js';
 import { buildBaseline } from './baseline.js';
 import { findNginx, startNginx } from './nginx.js';
 import { startTraceSink } from './trace-sink.js';
@@ -304,6 +305,9 @@ async function main() {
       API_ROUTES: `/api=${upstreamUrl}#websocket=true`,
       LOG_LEVEL: 'warn',
       LOGIN_RATE_LIMIT: '0',
+      // The load generator drives all its connections with one session (a real user holds a few
+      // calls at once): the session's call budget must not be what is measured.
+      API_MAX_CALLS_PER_SESSION: String(CONNECTIONS * 2),
     };
     const bff = procs.spawn(process.execPath, [...profile, ...startBff.split(/\s+/).slice(1)], bffEnv);
     const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
@@ -508,6 +512,7 @@ async function main() {
       redis: { commandsPerRequest: commands / forwarded, roundTripsPerRequest: roundTrips / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
       tracing: { sampled: tracedSummary('sampled'), unsampled: tracedSummary('unsampled') },
+      admission: { nsPerCall: admissionNs() },
       baseline: baselineBff
         ? { ref: BASELINE!, ...summarize(baselineRuns), ratio: median(baselineRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (baselineCpu / baselineRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000 }
         : null,
@@ -548,7 +553,21 @@ type Summary = {
   signIn: { perSecond: number; bffCpuMs: number };
   tracing: Record<TracedVariant, { rps: number; p50: number; p99: number; ratioToPlain: number; cpuMsPerRequest: number; exportRequests: number }>;
   baseline: { ref: string; rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number } | null;
+  admission: { nsPerCall: number };
 };
+
+/**
+ * The admission step alone, in this process: a slot taken and released per call, for 1,000
+ * sessions round robin (the proxy does exactly this per call, plus one owner object).
+ */
+function admissionNs(): number {
+  const budget = new Budget({ session: { each: 32, total: 2048 }, address: { each: 32, total: 2048 } });
+  const owners = Array.from({ length: 1000 }, () => randomBytes(32).toString('base64url'));
+  const calls = 2_000_000;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) budget.take({ kind: 'session', key: owners[i % owners.length]! })!.release();
+  return Number(process.hrtime.bigint() - started) / calls;
+}
 
 function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) {
   const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
@@ -578,6 +597,7 @@ function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) 
   console.log(
     `Tracing: sampled ${f(sampled.ratioToPlain, 2)}x the plain BFF's req/s, CPU ${f(sampled.cpuMsPerRequest, 3)} ms per request (${sampled.exportRequests} OTLP exports); unsampled ${f(unsampled.ratioToPlain, 2)}x, CPU ${f(unsampled.cpuMsPerRequest, 3)} ms per request (nothing exported)`,
   );
+  console.log(`Admission step (Budget.take + release, in process): ${f(s.admission.nsPerCall, 0)} ns per call, ${f((s.admission.nsPerCall / 1e6 / s.bff.cpuMsPerRequest) * 100, 2)}% of the BFF's CPU per proxied call`);
   if (s.baseline) {
     const change = (s.bff.cpuMsPerRequest / s.baseline.cpuMsPerRequest - 1) * 100;
     console.log(`Baseline ${s.baseline.ref}: CPU per proxied request ${f(s.baseline.cpuMsPerRequest, 3)} ms; this BFF ${change >= 0 ? '+' : ''}${f(change, 1)}% (req/s ${f(s.proxied.rps / s.baseline.rps, 3)}x the baseline's)`);

@@ -52,7 +52,8 @@ export class Slot {
  * releases the slot in the one place every ending of its unit reaches.
  */
 export class Budget {
-  readonly #held = new Map<string, number>();
+  /** Units held, by owner key, one map per kind (no key concatenation on the hot path). */
+  readonly #held = { session: new Map<string, number>(), address: new Map<string, number>() };
   readonly #totals = { session: 0, address: 0 };
 
   constructor(private readonly limits: { session: Limits; address: Limits }) {}
@@ -60,17 +61,17 @@ export class Budget {
   /** A slot for `owner`, or null when the owner or the instance is at its limit. */
   take(owner: Owner): Slot | null {
     const limits = this.limits[owner.kind];
-    const id = `${owner.kind}:${owner.key}`;
-    const held = this.#held.get(id) ?? 0;
+    const heldByKind = this.#held[owner.kind];
+    const held = heldByKind.get(owner.key) ?? 0;
     if (held >= limits.each || this.#totals[owner.kind] >= limits.total) return null;
-    this.#held.set(id, held + 1);
+    heldByKind.set(owner.key, held + 1);
     this.#totals[owner.kind]++;
     return new Slot(this, owner);
   }
 
   /** Units in flight for one owner (metrics and tests). */
   heldBy(owner: Owner): number {
-    return this.#held.get(`${owner.kind}:${owner.key}`) ?? 0;
+    return this.#held[owner.kind].get(owner.key) ?? 0;
   }
 
   /** Units in flight on this instance. */
@@ -80,10 +81,10 @@ export class Budget {
 
   /** @internal Called by {@link Slot.release} only. */
   give(owner: Owner): void {
-    const id = `${owner.kind}:${owner.key}`;
-    const held = (this.#held.get(id) ?? 1) - 1;
-    if (held === 0) this.#held.delete(id);
-    else this.#held.set(id, held);
+    const heldByKind = this.#held[owner.kind];
+    const held = (heldByKind.get(owner.key) ?? 1) - 1;
+    if (held === 0) heldByKind.delete(owner.key);
+    else heldByKind.set(owner.key, held);
     this.#totals[owner.kind]--;
   }
 }
