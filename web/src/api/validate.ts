@@ -1,4 +1,4 @@
-import { BFF_PATHS, type Note, type SessionsEnded, type UserInfo, type UserSession, type UserSessions } from '../../../shared/src/index.js';
+import { BFF_PATHS, type BffConfig, type Note, type RouteInfo, type RouteTokenPolicy, type SessionsEnded, type UserInfo, type UserSession, type UserSessions } from '../../../shared/src/index.js';
 
 /*
  * Checks for the JSON bodies the SPA reads. A 200 is no promise about its body: a misrouted
@@ -86,4 +86,27 @@ export function parseSessionsEnded(body: unknown): SessionsEnded | undefined {
   if (!isObject(body)) return undefined;
   const { ended } = body;
   return typeof ended === 'number' && Number.isInteger(ended) && ended >= 0 ? { ended } : undefined;
+}
+
+const TOKEN_POLICIES: readonly RouteTokenPolicy[] = ['user', 'user-or-none', 'client', 'user-or-client', 'none'];
+
+/** One route of `/bff/config`: a prefix starting with `/`, a boolean `websocket`, a known token policy. */
+function parseRouteInfo(body: unknown): RouteInfo | undefined {
+  if (!isObject(body)) return undefined;
+  const { prefix, websocket, token } = body;
+  if (typeof prefix !== 'string' || !prefix.startsWith('/') || typeof websocket !== 'boolean') return undefined;
+  if (!TOKEN_POLICIES.includes(token as RouteTokenPolicy)) return undefined;
+  return { prefix, websocket, token: token as RouteTokenPolicy };
+}
+
+/** The `/bff/config` payload; one malformed route rejects the whole answer (as for notes). */
+export function parseBffConfig(body: unknown): BffConfig | undefined {
+  if (!isObject(body) || !Array.isArray(body.routes)) return undefined;
+  const routes: RouteInfo[] = [];
+  for (const item of body.routes) {
+    const route = parseRouteInfo(item);
+    if (!route) return undefined;
+    routes.push(route);
+  }
+  return { routes };
 }
