@@ -35,7 +35,7 @@ export class AppShell extends LitElement {
         justify-content: space-between;
         padding: 16px 0;
         margin-bottom: clamp(16px, 4vw, 24px);
-        border-bottom: 1px solid var(--border);
+        border-bottom: 1px solid var(--divider);
       }
       .brand {
         display: flex;

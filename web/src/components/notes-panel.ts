@@ -65,7 +65,7 @@ export class NotesPanel extends LitElement {
         justify-content: space-between;
         align-items: flex-start;
         padding: 12px 0;
-        border-top: 1px solid var(--border);
+        border-top: 1px solid var(--divider);
       }
       .text {
         margin: 0;
@@ -79,7 +79,7 @@ export class NotesPanel extends LitElement {
       .empty {
         margin: 16px 0 0;
         padding: 20px 16px;
-        border: 1px dashed var(--border);
+        border: 1px dashed var(--divider);
         border-radius: var(--radius-sm);
         text-align: center;
       }

@@ -41,7 +41,7 @@ export class SessionsPanel extends LitElement {
         justify-content: space-between;
         align-items: center;
         padding: 12px 0;
-        border-top: 1px solid var(--border);
+        border-top: 1px solid var(--divider);
       }
       .device {
         margin: 0;
@@ -53,7 +53,7 @@ export class SessionsPanel extends LitElement {
         padding: 0 8px;
         border-radius: 999px;
         background: var(--info-bg);
-        border: 1px solid var(--border);
+        border: 1px solid var(--divider);
         font-size: 0.8rem;
         font-weight: 500;
       }
@@ -75,7 +75,7 @@ export class SessionsPanel extends LitElement {
         padding: 10px 14px;
         border-radius: var(--radius-sm);
         background: var(--info-bg);
-        border: 1px solid var(--border);
+        border: 1px solid var(--divider);
       }
       dialog {
         max-width: min(440px, calc(100vw - 32px));

@@ -37,7 +37,7 @@ export class SignedOutView extends LitElement {
         padding: 12px 16px;
         border-radius: var(--radius-sm);
         background: var(--info-bg);
-        border: 1px solid var(--border);
+        border: 1px solid var(--divider);
         text-align: start;
       }
       .lead {
