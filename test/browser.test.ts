@@ -6,7 +6,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/chromium.js';
-import { startRedis, type RunningRedis } from './support/redis.js';
+import { startBff, type RunningBff } from './support/bff.js';
+import { reservePort, startRedis, type RunningRedis } from './support/redis.js';
 import { REPORTS_API } from '../dev/idp/index.js';
 import { ALICE, startStack, type Stack } from './support/stack.js';
 
@@ -365,5 +366,74 @@ describe('"Your sessions" in Chromium', () => {
     await expect.poll(() => phone.page.getByTestId('signin').isVisible()).toBe(true);
     await phone.context.close();
     await laptop.context.close();
+  });
+});
+
+describe('a copy configured with only API_ROUTES=/api=<its API> in Chromium', () => {
+  let stack: Stack;
+  let bff: RunningBff;
+  let browser: Browser;
+  beforeAll(async () => {
+    await ensureBuiltSpa();
+    // The stack's provider and demo API, and a BFF of its own with one route and no WebSocket.
+    const reservation = await reservePort();
+    const origin = `http://127.0.0.1:${reservation.port}`;
+    stack = await startStack({ extraOrigins: [origin] });
+    await reservation.release();
+    bff = await startBff({ ...stack.env, STATIC_DIR: `${root}web/dist`, API_ROUTES: `/api=${stack.api.url}` }, reservation.port);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await bff?.close();
+    await stack?.close();
+  });
+
+  /** A page recording every request it makes (WebSockets too) and every console message. */
+  async function recordedPage() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const requests: URL[] = [];
+    const console: string[] = [];
+    page.on('request', (request) => requests.push(new URL(request.url())));
+    page.on('websocket', (socket) => requests.push(new URL(socket.url())));
+    page.on('console', (message) => console.push(`${message.type()}: ${message.text()} at ${message.location().url}`));
+    page.on('pageerror', (error) => console.push(`error: ${error.message}`));
+    return { context, page, requests, console };
+  }
+
+  /** What the page asked of the BFF beyond its own files, and anything it asked of a third origin. */
+  function outside(requests: URL[]) {
+    const spaFiles = /^\/(index\.html|favicon\.svg|assets\/[\w.-]+)?$/;
+    return requests
+      .filter((url) => (url.origin === bff.url ? !/^\/(bff|api)\//.test(url.pathname) && !spaFiles.test(url.pathname) : url.origin !== new URL(stack.idp.issuer).origin))
+      .map((url) => url.href);
+  }
+
+  it('calls nothing outside /bff and /api and logs no console error but the signed-out 401 of /bff/user, signed out and signed in', async () => {
+    const { context, page, requests, console } = await recordedPage();
+    await page.goto(bff.url);
+    await expect.poll(() => page.getByTestId('signin').isVisible()).toBe(true);
+    await page.waitForLoadState('networkidle');
+    expect(requests.map((url) => url.pathname)).toContain('/bff/config');
+    expect(await page.locator('api-panel').count()).toBe(0); // no /public route: no greeting
+    expect(outside(requests)).toEqual([]);
+    // The one error Chromium logs is the contract's own "signed out" (DESIGN: GET /bff/user answers
+    // 401), which it reports like any failed load; nothing else, and no 404 or refused handshake.
+    expect(console.filter((line) => line.startsWith('error'))).toEqual([
+      `error: Failed to load resource: the server responded with a status of 401 (Unauthorized) at ${bff.url}/bff/user`,
+    ]);
+    console.length = 0;
+
+    await signInThroughPages(page);
+    await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+    await expect.poll(() => page.getByTestId('notes-empty').isVisible()).toBe(true); // /api/notes through the one route
+    await expect.poll(() => page.getByTestId('session-item').count()).toBe(1);
+    await page.waitForLoadState('networkidle');
+    expect(await page.locator('api-panel').count()).toBe(0); // neither /public nor /reports
+    expect(requests.filter((url) => url.protocol === 'ws:')).toEqual([]); // /api takes no WebSocket: none opened
+    expect(outside(requests)).toEqual([]);
+    expect(console.filter((line) => line.startsWith('error'))).toEqual([]);
+    await context.close();
   });
 });

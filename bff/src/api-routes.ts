@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { RouteTokenPolicy } from '../../shared/src/index.js';
 
 /**
  * The `API_ROUTES` table: which path prefix goes to which upstream, and which token each route's
@@ -10,8 +11,8 @@ import { createHash } from 'node:crypto';
  *     /catalogue=http://catalogue:5000#token=user-or-none
  */
 
-/** Who a route's calls speak for. */
-export type TokenPolicy = 'user' | 'user-or-none' | 'client' | 'user-or-client' | 'none';
+/** Who a route's calls speak for (the shared contract's type: `GET /bff/config` tells the SPA). */
+export type TokenPolicy = RouteTokenPolicy;
 const TOKEN_POLICIES: readonly TokenPolicy[] = ['user', 'user-or-none', 'client', 'user-or-client', 'none'];
 
 /**

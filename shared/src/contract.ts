@@ -14,6 +14,8 @@ export const BFF_PATHS = {
   sessions: '/bff/sessions',
   /** The BFF's public keys (client assertion key, DPoP key) as a JWK set: public, no session, no X-CSRF. */
   jwks: '/bff/jwks',
+  /** What the SPA may call: the `API_ROUTES` prefixes with their policies (X-CSRF, no session needed). */
+  config: '/bff/config',
 } as const;
 
 /**
@@ -106,6 +108,26 @@ export interface UserSessions {
 /** Payload of `DELETE /bff/sessions`: how many other sessions were ended. */
 export interface SessionsEnded {
   ended: number;
+}
+
+/** Who a route's calls speak for (DESIGN, "Route policies"): the `token=` option of an `API_ROUTES` entry. */
+export type RouteTokenPolicy = 'user' | 'user-or-none' | 'client' | 'user-or-client' | 'none';
+
+/** One `API_ROUTES` entry as the SPA sees it: never its upstream URL, resource or scope. */
+export interface RouteInfo {
+  /** The path prefix, e.g. `/api`; calls under it go through the BFF's proxy. */
+  prefix: string;
+  /** WebSocket upgrades are accepted under this prefix. */
+  websocket: boolean;
+  token: RouteTokenPolicy;
+}
+
+/**
+ * Payload of `GET /bff/config`: the routes the SPA may call, so it calls only those that exist.
+ * Deliberately nothing else: where the routes lead and which tokens they get stay in the BFF.
+ */
+export interface BffConfig {
+  routes: RouteInfo[];
 }
 
 /** Query parameter the BFF sets on `/` when sign-in failed at the provider or the callback. */

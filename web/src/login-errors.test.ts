@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { GENERIC_LOGIN_ERROR, loginErrorMessage, takeLoginError } from './login-errors.js';
+import { loginErrorMessage, takeLoginError } from './login-errors.js';
+import { strings } from './strings.js';
+
+const GENERIC_LOGIN_ERROR = strings.loginErrorGeneric;
 
 function fakeHistory() {
   const replaced: string[] = [];

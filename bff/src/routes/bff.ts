@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import session from 'koa-session';
-import { BFF_PATHS, SLIDE_PARAM, type UserInfo } from '../../../shared/src/index.js';
+import { BFF_PATHS, SLIDE_PARAM, type BffConfig, type UserInfo } from '../../../shared/src/index.js';
 import type { Deps } from '../context.js';
 import { cookieNames } from '../session/cookies.js';
 import { unauthenticated } from '../errors.js';
@@ -46,6 +46,21 @@ function user({ config }: Deps) {
 }
 
 /**
+ * `GET /bff/config`: the `API_ROUTES` prefixes with their WebSocket flag and token policy, so the
+ * SPA calls only routes that exist. Built once from the configuration, and field by field: an
+ * upstream URL, resource or scope would tell any visitor where the APIs live and what they grant.
+ */
+function clientConfig({ config }: Pick<Deps, 'config'>) {
+  const body = JSON.stringify({
+    routes: config.apiRoutes.map(({ prefix, websocket, token }) => ({ prefix, websocket, token })),
+  } satisfies BffConfig);
+  return async function clientConfig(ctx: Context) {
+    ctx.type = 'application/json';
+    ctx.body = body;
+  };
+}
+
+/**
  * The `/bff/*` management surface. Each endpoint is a short list of named middleware.
  * koa-session runs only here (the proxy reads sessions itself, in one Redis round trip).
  */
@@ -73,6 +88,7 @@ export function bffRoutes(app: Koa, deps: Deps): Router {
   router.get(BFF_PATHS.logout, sessionMiddleware, logout(deps));
   router.post(BFF_PATHS.backchannelLogout, backchannelLogout(deps));
   router.get(BFF_PATHS.jwks, jwks(deps));
+  router.get(BFF_PATHS.config, requireCsrfHeader(), clientConfig(deps));
   const userSessions = userSessionRoutes(deps);
   router.get(BFF_PATHS.sessions, requireCsrfHeader(), sessionMiddleware, userSessions.list);
   router.delete(BFF_PATHS.sessions, requireCsrfHeader(), sessionMiddleware, userSessions.endOthers);

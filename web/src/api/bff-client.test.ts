@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, addNote, deleteNote, describeError, getUser, listNotes, loginUrl, onUnauthorized, request } from './bff-client.js';
+import { addNote, deleteNote, listNotes } from '../notes/notes-api.js';
+import { ApiError, describeError, getUser, loginUrl, onUnauthorized, request } from './bff-client.js';
 
 const USER = { sub: 'u', claims: {}, session: { expiresAt: 2_000_000_000, idleExpiresAt: 1_900_000_000 }, logoutUrl: '/bff/logout?sid=s' };
 

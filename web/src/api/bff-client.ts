@@ -4,13 +4,14 @@ import {
   CSRF_HEADER_VALUE,
   ERROR_CODES,
   SLIDE_PARAM,
+  type BffConfig,
   type ErrorBody,
-  type Note,
   type SessionsEnded,
   type UserInfo,
   type UserSessions,
 } from '../../../shared/src/index.js';
-import { parseNote, parseNotes, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
+import { strings } from '../strings.js';
+import { parseBffConfig, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
 
 /**
  * A failed call: the HTTP status (0 when the server could not be reached), the BFF's error code
@@ -50,8 +51,8 @@ export function reportUnauthorized(error: ApiError): void {
 
 /** Messages for answers that carry no usable JSON error body. */
 const FALLBACK_MESSAGES: Record<number, string> = {
-  401: 'Your session ended. Please sign in again.',
-  503: 'The service is temporarily unavailable. Please try again in a moment.',
+  401: strings.errors.sessionEnded,
+  503: strings.errors.unavailable,
 };
 
 /** Checks a 2xx JSON body: the value of the expected type, or undefined when the body is something else. */
@@ -84,7 +85,7 @@ export async function request(
     response = await fetchImpl(path, { ...fetchInit, headers, credentials: 'same-origin' });
   } catch (failure) {
     if (fetchInit.signal?.aborted) throw failure;
-    throw new ApiError(0, 'network', 'The app could not reach the server. Check your connection and try again.');
+    throw new ApiError(0, 'network', strings.errors.network);
   }
 
   if (!response.ok) {
@@ -108,7 +109,7 @@ export async function request(
 }
 
 function badResponse(status: number): ApiError {
-  return new ApiError(status, 'bad_response', 'The server sent an answer the app could not read.');
+  return new ApiError(status, 'bad_response', strings.errors.badResponse);
 }
 
 /** Turns a non-2xx answer into an ApiError, using the BFF's `{ error, message }` body when there is one. */
@@ -125,7 +126,7 @@ export async function toApiError(response: Response): Promise<ApiError> {
   const message =
     typeof body.message === 'string' && body.message !== ''
       ? body.message
-      : (FALLBACK_MESSAGES[response.status] ?? `The request failed (${response.status}).`);
+      : (FALLBACK_MESSAGES[response.status] ?? strings.errors.requestFailed(response.status));
   return new ApiError(response.status, code, message);
 }
 
@@ -145,18 +146,18 @@ export interface ErrorDescription {
  * Describes any failure for display; 503 and network failures read as a temporary outage.
  * `refusedTitle` titles the remaining 4xx answers (e.g. "Could not load your notes").
  */
-export function describeError(error: unknown, refusedTitle = 'Request refused'): ErrorDescription {
+export function describeError(error: unknown, refusedTitle: string = strings.errors.titleRefused): ErrorDescription {
   if (!(error instanceof ApiError)) {
-    return { title: 'Something went wrong', message: 'An unexpected error happened. Please try again.', retryable: true };
+    return { title: strings.errors.titleUnexpected, message: strings.errors.unexpected, retryable: true };
   }
   if (error.status === 503 || error.code === ERROR_CODES.unavailable) {
-    return { title: 'Service temporarily unavailable', message: error.message, retryable: true };
+    return { title: strings.errors.titleUnavailable, message: error.message, retryable: true };
   }
-  if (error.status === 0) return { title: 'You appear to be offline', message: error.message, retryable: true };
-  if (error.status === 429) return { title: 'Too many requests', message: error.message, retryable: true };
-  if (error.status >= 500) return { title: 'Something went wrong', message: error.message, retryable: true };
+  if (error.status === 0) return { title: strings.errors.titleOffline, message: error.message, retryable: true };
+  if (error.status === 429) return { title: strings.errors.titleTooMany, message: error.message, retryable: true };
+  if (error.status >= 500) return { title: strings.errors.titleUnexpected, message: error.message, retryable: true };
   // A 2xx the app could not read: not a refusal, and a retry may well get a proper answer.
-  if (error.code === 'bad_response') return { title: 'Unexpected answer from the server', message: error.message, retryable: true };
+  if (error.code === 'bad_response') return { title: strings.errors.titleBadResponse, message: error.message, retryable: true };
   return { title: refusedTitle, message: error.message, retryable: false };
 }
 
@@ -178,16 +179,11 @@ export async function endSession(handle: string): Promise<void> {
 /** Ends every other session of the user; resolves to how many ended. */
 export const endOtherSessions = (): Promise<SessionsEnded> => request(BFF_PATHS.sessions, { method: 'DELETE', parse: parseSessionsEnded });
 
-/** The user's notes, newest first. */
-export const listNotes = (signal?: AbortSignal): Promise<Note[]> => request('/api/notes', { signal, parse: parseNotes });
-
-/** Adds a note; the API trims the text and answers 201 with the new note. */
-export const addNote = (text: string): Promise<Note> => request('/api/notes', { method: 'POST', body: JSON.stringify({ text }), parse: parseNote });
-
-/** Deletes a note (204; any body is ignored). */
-export async function deleteNote(id: string): Promise<void> {
-  await request(`/api/notes/${encodeURIComponent(id)}`, { method: 'DELETE' });
-}
+/**
+ * The routes the SPA may call (`API_ROUTES` prefixes, WebSocket flags, token policies). Needs no
+ * session; the app asks once at start and shows only the panels whose routes exist.
+ */
+export const getConfig = (signal?: AbortSignal): Promise<BffConfig> => request(BFF_PATHS.config, { signal, parse: parseBffConfig });
 
 /** Where Sign in goes: a full-page navigation, so the BFF can redirect to the provider and back to `returnTo`. */
 export function loginUrl(returnTo: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNote, parseNotes, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
+import { parseBffConfig, parseNote, parseNotes, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
 
 const note = { id: 'n1', text: 'Buy oat milk', createdAt: 1_700_000_000_000 };
 const user = {
@@ -89,5 +89,23 @@ describe('parseSessionsEnded', () => {
     expect(parseSessionsEnded({ ended: 0 })).toEqual({ ended: 0 });
     expect(parseSessionsEnded({ ended: 3 })).toEqual({ ended: 3 });
     for (const body of [null, {}, { ended: -1 }, { ended: 1.5 }, { ended: '2' }, 2]) expect(parseSessionsEnded(body)).toBeUndefined();
+  });
+});
+
+describe('parseBffConfig', () => {
+  const route = { prefix: '/api', websocket: true, token: 'user' };
+
+  it('accepts the /bff/config payload and keeps only the known fields of each route', () => {
+    expect(parseBffConfig({ routes: [] })).toEqual({ routes: [] });
+    expect(parseBffConfig({ routes: [{ ...route, upstream: 'http://x' }, { prefix: '/public', websocket: false, token: 'user-or-none' }] })).toEqual({
+      routes: [route, { prefix: '/public', websocket: false, token: 'user-or-none' }],
+    });
+  });
+
+  it('rejects anything else, and the whole answer when one route is malformed', () => {
+    for (const body of [null, [], {}, { routes: {} }, { routes: [null] }]) expect(parseBffConfig(body)).toBeUndefined();
+    for (const bad of [{ prefix: 'api' }, { prefix: 1 }, { websocket: 'true' }, { token: 'admin' }, { token: undefined }]) {
+      expect(parseBffConfig({ routes: [route, { ...route, ...bad }] })).toBeUndefined();
+    }
   });
 });

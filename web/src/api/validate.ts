@@ -1,4 +1,4 @@
-import { BFF_PATHS, type Note, type SessionsEnded, type UserInfo, type UserSession, type UserSessions } from '../../../shared/src/index.js';
+import { BFF_PATHS, type BffConfig, type Note, type RouteInfo, type RouteTokenPolicy, type SessionsEnded, type UserInfo, type UserSession, type UserSessions } from '../../../shared/src/index.js';
 
 /*
  * Checks for the JSON bodies the SPA reads. A 200 is no promise about its body: a misrouted
@@ -26,6 +26,17 @@ function isTimeSeconds(value: unknown): value is number {
   return typeof value === 'number' && isTimeMs(value * 1000);
 }
 
+/** Every item parsed, or undefined when one is malformed: the whole answer is rejected rather than part of it hidden. */
+function parseAll<T>(items: unknown[], parse: (item: unknown) => T | undefined): T[] | undefined {
+  const parsed: T[] = [];
+  for (const item of items) {
+    const value = parse(item);
+    if (value === undefined) return undefined;
+    parsed.push(value);
+  }
+  return parsed;
+}
+
 /** One note: a non-empty string id, a string text and a representable epoch-ms `createdAt`. */
 export function parseNote(body: unknown): Note | undefined {
   if (!isObject(body)) return undefined;
@@ -36,14 +47,7 @@ export function parseNote(body: unknown): Note | undefined {
 
 /** A list of notes; one malformed entry rejects the whole answer rather than hiding it. */
 export function parseNotes(body: unknown): Note[] | undefined {
-  if (!Array.isArray(body)) return undefined;
-  const notes: Note[] = [];
-  for (const item of body) {
-    const note = parseNote(item);
-    if (!note) return undefined;
-    notes.push(note);
-  }
-  return notes;
+  return Array.isArray(body) ? parseAll(body, parseNote) : undefined;
 }
 
 /**
@@ -72,13 +76,8 @@ export function parseUserSession(body: unknown): UserSession | undefined {
 /** The `/bff/sessions` payload; one malformed entry rejects the whole answer (as for notes). */
 export function parseUserSessions(body: unknown): UserSessions | undefined {
   if (!isObject(body) || !Array.isArray(body.sessions)) return undefined;
-  const sessions: UserSession[] = [];
-  for (const item of body.sessions) {
-    const session = parseUserSession(item);
-    if (!session) return undefined;
-    sessions.push(session);
-  }
-  return { sessions };
+  const sessions = parseAll(body.sessions, parseUserSession);
+  return sessions && { sessions };
 }
 
 /** The `DELETE /bff/sessions` answer: a whole, non-negative count. */
@@ -86,4 +85,22 @@ export function parseSessionsEnded(body: unknown): SessionsEnded | undefined {
   if (!isObject(body)) return undefined;
   const { ended } = body;
   return typeof ended === 'number' && Number.isInteger(ended) && ended >= 0 ? { ended } : undefined;
+}
+
+const TOKEN_POLICIES: readonly RouteTokenPolicy[] = ['user', 'user-or-none', 'client', 'user-or-client', 'none'];
+
+/** One route of `/bff/config`: a prefix starting with `/`, a boolean `websocket`, a known token policy. */
+function parseRouteInfo(body: unknown): RouteInfo | undefined {
+  if (!isObject(body)) return undefined;
+  const { prefix, websocket, token } = body;
+  if (typeof prefix !== 'string' || !prefix.startsWith('/') || typeof websocket !== 'boolean') return undefined;
+  if (!TOKEN_POLICIES.includes(token as RouteTokenPolicy)) return undefined;
+  return { prefix, websocket, token: token as RouteTokenPolicy };
+}
+
+/** The `/bff/config` payload; one malformed route rejects the whole answer (as for notes). */
+export function parseBffConfig(body: unknown): BffConfig | undefined {
+  if (!isObject(body) || !Array.isArray(body.routes)) return undefined;
+  const routes = parseAll(body.routes, parseRouteInfo);
+  return routes && { routes };
 }

@@ -1,23 +1,22 @@
 import { LitElement, css, html, nothing } from 'lit';
+import { ConfigController } from '../config/config-controller.js';
+import { signedInDemoPanels, signedOutDemoPanels } from '../demo/demo-panels.js';
 import { takeLoginError } from '../login-errors.js';
 import { SessionController } from '../session/session-controller.js';
 import { displayName } from '../session/session-logic.js';
+import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
-import '../demo/api-panel.js';
-import './notes-panel.js';
 import './sessions-panel.js';
 import type { SignedOutView } from './signed-out-view.js';
 import './signed-out-view.js';
 import type { UserPanel } from './user-panel.js';
 import './user-panel.js';
 
-/** The app's name in the header; rename it when you copy the kit. */
-export const APP_NAME = 'Notes';
-
 /**
  * The page frame: a header with the app name and, when signed in, the user's name and Sign out;
  * below it the view for the current auth state (loading, signed out, error, signed in).
- * Owns the SessionController; moves focus to the new view when the state changes.
+ * Owns the SessionController and the ConfigController (which routes exist: panels that call an
+ * API show only when theirs does); moves focus to the new view when the state changes.
  */
 export class AppShell extends LitElement {
   static override styles = [
@@ -36,7 +35,7 @@ export class AppShell extends LitElement {
         justify-content: space-between;
         padding: 16px 0;
         margin-bottom: clamp(16px, 4vw, 24px);
-        border-bottom: 1px solid var(--border);
+        border-bottom: 1px solid var(--divider);
       }
       .brand {
         display: flex;
@@ -73,11 +72,6 @@ export class AppShell extends LitElement {
         grid-template-columns: repeat(auto-fit, minmax(min(100%, 320px), 1fr));
         align-items: start;
       }
-      .signed-out-apis {
-        display: block;
-        max-width: 480px;
-        margin: 24px auto 0;
-      }
       /* A list with several facts per row reads best across the whole width. */
       sessions-panel {
         grid-column: 1 / -1;
@@ -99,16 +93,17 @@ export class AppShell extends LitElement {
   });
   /** The state the focus was last moved for, so a re-render of the same state leaves focus alone. */
   #focusedFor: string | undefined;
+  readonly #config = new ConfigController(this);
 
   override render() {
     const state = this.#session.state;
     return html`
       <header>
-        <h1 class="brand"><span class="logo" aria-hidden="true"></span>${APP_NAME}</h1>
+        <h1 class="brand"><span class="logo" aria-hidden="true"></span>${strings.app.name}</h1>
         ${state.status === 'signed-in'
           ? html`<div class="who">
               <span class="name" data-testid="user-name" title=${displayName(state.user)}>${displayName(state.user)}</span>
-              <button type="button" data-testid="signout" ?disabled=${this.#session.leaving} @click=${this.#signOut}>Sign out</button>
+              <button type="button" data-testid="signout" ?disabled=${this.#session.leaving} @click=${this.#signOut}>${strings.app.signOut}</button>
             </div>`
           : nothing}
       </header>
@@ -118,23 +113,23 @@ export class AppShell extends LitElement {
 
   #view() {
     const state = this.#session.state;
+    const routes = this.#config.routes;
     switch (state.status) {
       case 'loading':
-        return html`<p class="loading muted" role="status">Checking your session…</p>`;
+        return html`<p class="loading muted" role="status">${strings.app.checkingSession}</p>`;
       case 'signed-out':
         return html`<signed-out-view .message=${state.message} ?busy=${this.#session.leaving} @sign-in=${this.#signIn}></signed-out-view>
-          <api-panel class="signed-out-apis"></api-panel>`;
+          ${routes ? signedOutDemoPanels(routes) : nothing}`;
       case 'error':
         return html`<div class="alert problem" role="alert" data-testid="auth-message">
           <strong id="problem-title" tabindex="-1">${state.title}</strong>
           <p>${state.message}</p>
-          <button type="button" class="primary" data-testid="auth-retry" @click=${() => void this.#session.refresh()}>Try again</button>
+          <button type="button" class="primary" data-testid="auth-retry" @click=${() => void this.#session.refresh()}>${strings.app.tryAgain}</button>
         </div>`;
       case 'signed-in':
         return html`<div class="grid">
           <user-panel .user=${state.user}></user-panel>
-          <notes-panel></notes-panel>
-          <api-panel signed-in></api-panel>
+          ${routes ? signedInDemoPanels(routes) : nothing}
           <sessions-panel></sessions-panel>
         </div>`;
     }

@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { Note } from '../../../shared/src/index.js';
 import { NOTE_MAX_LENGTH, NotesController, type Problem } from '../notes/notes-controller.js';
+import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
 
 const created = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -8,10 +9,22 @@ const created = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeSt
 /**
  * The user's notes on the demo API, reached through the BFF's proxy. Only renders and moves
  * focus: the NotesController owns the list, add, delete and their errors; HTTP is in the API
- * module. Takes no inputs.
+ * module. Its one input, `live`, opens the live updates WebSocket (only where the route takes upgrades).
  */
 export class NotesPanel extends LitElement {
+  static override properties = { live: { type: Boolean } };
+  declare live: boolean;
+
   readonly #notes = new NotesController(this);
+
+  constructor() {
+    super();
+    this.live = false;
+  }
+
+  override willUpdate(): void {
+    this.#notes.live = this.live;
+  }
 
   static override styles = [
     baseStyles,
@@ -52,7 +65,7 @@ export class NotesPanel extends LitElement {
         justify-content: space-between;
         align-items: flex-start;
         padding: 12px 0;
-        border-top: 1px solid var(--border);
+        border-top: 1px solid var(--divider);
       }
       .text {
         margin: 0;
@@ -66,7 +79,7 @@ export class NotesPanel extends LitElement {
       .empty {
         margin: 16px 0 0;
         padding: 20px 16px;
-        border: 1px dashed var(--border);
+        border: 1px dashed var(--divider);
         border-radius: var(--radius-sm);
         text-align: center;
       }
@@ -82,11 +95,11 @@ export class NotesPanel extends LitElement {
     const saveError = this.#notes.saveError;
     return html`<section class="card" aria-labelledby="notes-title">
       <div class="heading">
-        <h2 id="notes-title">Your notes</h2>
-        ${notes && notes.length > 0 ? html`<span class="count muted">${notes.length === 1 ? '1 note' : `${notes.length} notes`}</span>` : nothing}
+        <h2 id="notes-title">${strings.notes.title}</h2>
+        ${notes && notes.length > 0 ? html`<span class="count muted">${strings.notes.count(notes.length)}</span>` : nothing}
       </div>
       <form @submit=${this.#add} novalidate>
-        <label for="note-text">New note</label>
+        <label for="note-text">${strings.notes.newNote}</label>
         <input
           id="note-text"
           name="text"
@@ -96,14 +109,14 @@ export class NotesPanel extends LitElement {
           aria-describedby="note-hint"
           ?disabled=${saving}
         />
-        <button class="primary" type="submit" data-testid="note-add" ?disabled=${saving}>${saving ? 'Saving…' : 'Add'}</button>
-        <p id="note-hint" class="hint muted">Up to ${NOTE_MAX_LENGTH} characters.</p>
+        <button class="primary" type="submit" data-testid="note-add" ?disabled=${saving}>${saving ? strings.notes.saving : strings.notes.add}</button>
+        <p id="note-hint" class="hint muted">${strings.notes.hint(NOTE_MAX_LENGTH)}</p>
       </form>
       ${saveError
         ? html`<div class="alert" role="alert" data-testid="notes-error"><strong>${saveError.title}</strong><p>${saveError.message}</p></div>`
         : nothing}
       ${this.#notes.render({
-        loading: () => html`<p class="status muted" role="status">Loading notes…</p>`,
+        loading: () => html`<p class="status muted" role="status">${strings.notes.loading}</p>`,
         list: (loaded, refreshing) => this.#list(loaded, refreshing, saving),
         failed: (problem) => this.#loadError(problem),
       })}
@@ -114,15 +127,15 @@ export class NotesPanel extends LitElement {
     return html`<div class="alert" role="alert" data-testid="notes-error">
       <strong>${title}</strong>
       <p>${message}</p>
-      <button type="button" @click=${() => void this.#notes.reload()}>Try again</button>
+      <button type="button" @click=${() => void this.#notes.reload()}>${strings.app.tryAgain}</button>
     </div>`;
   }
 
   #list(notes: readonly Note[], refreshing: boolean, saving: boolean) {
     if (notes.length === 0) {
-      return html`<p class="empty muted" data-testid="notes-empty">No notes yet. Write your first one above.</p>`;
+      return html`<p class="empty muted" data-testid="notes-empty">${strings.notes.empty}</p>`;
     }
-    return html`<ul aria-label="Notes" aria-busy=${refreshing ? 'true' : 'false'}>
+    return html`<ul aria-label=${strings.notes.listLabel} aria-busy=${refreshing ? 'true' : 'false'}>
       ${notes.map(
         (note) => html`<li data-testid="note-item" data-note-id=${note.id}>
           <div>
@@ -133,11 +146,11 @@ export class NotesPanel extends LitElement {
             class="quiet"
             type="button"
             data-testid="note-delete"
-            aria-label=${`Delete note: ${note.text.length > 60 ? `${note.text.slice(0, 60)}…` : note.text}`}
+            aria-label=${strings.notes.deleteLabel(note.text)}
             ?disabled=${saving}
             @click=${() => void this.#delete(note)}
           >
-            Delete
+            ${strings.notes.delete}
           </button>
         </li>`,
       )}

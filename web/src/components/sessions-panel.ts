@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { UserSession } from '../../../shared/src/index.js';
 import { SessionsController, otherSessions, type Confirmation, type Problem } from '../sessions/sessions-controller.js';
+import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -40,7 +41,7 @@ export class SessionsPanel extends LitElement {
         justify-content: space-between;
         align-items: center;
         padding: 12px 0;
-        border-top: 1px solid var(--border);
+        border-top: 1px solid var(--divider);
       }
       .device {
         margin: 0;
@@ -52,7 +53,7 @@ export class SessionsPanel extends LitElement {
         padding: 0 8px;
         border-radius: 999px;
         background: var(--info-bg);
-        border: 1px solid var(--border);
+        border: 1px solid var(--divider);
         font-size: 0.8rem;
         font-weight: 500;
       }
@@ -74,7 +75,7 @@ export class SessionsPanel extends LitElement {
         padding: 10px 14px;
         border-radius: var(--radius-sm);
         background: var(--info-bg);
-        border: 1px solid var(--border);
+        border: 1px solid var(--divider);
       }
       dialog {
         max-width: min(440px, calc(100vw - 32px));
@@ -115,12 +116,12 @@ export class SessionsPanel extends LitElement {
     const sessions = this.#sessions;
     return html`<section class="card" aria-labelledby="sessions-title" data-testid="sessions-panel">
       <div class="heading">
-        <h2 id="sessions-title">Your sessions</h2>
-        <button class="quiet" type="button" data-testid="sessions-refresh" ?disabled=${sessions.busy} @click=${() => void sessions.reload()}>Refresh</button>
+        <h2 id="sessions-title">${strings.sessions.title}</h2>
+        <button class="quiet" type="button" data-testid="sessions-refresh" ?disabled=${sessions.busy} @click=${() => void sessions.reload()}>${strings.sessions.refresh}</button>
       </div>
-      <p class="lead muted">Everywhere you are signed in. Sign out any device you do not recognise or no longer use.</p>
+      <p class="lead muted">${strings.sessions.lead}</p>
       ${sessions.render({
-        loading: () => html`<p class="muted" role="status">Loading your sessions…</p>`,
+        loading: () => html`<p class="muted" role="status">${strings.sessions.loading}</p>`,
         list: (list, refreshing) => this.#list(list, refreshing),
         failed: (problem) => this.#failed(problem, () => void sessions.reload()),
       })}
@@ -134,15 +135,15 @@ export class SessionsPanel extends LitElement {
 
   #list(list: readonly UserSession[], refreshing: boolean) {
     const others = list.filter((session) => !session.current).length;
-    return html`<ul aria-label="Sessions" aria-busy=${refreshing ? 'true' : 'false'}>
+    return html`<ul aria-label=${strings.sessions.listLabel} aria-busy=${refreshing ? 'true' : 'false'}>
         ${list.map((session) => this.#item(session))}
       </ul>
       <div class="actions">
         ${others > 0
           ? html`<button type="button" data-testid="sessions-end-others" ?disabled=${this.#sessions.busy} @click=${() => this.#sessions.ask()}>
-              Sign out all other sessions
+              ${strings.sessions.signOutOthers}
             </button>`
-          : html`<p class="muted" data-testid="sessions-only-this">You are not signed in anywhere else.</p>`}
+          : html`<p class="muted" data-testid="sessions-only-this">${strings.sessions.onlyThis}</p>`}
       </div>`;
   }
 
@@ -150,9 +151,9 @@ export class SessionsPanel extends LitElement {
     return html`<li data-testid="session-item" data-current=${session.current ? 'true' : 'false'}>
       <div>
         <p class="device">
-          <span data-testid="session-device">${session.device}</span>${session.current ? html`<span class="badge">This device</span>` : nothing}
+          <span data-testid="session-device">${session.device}</span>${session.current ? html`<span class="badge">${strings.sessions.thisDevice}</span>` : nothing}
         </p>
-        <p class="times muted">Signed in ${localTime(session.createdAt)} · Last active ${localTime(session.lastActiveAt)}</p>
+        <p class="times muted">${strings.sessions.times(localTime(session.createdAt), localTime(session.lastActiveAt))}</p>
       </div>
       ${session.current
         ? nothing
@@ -160,11 +161,11 @@ export class SessionsPanel extends LitElement {
             class="quiet"
             type="button"
             data-testid="session-end"
-            aria-label=${`Sign out ${session.device}, signed in ${when.format(session.createdAt * 1000)}`}
+            aria-label=${strings.sessions.signOutLabel(session.device, when.format(session.createdAt * 1000))}
             ?disabled=${this.#sessions.busy}
             @click=${() => this.#sessions.ask(session)}
           >
-            Sign out
+            ${strings.sessions.signOut}
           </button>`}
     </li>`;
   }
@@ -173,7 +174,7 @@ export class SessionsPanel extends LitElement {
     return html`<div class="alert" role="alert" data-testid="sessions-error" tabindex="-1">
       <strong>${title}</strong>
       <p>${message}</p>
-      ${retry ? html`<button type="button" @click=${retry}>Try again</button>` : nothing}
+      ${retry ? html`<button type="button" @click=${retry}>${strings.app.tryAgain}</button>` : nothing}
     </div>`;
   }
 
@@ -181,15 +182,15 @@ export class SessionsPanel extends LitElement {
   #dialog(confirming: Confirmation | undefined) {
     const [title, text] =
       confirming?.kind === 'one'
-        ? [`Sign out ${confirming.session.device}?`, 'That device will have to sign in again. Anything open there stops working.']
-        : [`Sign out ${otherSessions(confirming?.count ?? 0)}?`, 'Every other device will have to sign in again. This device stays signed in.'];
+        ? [strings.sessions.confirmOneTitle(confirming.session.device), strings.sessions.confirmOneText]
+        : [strings.sessions.confirmOthersTitle(otherSessions(confirming?.count ?? 0)), strings.sessions.confirmOthersText];
     return html`<dialog aria-labelledby="confirm-title" aria-describedby="confirm-text" data-testid="sessions-confirm" @close=${this.#closed}>
       <form method="dialog">
         <h3 id="confirm-title">${title}</h3>
         <p id="confirm-text">${text}</p>
         <div class="buttons">
-          <button type="submit" value="cancel" autofocus>Cancel</button>
-          <button type="submit" value="confirm" class="danger" data-testid="sessions-confirm-yes">Sign out</button>
+          <button type="submit" value="cancel" autofocus>${strings.sessions.cancel}</button>
+          <button type="submit" value="confirm" class="danger" data-testid="sessions-confirm-yes">${strings.sessions.signOut}</button>
         </div>
       </form>
     </dialog>`;

@@ -1,4 +1,5 @@
 import { LitElement, css, html, nothing } from 'lit';
+import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
 
 /**
@@ -36,7 +37,7 @@ export class SignedOutView extends LitElement {
         padding: 12px 16px;
         border-radius: var(--radius-sm);
         background: var(--info-bg);
-        border: 1px solid var(--border);
+        border: 1px solid var(--divider);
         text-align: start;
       }
       .lead {
@@ -57,13 +58,13 @@ export class SignedOutView extends LitElement {
 
   override render() {
     return html`<section class="card" aria-labelledby="signed-out-title">
-      <h2 id="signed-out-title" tabindex="-1">Sign in to your notes</h2>
+      <h2 id="signed-out-title" tabindex="-1">${strings.signedOut.title}</h2>
       <div role="status" aria-live="polite">
         ${this.message ? html`<p class="message" data-testid="auth-message" tabindex="-1">${this.message}</p>` : nothing}
       </div>
-      <p class="lead muted">You sign in with your identity provider; this app never sees your password.</p>
+      <p class="lead muted">${strings.signedOut.lead}</p>
       <button class="primary" type="button" data-testid="signin" ?disabled=${this.busy} @click=${this.#signIn}>
-        ${this.busy ? 'Redirecting…' : 'Sign in'}
+        ${this.busy ? strings.signedOut.redirecting : strings.signedOut.signIn}
       </button>
     </section>`;
   }

@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { UserInfo } from '../../../shared/src/index.js';
 import { displayName } from '../session/session-logic.js';
+import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -74,16 +75,16 @@ export class UserPanel extends LitElement {
     const { claims, session, sub } = this.user;
     const email = typeof claims.email === 'string' ? claims.email : undefined;
     return html`<section class="card" aria-labelledby="user-title">
-      <h2 id="user-title" tabindex="-1">Signed in as ${displayName(this.user)}</h2>
+      <h2 id="user-title" tabindex="-1">${strings.user.signedInAs(displayName(this.user))}</h2>
       ${email ? html`<p class="email muted">${email}</p>` : nothing}
-      <h3 id="session-title">Session</h3>
+      <h3 id="session-title">${strings.user.session}</h3>
       <dl aria-labelledby="session-title">
-        <dt>Ends if idle at</dt>
+        <dt>${strings.user.idleEnd}</dt>
         <dd data-testid="session-idle-expiry">${localTime(session.idleExpiresAt)}</dd>
-        <dt>Ends at the latest</dt>
+        <dt>${strings.user.absoluteEnd}</dt>
         <dd data-testid="session-expiry">${localTime(session.expiresAt)}</dd>
       </dl>
-      <h3 id="claims-title">Claims</h3>
+      <h3 id="claims-title">${strings.user.claims}</h3>
       <dl class="claims" aria-labelledby="claims-title" data-testid="claims">
         ${Object.entries({ sub, ...claims }).map(([name, value]) => html`<dt>${name}</dt><dd>${claimText(value)}</dd>`)}
       </dl>

@@ -1,38 +1,40 @@
 import { LitElement, css, html, nothing } from 'lit';
-import { describeError } from '../api/bff-client.js';
+import type { RouteInfo } from '../../../shared/src/index.js';
 import { baseStyles } from '../components/shared-styles.js';
-import { getGreeting, getReportsToken, type Greeting, type TokenView } from './demo-apis.js';
+import type { Problem } from '../controllers/list-task.js';
+import { strings } from '../strings.js';
+import { DemoApisController } from './demo-apis-controller.js';
 
 /**
  * "Calls through the BFF": a public greeting that works signed in or out (`token=user-or-none`)
- * and, signed in, the reports API that only accepts a token issued for its own audience.
+ * and, signed in, the reports API that only accepts a token issued for its own audience. Each part
+ * shows only when its route exists. Only renders: the DemoApisController owns state and calls.
  */
 export class ApiPanel extends LitElement {
   static override properties = {
     signedIn: { type: Boolean, attribute: 'signed-in' },
-    greeting: { state: true },
-    reports: { state: true },
-    problem: { state: true },
-    busy: { state: true },
+    routes: { attribute: false },
   };
   declare signedIn: boolean;
-  declare greeting: Greeting | undefined;
-  declare reports: TokenView | undefined;
-  declare problem: string | undefined;
-  declare busy: boolean;
+  /** The routes `/bff/config` listed. */
+  declare routes: readonly RouteInfo[];
+
+  readonly #apis = new DemoApisController(this, () => ({ routes: this.routes, signedIn: this.signedIn }));
 
   constructor() {
     super();
     this.signedIn = false;
-    this.greeting = undefined;
-    this.reports = undefined;
-    this.problem = undefined;
-    this.busy = false;
+    this.routes = [];
   }
 
   static override styles = [
     baseStyles,
     css`
+      /* Signed out, the panel sits alone below the sign-in card. */
+      :host(:not([signed-in])) {
+        max-width: 480px;
+        margin: 24px auto 0;
+      }
       dl {
         display: grid;
         grid-template-columns: max-content minmax(0, 1fr);
@@ -50,44 +52,43 @@ export class ApiPanel extends LitElement {
     `,
   ];
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    void getGreeting().then(
-      (greeting) => (this.greeting = greeting),
-      (error: unknown) => (this.problem = describeError(error).message),
-    );
-  }
-
-  async #callReports() {
-    this.busy = true;
-    this.problem = undefined;
-    try {
-      this.reports = await getReportsToken();
-    } catch (error) {
-      this.problem = describeError(error, 'The reports API refused the call').message;
-    } finally {
-      this.busy = false;
-    }
-  }
-
   override render() {
+    const apis = this.#apis;
+    const text = strings.demoApis;
     return html`<section class="card" aria-labelledby="api-heading">
-      <h2 id="api-heading">Calls through the BFF</h2>
-      <p class="muted">Each API gets the token its route asks for; the browser never sees one.</p>
+      <h2 id="api-heading">${text.title}</h2>
+      <p class="muted">${text.lead}</p>
       <dl>
-        <dt>Public API</dt>
-        <dd data-testid="greeting">${this.greeting?.greeting ?? '…'}</dd>
-        ${this.reports
-          ? html`<dt>Reports API</dt>
-              <dd data-testid="reports-audience">token for ${this.reports.audience}</dd>`
+        ${apis.renderGreeting({
+          loading: () => this.#greeting('…'),
+          greeting: ({ greeting }) => this.#greeting(greeting),
+          failed: ({ message }) => this.#greeting(message, true),
+        })}
+        ${apis.reports
+          ? html`<dt>${text.reportsApi}</dt>
+              <dd data-testid="reports-audience">${text.tokenFor(apis.reports.audience)}</dd>`
           : nothing}
       </dl>
-      ${this.signedIn
-        ? html`<button type="button" data-testid="call-reports" ?disabled=${this.busy} @click=${this.#callReports}>Call the reports API</button>`
+      ${apis.available.reports
+        ? html`<button type="button" data-testid="call-reports" ?disabled=${apis.busy} @click=${() => void apis.callReports()}>${text.callReports}</button>`
         : nothing}
-      ${this.problem ? html`<p class="alert" role="alert">${this.problem}</p>` : nothing}
+      ${apis.problem ? this.#problem(apis.problem) : nothing}
     </section>`;
+  }
+
+  #greeting(text: string, failed = false) {
+    return html`<dt>${strings.demoApis.publicApi}</dt>
+      <dd data-testid="greeting" role=${failed ? 'alert' : nothing}>${text}</dd>`;
+  }
+
+  #problem({ title, message }: Problem) {
+    return html`<div class="alert" role="alert"><strong>${title}</strong><p>${message}</p></div>`;
   }
 }
 
 customElements.define('api-panel', ApiPanel);
+declare global {
+  interface HTMLElementTagNameMap {
+    'api-panel': ApiPanel;
+  }
+}

@@ -28,8 +28,13 @@ export function parseTokenView(body: unknown): TokenView | undefined {
   return typeof sub === 'string' && typeof audience === 'string' && typeof scope === 'string' ? { sub, audience, scope } : undefined;
 }
 
+/** The public greeting on a `token=user-or-none` route (`/public`). */
+export const GREETING_PATH = '/public/hello';
+/** The reports API on a route with its own audience (`/reports`). */
+export const REPORTS_PATH = '/reports/me';
+
 /** The public greeting: the user's token when signed in, no token otherwise. */
-export const getGreeting = (signal?: AbortSignal): Promise<Greeting> => request('/public/hello', { signal, parse: parseGreeting });
+export const getGreeting = (signal?: AbortSignal): Promise<Greeting> => request(GREETING_PATH, { signal, parse: parseGreeting });
 
 /** The reports API, called with the user's token for its own audience (obtained by the BFF on first use). */
-export const getReportsToken = (signal?: AbortSignal): Promise<TokenView> => request('/reports/me', { signal, parse: parseTokenView });
+export const getReportsToken = (signal?: AbortSignal): Promise<TokenView> => request(REPORTS_PATH, { signal, parse: parseTokenView });

@@ -1,5 +1,7 @@
 import { WEBSOCKET_CLOSE } from '../../../shared/src/index.js';
 import { ApiError, reportUnauthorized } from '../api/bff-client.js';
+import { strings } from '../strings.js';
+import { LIVE_NOTES_PATH } from './notes-api.js';
 
 /** The BFF's close code for "your session ended" (DESIGN "Real time"). */
 export const SESSION_ENDED_CLOSE = WEBSOCKET_CLOSE.sessionEnded;
@@ -15,7 +17,7 @@ export function backoffMs(attempt: number, random = Math.random): number {
 
 /**
  * Live updates of the user's notes: a WebSocket through the BFF (`/api/notes/live`, a
- * `websocket=true` route) that says when the notes changed in any tab or on any device. It
+ * `websocket=true` route; the notes panel opens it only when `/bff/config` says so) that says when the notes changed in any tab or on any device. It
  * reconnects with backoff when the connection drops; when the BFF closes it because the session
  * ended (4401), it reports that like a 401, and the app shows the signed-out view.
  */
@@ -27,7 +29,7 @@ export class LiveNotes {
 
   constructor(
     private readonly onChange: () => void,
-    private readonly url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/notes/live`,
+    private readonly url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${LIVE_NOTES_PATH}`,
   ) {}
 
   start(): void {
@@ -59,7 +61,7 @@ export class LiveNotes {
       this.#socket = undefined;
       if (event.code === SESSION_ENDED_CLOSE) {
         this.#stopped = true;
-        reportUnauthorized(new ApiError(401, 'unauthenticated', 'Your session ended. Please sign in again.'));
+        reportUnauthorized(new ApiError(401, 'unauthenticated', strings.errors.sessionEnded));
         return;
       }
       const wait = event.code === TOKEN_EXPIRED_CLOSE ? 0 : backoffMs(this.#attempt++);

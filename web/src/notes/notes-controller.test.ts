@@ -150,4 +150,33 @@ describe('NotesController', () => {
     await settle();
     expect(notes.render(asText)).toBe('[back]');
   });
+
+  it('opens the live notes WebSocket only while its route takes upgrades and the element is shown', async () => {
+    const opened: string[] = [];
+    const closed: string[] = [];
+    class FakeSocket {
+      constructor(readonly url: string) {
+        opened.push(url);
+      }
+      addEventListener() {}
+      close() {
+        closed.push(this.url);
+      }
+    }
+    vi.stubGlobal('WebSocket', FakeSocket);
+    vi.stubGlobal('location', { protocol: 'http:', host: 'app.test' });
+    stubApi({ 'GET /api/notes': () => json(200, []) });
+    const { host, notes } = started();
+    await settle();
+    expect(opened).toEqual([]); // a route without #websocket=true: no handshake that can only fail
+    notes.live = true;
+    expect(opened).toEqual(['ws://app.test/api/notes/live']);
+    host.disconnect();
+    expect(closed).toEqual(['ws://app.test/api/notes/live']);
+    notes.live = false;
+    host.connect();
+    expect(opened).toHaveLength(1);
+    notes.live = true;
+    expect(opened).toHaveLength(2);
+  });
 });

@@ -1,73 +1,71 @@
-import { Task, TaskStatus } from '@lit/task';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Note } from '../../../shared/src/index.js';
-import { addNote, deleteNote, describeError, isUnauthorized, listNotes } from '../api/bff-client.js';
+import { describeError, isUnauthorized } from '../api/bff-client.js';
+import { ListTask, type ListRenderers, type Problem } from '../controllers/list-task.js';
+import { strings } from '../strings.js';
 import { LiveNotes } from './live-notes.js';
+import { addNote, deleteNote, listNotes } from './notes-api.js';
+
+export type { Problem } from '../controllers/list-task.js';
 
 /** Longest note the demo API accepts, in characters (code points) after trimming. */
 export const NOTE_MAX_LENGTH = 500;
 
-/** A problem to show: a short title and a sentence. */
-export interface Problem {
-  title: string;
-  message: string;
-}
-
 /** One template per state of the list; the element supplies them, the controller picks one. */
-export interface NotesRenderers<R> {
-  /** Nothing loaded yet. */
-  loading: () => R;
-  /** The list; `refreshing` while it is being reloaded (after an add or delete, or Try again). */
-  list: (notes: readonly Note[], refreshing: boolean) => R;
-  /** Loading failed; `reload()` tries again. */
-  failed: (problem: Problem) => R;
-}
+export type NotesRenderers<R> = ListRenderers<Note, R>;
 
 /**
- * The notes state of a host element: the list (a @lit/task Task), add, delete, whether a change
- * is being saved and why the last one failed. The element renders from this and calls the
- * actions; HTTP stays in the API module. A 401 is handled app-wide (the signed-out view), so it
- * shows nothing here.
+ * The notes state of a host element: the list (a ListTask), add, delete, whether a change is
+ * being saved and why the last one failed, and live updates when the route takes WebSockets.
+ * The element renders from this and calls the actions; HTTP stays in the API module. A 401 is
+ * handled app-wide (the signed-out view), so it shows nothing here.
  */
 export class NotesController implements ReactiveController {
   readonly #host: ReactiveControllerHost;
-  readonly #list: Task<readonly [], Note[]>;
+  readonly #list: ListTask<Note>;
   #saving = false;
   #saveError: Problem | undefined;
-  /** A load was cut off by hostDisconnected and has to be made again on reconnect. */
-  #loadAborted = false;
+  #connected = false;
+  #live = false;
 
   /** Live updates from other tabs and devices (none where WebSocket is missing, e.g. unit tests). */
-  readonly #live = typeof WebSocket === 'undefined' ? undefined : new LiveNotes(() => void this.#reloadQuietly());
+  readonly #updates = typeof WebSocket === 'undefined' ? undefined : new LiveNotes(() => void this.#reloadQuietly());
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
     host.addController(this);
-    // The Task is a controller of the host too: it loads on the host's first update.
-    this.#list = new Task(host, {
-      task: (_args: readonly [], { signal }) => listNotes(signal),
-      args: () => [] as const,
-    });
+    this.#list = new ListTask(host, { load: listNotes, failedTitle: strings.notes.loadFailed });
   }
 
   hostConnected(): void {
-    this.#live?.start();
-    if (!this.#loadAborted) return;
-    this.#loadAborted = false;
-    void this.#list.run();
+    this.#connected = true;
+    if (this.#live) this.#updates?.start();
   }
 
   hostDisconnected(): void {
-    this.#live?.stop();
-    // The element is gone (e.g. the app signed out): do not keep a request going for nobody.
-    if (this.#list.status !== TaskStatus.PENDING) return;
-    this.#loadAborted = true;
-    this.#list.abort();
+    this.#connected = false;
+    this.#updates?.stop();
+  }
+
+  /**
+   * Whether to open the live updates WebSocket: only when the route takes upgrades (the element
+   * passes what `/bff/config` says), since a refused handshake is an error in every console.
+   */
+  set live(on: boolean) {
+    if (on === this.#live) return;
+    this.#live = on;
+    if (!this.#connected) return;
+    if (on) this.#updates?.start();
+    else this.#updates?.stop();
+  }
+
+  get live(): boolean {
+    return this.#live;
   }
 
   /** The last loaded list, kept while it reloads; undefined before the first load or after a failed one. */
   get notes(): readonly Note[] | undefined {
-    return this.#list.value;
+    return this.#list.items;
   }
 
   /** An add or delete is on its way: the element disables the form and the buttons. */
@@ -77,28 +75,23 @@ export class NotesController implements ReactiveController {
 
   /** Why the last add or delete failed, if it did; hidden while the list's own failure is shown. */
   get saveError(): Problem | undefined {
-    return this.#list.status === TaskStatus.ERROR ? undefined : this.#saveError;
+    return this.#list.failed ? undefined : this.#saveError;
   }
 
   /** Renders the list's current state with the element's templates (undefined renders nothing). */
   render<R>(renderers: NotesRenderers<R>): R | undefined {
-    return this.#list.render({
-      initial: renderers.loading,
-      pending: () => (this.notes ? renderers.list(this.notes, true) : renderers.loading()),
-      complete: (notes) => renderers.list(notes, false),
-      error: (error) => (isUnauthorized(error) ? undefined : renderers.failed(describeError(error, 'Could not load your notes'))),
-    });
+    return this.#list.render(renderers);
   }
 
   /** A change elsewhere: reload, unless a change of ours is being saved (it reloads anyway). */
   #reloadQuietly(): Promise<void> | undefined {
-    if (this.#saving || this.#list.status === TaskStatus.PENDING) return undefined;
-    return this.#list.run();
+    if (this.#saving || this.#list.loading) return undefined;
+    return this.#list.reload();
   }
 
   /** Loads the list again (the Try again button). */
   reload(): Promise<void> {
-    return this.#list.run();
+    return this.#list.reload();
   }
 
   /** Checks and adds a note, then reloads the list. Resolves true when it was saved. */
@@ -106,9 +99,9 @@ export class NotesController implements ReactiveController {
     // One change at a time: the element disables its controls, this covers a submit in between.
     if (this.#saving) return false;
     const text = input.trim();
-    if (text === '') return this.#refuse({ title: 'Nothing to add', message: 'Write something first.' });
+    if (text === '') return this.#refuse({ title: strings.notes.emptyTitle, message: strings.notes.emptyMessage });
     if ([...text].length > NOTE_MAX_LENGTH) {
-      return this.#refuse({ title: 'Note too long', message: `A note can have up to ${NOTE_MAX_LENGTH} characters.` });
+      return this.#refuse({ title: strings.notes.tooLongTitle, message: strings.notes.tooLongMessage(NOTE_MAX_LENGTH) });
     }
     return this.#save(() => addNote(text));
   }
@@ -133,9 +126,9 @@ export class NotesController implements ReactiveController {
     try {
       await action();
       saved = true;
-      await this.#list.run();
+      await this.#list.reload();
     } catch (error) {
-      if (!isUnauthorized(error)) this.#saveError = describeError(error, 'Could not save the change');
+      if (!isUnauthorized(error)) this.#saveError = describeError(error, strings.notes.saveFailed);
     } finally {
       this.#saving = false;
       this.#host.requestUpdate();

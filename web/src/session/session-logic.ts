@@ -1,13 +1,8 @@
 import type { UserInfo } from '../../../shared/src/index.js';
+import { strings } from '../strings.js';
 
-/** What the signed-out view says when the app knows why the session is gone. */
-export const SESSION_MESSAGES = {
-  expired: 'Your session expired. Please sign in again.',
-  ended: 'Your session ended. Please sign in again.',
-  otherTab: 'You signed out in another tab.',
-  /** The app cannot know who ended it (another device, the provider, an administrator): says so. */
-  elsewhere: 'You were signed out on this device, possibly from another device. Please sign in again.',
-} as const;
+/** What the signed-out view says when the app knows why the session is gone (see strings.ts). */
+export const SESSION_MESSAGES = strings.session;
 
 /** Longest single timer wait: browsers clamp anything above 2^31-1 ms, so re-check at least daily. */
 export const MAX_CHECK_DELAY_MS = 24 * 60 * 60 * 1000;

@@ -1,66 +1,45 @@
-import { Task, TaskStatus } from '@lit/task';
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { UserSession, UserSessions } from '../../../shared/src/index.js';
-import { ApiError, describeError, endOtherSessions, endSession, isUnauthorized, listSessions, type ErrorDescription } from '../api/bff-client.js';
+import type { ReactiveControllerHost } from 'lit';
+import type { UserSession } from '../../../shared/src/index.js';
+import { ApiError, describeError, endOtherSessions, endSession, isUnauthorized, listSessions } from '../api/bff-client.js';
+import { ListTask, type ListRenderers, type Problem } from '../controllers/list-task.js';
+import { strings } from '../strings.js';
+
+export type { Problem } from '../controllers/list-task.js';
 
 /** What the user is asked to confirm: ending one other session, or all of them. */
 export type Confirmation = { kind: 'one'; session: UserSession } | { kind: 'others'; count: number };
 
-/** A problem to show: a short title and a sentence. */
-export type Problem = Pick<ErrorDescription, 'title' | 'message'>;
-
 /** One template per state of the list; the element supplies them, the controller picks one. */
-export interface SessionsRenderers<R> {
-  loading: () => R;
-  /** The list; `refreshing` while it is being reloaded (after an action, or Refresh). */
-  list: (sessions: readonly UserSession[], refreshing: boolean) => R;
-  failed: (problem: Problem) => R;
-}
+export type SessionsRenderers<R> = ListRenderers<UserSession, R>;
 
 /** "1 other session", "3 other sessions". */
-export function otherSessions(count: number): string {
-  return count === 1 ? '1 other session' : `${count} other sessions`;
-}
+export const otherSessions = (count: number): string => strings.sessions.others(count);
 
 /**
- * The state of "Your sessions": the list (a @lit/task Task), the confirmation being asked, an
+ * The state of "Your sessions": the list (a ListTask), the confirmation being asked, an
  * action in progress, and the outcome of the last one (a sentence for the live region, or a
  * problem). Nothing ends without `confirm()` after `ask()`. A 401 is handled app-wide (the
  * signed-out view), so it shows nothing here. HTTP stays in the API module.
  */
-export class SessionsController implements ReactiveController {
+export class SessionsController {
   readonly #host: ReactiveControllerHost;
-  readonly #list: Task<readonly [], UserSessions>;
+  readonly #list: ListTask<UserSession>;
   #confirming: Confirmation | undefined;
   #busy = false;
   #outcome: string | undefined;
   #problem: Problem | undefined;
-  #loadAborted = false;
 
   constructor(host: ReactiveControllerHost) {
-    this.#host = host;
-    host.addController(this);
-    this.#list = new Task(host, {
-      task: (_args: readonly [], { signal }) => listSessions(signal),
-      args: () => [] as const,
+    this.#host = host; // the ListTask hooks itself into the host's lifecycle; this only asks for updates
+    this.#list = new ListTask(host, {
+      load: async (signal) => (await listSessions(signal)).sessions,
+      failedTitle: strings.sessions.loadFailed,
     });
-  }
-
-  hostConnected(): void {
-    if (!this.#loadAborted) return;
-    this.#loadAborted = false;
-    void this.#list.run();
-  }
-
-  hostDisconnected(): void {
-    if (this.#list.status !== TaskStatus.PENDING) return;
-    this.#loadAborted = true;
-    this.#list.abort();
   }
 
   /** The last loaded sessions (kept while reloading), newest first. */
   get sessions(): readonly UserSession[] | undefined {
-    return this.#list.value?.sessions;
+    return this.#list.items;
   }
 
   /** Sessions other than this browser's. */
@@ -87,17 +66,14 @@ export class SessionsController implements ReactiveController {
     return this.#problem;
   }
 
+  /** Renders the list's current state with the element's templates (undefined renders nothing). */
   render<R>(renderers: SessionsRenderers<R>): R | undefined {
-    return this.#list.render({
-      initial: renderers.loading,
-      pending: () => (this.sessions ? renderers.list(this.sessions, true) : renderers.loading()),
-      complete: ({ sessions }) => renderers.list(sessions, false),
-      error: (error) => (isUnauthorized(error) ? undefined : renderers.failed(describeError(error, 'Could not load your sessions'))),
-    });
+    return this.#list.render(renderers);
   }
 
+  /** Loads the list again (Refresh, Try again). */
   reload(): Promise<void> {
-    return this.#list.run();
+    return this.#list.reload();
   }
 
   /** Asks before ending: one other session, or (without an argument) every other one. */
@@ -126,24 +102,24 @@ export class SessionsController implements ReactiveController {
     try {
       if (asked.kind === 'one') {
         await endSession(asked.session.handle);
-        this.#outcome = `Signed out ${asked.session.device}. It will have to sign in again.`;
+        this.#outcome = strings.sessions.signedOutOne(asked.session.device);
       } else {
         const { ended } = await endOtherSessions();
-        this.#outcome = ended === 0 ? 'There were no other sessions to sign out.' : `Signed out ${otherSessions(ended)}.`;
+        this.#outcome = ended === 0 ? strings.sessions.signedOutNone : strings.sessions.signedOutOthers(otherSessions(ended));
       }
       done = true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
-        this.#outcome = 'That session had already ended.'; // elsewhere, or it expired: the list shows the truth
+        this.#outcome = strings.sessions.alreadyEnded; // elsewhere, or it expired: the list shows the truth
       } else if (!isUnauthorized(error)) {
-        const { title, message } = describeError(error, 'Could not sign out');
+        const { title, message } = describeError(error, strings.sessions.signOutFailed);
         this.#problem = { title, message };
       }
     } finally {
       this.#busy = false;
       this.#host.requestUpdate();
     }
-    await this.#list.run();
+    await this.#list.reload();
     return done;
   }
 }

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BffConfig } from '../shared/src/index.js';
+import { startStack, type Stack } from './support/stack.js';
+
+describe('GET /bff/config', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // One more route with a resource and a scope: neither may reach the answer.
+    stack = await startStack({ routes: ({ upstream }) => `/grants=${upstream}/secret-base#token=client&resource=urn:example:grants&scope=grants.read` });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const get = (headers: HeadersInit) => fetch(`${stack.bff.url}/bff/config`, { headers });
+
+  it('lists every route prefix with its websocket flag and token policy, signed out, and nothing else', async () => {
+    const response = await get({ 'x-csrf': '1' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const text = await response.text();
+    const body = JSON.parse(text) as BffConfig;
+    expect(Object.keys(body)).toEqual(['routes']);
+    const byPrefix = Object.fromEntries(body.routes.map((route) => [route.prefix, route]));
+    expect(byPrefix).toEqual({
+      '/api': { prefix: '/api', websocket: true, token: 'user' },
+      '/rec': { prefix: '/rec', websocket: false, token: 'user' },
+      '/open': { prefix: '/open', websocket: false, token: 'none' },
+      '/reports': { prefix: '/reports', websocket: false, token: 'user' },
+      '/public': { prefix: '/public', websocket: false, token: 'user-or-none' },
+      '/grants': { prefix: '/grants', websocket: false, token: 'client' },
+    });
+    for (const route of body.routes) expect(Object.keys(route).sort()).toEqual(['prefix', 'token', 'websocket']);
+    // Where the routes lead and what they are granted stays in the BFF.
+    for (const secret of [stack.api.url, stack.reports.url, stack.upstream.url, '127.0.0.1', 'secret-base', 'urn:', 'grants.read', 'resource', 'scope']) {
+      expect(text).not.toContain(secret);
+    }
+  });
+
+  it('refuses a call without X-CSRF, or from another site, with 403', async () => {
+    for (const headers of [{}, { 'x-csrf': '0' }, { 'x-csrf': '1', 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
+      const response = await get(headers);
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { error: string }).error).toBe('csrf');
+    }
+  });
+});
