@@ -21,7 +21,8 @@ describe('GET /bff/config', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     const text = await response.text();
     const body = JSON.parse(text) as BffConfig;
-    expect(Object.keys(body)).toEqual(['routes']);
+    expect(Object.keys(body)).toEqual(['routes', 'signedIn']);
+    expect(body.signedIn).toBe(false);
     const byPrefix = Object.fromEntries(body.routes.map((route) => [route.prefix, route]));
     expect(byPrefix).toEqual({
       '/api': { prefix: '/api', websocket: true, token: 'user' },
@@ -36,6 +37,18 @@ describe('GET /bff/config', () => {
     for (const secret of [stack.api.url, stack.reports.url, stack.upstream.url, '127.0.0.1', 'secret-base', 'urn:', 'grants.read', 'resource', 'scope']) {
       expect(text).not.toContain(secret);
     }
+  });
+
+  it('says whether the cookie names a live session, without a 401 and without sliding its idle timeout', async () => {
+    const browser = await stack.signIn();
+    const cookie = browser.cookieHeader(stack.bff.url)!;
+    const signedIn = (await (await get({ 'x-csrf': '1', cookie })).json()) as BffConfig;
+    expect(signedIn.signedIn).toBe(true);
+    const made = (await (await get({ 'x-csrf': '1', cookie: 'bff=made-up-0123456789abcdef0123456789abcdef012' })).json()) as BffConfig;
+    expect(made.signedIn).toBe(false);
+    await browser.fetch(`${stack.bff.url}${((await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl}`);
+    const after = (await (await get({ 'x-csrf': '1', cookie })).json()) as BffConfig;
+    expect(after.signedIn).toBe(false);
   });
 
   it('refuses a call without X-CSRF, or from another site, with 403', async () => {

@@ -123,11 +123,15 @@ export interface RouteInfo {
 }
 
 /**
- * Payload of `GET /bff/config`: the routes the SPA may call, so it calls only those that exist.
- * Deliberately nothing else: where the routes lead and which tokens they get stay in the BFF.
+ * Payload of `GET /bff/config`: the routes the SPA may call, so it calls only those that exist,
+ * and whether the browser's cookie names a live session (so a signed-out page never asks
+ * `/bff/user` for a 401 the browser would log as an error). Deliberately nothing else: where
+ * the routes lead and which tokens they get stay in the BFF.
  */
 export interface BffConfig {
   routes: RouteInfo[];
+  /** The cookie names a live session (read without sliding its idle timeout). */
+  signedIn: boolean;
 }
 
 /** Query parameter the BFF sets on `/` when sign-in failed at the provider or the callback. */

@@ -4,7 +4,7 @@ import type { Context, Next } from 'koa';
 import session from 'koa-session';
 import { BFF_PATHS, SLIDE_PARAM, type BffConfig, type UserInfo } from '../../../shared/src/index.js';
 import type { Deps } from '../context.js';
-import { cookieNames } from '../session/cookies.js';
+import { cookieNames, readCookie } from '../session/cookies.js';
 import { unauthenticated } from '../errors.js';
 import { requireCsrfHeader } from '../middleware/csrf.js';
 import { loginRateLimit } from '../middleware/rate-limit.js';
@@ -47,16 +47,19 @@ function user({ config }: Deps) {
 
 /**
  * `GET /bff/config`: the `API_ROUTES` prefixes with their WebSocket flag and token policy, so the
- * SPA calls only routes that exist. Built once from the configuration, and field by field: an
- * upstream URL, resource or scope would tell any visitor where the APIs live and what they grant.
+ * SPA calls only routes that exist, and whether the cookie names a live session. The routes are
+ * built once from the configuration, and field by field: an upstream URL, resource or scope would
+ * tell any visitor where the APIs live and what they grant. The session check does not slide the
+ * idle timeout (a page load alone keeps nothing alive) and never answers 401: a signed-out page
+ * learns it without an error in the browser's console.
  */
-function clientConfig({ config }: Pick<Deps, 'config'>) {
-  const body = JSON.stringify({
-    routes: config.apiRoutes.map(({ prefix, websocket, token }) => ({ prefix, websocket, token })),
-  } satisfies BffConfig);
+function clientConfig({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
+  const routes = config.apiRoutes.map(({ prefix, websocket, token }) => ({ prefix, websocket, token }));
+  const sessionCookie = cookieNames(config).session;
   return async function clientConfig(ctx: Context) {
-    ctx.type = 'application/json';
-    ctx.body = body;
+    const id = readCookie(ctx.get('cookie'), sessionCookie);
+    const signedIn = SessionStore.isId(id) && (await sessions.isLive(sessions.handleOf(id)));
+    ctx.body = { routes, signedIn } satisfies BffConfig;
   };
 }
 

@@ -96,16 +96,18 @@ describe('parseBffConfig', () => {
   const route = { prefix: '/api', websocket: true, token: 'user' };
 
   it('accepts the /bff/config payload and keeps only the known fields of each route', () => {
-    expect(parseBffConfig({ routes: [] })).toEqual({ routes: [] });
-    expect(parseBffConfig({ routes: [{ ...route, upstream: 'http://x' }, { prefix: '/public', websocket: false, token: 'user-or-none' }] })).toEqual({
+    expect(parseBffConfig({ routes: [], signedIn: false })).toEqual({ routes: [], signedIn: false });
+    expect(parseBffConfig({ routes: [{ ...route, upstream: 'http://x' }, { prefix: '/public', websocket: false, token: 'user-or-none' }], signedIn: true })).toEqual({
       routes: [route, { prefix: '/public', websocket: false, token: 'user-or-none' }],
+      signedIn: true,
     });
+    expect(parseBffConfig({ routes: [] })).toBeUndefined(); // signedIn is part of the contract
   });
 
   it('rejects anything else, and the whole answer when one route is malformed', () => {
     for (const body of [null, [], {}, { routes: {} }, { routes: [null] }]) expect(parseBffConfig(body)).toBeUndefined();
     for (const bad of [{ prefix: 'api' }, { prefix: 1 }, { websocket: 'true' }, { token: 'admin' }, { token: undefined }]) {
-      expect(parseBffConfig({ routes: [route, { ...route, ...bad }] })).toBeUndefined();
+      expect(parseBffConfig({ routes: [route, { ...route, ...bad }], signedIn: false })).toBeUndefined();
     }
   });
 });

@@ -100,7 +100,7 @@ function parseRouteInfo(body: unknown): RouteInfo | undefined {
 
 /** The `/bff/config` payload; one malformed route rejects the whole answer (as for notes). */
 export function parseBffConfig(body: unknown): BffConfig | undefined {
-  if (!isObject(body) || !Array.isArray(body.routes)) return undefined;
+  if (!isObject(body) || !Array.isArray(body.routes) || typeof body.signedIn !== 'boolean') return undefined;
   const routes = parseAll(body.routes, parseRouteInfo);
-  return routes && { routes };
+  return routes && { routes, signedIn: body.signedIn };
 }

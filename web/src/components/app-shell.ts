@@ -88,12 +88,14 @@ export class AppShell extends LitElement {
     `,
   ];
 
+  readonly #config = new ConfigController(this);
   readonly #session = new SessionController(this, {
     initialMessage: takeLoginError(window.location, window.history),
+    // A failed config answer is no answer: /bff/user decides.
+    signedIn: () => this.#config.ready.then((config) => config?.signedIn ?? true),
   });
   /** The state the focus was last moved for, so a re-render of the same state leaves focus alone. */
   #focusedFor: string | undefined;
-  readonly #config = new ConfigController(this);
 
   override render() {
     const state = this.#session.state;

@@ -79,6 +79,24 @@ describe('SessionController', () => {
     expect(failed.state).toEqual({ status: 'signed-out', message: 'You declined to share your account.' });
   });
 
+  it('trusts a signed-out hint: no /bff/user call at all (no 401 for the console), the login error still shown', async () => {
+    const fetchMock = stubUserEndpoint(unauthenticated);
+    const session = connect({ initialMessage: 'You declined to share your account.', signedIn: async () => false });
+    await settle();
+    expect(session.state).toEqual({ status: 'signed-out', message: 'You declined to share your account.' });
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it('asks /bff/user when the hint says signed in, or when the hint failed', async () => {
+    const fetchMock = stubUserEndpoint(() => json(200, userInfo(600)));
+    const hinted = connect({ signedIn: async () => true });
+    const failed = connect({ signedIn: () => Promise.reject(new Error('offline')) });
+    await settle();
+    expect(hinted.state).toMatchObject({ status: 'signed-in' });
+    expect(failed.state).toMatchObject({ status: 'signed-in' });
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+  });
+
   it('shows "Service temporarily unavailable" on a 503 and recovers on retry', async () => {
     stubUserEndpoint(() => json(503, { error: 'unavailable', message: 'The session store is unavailable.' }), () => json(200, userInfo(600)));
     const session = connect();

@@ -17,11 +17,17 @@ export interface SessionControllerOptions {
   initialMessage?: string;
   /** Re-check after a failed background check (network, 503) this much later. Default 30 s. */
   retryDelayMs?: number;
+  /**
+   * Whether the cookie names a live session, asked once before the first `/bff/user` (the app
+   * passes `GET /bff/config`'s `signedIn`): when false the page is signed out without a 401.
+   */
+  signedIn?: () => Promise<boolean>;
 }
 
 /**
  * Owns the authentication state of the page. It
- * - asks `GET /bff/user` on connect (401 = signed out, 200 = signed in, else an error with retry);
+ * - asks `GET /bff/user` on connect (401 = signed out, 200 = signed in, else an error with retry),
+ *   unless the `signedIn` hint already said there is no session;
  *   every later check it makes by itself (timers, visibility, other tabs, back/forward cache)
  *   is a background check with `slide=false`, so an open tab never keeps an unused session alive;
  * - signs the page out when any call answers 401 (via `onUnauthorized` of the BFF client);
@@ -45,10 +51,13 @@ export class SessionController implements ReactiveController {
   #generation = 0;
   #inFlight: AbortController | undefined;
   #leaving = false;
+  /** Asked once, before the first `/bff/user`: false means signed out, and no 401 is asked for. */
+  #signedInHint: (() => Promise<boolean>) | undefined;
 
   constructor(host: ReactiveControllerHost, options: SessionControllerOptions = {}) {
     this.#host = host;
     this.#initialMessage = options.initialMessage;
+    this.#signedInHint = options.signedIn;
     this.#retryDelayMs = options.retryDelayMs ?? 30_000;
     host.addController(this);
   }
@@ -92,6 +101,18 @@ export class SessionController implements ReactiveController {
     if (before.status === 'error') this.#set({ status: 'loading' });
 
     try {
+      // A signed-out page learns it from the hint (GET /bff/config), not from a 401 the browser
+      // would log as an error; a failed hint is no answer, and /bff/user decides.
+      const hint = this.#signedInHint;
+      this.#signedInHint = undefined;
+      if (hint && before.status === 'loading' && !(await hint().catch(() => true))) {
+        if (generation !== this.#generation) return;
+        this.#inFlight = undefined;
+        const message = this.#initialMessage;
+        this.#initialMessage = undefined;
+        this.#signedOut(message);
+        return;
+      }
       const user = await getUser(controller.signal, { slide: !background });
       if (generation !== this.#generation) return;
       this.#inFlight = undefined;
