@@ -68,7 +68,7 @@ export function createDeps(
   const sync = new SessionSync(kv, cache, log);
   void sync.start();
   // The cache keeps decrypted access tokens; sessionTokens (made below) does the decrypting.
-  const sessions: SessionStore = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync, (record): HotSession => sessionTokens.hotOf(record));
+  const sessions: SessionStore = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync, (record): HotSession => sessionTokens.hotOf(record), config.issuer.href);
   let dpopKey = config.dpop.key;
   if (config.dpop.enabled && !dpopKey) {
     // Tokens are bound to this key: another instance, or this one after a restart, cannot use them.

@@ -21,7 +21,7 @@ export const sessionHandle = (id: string, secret = TEST_SESSION_KEY) => handleUn
 /** Redis key of a session (by its cookie value) as a BFF with the test key stores it: the BFF's own layout. */
 export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => keys.session(sessionHandle(id, secret));
 /** Redis key of a user's session index (by issuer and sub) as a BFF with the test key names it. */
-export const userIndexKey = (user: SessionUser, secret = TEST_SESSION_KEY) => keys.byUser(userHashUnder(deriveUserIndexKey(secret), user));
+export const userIndexKey = (user: SessionUser & { iss: string }, secret = TEST_SESSION_KEY) => keys.byUser(userHashUnder(deriveUserIndexKey(secret), new URL(user.iss).href, user));
 /** Redis key of a session's refresh lock. */
 export const lockKey = (id: string, secret = TEST_SESSION_KEY) => keys.lock(handleUnder(deriveHandleKey(secret), id));
 

@@ -90,7 +90,7 @@ export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: 
     }
     let ended: number;
     try {
-      ended = await sessions.destroyByProviderSession({ iss: claims.iss!, sid, sub });
+      ended = await sessions.destroyByProviderSession({ sid, sub });
     } catch (error) {
       await kv.del([jtiKey]).catch(() => undefined);
       throw error;

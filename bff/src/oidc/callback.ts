@@ -110,7 +110,6 @@ export function callback(deps: Deps) {
     const now = Math.floor(Date.now() / 1000);
     const record: SessionRecord = {
       sub: idClaims.sub,
-      iss: idClaims.iss,
       claims,
       opSid: typeof idClaims.sid === 'string' ? idClaims.sid : undefined,
       logoutGuard: SessionStore.newId(),

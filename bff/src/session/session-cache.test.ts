@@ -60,7 +60,7 @@ describe('SessionStore reads and the cache', () => {
     const cache = new SessionCache({ entries: 10, bytes: 1_000_000 }, 60_000);
     const sync = new SessionSync(kv, cache, createLogger({ level: 'silent' }));
     await sync.start();
-    const sessions = new SessionStore(kv, { idleSeconds: 60, absoluteSeconds: 600 }, ['k'.repeat(32)], cache, sync, () => hot);
+    const sessions = new SessionStore(kv, { idleSeconds: 60, absoluteSeconds: 600 }, ['k'.repeat(32)], cache, sync, () => hot, 'https://issuer.example/');
     for (let i = 0; i < 200; i++) expect(await sessions.loadHot(SessionStore.newId())).toBeNull();
     expect(cache.pendingReads).toBe(0);
     await sync.stop();

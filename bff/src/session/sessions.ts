@@ -9,11 +9,6 @@ import type { SessionSync } from './session-sync.js';
  */
 export interface SessionRecord {
   sub: string;
-  /**
-   * The provider that signed the user in (the ID token's `iss`): with `sub`, who the user is (a
-   * `sub` is unique per issuer only). Absent on sessions made before it was stored.
-   */
-  iss?: string;
   /** ID token claims merged with userinfo, protocol claims removed. */
   claims: Record<string, unknown>;
   /** The provider's session id (`sid` claim), for back-channel logout. */
@@ -76,8 +71,12 @@ export function publicIdOf(stored: Pick<StoredSession, 'handle' | 'record'>): st
   return stored.record.publicId ?? createHash('sha256').update(`public-id/v1:${stored.handle}`).digest('base64url').slice(0, 22);
 }
 
-/** Who a session belongs to: the issuer and its `sub` (see {@link SessionRecord.iss}). */
-export type SessionUser = Pick<SessionRecord, 'iss' | 'sub'>;
+/**
+ * Who a session belongs to: its `sub`, at the one provider this BFF signs in with (a `sub` is
+ * unique per issuer only, so the index names both; the issuer comes from the configuration, not
+ * from each record: a record is a few hundred bytes from the next allocation size in Redis).
+ */
+export type SessionUser = Pick<SessionRecord, 'sub'>;
 
 /** The tokens, only ever in memory in clear. */
 export interface TokenSet {
@@ -144,10 +143,10 @@ export function deriveUserIndexKey(secret: string): Buffer {
 
 /**
  * A user's index hash under one key: HMAC-SHA256 of issuer and `sub` (JSON, so no pair of them
- * can read as another), base64url. A missing issuer (sessions from before it was stored) is `''`.
+ * can read as another), base64url.
  */
-export function userHashUnder(key: Buffer, user: SessionUser): string {
-  return createHmac('sha256', key).update(JSON.stringify([user.iss ?? '', user.sub])).digest('base64url');
+export function userHashUnder(key: Buffer, issuer: string, user: SessionUser): string {
+  return createHmac('sha256', key).update(JSON.stringify([issuer, user.sub])).digest('base64url');
 }
 
 /**
@@ -170,6 +169,8 @@ export class SessionStore {
     private readonly sync: SessionSync,
     /** Turns a record into its cached form (decrypts its access tokens). */
     private readonly hotOf: (record: SessionRecord) => HotSession,
+    /** The provider's issuer (OIDC_ISSUER as configured): with a `sub`, it names a user's index. */
+    private readonly issuer: string,
   ) {
     if (secrets.length === 0) throw new Error('SessionStore needs at least one secret');
     this.#handleKeys = secrets.map(deriveHandleKey);
@@ -299,7 +300,7 @@ export class SessionStore {
    * they are moved (see {@link #loadFromBeforeRotation}) or end.
    */
   #userIndexes(user: SessionUser): string[] {
-    return [...this.#userKeys.map((key) => keys.byUser(userHashUnder(key, user))), keys.legacyBySub(user.sub)];
+    return [...this.#userKeys.map((key) => keys.byUser(userHashUnder(key, this.issuer, user))), keys.legacyBySub(user.sub)];
   }
 
   /** The handles in every index of the user, once each. */
@@ -412,13 +413,13 @@ export class SessionStore {
   }
 
   /**
-   * Ends every session the provider's `sid` or the user's `sub` (of issuer `iss`, the logout
-   * token's) names; returns how many ended.
+   * Ends every session the provider's `sid` or the user's `sub` names (the logout token's issuer
+   * was checked: it is this BFF's provider); returns how many ended.
    */
-  async destroyByProviderSession(match: { iss: string; sid?: string; sub?: string }): Promise<number> {
-    const { iss, sid, sub } = match;
+  async destroyByProviderSession(match: { sid?: string; sub?: string }): Promise<number> {
+    const { sid, sub } = match;
     if (!sid && !sub) return 0;
-    const handles = sid ? await this.kv.members(keys.bySid(sid)) : await this.#indexed({ iss, sub: sub! });
+    const handles = sid ? await this.kv.members(keys.bySid(sid)) : await this.#indexed({ sub: sub! });
     const records = await Promise.all(handles.map(async (handle) => parseRecord(await this.kv.get(keys.session(handle)))));
     let ended = 0;
     for (const [i, handle] of handles.entries()) {
@@ -429,7 +430,7 @@ export class SessionStore {
       if (record !== null) ended++;
       // Expired meanwhile: prune the index it was found in.
       else if (sid) await this.kv.removeFromSet(keys.bySid(sid), handle);
-      else await this.#unindexUser({ iss, sub: sub! }, handle);
+      else await this.#unindexUser({ sub: sub! }, handle);
     }
     return ended;
   }
