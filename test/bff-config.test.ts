@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BffConfig } from '../shared/src/index.js';
+import type { BffConfig, BffStatus } from '../shared/src/index.js';
 import { startStack, type Stack } from './support/stack.js';
 
 describe('GET /bff/config', () => {
@@ -21,8 +21,7 @@ describe('GET /bff/config', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     const text = await response.text();
     const body = JSON.parse(text) as BffConfig;
-    expect(Object.keys(body)).toEqual(['routes', 'signedIn']);
-    expect(body.signedIn).toBe(false);
+    expect(Object.keys(body)).toEqual(['routes']);
     const byPrefix = Object.fromEntries(body.routes.map((route) => [route.prefix, route]));
     expect(byPrefix).toEqual({
       '/api': { prefix: '/api', websocket: true, token: 'user' },
@@ -39,16 +38,25 @@ describe('GET /bff/config', () => {
     }
   });
 
-  it('says whether the cookie names a live session, without a 401 and without sliding its idle timeout', async () => {
+  it('GET /bff/status says whether the cookie names a live session: 200 either way, no-store, the idle timeout left alone', async () => {
+    const status = async (headers: Record<string, string>) => {
+      const response = await fetch(`${stack.bff.url}/bff/status`, { headers: { 'x-csrf': '1', ...headers } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      return (await response.json()) as BffStatus;
+    };
+    expect(await status({})).toEqual({ signedIn: false });
+    expect(await status({ cookie: 'bff=made-up-0123456789abcdef0123456789abcdef012' })).toEqual({ signedIn: false });
     const browser = await stack.signIn();
     const cookie = browser.cookieHeader(stack.bff.url)!;
-    const signedIn = (await (await get({ 'x-csrf': '1', cookie })).json()) as BffConfig;
-    expect(signedIn.signedIn).toBe(true);
-    const made = (await (await get({ 'x-csrf': '1', cookie: 'bff=made-up-0123456789abcdef0123456789abcdef012' })).json()) as BffConfig;
-    expect(made.signedIn).toBe(false);
+    const idleBefore = ((await (await browser.api(`${stack.bff.url}/bff/user?slide=false`)).json()) as { session: { idleExpiresAt: number } }).session.idleExpiresAt;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await status({ cookie })).toEqual({ signedIn: true });
+    const idleAfter = ((await (await browser.api(`${stack.bff.url}/bff/user?slide=false`)).json()) as { session: { idleExpiresAt: number } }).session.idleExpiresAt;
+    expect(idleAfter).toBe(idleBefore); // asking did not slide the idle timeout
     await browser.fetch(`${stack.bff.url}${((await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl}`);
-    const after = (await (await get({ 'x-csrf': '1', cookie })).json()) as BffConfig;
-    expect(after.signedIn).toBe(false);
+    expect(await status({ cookie })).toEqual({ signedIn: false });
+    expect((await fetch(`${stack.bff.url}/bff/status`)).status).toBe(403); // X-CSRF as every /bff JSON endpoint
   });
 
   it('refuses a call without X-CSRF, or from another site, with 403', async () => {

@@ -423,7 +423,7 @@ describe('a copy configured with only API_ROUTES=/api=<its API> in Chromium', ()
     expect(requests.map((url) => url.pathname)).toContain('/bff/config');
     expect(await page.locator('api-panel').count()).toBe(0); // no /public route: no greeting
     expect(outside(requests)).toEqual([]);
-    // Signed out, the page learns it from /bff/config: no 401 from /bff/user (which Chromium would
+    // Signed out, the page learns it from /bff/status: no 401 from /bff/user (which Chromium would
     // log as a failed load), no 404, no refused handshake.
     expect(requests.map((url) => url.pathname)).not.toContain('/bff/user');
     expect(console.filter((line) => line.startsWith('error'))).toEqual([]);

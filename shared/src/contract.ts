@@ -12,6 +12,8 @@ export const BFF_PATHS = {
   backchannelLogout: '/bff/backchannel-logout',
   /** The user's own sessions: `GET` lists them, `DELETE` ends every other one, `DELETE /{handle}` ends one. */
   sessions: '/bff/sessions',
+  /** Whether the cookie names a live session: `{ signedIn }`, never 401, the idle timeout left alone. */
+  status: '/bff/status',
   /** The BFF's public keys (client assertion key, DPoP key) as a JWK set: public, no session, no X-CSRF. */
   jwks: '/bff/jwks',
   /** What the SPA may call: the `API_ROUTES` prefixes with their policies (X-CSRF, no session needed). */
@@ -123,14 +125,19 @@ export interface RouteInfo {
 }
 
 /**
- * Payload of `GET /bff/config`: the routes the SPA may call, so it calls only those that exist,
- * and whether the browser's cookie names a live session (so a signed-out page never asks
- * `/bff/user` for a 401 the browser would log as an error). Deliberately nothing else: where
- * the routes lead and which tokens they get stay in the BFF.
+ * Payload of `GET /bff/config`: the routes the SPA may call, so it calls only those that exist.
+ * Deliberately nothing else: where the routes lead and which tokens they get stay in the BFF.
  */
 export interface BffConfig {
   routes: RouteInfo[];
-  /** The cookie names a live session (read without sliding its idle timeout). */
+}
+
+/**
+ * Payload of `GET /bff/status`: whether the browser's cookie names a live session, read without
+ * sliding its idle timeout and never answered with 401. A page load asks this first, so a
+ * signed-out page never asks `/bff/user` for a 401 the browser would log as an error.
+ */
+export interface BffStatus {
   signedIn: boolean;
 }
 

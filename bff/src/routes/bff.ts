@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import session from 'koa-session';
-import { BFF_PATHS, SLIDE_PARAM, type BffConfig, type UserInfo } from '../../../shared/src/index.js';
+import { BFF_PATHS, SLIDE_PARAM, type BffConfig, type BffStatus, type UserInfo } from '../../../shared/src/index.js';
 import type { Deps } from '../context.js';
 import { cookieNames, readCookie } from '../session/cookies.js';
 import { unauthenticated } from '../errors.js';
@@ -47,19 +47,29 @@ function user({ config }: Deps) {
 
 /**
  * `GET /bff/config`: the `API_ROUTES` prefixes with their WebSocket flag and token policy, so the
- * SPA calls only routes that exist, and whether the cookie names a live session. The routes are
- * built once from the configuration, and field by field: an upstream URL, resource or scope would
- * tell any visitor where the APIs live and what they grant. The session check does not slide the
- * idle timeout (a page load alone keeps nothing alive) and never answers 401: a signed-out page
+ * SPA calls only routes that exist. Built once from the configuration, and field by field: an
+ * upstream URL, resource or scope would tell any visitor where the APIs live and what they grant.
+ */
+function clientConfig({ config }: Pick<Deps, 'config'>) {
+  const body = JSON.stringify({
+    routes: config.apiRoutes.map(({ prefix, websocket, token }) => ({ prefix, websocket, token })),
+  } satisfies BffConfig);
+  return async function clientConfig(ctx: Context) {
+    ctx.type = 'application/json';
+    ctx.body = body;
+  };
+}
+
+/**
+ * `GET /bff/status`: whether the cookie names a live session. Read without sliding the idle
+ * timeout (a page load alone keeps nothing alive) and never answered with 401: a signed-out page
  * learns it without an error in the browser's console.
  */
-function clientConfig({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
-  const routes = config.apiRoutes.map(({ prefix, websocket, token }) => ({ prefix, websocket, token }));
+function status({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
   const sessionCookie = cookieNames(config).session;
-  return async function clientConfig(ctx: Context) {
+  return async function status(ctx: Context) {
     const id = readCookie(ctx.get('cookie'), sessionCookie);
-    const signedIn = SessionStore.isId(id) && (await sessions.isLive(sessions.handleOf(id)));
-    ctx.body = { routes, signedIn } satisfies BffConfig;
+    ctx.body = { signedIn: SessionStore.isId(id) && (await sessions.isLive(sessions.handleOf(id))) } satisfies BffStatus;
   };
 }
 
@@ -92,6 +102,7 @@ export function bffRoutes(app: Koa, deps: Deps): Router {
   router.post(BFF_PATHS.backchannelLogout, backchannelLogout(deps));
   router.get(BFF_PATHS.jwks, jwks(deps));
   router.get(BFF_PATHS.config, requireCsrfHeader(), clientConfig(deps));
+  router.get(BFF_PATHS.status, requireCsrfHeader(), status(deps));
   const userSessions = userSessionRoutes(deps);
   router.get(BFF_PATHS.sessions, requireCsrfHeader(), sessionMiddleware, userSessions.list);
   router.delete(BFF_PATHS.sessions, requireCsrfHeader(), sessionMiddleware, userSessions.endOthers);

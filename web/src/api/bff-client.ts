@@ -5,13 +5,14 @@ import {
   ERROR_CODES,
   SLIDE_PARAM,
   type BffConfig,
+  type BffStatus,
   type ErrorBody,
   type SessionsEnded,
   type UserInfo,
   type UserSessions,
 } from '../../../shared/src/index.js';
 import { strings } from '../strings.js';
-import { parseBffConfig, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
+import { parseBffConfig, parseBffStatus, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
 
 /**
  * A failed call: the HTTP status (0 when the server could not be reached), the BFF's error code
@@ -184,6 +185,9 @@ export const endOtherSessions = (): Promise<SessionsEnded> => request(BFF_PATHS.
  * session; the app asks once at start and shows only the panels whose routes exist.
  */
 export const getConfig = (signal?: AbortSignal): Promise<BffConfig> => request(BFF_PATHS.config, { signal, parse: parseBffConfig });
+
+/** Whether the cookie names a live session, without a 401 and without sliding the idle timeout. */
+export const getStatus = (signal?: AbortSignal): Promise<BffStatus> => request(BFF_PATHS.status, { signal, parse: parseBffStatus });
 
 /** Where Sign in goes: a full-page navigation, so the BFF can redirect to the provider and back to `returnTo`. */
 export function loginUrl(returnTo: string): string {

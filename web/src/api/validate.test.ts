@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBffConfig, parseNote, parseNotes, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
+import { parseBffConfig, parseBffStatus, parseNote, parseNotes, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
 
 const note = { id: 'n1', text: 'Buy oat milk', createdAt: 1_700_000_000_000 };
 const user = {
@@ -96,18 +96,24 @@ describe('parseBffConfig', () => {
   const route = { prefix: '/api', websocket: true, token: 'user' };
 
   it('accepts the /bff/config payload and keeps only the known fields of each route', () => {
-    expect(parseBffConfig({ routes: [], signedIn: false })).toEqual({ routes: [], signedIn: false });
-    expect(parseBffConfig({ routes: [{ ...route, upstream: 'http://x' }, { prefix: '/public', websocket: false, token: 'user-or-none' }], signedIn: true })).toEqual({
+    expect(parseBffConfig({ routes: [] })).toEqual({ routes: [] });
+    expect(parseBffConfig({ routes: [{ ...route, upstream: 'http://x' }, { prefix: '/public', websocket: false, token: 'user-or-none' }] })).toEqual({
       routes: [route, { prefix: '/public', websocket: false, token: 'user-or-none' }],
-      signedIn: true,
     });
-    expect(parseBffConfig({ routes: [] })).toBeUndefined(); // signedIn is part of the contract
   });
 
   it('rejects anything else, and the whole answer when one route is malformed', () => {
     for (const body of [null, [], {}, { routes: {} }, { routes: [null] }]) expect(parseBffConfig(body)).toBeUndefined();
     for (const bad of [{ prefix: 'api' }, { prefix: 1 }, { websocket: 'true' }, { token: 'admin' }, { token: undefined }]) {
-      expect(parseBffConfig({ routes: [route, { ...route, ...bad }], signedIn: false })).toBeUndefined();
+      expect(parseBffConfig({ routes: [route, { ...route, ...bad }] })).toBeUndefined();
     }
+  });
+});
+
+describe('parseBffStatus', () => {
+  it('keeps only signedIn, and refuses anything that is not a boolean there', () => {
+    expect(parseBffStatus({ signedIn: true, extra: 1 })).toEqual({ signedIn: true });
+    expect(parseBffStatus({ signedIn: false })).toEqual({ signedIn: false });
+    for (const body of [null, {}, { signedIn: 'yes' }, []]) expect(parseBffStatus(body)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { BFF_PATHS, type BffConfig, type Note, type RouteInfo, type RouteTokenPolicy, type SessionsEnded, type UserInfo, type UserSession, type UserSessions } from '../../../shared/src/index.js';
+import { BFF_PATHS, type BffConfig, type BffStatus, type Note, type RouteInfo, type RouteTokenPolicy, type SessionsEnded, type UserInfo, type UserSession, type UserSessions } from '../../../shared/src/index.js';
 
 /*
  * Checks for the JSON bodies the SPA reads. A 200 is no promise about its body: a misrouted
@@ -100,7 +100,12 @@ function parseRouteInfo(body: unknown): RouteInfo | undefined {
 
 /** The `/bff/config` payload; one malformed route rejects the whole answer (as for notes). */
 export function parseBffConfig(body: unknown): BffConfig | undefined {
-  if (!isObject(body) || !Array.isArray(body.routes) || typeof body.signedIn !== 'boolean') return undefined;
+  if (!isObject(body) || !Array.isArray(body.routes)) return undefined;
   const routes = parseAll(body.routes, parseRouteInfo);
-  return routes && { routes, signedIn: body.signedIn };
+  return routes && { routes };
+}
+
+/** `GET /bff/status`: `{ signedIn }`, nothing else kept. */
+export function parseBffStatus(body: unknown): BffStatus | undefined {
+  return isObject(body) && typeof body.signedIn === 'boolean' ? { signedIn: body.signedIn } : undefined;
 }

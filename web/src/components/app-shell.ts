@@ -1,4 +1,5 @@
 import { LitElement, css, html, nothing } from 'lit';
+import { getStatus } from '../api/bff-client.js';
 import { ConfigController } from '../config/config-controller.js';
 import { signedInDemoPanels, signedOutDemoPanels } from '../demo/demo-panels.js';
 import { takeLoginError } from '../login-errors.js';
@@ -91,8 +92,7 @@ export class AppShell extends LitElement {
   readonly #config = new ConfigController(this);
   readonly #session = new SessionController(this, {
     initialMessage: takeLoginError(window.location, window.history),
-    // A failed config answer is no answer: /bff/user decides.
-    signedIn: () => this.#config.ready.then((config) => config?.signedIn ?? true),
+    signedIn: () => getStatus().then((status) => status.signedIn),
   });
   /** The state the focus was last moved for, so a re-render of the same state leaves focus alone. */
   #focusedFor: string | undefined;

@@ -11,7 +11,7 @@ describe('ConfigController', () => {
   });
 
   it('asks /bff/config once, with X-CSRF, and knows the routes after the answer', async () => {
-    const fetchMock = stubApi({ 'GET /bff/config': () => json(200, { routes: ROUTES, signedIn: true }) });
+    const fetchMock = stubApi({ 'GET /bff/config': () => json(200, { routes: ROUTES }) });
     const host = fakeHost();
     const config = new ConfigController(host);
     host.connect();

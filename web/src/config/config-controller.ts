@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { BffConfig, RouteInfo } from '../../../shared/src/index.js';
+import type { RouteInfo } from '../../../shared/src/index.js';
 import { getConfig } from '../api/bff-client.js';
 
 /**
@@ -11,9 +11,6 @@ export class ConfigController implements ReactiveController {
   readonly #host: ReactiveControllerHost;
   #routes: readonly RouteInfo[] | undefined;
   #asked = false;
-  #settle!: (config: BffConfig | undefined) => void;
-  /** The answer once it came (undefined when it failed): the session controller's signed-in hint. */
-  readonly ready = new Promise<BffConfig | undefined>((resolve) => (this.#settle = resolve));
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -35,14 +32,11 @@ export class ConfigController implements ReactiveController {
   }
 
   async #load(): Promise<void> {
-    let config: BffConfig | undefined;
     try {
-      config = await getConfig();
+      this.#routes = (await getConfig()).routes;
     } catch {
-      config = undefined;
+      this.#routes = [];
     }
-    this.#routes = config?.routes ?? [];
-    this.#settle(config);
     this.#host.requestUpdate();
   }
 }

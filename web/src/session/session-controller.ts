@@ -19,7 +19,7 @@ export interface SessionControllerOptions {
   retryDelayMs?: number;
   /**
    * Whether the cookie names a live session, asked once before the first `/bff/user` (the app
-   * passes `GET /bff/config`'s `signedIn`): when false the page is signed out without a 401.
+   * passes `GET /bff/status`): when false the page is signed out without a 401.
    */
   signedIn?: () => Promise<boolean>;
 }
@@ -101,7 +101,7 @@ export class SessionController implements ReactiveController {
     if (before.status === 'error') this.#set({ status: 'loading' });
 
     try {
-      // A signed-out page learns it from the hint (GET /bff/config), not from a 401 the browser
+      // A signed-out page learns it from the hint (GET /bff/status), not from a 401 the browser
       // would log as an error; a failed hint is no answer, and /bff/user decides.
       const hint = this.#signedInHint;
       this.#signedInHint = undefined;
