@@ -42,7 +42,7 @@ const SESSIONS_FOR_FOOTPRINT = smoke ? 3 : 20;
 /** Sessions each BFF process holds in its cache while its memory is measured (the RSS target). */
 const CACHED_SESSIONS = smoke ? 200 : 10_000;
 /**
- * The BFF again with tracing on (README, Observability): every request sampled, and sampled
+ * The BFF again with tracing on (docs/observability.md): every request sampled, and sampled
  * never unless the caller's traceparent says so (autocannon sends none): the SDK still makes a
  * span context and a traceparent per call, but records and exports nothing.
  */

@@ -79,7 +79,7 @@ if (ownProvider) {
       ? { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: clientKey.privateKey, OIDC_PAR: 'true', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey.privateKey }
       : { OIDC_CLIENT_SECRET: clientSecret }),
     // The notes API with the sign-in token; the reports API with a token for its own audience;
-    // a public greeting that works signed in or out (README, "API routes").
+    // a public greeting that works signed in or out (docs/route-policies.md).
     API_ROUTES: env.API_ROUTES ?? `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
   });
 }

@@ -11,7 +11,7 @@ import { BOB, startStack, type Stack } from './support/stack.js';
 import { startWebSocketUpstream } from './support/ws-upstream.js';
 
 /**
- * DESIGN "Budgets": one caller must never exhaust what other callers need. Each attack of the
+ * Budgets (docs/budgets.md): one caller must never exhaust what other callers need. Each attack of the
  * issue is reproduced here against the real stack, and shown to stop at its budget while other
  * callers are served.
  */

@@ -9,7 +9,7 @@ const read = (file: string) => readFileSync(join(root, file), 'utf8');
 
 /** Variables only `npm start`/`npm run dev` read (dev/start.ts, web/vite.config.ts), never the BFF. */
 const DEV_ONLY = ['WEB_PORT', 'BFF_URL', 'IDP_PORT', 'API_PORT', 'REPORTS_PORT', 'API_AUDIENCE', 'DEMO_FAPI'];
-/** Named by DESIGN's third stage ("Budgets"): listed even before the schema reads them all. */
+/** Named in docs/budgets.md: listed even before the schema reads them all. */
 const THIRD_STAGE = ['API_MAX_CALLS_PER_SESSION', 'API_BODY_TIMEOUT_MS', 'WS_MAX_MESSAGE_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'METRICS_PORT', 'METRICS_HOST'];
 
 describe('what a team copying the kit needs at the root', () => {

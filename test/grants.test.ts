@@ -8,7 +8,7 @@ import { startStack, type Stack } from './support/stack.js';
 import { storedSessions } from './support/stored-sessions.js';
 
 /**
- * Budgets, grants at the provider (DESIGN "Budgets", Grants): no caller can make the BFF ask the
+ * Budgets, grants at the provider (docs/budgets.md, grants): no caller can make the BFF ask the
  * provider for tokens on every call, a route's own grant refused does not end the session, and
  * a refresh that outlives its session leaves no live refresh token behind. Middleware in front
  * of the real dev provider refuses or delays what each test needs; grants are counted there.

@@ -14,7 +14,7 @@ import { storedSessions } from './support/stored-sessions.js';
 
 /**
  * The defects of the second security review, each reproduced against the real stack
- * (DESIGN "Second stage > Hardening"). Every test here failed before its fix.
+ * (SECURITY.md, docs/api-proxy.md). Every test here failed before its fix.
  */
 
 const API_TIMEOUT_MS = 600;

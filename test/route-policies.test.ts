@@ -13,7 +13,7 @@ import { ALICE, API_AUDIENCE, BOB, CLIENT_ID, startStack, type Stack } from './s
 import { storedSessions } from './support/stored-sessions.js';
 
 /**
- * Route policies (DESIGN "Route policies"): which token each route's upstream receives. Every
+ * Route policies (docs/route-policies.md): which token each route's upstream receives. Every
  * route below goes to the recording upstream under its own base path, so each request shows
  * which route it came through; `/reports` goes to a real API that checks the audience itself.
  */

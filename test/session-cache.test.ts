@@ -12,7 +12,7 @@ import { logoutTokenFor } from './support/logout-token.js';
 import { storedSessions } from './support/stored-sessions.js';
 
 /**
- * The in-process session cache (DESIGN "The hot path without a Redis round trip"): proxied calls
+ * The in-process session cache (docs/session-cache.md): proxied calls
  * need no Redis round trip, and a change made on one instance is seen on every other within
  * 100 ms of the answer to the request that made it.
  */

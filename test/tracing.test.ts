@@ -25,7 +25,7 @@ function browserTraceparent(sampled = true) {
 }
 
 /**
- * OpenTelemetry traces (DESIGN "Second stage > Tracing"), received by a real OTLP/HTTP receiver:
+ * OpenTelemetry traces (docs/observability.md), received by a real OTLP/HTTP receiver:
  * one BFF exports http/protobuf (the default), another http/json, a third has tracing off.
  */
 describe('tracing over OTLP/HTTP', () => {

@@ -3,7 +3,7 @@ import type { RouteTokenPolicy } from '../../shared/src/index.js';
 
 /**
  * The `API_ROUTES` table: which path prefix goes to which upstream, and which token each route's
- * calls carry (DESIGN, "Route policies"). Parsed once at start-up into {@link ApiRoute}s; the
+ * calls carry (docs/route-policies.md). Parsed once at start-up into {@link ApiRoute}s; the
  * proxy reads nothing else.
  *
  *     /api=http://api:4000

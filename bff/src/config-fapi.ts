@@ -1,7 +1,7 @@
 import { KeyProblem, readPrivateKey, type SigningAlg, type SigningKey } from './keys.js';
 
 /**
- * The FAPI 2.0 toolbox settings (DESIGN "Client authentication, PAR and DPoP"): which client
+ * The FAPI 2.0 toolbox settings (docs/fapi.md): which client
  * authentication, whether sign-in pushes its request (RFC 9126), and whether tokens are
  * DPoP-bound (RFC 9449). Checked as a whole, because most mistakes are combinations: a key
  * without the method that uses it, a method without its key, a DPoP key of the wrong type.

@@ -113,7 +113,7 @@ const envSchema = z
     OIDC_TIMEOUT_MS: z.coerce.number({ error: 'OIDC_TIMEOUT_MS must be a number' }).int().positive().max(600_000).default(30000),
     LOGIN_RATE_LIMIT: z.coerce.number({ error: 'LOGIN_RATE_LIMIT must be a number' }).int().min(0).default(30),
     MAX_BODY_BYTES: z.coerce.number({ error: 'MAX_BODY_BYTES must be a number' }).int().positive().default(10 * 1024 * 1024),
-    // Budgets (README, Security model): what one caller may hold at once, and how long.
+    // Budgets (docs/budgets.md): what one caller may hold at once, and how long.
     API_MAX_CALLS_PER_SESSION: z.coerce.number({ error: 'API_MAX_CALLS_PER_SESSION must be a number' }).int().positive().max(10_000).default(32),
     API_BODY_TIMEOUT_MS: z.coerce.number({ error: 'API_BODY_TIMEOUT_MS must be a number' }).int().positive().max(3_600_000).default(120_000),
     WS_MAX_MESSAGE_BYTES: z.coerce.number({ error: 'WS_MAX_MESSAGE_BYTES must be a number' }).int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
@@ -121,7 +121,7 @@ const envSchema = z
     SESSION_CACHE_ENTRIES: z.coerce.number({ error: 'SESSION_CACHE_ENTRIES must be a number' }).int().min(0).max(1_000_000).default(10_000),
     BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    // OpenTelemetry's own variable names (README, Observability): tracing is on when an endpoint is set.
+    // OpenTelemetry's own variable names (docs/observability.md): tracing is on when an endpoint is set.
     OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT').optional(),
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').optional(),
     OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol('OTEL_EXPORTER_OTLP_PROTOCOL'),

@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 const CLOSE_HANDSHAKE_MS = 2_000;
 
 /**
- * Graceful shutdown with a deadline no client can stretch (DESIGN "Budgets"): the server stops
+ * Graceful shutdown with a deadline no client can stretch (docs/budgets.md): the server stops
  * accepting, requests in flight get until `timeoutMs - 2 s` to finish, live connections are then
  * closed with "going away", and at `timeoutMs` every socket still open is destroyed: keep-alive
  * and half-open ones (closeAllConnections) and upgraded or refused-upgrade ones, which Node's

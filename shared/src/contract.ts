@@ -112,7 +112,7 @@ export interface SessionsEnded {
   ended: number;
 }
 
-/** Who a route's calls speak for (DESIGN, "Route policies"): the `token=` option of an `API_ROUTES` entry. */
+/** Who a route's calls speak for (docs/route-policies.md): the `token=` option of an `API_ROUTES` entry. */
 export type RouteTokenPolicy = 'user' | 'user-or-none' | 'client' | 'user-or-client' | 'none';
 
 /** One `API_ROUTES` entry as the SPA sees it: never its upstream URL, resource or scope. */

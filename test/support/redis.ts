@@ -28,7 +28,7 @@ export async function reservePort(): Promise<{ port: number; release(): Promise<
   return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-/** Fails with one clear line when redis-server is missing, as the design asks. */
+/** Fails with one clear line when redis-server is missing (CONTRIBUTING.md, conventions). */
 export function requireRedisServer(): void {
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error('redis-server not found on PATH: install it (Debian: apt-get install -y redis-server) to run these tests');

@@ -14,7 +14,7 @@ import { traced, type Tracing } from '../tracing/tracing.js';
 /**
  * After a refused or failed grant, no new grant for this identity for this long (longer when the
  * provider's 429 says `Retry-After`): without it, every anonymous call on a `token=client` route
- * would be a grant at a provider that just said no (DESIGN "Budgets", Grants).
+ * would be a grant at a provider that just said no (docs/budgets.md, grants).
  */
 export const GRANT_RETRY_MS = 10_000;
 

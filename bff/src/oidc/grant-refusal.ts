@@ -1,8 +1,8 @@
 import * as client from 'openid-client';
 
 /**
- * Why the provider refused a grant, as the kit must react to it (DESIGN "Providers that bend
- * the rules"): real, certified providers answer the same fault in different ways.
+ * Why the provider refused a grant, as the kit must react to it (README "Providers" and
+ * docs/token-lifecycle.md): real, certified providers answer the same fault in different ways.
  * - `grant`: the grant itself is dead (`invalid_grant`): the session ends.
  * - `request`: `invalid_request`, or a 400 with no error code at all (as Glewlwyd answers). For
  *   the sign-in token's refresh, the same as `grant` (LemonLDAP::NG says so of an unknown refresh

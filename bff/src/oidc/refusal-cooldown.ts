@@ -3,7 +3,7 @@ import type { HeldToken } from '../session/sessions.js';
 /**
  * An upstream that refuses even a brand-new token is misconfigured, not holding a stale one:
  * within this long after a token was obtained, its refusal gets no new grant. Without it,
- * anyone could turn every call into a grant at the provider (DESIGN "Budgets", Grants).
+ * anyone could turn every call into a grant at the provider (docs/budgets.md, grants).
  */
 export const REFUSAL_COOLDOWN_MS = 10_000;
 

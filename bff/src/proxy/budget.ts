@@ -3,7 +3,7 @@ import { HttpError } from '../errors.js';
 
 /**
  * Who a unit of work is counted against: the session named by the caller's cookie, or the
- * caller's address when there is none (DESIGN "Budgets").
+ * caller's address when there is none (docs/budgets.md).
  */
 export interface Owner {
   readonly kind: 'session' | 'address';

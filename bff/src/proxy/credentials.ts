@@ -14,7 +14,7 @@ export interface UserSession {
 }
 
 /**
- * What a proxied call carries, as its route's policy says (DESIGN "Route policies"): the
+ * What a proxied call carries, as its route's policy says (docs/route-policies.md): the
  * session named by the cookie and the route's token. Shared by HTTP calls and WebSocket
  * handshakes, so both follow one set of rules.
  */

@@ -32,7 +32,7 @@ export const MAX_LIVE_SIGNED_IN = 20_000;
 /**
  * The long-lived answers of this instance (WebSockets, `text/event-stream` responses), by the
  * storage handle of the session they belong to, closed when that session ends, on every
- * instance (DESIGN "Real time"):
+ * instance (docs/real-time.md):
  *
  * - an ended session (sign-out, back-channel logout, revocation by the user, a refused refresh)
  *   announces itself through {@link SessionSync}: the instance checks that session and closes

@@ -31,7 +31,7 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
 
 /**
  * The API proxy for every `API_ROUTES` prefix. It runs in front of Koa, on Node's own request
- * and response: the hot path gains nothing from a framework (README, Performance). One call
+ * and response: the hot path gains nothing from a framework (docs/performance.md). One call
  * passes these steps, in order; every failure goes to `fail`, which answers through the one
  * error writer:
  *

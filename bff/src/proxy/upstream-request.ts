@@ -31,8 +31,8 @@ export class UpstreamCaller {
 }
 
 /**
- * The one builder of upstream requests, shared by the HTTP leg and the WebSocket leg (DESIGN
- * "Budgets": a rule written for one leg must not need a second copy): the browser's allowlisted
+ * The one builder of upstream requests, shared by the HTTP leg and the WebSocket leg (docs/real-time.md:
+ * a rule written for one leg must not need a second copy): the browser's allowlisted
  * headers, the token (`Bearer`, or `DPoP` with a fresh proof for a DPoP-bound one), the BFF's own
  * X-Forwarded-* and request id, and the upstream span's trace context.
  */

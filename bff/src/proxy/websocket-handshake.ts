@@ -42,8 +42,8 @@ class Handshake extends UpstreamCaller {
 }
 
 /**
- * WebSocket upgrades through the BFF, on `websocket=true` routes only (DESIGN "Real time" and
- * "Budgets"). The handshake is checked before anything is upgraded or forwarded:
+ * WebSocket upgrades through the BFF, on `websocket=true` routes only (docs/real-time.md and
+ * docs/budgets.md). The handshake is checked before anything is upgraded or forwarded:
  *
  * 1. `route`   an API route with `websocket=true`; anything else gets 400 and is never forwarded.
  * 2. `origin`  `Origin` exactly PUBLIC_URL's origin, and `Sec-Fetch-Site` (when sent)

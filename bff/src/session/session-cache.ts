@@ -35,7 +35,7 @@ export interface SessionCacheLimits {
 
 /**
  * Session records of this instance, by handle, so a proxied call needs no Redis round trip
- * (DESIGN, "The hot path without a Redis round trip"). An entry is served for `freshMs` after
+ * (docs/session-cache.md). An entry is served for `freshMs` after
  * it was read: the read slid the idle timeout in Redis, and re-reading after `freshMs` slides it
  * again, so Redis sees one slide per session and instance per `freshMs` at most, and a session
  * still ends at most `freshMs` before its idle timeout after the last activity.

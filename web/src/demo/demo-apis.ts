@@ -1,7 +1,7 @@
 import { request } from '../api/bff-client.js';
 
 /**
- * The demo's calls that show route policies (README, "API routes"): each goes through the BFF,
+ * The demo's calls that show route policies (docs/route-policies.md): each goes through the BFF,
  * which decides the token, so the SPA code is the same for every policy.
  */
 

@@ -3,7 +3,7 @@ import { ApiError, reportUnauthorized } from '../api/bff-client.js';
 import { strings } from '../strings.js';
 import { LIVE_NOTES_PATH } from './notes-api.js';
 
-/** The BFF's close code for "your session ended" (DESIGN "Real time"). */
+/** The BFF's close code for "your session ended" (docs/real-time.md). */
 export const SESSION_ENDED_CLOSE = WEBSOCKET_CLOSE.sessionEnded;
 /** The demo API's close code for "the token this socket was opened with expired": reconnect now. */
 const TOKEN_EXPIRED_CLOSE = 4001;
