@@ -1,88 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
-import type { Config } from './config.js';
-import type { Deps } from './context.js';
+import type { Deps } from './deps.js';
 import { notFound } from './errors.js';
-import type { Logger } from './logger.js';
-import { createMetrics, registerReadiness, type Metrics } from './metrics.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
-import { securityHeadersMiddleware } from './middleware/security-headers.js';
-import { OidcClient } from './oidc/client.js';
-import { ClientTokens } from './oidc/client-tokens.js';
-import { SessionTokens } from './oidc/session-tokens.js';
-import { DpopProofs, randomDpopKey } from './proxy/dpop.js';
+import { securityHeadersMiddleware } from './middleware/response-headers.js';
 import { LiveConnections } from './proxy/live-connections.js';
 import { createApiProxy } from './proxy/proxy.js';
 import { createWebSocketProxy } from './proxy/websocket-handshake.js';
 import { bffRoutes } from './routes/bff.js';
 import { healthRoutes } from './routes/health.js';
 import { staticFiles } from './routes/static.js';
-import type { KeyValueStore } from './session/kv.js';
-import { MemoryStore } from './session/memory-store.js';
-import { RedisStore, connectRedis } from './session/redis-store.js';
-import { SessionCache, type HotSession, type SessionCacheLimits } from './session/session-cache.js';
-import { SessionSync } from './session/session-sync.js';
-import { SessionStore } from './session/sessions.js';
-import { TokenVault } from './session/vault.js';
-import { tracedStore } from './tracing/traced-store.js';
-import type { Tracing } from './tracing/tracing.js';
-import { pathOf, routeClass } from './middleware/request-context.js';
-
-/** Memory bound of the session cache (about 25,000 typical records). */
-const SESSION_CACHE_BYTES = 64 * 1024 * 1024;
-
-/**
- * Builds the dependencies from configuration: the store (Redis or memory), the vault, the
- * provider handle (discovery starts in the background) and the token service.
- */
-export function createDeps(
-  config: Config,
-  log: Logger,
-  options: {
-    kv?: KeyValueStore;
-    metrics?: Metrics;
-    refreshLockMs?: number;
-    sessionCache?: Partial<SessionCacheLimits>;
-    /** Started by the caller (see startTracing: loading the SDK is asynchronous); none: tracing off. */
-    tracing?: Tracing;
-  } = {},
-): Deps {
-  const { tracing } = options;
-  const store = options.kv ?? (config.redisUrl ? new RedisStore(connectRedis(config.redisUrl)) : new MemoryStore());
-  // Redis commands become spans only when tracing is on: otherwise the store is not wrapped at all.
-  const kv = tracing && store instanceof RedisStore ? tracedStore(store, tracing) : store;
-  if (!config.redisUrl && !options.kv) log.warn('REDIS_URL is not set: sessions are kept in memory (development only; lost on restart, not shared)');
-  let secrets = config.sessionKeys;
-  if (secrets.length === 0) {
-    log.warn('SESSION_KEYS is not set: using a random key for this process (development only)');
-    secrets = [randomBytes(32).toString('base64url')];
-  }
-  const vault = new TokenVault(secrets);
-  // An entry is served for min(60 s, a tenth of the idle timeout) after the read that slid it.
-  const cache = new SessionCache(
-    { entries: config.sessionCacheEntries, bytes: SESSION_CACHE_BYTES, ...options.sessionCache },
-    Math.min(60_000, config.idleTimeout * 100),
-  );
-  const sync = new SessionSync(kv, cache, log);
-  void sync.start();
-  // The cache keeps decrypted access tokens; sessionTokens (made below) does the decrypting.
-  const sessions: SessionStore = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync, (record): HotSession => sessionTokens.hotOf(record), config.issuer.href);
-  let dpopKey = config.dpop.key;
-  if (config.dpop.enabled && !dpopKey) {
-    // Tokens are bound to this key: another instance, or this one after a restart, cannot use them.
-    log.warn('OIDC_DPOP=true without DPOP_PRIVATE_KEY: using a random DPoP key for this process (development only; instances cannot share tokens)');
-    dpopKey = randomDpopKey();
-  }
-  const oidc = new OidcClient(config, log, dpopKey);
-  const metrics = options.metrics ?? createMetrics(cache);
-  if (!options.metrics) registerReadiness(metrics.registry, kv, oidc);
-  const sessionTokens: SessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs, tracing });
-  const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
-  const dpop = dpopKey ? new DpopProofs(dpopKey) : undefined;
-  return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, dpop, metrics, tracing };
-}
+import { pathOf, routeClass } from './http/request.js';
 
 /**
  * The BFF, built from its dependencies; opens no socket. `listener` is what the HTTP server
@@ -126,7 +55,10 @@ export function createApp(deps: Deps) {
     void koa(req, res);
   };
   const { tracing } = deps;
-  return Object.assign(app, {
+  return {
+    /** The Koa app of the `/bff/*` surface, health and static files (its `callback()` does not include the proxy: use `listener`). */
+    koa: app,
+    /** What the HTTP server calls for every request: the proxy for API_ROUTES, the Koa app for the rest. */
     listener(req: IncomingMessage, res: ServerResponse) {
       inFlight++;
       res.on('close', settled);
@@ -161,5 +93,7 @@ export function createApp(deps: Deps) {
       await proxy.close();
       await deps.tracing?.shutdown();
     },
-  });
+  };
 }
+
+export type App = ReturnType<typeof createApp>;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { parseRoutes } from './api-routes.js';
 import { CLIENT_AUTH_METHODS, readFapiSettings, type FapiEnv } from './config-fapi.js';
-import { isNeverForwarded } from './proxy/header-policy.js';
-import type { TracingSettings } from './tracing/tracing.js';
+import { SAMPLERS, otlpProtocol, tracingSettings } from './config-tracing.js';
+import { isNeverForwarded } from './http/header-rules.js';
 
 /**
  * The BFF's configuration, read from the environment and validated once at start-up.
@@ -43,23 +43,6 @@ function forwardHeaderProblems(names: string[]): string[] {
     if (isNeverForwarded(name.toLowerCase())) return [`API_FORWARD_HEADERS: ${name} must never be forwarded (it carries credentials, routing or client-address claims)`];
     return [];
   });
-}
-
-const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
-const otlpProtocol = (name: string) =>
-  z
-    .enum(OTLP_PROTOCOLS, { error: `${name} must be http/protobuf or http/json (the BFF exports over OTLP/HTTP; grpc is not supported)` })
-    .optional();
-const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
-
-/**
- * The OTLP/HTTP traces URL, as OpenTelemetry's exporters read these variables: the signal's own
- * endpoint as given, or the general one with `/v1/traces` appended. Undefined: tracing is off.
- */
-function tracesUrl(env: { OTEL_EXPORTER_OTLP_ENDPOINT?: string; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string }): string | undefined {
-  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
-  return undefined;
 }
 
 const RESERVED_AUTH_PARAMS = ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope', 'request_uri', 'request', 'dpop_jkt'];
@@ -245,30 +228,10 @@ function fapiEnv(env: Omit<FapiEnv, 'production' | 'workers'> & { NODE_ENV: stri
 }
 
 export type Config = z.output<typeof envSchema>;
+export type { TracingSettings } from './config-tracing.js';
 
 /** Every variable the configuration reads, as named in the schema (`.env.example` lists each one; a test keeps them together). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.in.shape);
-
-function tracingSettings(env: {
-  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
-  OTEL_EXPORTER_OTLP_PROTOCOL?: TracingSettings['protocol'];
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?: TracingSettings['protocol'];
-  OTEL_SERVICE_NAME: string;
-  OTEL_TRACES_SAMPLER: TracingSettings['sampler'];
-  OTEL_TRACES_SAMPLER_ARG: number;
-  OTEL_SDK_DISABLED: 'true' | 'false';
-}): TracingSettings | undefined {
-  const url = tracesUrl(env);
-  if (!url || env.OTEL_SDK_DISABLED === 'true') return undefined;
-  return {
-    url,
-    protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
-    serviceName: env.OTEL_SERVICE_NAME,
-    sampler: env.OTEL_TRACES_SAMPLER,
-    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG,
-  };
-}
 
 /** Thrown by {@link loadConfig}: `problems` holds one line per invalid or missing variable. */
 export class ConfigError extends Error {

@@ -1,14 +1,10 @@
-import type { ServerResponse } from 'node:http';
-import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../shared/src/index.js';
+import { ERROR_CODES, type ErrorCode } from '../../shared/src/index.js';
 import type { Logger } from './logger.js';
-import { errorPageHtml } from './pages.js';
-import { StoreUnavailableError } from './session/kv.js';
-import { securityHeaders } from './security-headers.js';
 
 /**
- * Everything about failures lives here: the error type, the factories, the mapping of any thrown
- * value to what a client may see, the log line, and the one writer of every error answer (JSON
- * or page), used by the Koa side and by the proxy alike.
+ * Everything about failures but their writing: the error type, the factories, the mapping of any
+ * thrown value to what a client may see, and the log line. A leaf: it imports nothing of the BFF
+ * (the one writer of every error answer is `http/error-response.ts`).
  */
 
 /**
@@ -65,9 +61,6 @@ const SAFE_THROWN_HEADERS = ['retry-after', 'allow'];
 /** Maps anything thrown to what the client may see; unknown errors are a generic 500. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof StoreUnavailableError) {
-    return new HttpError(503, ERROR_CODES.unavailable, 'The service is temporarily unavailable. Please try again shortly.', { cause: error });
-  }
   // Koa, its router and koa-ratelimit throw http-errors with `status`, `expose` and `headers`.
   const { status, headers, expose, message } = error as { status?: unknown; headers?: Record<string, unknown>; expose?: boolean; message?: string };
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -97,27 +90,4 @@ export function describeError(error: unknown): { errorCode?: string; message: st
     return { errorCode: typeof code === 'string' ? code : undefined, message: error.message };
   }
   return { message: String(error) };
-}
-
-/**
- * The one writer of every error answer. Starts from a clean header set (as Koa's `ctx.onerror`
- * does: nothing a failed handler had set leaks out, cookies included), then adds the security
- * headers, `no-store`, the request id and the error's own safe headers. Browsers that navigated
- * (`page`) get a small HTML page under the strict CSP; everyone else `{ error, message }`.
- */
-export function writeError(res: ServerResponse, failure: HttpError, options: { page: boolean; hsts: boolean; requestId: string }): void {
-  if (res.headersSent || res.destroyed) return;
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
-  const body = options.page
-    ? errorPageHtml(failure.title ?? (failure.status >= 500 ? 'Temporarily unavailable' : 'Request refused'), failure.message)
-    : JSON.stringify({ error: failure.code, message: failure.message } satisfies ErrorBody);
-  res.writeHead(failure.status, {
-    ...securityHeaders({ hsts: options.hsts, html: options.page }),
-    ...failure.headers,
-    'cache-control': 'no-store',
-    'content-type': options.page ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-request-id': options.requestId,
-  });
-  res.end(body);
 }

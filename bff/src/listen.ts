@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { createApp } from './app.js';
-import type { Deps } from './context.js';
-import { notFound, toHttpError, writeError } from './errors.js';
+import type { App } from './app.js';
+import type { Deps } from './deps.js';
+import { notFound, toHttpError } from './errors.js';
 import type { Metrics } from './metrics.js';
-import { createBffServer } from './server.js';
+import { createBffServer } from './http/server.js';
+import { writeError } from './http/error-response.js';
 
 /** What {@link listen} needs of the app: its request and upgrade listeners. */
-type Listeners = Pick<ReturnType<typeof createApp>, 'listener' | 'upgrade'>;
+type Listeners = Pick<App, 'listener' | 'upgrade'>;
 
 /** The BFF's open sockets. */
 export interface Listening {

@@ -1,11 +1,8 @@
 import cluster from 'node:cluster';
-import { createApp, createDeps } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isEntryPoint } from './entry-point.js';
 import { createLogger } from './logger.js';
-import { listen } from './listen.js';
-import { shutDown } from './shutdown.js';
-import { startTracing } from './tracing/tracing.js';
+import { startBff } from './start.js';
 
 /**
  * The BFF's entry point: the only file that reads `process.env` and opens sockets.
@@ -24,14 +21,8 @@ export async function main(env = process.env): Promise<void> {
   }
   const log = createLogger({ level: config.logLevel, pretty: !config.production && process.stdout.isTTY });
   if (config.workers > 1 && cluster.isPrimary) return supervise(config.workers, log);
-  // Loads the OpenTelemetry SDK only when an OTLP endpoint is configured.
-  const tracing = await startTracing(config.tracing, log);
-  const deps = createDeps(config, log, { tracing });
-  const app = createApp(deps);
-  void deps.oidc.start();
-  await deps.kv.ready();
-  const { server, metricsServer } = await listen(app, deps);
-  const metrics = metricsServer ? `${config.metrics.host}:${config.metrics.port}` : 'on the public port';
+  const bff = await startBff(config, log);
+  const metrics = bff.metricsServer ? `${config.metrics.host}:${config.metrics.port}` : 'on the public port';
   log.info({ url: config.publicUrl.href, listen: `${config.host}:${config.port}`, metrics }, 'BFF listening');
 
   let stopping = false;
@@ -44,8 +35,7 @@ export async function main(env = process.env): Promise<void> {
       log.error('shutdown did not finish in time; exiting');
       process.exit(1);
     }, config.shutdownTimeoutMs + 1_500).unref();
-    await shutDown(server, app, log, config.shutdownTimeoutMs);
-    await deps.kv.close();
+    await bff.stop();
     log.info('stopped');
     process.exit(0);
   };

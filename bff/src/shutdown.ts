@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { createApp } from './app.js';
+import type { App } from './app.js';
 import type { Logger } from './logger.js';
 
 /** What a live connection gets to finish its close handshake (1001) before the deadline cuts it. */
@@ -13,7 +13,7 @@ const CLOSE_HANDSHAKE_MS = 2_000;
  * server no longer tracks but which would keep `server.close()` waiting for ever.
  * Resolves once the server is closed; the store is closed by the caller.
  */
-export async function shutDown(server: Server, app: ReturnType<typeof createApp>, log: Logger, timeoutMs: number): Promise<void> {
+export async function shutDown(server: Server, app: App, log: Logger, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();

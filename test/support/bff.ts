@@ -2,12 +2,11 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createApp, createDeps } from '../../bff/src/app.js';
+import type { App } from '../../bff/src/app.js';
 import { loadConfig } from '../../bff/src/config.js';
-import type { Deps } from '../../bff/src/context.js';
+import type { Deps, DepsOptions } from '../../bff/src/deps.js';
 import { createLogger } from '../../bff/src/logger.js';
-import { listen } from '../../bff/src/listen.js';
-import { startTracing } from '../../bff/src/tracing/tracing.js';
+import { startBff as startBffLikeMain } from '../../bff/src/start.js';
 import { deriveHandleKey, deriveUserIndexKey, handleUnder, keys, userHashUnder, type SessionUser } from '../../bff/src/session/sessions.js';
 import { freePort } from './redis.js';
 
@@ -41,7 +40,7 @@ export interface RunningBff {
   url: string;
   port: number;
   deps: Deps;
-  app: ReturnType<typeof createApp>;
+  app: App;
   server: Server;
   /** The metrics listener's origin, when the env sets METRICS_PORT (`0`: a free port). */
   metricsUrl?: string;
@@ -54,18 +53,14 @@ export async function startBff(
   env: Record<string, string | undefined>,
   port?: number,
   serverOptions?: { headersTimeoutMs?: number },
-  depsOptions?: Parameters<typeof createDeps>[2],
+  depsOptions?: DepsOptions,
 ): Promise<RunningBff> {
   const listenPort = port ?? (await freePort());
   const config = loadConfig({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, SESSION_KEYS: TEST_SESSION_KEY, LOG_LEVEL: 'debug', NODE_ENV: 'test', STATIC_DIR: STATIC_FIXTURE, ...env });
   const capture = logCapture();
   const log = createLogger({ level: config.logLevel, destination: capture.destination });
-  const tracing = await startTracing(config.tracing, log);
-  const deps = createDeps(config, log, { tracing, ...depsOptions });
-  const app = createApp(deps);
-  // Listen first, as main.ts does (the port may have been reserved until a moment ago), then wait for readiness.
-  const { server, metricsServer } = await listen(app, deps, serverOptions);
-  await Promise.all([deps.oidc.start(), deps.kv.ready()]);
+  // Exactly as main.ts starts it (bff/src/start.ts), waiting for discovery too: tests sign in at once.
+  const { deps, app, server, metricsServer, stop } = await startBffLikeMain(config, log, { deps: depsOptions, server: serverOptions, waitForProvider: true });
   return {
     url: `http://127.0.0.1:${listenPort}`,
     port: listenPort,
@@ -74,13 +69,7 @@ export async function startBff(
     server,
     metricsUrl: metricsServer && `http://${config.metrics.host}:${(metricsServer.address() as AddressInfo).port}`,
     logs: capture.lines,
-    async close() {
-      server.closeAllConnections();
-      metricsServer?.closeAllConnections();
-      metricsServer?.close();
-      await new Promise((resolve) => server.close(resolve));
-      await app.shutdown();
-      await deps.kv.close();
-    },
+    /** Closes every connection at once (a graceful shutdown with no time to drain). */
+    close: () => stop(0),
   };
 }

@@ -1,26 +1,10 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
-import { CSRF_HEADER, CSRF_HEADER_VALUE } from '../../../shared/src/index.js';
-import { csrfRefused } from '../errors.js';
+import { assertSameSiteRequest } from '../http/same-site.js';
 
-const ALLOWED_FETCH_SITES = new Set(['same-origin', 'none']);
-
-/**
- * Anti-CSRF for JSON endpoints and proxied calls: `X-CSRF: 1` must be present (a custom header
- * forces a CORS preflight that other origins cannot pass) and `Sec-Fetch-Site`, when the browser
- * sends it, must say the request came from our own origin.
- */
+/** The same-site check (`http/same-site.ts`) as Koa middleware, for the `/bff/*` JSON endpoints. */
 export function requireCsrfHeader() {
   return async function requireCsrfHeader(ctx: Context, next: Next) {
     assertSameSiteRequest(ctx.req.headers);
     await next();
   };
-}
-
-/** The check itself, for the proxy's hot path (which runs it inline rather than as middleware). */
-export function assertSameSiteRequest(headers: IncomingHttpHeaders): void {
-  const site = headers['sec-fetch-site'];
-  if (headers[CSRF_HEADER] !== CSRF_HEADER_VALUE || (site !== undefined && !ALLOWED_FETCH_SITES.has(site as string))) {
-    throw csrfRefused();
-  }
 }

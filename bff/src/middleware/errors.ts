@@ -1,7 +1,8 @@
 import type { Context, Next } from 'koa';
 import { BFF_PATHS } from '../../../shared/src/index.js';
-import { logFailure, toHttpError, writeError } from '../errors.js';
+import { logFailure, toHttpError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { writeError } from '../http/error-response.js';
 
 /** Paths browsers navigate to: failures there are answered with a page, not JSON. */
 const NAVIGATIONS = new Set<string>([BFF_PATHS.login, BFF_PATHS.callback, BFF_PATHS.logout]);

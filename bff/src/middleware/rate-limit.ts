@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import ratelimit from 'koa-ratelimit';
-import { clientAddress } from '../client-address.js';
+import { clientAddress } from '../http/client-address.js';
 import { StoreUnavailableError, type KeyValueStore } from '../session/kv.js';
 import { RedisStore } from '../session/redis-store.js';
 

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { ERROR_CODES } from '../../../shared/src/index.js';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { HttpError, describeError, unavailable } from '../errors.js';
 import { keys } from '../session/sessions.js';
 
@@ -31,7 +31,7 @@ function keysUnreachable(error: unknown): boolean {
  * iat window, events, sid and/or sub, no nonce, single-use jti) and ends every matching session
  * on every instance through the Redis sid/sub indexes.
  */
-export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: Deps) {
+export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: Pick<Deps, 'config' | 'oidc' | 'kv' | 'sessions' | 'log' | 'metrics'>) {
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   return async function backchannelLogout(ctx: Context) {
     const token = await readLogoutToken(ctx);

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import * as client from 'openid-client';
 import { LOGIN_ERROR_PARAM } from '../../../shared/src/index.js';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { cookieNames } from '../session/cookies.js';
 import { tokenEndpointParams } from './client.js';
 import { HttpError, badRequest, describeError } from '../errors.js';
@@ -42,7 +42,7 @@ const SIGN_IN_FAILED = 'Sign-in could not be completed';
  * exchanges the code with PKCE and client authentication, lets openid-client validate the ID token
  * (iss, aud, exp, signature, nonce), and starts a session under a NEW id (no fixation).
  */
-export function callback(deps: Deps) {
+export function callback(deps: Pick<Deps, 'config' | 'oidc' | 'kv' | 'log' | 'metrics' | 'sessions' | 'sessionTokens' | 'tracing'>) {
   const { config, oidc, kv, log, metrics, sessionTokens, tracing } = deps;
   const names = cookieNames(config);
   return async function callback(ctx: Context) {

@@ -1,4 +1,4 @@
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import type { SessionRecord, TokenSet } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
 import { revokeRefreshToken } from './revocation.js';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { describeError, unavailable } from '../errors.js';
 import { classifyGrantFailure } from './grant-refusal.js';
 import { cookieNames } from '../session/cookies.js';
@@ -31,7 +31,7 @@ export const hashBrowserBinding = (value: string) => createHash('sha256').update
  * (and with DPoP, bound to the BFF's key), and the browser's URL carries only `client_id` and
  * `request_uri`: nothing in it can be read or changed on the way.
  */
-export function login({ config, oidc, kv, log }: Deps) {
+export function login({ config, oidc, kv, log }: Pick<Deps, 'config' | 'oidc' | 'kv' | 'log'>) {
   const names = cookieNames(config);
   const redirectUri = new URL('/bff/callback', config.publicUrl).href;
   return async function login(ctx: Context) {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { cookieNames } from '../session/cookies.js';
 import { badRequest } from '../errors.js';
 import { SessionStore, type SessionRecord } from '../session/sessions.js';
@@ -19,7 +19,7 @@ function sameGuard(given: unknown, expected: string): boolean {
  * {@link endSession}: deleted, refresh token revoked), clears the cookie, then hands over to the
  * provider's end-session endpoint.
  */
-export function logout(deps: Deps) {
+export function logout(deps: Pick<Deps, 'config' | 'oidc' | 'sessions' | 'sessionTokens' | 'log' | 'tracing'>) {
   const { config, oidc, sessions } = deps;
   const names = cookieNames(config);
   const postLogoutRedirectUri = new URL('/', config.publicUrl).href;

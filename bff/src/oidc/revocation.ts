@@ -1,5 +1,5 @@
 import * as client from 'openid-client';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { describeError } from '../errors.js';
 import { traced } from '../tracing/tracing.js';
 

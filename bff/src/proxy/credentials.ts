@@ -1,5 +1,5 @@
 import { type ApiRoute, usesClientToken } from '../api-routes.js';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { sessionEnded, unauthenticated } from '../errors.js';
 import { cookieNames, readCookie } from '../session/cookies.js';
 import { refreshDue } from '../oidc/session-tokens.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isNeverForwarded, requestHeaderPolicy } from './header-policy.js';
+import { requestHeaderPolicy } from './header-policy.js';
+import { isNeverForwarded } from '../http/header-rules.js';
 
 const extras = { authorization: 'Bearer t', clientAddress: '203.0.113.7', proto: 'https', host: 'app.example.com', requestId: 'req-1' };
 

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { HOP_BY_HOP, isNeverForwarded } from '../http/header-rules.js';
 
 /**
  * Which headers cross the proxy. Browser request headers reach an upstream only from an
@@ -20,43 +21,6 @@ const FORWARDED = [
   'tracestate',
   'baggage',
 ];
-
-/** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus proxy-only ones. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
-
-/**
- * Never forwarded, not even when `API_FORWARD_HEADERS` names them (that is a configuration error):
- * browser credentials, our own CSRF header, and headers upstreams use for routing, method or
- * identity decisions or as client-address claims.
- */
-const NEVER_FORWARDED = new Set([
-  ...HOP_BY_HOP,
-  'host',
-  'cookie',
-  'authorization',
-  'dpop',
-  'x-csrf',
-  'expect',
-  'forwarded',
-  'x-real-ip',
-  'true-client-ip',
-  'x-client-ip',
-  'cf-connecting-ip',
-  'x-cluster-client-ip',
-  'x-original-url',
-  'x-rewrite-url',
-  'x-original-uri',
-  'x-http-method-override',
-  'x-http-method',
-  'x-method-override',
-  'x-request-id', // the BFF sets its own
-]);
-const NEVER_FORWARDED_PREFIXES = ['x-forwarded-', 'x-auth-request-', 'proxy-'];
-
-/** Whether a header name (lower case) must never reach an upstream. */
-export function isNeverForwarded(name: string): boolean {
-  return NEVER_FORWARDED.has(name) || NEVER_FORWARDED_PREFIXES.some((prefix) => name.startsWith(prefix));
-}
 
 /** Never returned to the browser: hop-by-hop headers, upstream cookies, and DPoP nonces (the BFF's business, RFC 9449 §9). */
 const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'dpop-nonce']);

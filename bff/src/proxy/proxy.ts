@@ -1,26 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { needsSession, usesSession } from '../api-routes.js';
-import type { Deps } from '../context.js';
-import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable, writeError } from '../errors.js';
-import { assertSameSiteRequest } from '../middleware/csrf.js';
-import { pathOf, recordRequest } from '../middleware/request-context.js';
+import type { Deps } from '../deps.js';
+import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable } from '../errors.js';
 import { VaultError } from '../session/vault.js';
-import { Budget, overBudget, type Owner, type Slot } from './budget.js';
+import { Budget, overBudget, type Owner } from './budget.js';
 import { createCredentials, type UserSession } from './credentials.js';
 import { eventStreams } from './event-streams.js';
 import type { LiveConnections } from './live-connections.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
 import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
-import { UpstreamCaller, upstreamFailure, upstreamRequests, withNonceRetry } from './upstream-request.js';
+import { upstreamFailure, upstreamRequests, withNonceRetry } from './upstream-request.js';
+import { ProxyCall } from './proxy-call.js';
 import type { OpenToken } from '../session/session-cache.js';
+import { writeError } from '../http/error-response.js';
+import { assertSameSiteRequest } from '../http/same-site.js';
+import { pathOf, recordRequest } from '../http/request.js';
 
 // A retry replays the request, so only methods without side effects and without a body qualify.
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const EXPECT_CONTINUE = /^100-continue$/i;
-/** Calls that ask for an event stream (as EventSource and the SPA's stream reader do). */
-const WANTS_EVENT_STREAM = /text\/event-stream/i;
 /**
  * Proxied calls in flight on one instance (each may hold a buffered body of up to
  * BUFFERED_BODY_BYTES: 128 MiB at most), for callers with and without a session alike.
@@ -55,7 +55,7 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
  * 9. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods
  *                only, and only a token obtained more than 10 s ago: a fresh one's refusal is relayed).
  */
-export function createApiProxy(deps: Deps, live: LiveConnections) {
+export function createApiProxy(deps: Pick<Deps, 'config' | 'dpop' | 'log' | 'metrics' | 'tracing' | 'sessions' | 'sessionTokens' | 'clientTokens'>, live: LiveConnections) {
   const { config, sessions, metrics, log, tracing } = deps;
   const credentials = createCredentials(deps);
   const streams = eventStreams(live, deps.metrics);
@@ -270,31 +270,4 @@ export function createApiProxy(deps: Deps, live: LiveConnections) {
   /** Closes the upstream connection pools (graceful shutdown). */
   const close = () => Promise.all([...pools.values(), ...streamPools.values()].map((pool) => pool.close())).then(() => undefined);
   return { handle, routeOf, close, credentials };
-}
-
-/** One proxied request's state. */
-class ProxyCall extends UpstreamCaller {
-  /** Whether the browser sends a body (declared length above 0, or chunked). */
-  readonly hasBody: boolean;
-  /** Whether the browser asked for an event stream (`Accept: text/event-stream`): decided once per call. */
-  readonly wantsEventStream: boolean;
-  sessionId: string | undefined;
-  /** The call's reservation (calls budget, or live connections for an event stream). */
-  slot: Slot | null = null;
-  /** The metered request body. */
-  body: MeteredBody | null = null;
-  /** The upstream exchange in progress (a second one after a token refresh). */
-  relay: ResponseRelay | undefined;
-
-  constructor(
-    req: IncomingMessage,
-    readonly res: ServerResponse,
-    readonly target: ResolvedRoute | 'invalid',
-    trustedProxyHops: number,
-  ) {
-    super(req, trustedProxyHops);
-    const length = req.headers['content-length'];
-    this.hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
-    this.wantsEventStream = WANTS_EVENT_STREAM.test(req.headers.accept ?? '');
-  }
 }

@@ -1,14 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { errors as undiciErrors } from 'undici';
 import { ERROR_CODES } from '../../../shared/src/index.js';
-import { clientAddress } from '../client-address.js';
-import type { Deps } from '../context.js';
+import { clientAddress } from '../http/client-address.js';
+import type { Deps } from '../deps.js';
 import { CLIENT_CLOSED, HttpError, gatewayTimeout } from '../errors.js';
-import { requestIdOf } from '../middleware/request-context.js';
 import type { UpstreamSpan } from '../tracing/tracing.js';
 import { authorizationOf, type DpopProofs, type UsableToken } from './dpop.js';
 import { requestHeaderPolicy } from './header-policy.js';
 import type { ResolvedRoute } from './path.js';
+import { requestIdOf } from '../http/request.js';
 
 /**
  * One browser request on its way upstream, HTTP call or WebSocket handshake: what is read from

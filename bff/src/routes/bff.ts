@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import session from 'koa-session';
 import { BFF_PATHS, SLIDE_PARAM, type BffConfig, type BffStatus, type UserInfo } from '../../../shared/src/index.js';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { cookieNames, readCookie } from '../session/cookies.js';
 import { unauthenticated } from '../errors.js';
 import { requireCsrfHeader } from '../middleware/csrf.js';
@@ -29,7 +29,7 @@ function slideOption() {
 }
 
 /** `GET /bff/user[?slide=false]`: who is signed in, until when, and the guarded logout URL. Never tokens. */
-function user({ config }: Deps) {
+function user({ config }: Pick<Deps, 'config'>) {
   return async function user(ctx: Context) {
     const record = ctx.session as unknown as Partial<SessionRecord> | null;
     if (!record?.sub) throw unauthenticated();

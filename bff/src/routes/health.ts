@@ -1,9 +1,9 @@
 import Router from '@koa/router';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { notFound } from '../errors.js';
 
 /** Liveness, readiness (store reachable and provider metadata loaded) and Prometheus metrics (unless METRICS_PORT moves them). */
-export function healthRoutes({ config, kv, oidc, metrics }: Deps): Router {
+export function healthRoutes({ config, kv, oidc, metrics }: Pick<Deps, 'config' | 'kv' | 'oidc' | 'metrics'>): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { SessionsEnded, UserSession, UserSessions } from '../../../shared/src/index.js';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { sessionNotFound, unauthenticated } from '../errors.js';
 import { endSession } from '../oidc/end-session.js';
 import { cookieNames } from '../session/cookies.js';
@@ -18,7 +18,7 @@ const PUBLIC_ID = /^[A-Za-z0-9_-]{22}$/;
  * A user sees and ends only sessions of their own `sub` (found through the sub index); sessions
  * are named by their random public id, never by their id or storage handle.
  */
-export function userSessionRoutes(deps: Deps) {
+export function userSessionRoutes(deps: Pick<Deps, 'config' | 'oidc' | 'sessions' | 'sessionTokens' | 'log' | 'tracing'>) {
   const { config, sessions } = deps;
   const sessionCookie = cookieNames(config).session;
 

@@ -1,3 +1,6 @@
+import { ERROR_CODES } from '../../../shared/src/index.js';
+import { HttpError } from '../errors.js';
+
 /**
  * The small key-value surface the kit needs from Redis. Two implementations: Redis (ioredis;
  * standalone, Sentinel or Cluster) and memory (development only). Every write carries a TTL,
@@ -42,11 +45,13 @@ export interface KeyValueStore {
   close(): Promise<void>;
 }
 
-/** The store could not be reached or answered with an error; callers answer 503. */
-export class StoreUnavailableError extends Error {
-  readonly code = 'ERR_STORE_UNAVAILABLE';
+/**
+ * The store could not be reached or answered with an error: a 503 the client may see (the cause,
+ * for the log only, is the store's own error).
+ */
+export class StoreUnavailableError extends HttpError {
   constructor(cause: unknown) {
-    super('session store unavailable', { cause });
+    super(503, ERROR_CODES.unavailable, 'The service is temporarily unavailable. Please try again shortly.', { cause });
     this.name = 'StoreUnavailableError';
   }
 }

@@ -29,7 +29,7 @@ import type { SpanAttributes, Tracing, TracingSettings, UpstreamSpan } from './t
 /** Methods named as they are; anything else is `_OTHER` (semantic conventions): a method must not make a new span name. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
 const methodOf = (method: string | undefined) => (method !== undefined && KNOWN_METHODS.has(method) ? method : '_OTHER');
-/** Error codes (`OAUTH_RESPONSE_BODY_ERROR`, `ERR_STORE_UNAVAILABLE`) and OAuth `error` values are safe; messages may not be. */
+/** Error codes (`OAUTH_RESPONSE_BODY_ERROR`, the kit's own `unavailable`...) and OAuth `error` values are safe; messages may not be. */
 const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TracingSettings } from '../config-tracing.js';
 import type { Logger } from '../logger.js';
+
+export type { TracingSettings };
 
 /**
  * The tracing hooks the BFF calls, without a single OpenTelemetry import: the SDK lives in
@@ -49,16 +52,6 @@ export interface UpstreamSpan {
   end(status: number | 'error'): void;
 }
 
-/** The OTLP settings from the configuration (`OTEL_*` variables). */
-export interface TracingSettings {
-  /** The full OTLP/HTTP traces URL (…/v1/traces). */
-  url: string;
-  protocol: 'http/protobuf' | 'http/json';
-  serviceName: string;
-  sampler: 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
-  /** The ratio of the `traceidratio` samplers (0 to 1). */
-  samplerRatio: number;
-}
 
 /**
  * Loads the OpenTelemetry SDK and starts exporting, when `settings` are given; undefined

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { securityHeaders } from '../security-headers.js';
+import { securityHeaders } from '../http/security-headers.js';
 
 /**
  * Security headers on the Koa side's successful answers (errors get theirs from `writeError`):
