@@ -2,7 +2,8 @@
  * `npm start` / `npm run dev`: the kit on one machine. Reads `.env` first (variables already in
  * the environment win), then:
  * - without `OIDC_ISSUER`, the demo: the dev OpenID Provider, the demo APIs and the BFF (serving
- *   web/dist), with a client secret that is random per run (nothing secret is committed);
+ *   web/dist), with a client secret that is random per run (nothing secret is committed); after
+ *   `npm run strip-demo`, the tiny API of dev/me-api (`GET /api/me`) instead of the demo APIs;
  * - with `OIDC_ISSUER`, your provider and your client (`OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` or
  *   a key, ...): no dev provider starts, and with `API_ROUTES` set no demo API either.
  * `--dev` puts the Vite dev server (hot reload) in front of the BFF. The banner says which
@@ -16,9 +17,15 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadEnvFile } from './env-file.js';
-import { startDemoApi, type RunningDemoApi } from './api/index.js';
+// demo:start
+import { startDemoApi } from './api/index.js';
+// demo:end
+import { startMeApi } from './me-api/index.js';
 import { startBanner } from './banner.js';
-import { DEMO_USERS, FAPI_PROFILE, REPORTS_API, startIdp, type IdpClient } from './idp/index.js';
+import { DEMO_USERS, FAPI_PROFILE, startIdp, type IdpClient } from './idp/index.js';
+// demo:start
+import { REPORTS_API } from './idp/index.js';
+// demo:end
 import { main as startBff } from '../bff/src/main.js';
 import { loadConfig } from '../bff/src/config.js';
 import { freshKeyPair } from '../bff/src/tools/keys.js';
@@ -31,7 +38,9 @@ const env = process.env;
 const bffPort = Number(env.PORT ?? 3000);
 const idpPort = Number(env.IDP_PORT ?? 4001);
 const apiPort = Number(env.API_PORT ?? 4000);
+// demo:start
 const reportsPort = Number(env.REPORTS_PORT ?? 4002);
+// demo:end
 const webPort = Number(env.WEB_PORT ?? 5173);
 const bffUrl = `http://localhost:${bffPort}`;
 const publicUrl = env.PUBLIC_URL ?? (dev ? `http://localhost:${webPort}` : bffUrl);
@@ -39,19 +48,24 @@ const audience = env.API_AUDIENCE ?? 'urn:bff-kit:demo-api';
 /** Your own provider: `OIDC_ISSUER` is set, so the dev provider stays off and `OIDC_*` are yours. */
 const ownProvider = Boolean(env.OIDC_ISSUER);
 const fapi = !ownProvider && (env.DEMO_FAPI === '1' || env.DEMO_FAPI === 'true');
+// demo:start
 // Under FAPI the demo APIs demand their own DPoP nonce too (rotating every 5 minutes).
 const dpopNonceLifetimeMs = fapi ? 5 * 60_000 : undefined;
-const demoApis: { label: string; api: RunningDemoApi }[] = [];
+// demo:end
+/** The dev APIs this process starts, for the banner. */
+const devApis: { label: string; api: { url: string } }[] = [];
 
 Object.assign(env, { PORT: String(bffPort), PUBLIC_URL: publicUrl });
 if (ownProvider) {
+  // demo:start
   // The demo notes API and public greeting, trusting your provider's tokens for API_AUDIENCE,
   // until API_ROUTES names your APIs. The reports route needs the dev provider (RFC 8707 resource).
   if (!env.API_ROUTES) {
     const api = await startDemoApi({ port: apiPort, issuer: env.OIDC_ISSUER!, audience });
-    demoApis.push({ label: 'notes', api });
+    devApis.push({ label: 'notes', api });
     env.API_ROUTES = `/api=${api.url}#websocket=true,/public=${api.url}/public#token=user-or-none`;
   }
+  // demo:end
 } else {
   const clientId = 'bff-kit-demo';
   const clientSecret = randomBytes(32).toString('base64url');
@@ -67,21 +81,29 @@ if (ownProvider) {
       : { client_secret: clientSecret }),
   };
   const idp = await startIdp({ port: idpPort, clients: [registration], apiAudience: audience, profile: fapi ? FAPI_PROFILE : undefined });
+  // demo:start
   const api = await startDemoApi({ port: apiPort, issuer: idp.issuer, audience, dpopNonceLifetimeMs });
   // The same demo API again, accepting only tokens for the reports audience: the BFF gets the
   // user's token for it with RFC 8707 `resource` on first use.
   const reports = await startDemoApi({ port: reportsPort, issuer: idp.issuer, audience: REPORTS_API.audience, dpopNonceLifetimeMs });
-  demoApis.push({ label: 'notes', api }, { label: 'reports, its own audience', api: reports });
+  devApis.push({ label: 'notes', api }, { label: 'reports, its own audience', api: reports });
+  // The notes API with the sign-in token; the reports API with a token for its own audience;
+  // a public greeting that works signed in or out (docs/route-policies.md).
+  env.API_ROUTES ??= `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`;
+  // demo:end
   Object.assign(env, {
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: clientId,
     ...(clientKey && dpopKey
       ? { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: clientKey.privateKey, OIDC_PAR: 'true', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey.privateKey }
       : { OIDC_CLIENT_SECRET: clientSecret }),
-    // The notes API with the sign-in token; the reports API with a token for its own audience;
-    // a public greeting that works signed in or out (docs/route-policies.md).
-    API_ROUTES: env.API_ROUTES ?? `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
   });
+}
+// No routes configured (and no demo): the tiny example API answers `GET /api/me` for the SPA.
+if (!env.API_ROUTES) {
+  const api = await startMeApi({ port: apiPort, issuer: env.OIDC_ISSUER!, audience });
+  devApis.push({ label: 'GET /me', api });
+  env.API_ROUTES = `/api=${api.url}`;
 }
 await startBff(env);
 const config = loadConfig(env);
@@ -112,7 +134,7 @@ console.log(
     envFile,
     extra: [
       ...(fapi ? [['Profile', 'FAPI 2.0 (private_key_jwt, PAR required, DPoP-bound tokens with nonces)'] as [string, string]] : []),
-      ...(demoApis.length ? [['Demo APIs', demoApis.map(({ label, api }) => `${api.url} (${label})`).join(', ')] as [string, string]] : []),
+      ...(devApis.length ? [['Dev APIs', devApis.map(({ label, api }) => `${api.url} (${label})`).join(', ')] as [string, string]] : []),
       ['Metrics', `${bffUrl}/metrics (Prometheus; dashboard and alert rules in docker/observability/)`],
       ['Traces', tracesNote()],
     ],

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/chromium.js';
 import { startBff, type RunningBff } from './support/bff.js';
 import { reservePort, startRedis, type RunningRedis } from './support/redis.js';
+// demo:start
 import { REPORTS_API } from '../dev/idp/index.js';
+// demo:end
 import { ALICE, startStack, type Stack } from './support/stack.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -30,16 +32,16 @@ async function signInThroughPages(page: Page, user = ALICE, consent: 'allow' | '
 }
 
 /**
- * A real API upstream on loopback whose `GET /notes` answers 200 with JSON that is not a list
- * of notes (as a misconfigured route or a changed API would); it records what it was asked.
+ * A real API upstream on loopback whose `GET /me` and `GET /notes` answer 200 with JSON of the
+ * wrong shape (as a misconfigured route or a changed API would); it records what it was asked.
  */
 async function startMalformedNotesApi() {
   const requests: string[] = [];
   const server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    const notes = req.method === 'GET' && req.url === '/notes';
-    res.writeHead(notes ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(notes ? { not: 'a list' } : { error: 'not_found', message: 'Not found.' }));
+    const known = req.method === 'GET' && (req.url === '/notes' || req.url === '/me');
+    res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(known ? { not: 'a list', sub: 42 } : { error: 'not_found', message: 'Not found.' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -85,7 +87,7 @@ for (const store of ['memory', 'redis'] as const) {
       await redis?.stop();
     });
 
-    it('signs in by typing credentials, manages notes, survives a reload, and signs out', async () => {
+    it('signs in by typing credentials, calls the APIs, survives a reload, and signs out', async () => {
       context = await browser.newContext();
       const page = await context.newPage();
       const errors: string[] = [];
@@ -93,12 +95,17 @@ for (const store of ['memory', 'redis'] as const) {
       page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
       await page.goto(stack.bff.url);
       await expect.poll(() => page.getByTestId('signin').isVisible()).toBe(true);
+      // demo:start
       // A token=user-or-none route answers signed out too.
       await expect.poll(() => page.getByTestId('greeting').textContent()).toBe('Hello, guest!');
+      // demo:end
       if (store === 'memory') await page.screenshot({ path: `${shots}/signed-out.png` });
 
       await signInThroughPages(page);
       await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+      // The example call: GET /api/me through the BFF, which adds the token.
+      await expect.poll(() => page.getByTestId('me-sub').textContent()).toBe(ALICE.sub);
+      // demo:start
       await expect.poll(() => page.getByTestId('greeting').textContent()).toBe(`Hello, ${ALICE.sub}!`);
       // The reports API only takes a token for its own audience: the BFF gets one on first use.
       await page.getByTestId('call-reports').click();
@@ -111,13 +118,19 @@ for (const store of ['memory', 'redis'] as const) {
       await page.keyboard.press('Enter');
       await expect.poll(() => page.getByTestId('note-item').count()).toBe(2);
       expect(await page.getByTestId('note-item').first().textContent()).toContain('Call the bank');
+      // demo:end
       if (store === 'memory') await page.screenshot({ path: `${shots}/signed-in.png`, fullPage: true });
+      // demo:start
       await page.getByTestId('note-delete').first().click();
       await expect.poll(() => page.getByTestId('note-item').count()).toBe(1);
+      // demo:end
 
       await page.reload();
       await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+      await expect.poll(() => page.getByTestId('me-sub').textContent()).toBe(ALICE.sub);
+      // demo:start
       await expect.poll(() => page.getByTestId('note-item').count()).toBe(1);
+      // demo:end
 
       const visible = await pageVisibleState(page);
       expect(visible.cookie).toBe(''); // HttpOnly: the session cookie is out of the page's reach
@@ -146,7 +159,7 @@ for (const store of ['memory', 'redis'] as const) {
       await page.goto(stack.bff.url);
       await signInThroughPages(page);
       await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
-      await expect.poll(() => page.getByText('Loading notes').count()).toBe(0); // the proxied call came back
+      await expect.poll(() => page.getByTestId('me-sub').textContent()).toBe(ALICE.sub); // the proxied call came back
       const html = await page.content();
       const all = [...bodies, html, JSON.stringify(await pageVisibleState(page))].join('\n');
       expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/); // no JWT anywhere the page can read
@@ -166,6 +179,7 @@ for (const store of ['memory', 'redis'] as const) {
       await context.close();
     });
 
+    // demo:start
     it('updates the notes live in another tab, and shows the signed-out view when the session ends elsewhere', async () => {
       context = await browser.newContext();
       const first = await context.newPage();
@@ -193,6 +207,7 @@ for (const store of ['memory', 'redis'] as const) {
       for (const page of [first, second]) await expect.poll(() => page.getByTestId('signin').isVisible(), { timeout: 5000 }).toBe(true);
       await context.close();
     });
+    // demo:end
 
     it('signs out every tab when one tab signs out', async () => {
       context = await browser.newContext();
@@ -254,6 +269,24 @@ describe('an API answer of the wrong shape in Chromium', () => {
     await api?.close();
   });
 
+  it('shows an error in the API panel, and throws nothing, when /api/me answers 200 with the wrong shape', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(stack.bff.url);
+    await signInThroughPages(page);
+    await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+    await expect.poll(() => api.requests).toContain('GET /me'); // the odd answer really came through the proxy
+
+    const alert = page.locator('me-panel').getByRole('alert');
+    await expect.poll(async () => errors.length > 0 || (await alert.count()) > 0, { timeout: 5000 }).toBe(true);
+    expect(errors).toEqual([]);
+    expect(await alert.textContent()).toMatch(/could not read/);
+    await context.close();
+  });
+
+  // demo:start
   it('shows an error in the notes panel, and throws nothing, when /api/notes answers 200 with a non-list', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -271,6 +304,7 @@ describe('an API answer of the wrong shape in Chromium', () => {
     expect(await alert.textContent()).toMatch(/could not read/);
     await context.close();
   });
+  // demo:end
 });
 
 describe('"Your sessions" in Chromium', () => {
@@ -430,7 +464,10 @@ describe('a copy configured with only API_ROUTES=/api=<its API> in Chromium', ()
 
     await signInThroughPages(page);
     await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+    await expect.poll(() => page.getByTestId('me-sub').textContent()).toBe(ALICE.sub); // /api/me through the one route
+    // demo:start
     await expect.poll(() => page.getByTestId('notes-empty').isVisible()).toBe(true); // /api/notes through the one route
+    // demo:end
     await expect.poll(() => page.getByTestId('session-item').count()).toBe(1);
     await page.waitForLoadState('networkidle');
     expect(await page.locator('api-panel').count()).toBe(0); // neither /public nor /reports

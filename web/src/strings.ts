@@ -103,6 +103,17 @@ export const strings = {
     signOutFailed: 'Could not sign out',
   },
 
+  /** The example call to your API (`GET /api/me`). */
+  me: {
+    title: 'Your API',
+    lead: 'GET /api/me through the BFF, which adds your access token; the browser never sees it.',
+    loading: 'Calling the API…',
+    subject: 'Token for',
+    audience: 'Audience',
+    failed: 'The API refused the call',
+  },
+
+  // demo:start
   // Demo from here on (notes, live notes, the public and reports APIs): strip-demo removes it.
   notes: {
     title: 'Your notes',
@@ -133,4 +144,5 @@ export const strings = {
     callReports: 'Call the reports API',
     reportsRefused: 'The reports API refused the call',
   },
+  // demo:end
 };

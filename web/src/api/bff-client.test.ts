@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { addNote, deleteNote, listNotes } from '../notes/notes-api.js';
 import { ApiError, describeError, getUser, loginUrl, onUnauthorized, request } from './bff-client.js';
 
 const USER = { sub: 'u', claims: {}, session: { expiresAt: 2_000_000_000, idleExpiresAt: 1_900_000_000 }, logoutUrl: '/bff/logout?sid=s' };
@@ -16,6 +15,17 @@ function stubFetch(response: () => Response | Promise<Response>) {
 function callOf(fetchMock: ReturnType<typeof stubFetch>, index = 0) {
   const [path, init] = fetchMock.mock.calls[index]!;
   return { path, init: init!, headers: new Headers(init!.headers) };
+}
+
+/** Calls shaped like an app's API module (kept here so these tests do not depend on the demo's). */
+const parseNote = (body: unknown) => {
+  const { id, text, createdAt } = (body ?? {}) as Record<string, unknown>;
+  return typeof id === 'string' && typeof text === 'string' && typeof createdAt === 'number' ? { id, text, createdAt } : undefined;
+};
+const listNotes = () => request('/api/notes', { parse: (body) => (Array.isArray(body) && body.every((n) => parseNote(n)) ? body.map((n) => parseNote(n)!) : undefined) });
+const addNote = (text: string) => request('/api/notes', { method: 'POST', body: JSON.stringify({ text }), parse: parseNote });
+async function deleteNote(id: string): Promise<void> {
+  await request(`/api/notes/${encodeURIComponent(id)}`, { method: 'DELETE' });
 }
 
 describe('the BFF client', () => {

@@ -1,12 +1,15 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { getStatus } from '../api/bff-client.js';
 import { ConfigController } from '../config/config-controller.js';
+// demo:start
 import { signedInDemoPanels, signedOutDemoPanels } from '../demo/demo-panels.js';
+// demo:end
 import { takeLoginError } from '../login-errors.js';
 import { SessionController } from '../session/session-controller.js';
 import { displayName } from '../session/session-logic.js';
 import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
+import './me-panel.js';
 import './sessions-panel.js';
 import type { SignedOutView } from './signed-out-view.js';
 import './signed-out-view.js';
@@ -120,8 +123,12 @@ export class AppShell extends LitElement {
       case 'loading':
         return html`<p class="loading muted" role="status">${strings.app.checkingSession}</p>`;
       case 'signed-out':
+        // The demo's parts are marked for `npm run strip-demo` (HTML comments inside a template).
         return html`<signed-out-view .message=${state.message} ?busy=${this.#session.leaving} @sign-in=${this.#signIn}></signed-out-view>
-          ${routes ? signedOutDemoPanels(routes) : nothing}`;
+          <!-- demo:start -->
+          ${routes ? signedOutDemoPanels(routes) : nothing}
+          <!-- demo:end -->
+        `;
       case 'error':
         return html`<div class="alert problem" role="alert" data-testid="auth-message">
           <strong id="problem-title" tabindex="-1">${state.title}</strong>
@@ -131,7 +138,10 @@ export class AppShell extends LitElement {
       case 'signed-in':
         return html`<div class="grid">
           <user-panel .user=${state.user}></user-panel>
+          ${routes ? html`<me-panel .routes=${routes}></me-panel>` : nothing}
+          <!-- demo:start -->
           ${routes ? signedInDemoPanels(routes) : nothing}
+          <!-- demo:end -->
           <sessions-panel></sessions-panel>
         </div>`;
     }
