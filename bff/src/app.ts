@@ -22,7 +22,10 @@ import { staticFiles } from './routes/static.js';
 import type { KeyValueStore } from './session/kv.js';
 import { MemoryStore } from './session/memory-store.js';
 import { RedisStore, connectRedis } from './session/redis-store.js';
-import { SessionCache, type HotSession, type SessionCacheLimits } from './session/session-cache.js';
+import { HotSessions } from './session/hot-sessions.js';
+import { LoginTransactions } from './session/login-transactions.js';
+import { LogoutTokenLedger } from './session/logout-tokens.js';
+import { SessionCache, type SessionCacheLimits } from './session/session-cache.js';
 import { SessionSync } from './session/session-sync.js';
 import { SessionStore } from './session/sessions.js';
 import { TokenVault } from './session/vault.js';
@@ -67,8 +70,7 @@ export function createDeps(
   );
   const sync = new SessionSync(kv, cache, log);
   void sync.start();
-  // The cache keeps decrypted access tokens; sessionTokens (made below) does the decrypting.
-  const sessions: SessionStore = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync, (record): HotSession => sessionTokens.hotOf(record), config.issuer.href);
+  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout, refreshLockMs: options.refreshLockMs }, secrets, sync, config.issuer.href);
   let dpopKey = config.dpop.key;
   if (config.dpop.enabled && !dpopKey) {
     // Tokens are bound to this key: another instance, or this one after a restart, cannot use them.
@@ -78,10 +80,13 @@ export function createDeps(
   const oidc = new OidcClient(config, log, dpopKey);
   const metrics = options.metrics ?? createMetrics(cache);
   if (!options.metrics) registerReadiness(metrics.registry, kv, oidc);
-  const sessionTokens: SessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs, tracing });
+  const sessionTokens = new SessionTokens({ config, sessions, vault, oidc, log, metrics, tracing });
+  // Built last, from both: the store neither caches nor decrypts, and sessionTokens (which does
+  // the decrypting) uses the store, so the cache reads through the one with the other's hotOf.
+  const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record));
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
   const dpop = dpopKey ? new DpopProofs(dpopKey) : undefined;
-  return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, dpop, metrics, tracing };
+  return { config, log, kv, sessions, hotSessions, loginTransactions: new LoginTransactions(kv), logoutTokens: new LogoutTokenLedger(kv), sync, vault, oidc, sessionTokens, clientTokens, dpop, metrics, tracing };
 }
 
 /**

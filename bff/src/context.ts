@@ -5,6 +5,9 @@ import type { OidcClient } from './oidc/client.js';
 import type { KeyValueStore } from './session/kv.js';
 import type { SessionSync } from './session/session-sync.js';
 import type { SessionStore } from './session/sessions.js';
+import type { HotSessions } from './session/hot-sessions.js';
+import type { LoginTransactions } from './session/login-transactions.js';
+import type { LogoutTokenLedger } from './session/logout-tokens.js';
 import type { TokenVault } from './session/vault.js';
 import type { ClientTokens } from './oidc/client-tokens.js';
 import type { SessionTokens } from './oidc/session-tokens.js';
@@ -17,6 +20,11 @@ export interface Deps {
   log: Logger;
   kv: KeyValueStore;
   sessions: SessionStore;
+  /** The proxy's sessions: this instance's cache, read through `sessions`. */
+  hotSessions: HotSessions;
+  loginTransactions: LoginTransactions;
+  /** Back-channel logout tokens already used. */
+  logoutTokens: LogoutTokenLedger;
   /** Keeps the session caches of all instances exact (pub/sub). */
   sync: SessionSync;
   vault: TokenVault;
