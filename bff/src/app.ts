@@ -81,8 +81,9 @@ export function createDeps(
   const metrics = options.metrics ?? createMetrics(cache);
   if (!options.metrics) registerReadiness(metrics.registry, kv, oidc);
   const sessionTokens = new SessionTokens({ config, sessions, vault, oidc, log, metrics, tracing });
-  // Built last, from both: the store neither caches nor decrypts, and sessionTokens (which does
-  // the decrypting) uses the store, so the cache reads through the one with the other's hotOf.
+  // The proxy's session cache, made after both services it calls: it reads through the store
+  // (which neither caches nor decrypts) and decrypts with sessionTokens.hotOf (sessionTokens
+  // needs the store). This order has no cycle, so no closure refers to a later const.
   const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record));
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
   const dpop = dpopKey ? new DpopProofs(dpopKey) : undefined;
