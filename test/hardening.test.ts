@@ -4,9 +4,8 @@ import { SignJWT, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Middleware } from 'koa';
 import { RedisStore, connectRedis } from '../bff/src/session/redis-store.js';
-import { keys } from '../bff/src/session/sessions.js';
 import { TestBrowser } from './support/browser.js';
-import { TEST_SESSION_KEY, lockKey, sessionKey, startBff, userIndexKey } from './support/bff.js';
+import { TEST_SESSION_KEY, lockKey, sessionKey, sidIndexKey, startBff, userIndexKey } from './support/bff.js';
 import { rawHttp, rawRequest } from './support/raw-http.js';
 import { freePort, startRedis, type RunningRedis } from './support/redis.js';
 import { BOB, ALICE, CLIENT_ID, startStack, type Stack } from './support/stack.js';
@@ -388,12 +387,12 @@ describe('hardening round two', () => {
       const logoutUrl = ((await (await first.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl;
       expect((await first.fetch(`${stack.bff.url}${logoutUrl}`)).status).toBe(302);
       expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).not.toContain(firstHandle);
-      expect(await redis.client.smembers(keys.bySid(firstRecord.opSid!))).not.toContain(firstHandle);
+      expect(await redis.client.smembers(sidIndexKey(firstRecord.opSid!))).not.toContain(firstHandle);
 
       const token = await logoutToken({ sid: secondRecord.opSid });
       expect((await postLogoutToken(stack.bff.url, token)).status).toBe(200);
       expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).not.toContain(secondHandle);
-      expect(await redis.client.smembers(keys.bySid(secondRecord.opSid!))).not.toContain(secondHandle);
+      expect(await redis.client.smembers(sidIndexKey(secondRecord.opSid!))).not.toContain(secondHandle);
     });
   });
 

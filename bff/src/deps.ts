@@ -9,7 +9,10 @@ import { DpopProofs, randomDpopKey } from './proxy/dpop.js';
 import type { KeyValueStore } from './session/kv.js';
 import { MemoryStore } from './session/memory-store.js';
 import { RedisStore, connectRedis } from './session/redis-store.js';
-import { SessionCache, type HotSession, type SessionCacheLimits } from './session/session-cache.js';
+import { HotSessions } from './session/hot-sessions.js';
+import { LoginTransactions } from './session/login-transactions.js';
+import { LogoutTokenLedger } from './session/logout-tokens.js';
+import { SessionCache, type SessionCacheLimits } from './session/session-cache.js';
 import { SessionSync } from './session/session-sync.js';
 import { SessionStore } from './session/sessions.js';
 import { TokenVault } from './session/vault.js';
@@ -28,6 +31,11 @@ export interface Deps {
   log: Logger;
   kv: KeyValueStore;
   sessions: SessionStore;
+  /** The proxy's sessions: this instance's cache, read through `sessions`. */
+  hotSessions: HotSessions;
+  loginTransactions: LoginTransactions;
+  /** Back-channel logout tokens already used. */
+  logoutTokens: LogoutTokenLedger;
   /** Keeps the session caches of all instances exact (pub/sub). */
   sync: SessionSync;
   vault: TokenVault;
@@ -77,8 +85,7 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   );
   const sync = new SessionSync(kv, cache, log);
   void sync.start();
-  // The cache keeps decrypted access tokens; sessionTokens (made below) does the decrypting.
-  const sessions: SessionStore = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout }, secrets, cache, sync, (record): HotSession => sessionTokens.hotOf(record), config.issuer.href);
+  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout, refreshLockMs: options.refreshLockMs }, secrets, sync, config.issuer.href);
   let dpopKey = config.dpop.key;
   if (config.dpop.enabled && !dpopKey) {
     // Tokens are bound to this key: another instance, or this one after a restart, cannot use them.
@@ -88,8 +95,12 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   const oidc = new OidcClient(config, log, dpopKey);
   const metrics = options.metrics ?? createMetrics(cache);
   if (!options.metrics) registerReadiness(metrics.registry, kv, oidc);
-  const sessionTokens: SessionTokens = new SessionTokens({ config, kv, sessions, vault, oidc, log, metrics, refreshLockMs: options.refreshLockMs, tracing });
+  const sessionTokens = new SessionTokens({ config, sessions, vault, oidc, log, metrics, tracing });
+  // The proxy's session cache, made after both services it calls: it reads through the store
+  // (which neither caches nor decrypts) and decrypts with sessionTokens.hotOf (sessionTokens
+  // needs the store). This order has no cycle, so no closure refers to a later const.
+  const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record));
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
   const dpop = dpopKey ? new DpopProofs(dpopKey) : undefined;
-  return { config, log, kv, sessions, sync, vault, oidc, sessionTokens, clientTokens, dpop, metrics, tracing };
+  return { config, log, kv, sessions, hotSessions, loginTransactions: new LoginTransactions(kv), logoutTokens: new LogoutTokenLedger(kv), sync, vault, oidc, sessionTokens, clientTokens, dpop, metrics, tracing };
 }

@@ -7,7 +7,8 @@ import { loadConfig } from '../../bff/src/config.js';
 import type { Deps, DepsOptions } from '../../bff/src/deps.js';
 import { createLogger } from '../../bff/src/logger.js';
 import { startBff as startBffLikeMain } from '../../bff/src/start.js';
-import { deriveHandleKey, deriveUserIndexKey, handleUnder, keys, userHashUnder, type SessionUser } from '../../bff/src/session/sessions.js';
+import type { SessionUser } from '../../bff/src/session/records.js';
+import { deriveHandleKey, deriveUserIndexKey, handleUnder, redisKeys, userHashUnder } from '../../bff/src/session/redis-keys.js';
 import { freePort } from './redis.js';
 
 /** A stand-in SPA so integration tests do not depend on `npm run build`; browser tests use web/dist. */
@@ -18,11 +19,13 @@ export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef-0123456789';
 /** A session's handle (by its cookie value) under the test key. */
 export const sessionHandle = (id: string, secret = TEST_SESSION_KEY) => handleUnder(deriveHandleKey(secret), id);
 /** Redis key of a session (by its cookie value) as a BFF with the test key stores it: the BFF's own layout. */
-export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => keys.session(sessionHandle(id, secret));
+export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.session(sessionHandle(id, secret));
 /** Redis key of a user's session index (by issuer and sub) as a BFF with the test key names it. */
-export const userIndexKey = (user: SessionUser & { iss: string }, secret = TEST_SESSION_KEY) => keys.byUser(userHashUnder(deriveUserIndexKey(secret), new URL(user.iss).href, user));
+export const userIndexKey = (user: SessionUser & { iss: string }, secret = TEST_SESSION_KEY) => redisKeys.byUser(userHashUnder(deriveUserIndexKey(secret), new URL(user.iss).href, user));
 /** Redis key of a session's refresh lock. */
-export const lockKey = (id: string, secret = TEST_SESSION_KEY) => keys.lock(handleUnder(deriveHandleKey(secret), id));
+export const lockKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.lock(handleUnder(deriveHandleKey(secret), id));
+/** Redis key of the index of sessions per provider session (`sid`). */
+export const sidIndexKey = (sid: string) => redisKeys.bySid(sid);
 
 /** Collects log lines in memory so tests can search them for secrets. */
 export function logCapture() {

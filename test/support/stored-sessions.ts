@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../../bff/src/session/sessions.js';
+import type { SessionRecord } from '../../bff/src/session/records.js';
 import { changedMessage, SESSION_EVENTS_CHANNEL } from '../../bff/src/session/session-sync.js';
 import { sessionHandle, sessionKey } from './bff.js';
 import type { TestBrowser } from './browser.js';

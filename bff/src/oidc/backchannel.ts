@@ -3,7 +3,6 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } 
 import { ERROR_CODES } from '../../../shared/src/index.js';
 import type { Deps } from '../deps.js';
 import { HttpError, describeError, unavailable } from '../errors.js';
-import { keys } from '../session/sessions.js';
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Logout tokens older than this (by `iat`) are refused; `jti`s are remembered at least this long. */
@@ -31,7 +30,7 @@ function keysUnreachable(error: unknown): boolean {
  * iat window, events, sid and/or sub, no nonce, single-use jti) and ends every matching session
  * on every instance through the Redis sid/sub indexes.
  */
-export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: Pick<Deps, 'config' | 'oidc' | 'kv' | 'sessions' | 'log' | 'metrics'>) {
+export function backchannelLogout({ config, oidc, logoutTokens, sessions, log, metrics }: Pick<Deps, 'config' | 'oidc' | 'logoutTokens' | 'sessions' | 'log' | 'metrics'>) {
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   return async function backchannelLogout(ctx: Context) {
     const token = await readLogoutToken(ctx);
@@ -82,9 +81,9 @@ export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: 
     // The jti is claimed atomically (SET NX) before the sessions end, and released again if ending
     // them failed: only a token whose sessions are gone counts as spent, so the provider's retry works.
     // Remembered for as long as the token itself could still be accepted.
-    const jtiKey = keys.logoutJti(`${claims.iss}|${claims.jti as string}`);
+    const [issuer, jti] = [claims.iss!, claims.jti as string]; // iss checked by jwtVerify, jti above
     const acceptableUntil = Math.max(claims.exp!, claims.iat! + MAX_AGE_SECONDS) + CLOCK_TOLERANCE_SECONDS;
-    if (!(await kv.set(jtiKey, '1', Math.ceil(Math.max(1000, (acceptableUntil - Date.now() / 1000) * 1000)), 'ifAbsent'))) {
+    if (!(await logoutTokens.claim(issuer, jti, acceptableUntil))) {
       metrics.backchannelLogouts.inc({ result: 'replayed' });
       throw invalid('The logout token was already used.');
     }
@@ -92,7 +91,7 @@ export function backchannelLogout({ config, oidc, kv, sessions, log, metrics }: 
     try {
       ended = await sessions.destroyByProviderSession({ sid, sub });
     } catch (error) {
-      await kv.del([jtiKey]).catch(() => undefined);
+      await logoutTokens.release(issuer, jti).catch(() => undefined);
       throw error;
     }
     metrics.backchannelLogouts.inc({ result: 'ok' });

@@ -6,11 +6,12 @@ import { cookieNames } from '../session/cookies.js';
 import { tokenEndpointParams } from './client.js';
 import { HttpError, badRequest, describeError } from '../errors.js';
 import { ERROR_CODES } from '../../../shared/src/index.js';
-import { keys, SessionStore, tokenTypeOf, type SessionRecord } from '../session/sessions.js';
+import { tokenTypeOf, type SessionRecord } from '../session/records.js';
+import { SessionStore } from '../session/sessions.js';
 import { describeDevice } from '../session/device.js';
 import { accessTiming } from './session-tokens.js';
 import { traced } from '../tracing/tracing.js';
-import { hashBrowserBinding, type LoginTransaction } from './login.js';
+import { hashBrowserBinding } from './login.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
 const PROTOCOL_CLAIMS = ['nonce', 'at_hash', 'c_hash', 'aud', 'azp', 'iss', 'iat', 'exp', 'auth_time', 'sid', 'jti', 'acr', 'amr', 's_hash'];
@@ -42,14 +43,13 @@ const SIGN_IN_FAILED = 'Sign-in could not be completed';
  * exchanges the code with PKCE and client authentication, lets openid-client validate the ID token
  * (iss, aud, exp, signature, nonce), and starts a session under a NEW id (no fixation).
  */
-export function callback(deps: Pick<Deps, 'config' | 'oidc' | 'kv' | 'log' | 'metrics' | 'sessions' | 'sessionTokens' | 'tracing'>) {
-  const { config, oidc, kv, log, metrics, sessionTokens, tracing } = deps;
+export function callback(deps: Pick<Deps, 'config' | 'oidc' | 'loginTransactions' | 'log' | 'metrics' | 'sessions' | 'sessionTokens' | 'tracing'>) {
+  const { config, oidc, loginTransactions, log, metrics, sessionTokens, tracing } = deps;
   const names = cookieNames(config);
   return async function callback(ctx: Context) {
     const { state, error } = ctx.query;
     const binding = ctx.cookies.get(names.login);
-    const raw = typeof state === 'string' && state.length <= 256 ? await kv.take(keys.login(state)) : null;
-    const transaction = raw ? (JSON.parse(raw) as LoginTransaction) : undefined;
+    const transaction = typeof state === 'string' && state.length <= 256 ? await loginTransactions.take(state) : undefined;
     const ours = transaction !== undefined && binding !== undefined && transaction.browser === hashBrowserBinding(binding);
 
     if (typeof error === 'string') {

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { OpenToken } from '../session/session-cache.js';
 import type { OidcClient } from './client.js';
 import { classifyGrantFailure, retryAfterMs } from './grant-refusal.js';
-import { tokenTypeOf } from '../session/sessions.js';
+import { tokenTypeOf } from '../session/records.js';
 import { accessTiming, refreshDue, targetParams } from './session-tokens.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
 

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import type { SessionRecord, TokenSet } from '../session/sessions.js';
+import type { SessionRecord, TokenSet } from '../session/records.js';
 import { VaultError } from '../session/vault.js';
 import { revokeRefreshToken } from './revocation.js';
 

@@ -5,21 +5,10 @@ import type { Deps } from '../deps.js';
 import { describeError, unavailable } from '../errors.js';
 import { classifyGrantFailure } from './grant-refusal.js';
 import { cookieNames } from '../session/cookies.js';
-import { keys } from '../session/sessions.js';
+import { LOGIN_TTL_MS, type LoginTransaction } from '../session/login-transactions.js';
 import { safeReturnTo } from './return-to.js';
 
-/** The login transaction lives 10 minutes, server-side, single use. */
-export const LOGIN_TTL_MS = 10 * 60 * 1000;
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
-
-/** What the BFF remembers between `/bff/login` and `/bff/callback`. Never sent to the browser. */
-export interface LoginTransaction {
-  /** SHA-256 of the login cookie: the transaction belongs to the browser holding that cookie. */
-  browser: string;
-  nonce: string;
-  codeVerifier: string;
-  returnTo: string;
-}
 
 export const hashBrowserBinding = (value: string) => createHash('sha256').update(value).digest('base64url');
 
@@ -31,7 +20,7 @@ export const hashBrowserBinding = (value: string) => createHash('sha256').update
  * (and with DPoP, bound to the BFF's key), and the browser's URL carries only `client_id` and
  * `request_uri`: nothing in it can be read or changed on the way.
  */
-export function login({ config, oidc, kv, log }: Pick<Deps, 'config' | 'oidc' | 'kv' | 'log'>) {
+export function login({ config, oidc, loginTransactions, log }: Pick<Deps, 'config' | 'oidc' | 'loginTransactions' | 'log'>) {
   const names = cookieNames(config);
   const redirectUri = new URL('/bff/callback', config.publicUrl).href;
   return async function login(ctx: Context) {
@@ -51,7 +40,7 @@ export function login({ config, oidc, kv, log }: Pick<Deps, 'config' | 'oidc' | 
       codeVerifier: client.randomPKCECodeVerifier(),
       returnTo: safeReturnTo(ctx.query.returnTo, config.publicUrl),
     };
-    await kv.set(keys.login(state), JSON.stringify(transaction), LOGIN_TTL_MS);
+    await loginTransactions.save(state, transaction);
     const parameters: Record<string, string> = {
       ...Object.fromEntries(config.authParams),
       redirect_uri: redirectUri,

@@ -4,7 +4,8 @@ import * as client from 'openid-client';
 import type { Deps } from '../deps.js';
 import { cookieNames } from '../session/cookies.js';
 import { badRequest } from '../errors.js';
-import { SessionStore, type SessionRecord } from '../session/sessions.js';
+import type { SessionRecord } from '../session/records.js';
+import { SessionStore } from '../session/sessions.js';
 import { endSession } from './end-session.js';
 
 function sameGuard(given: unknown, expected: string): boolean {

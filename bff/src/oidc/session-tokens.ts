@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
@@ -9,15 +8,13 @@ import { classifyGrantFailure } from './grant-refusal.js';
 import { revokeRefreshToken } from './revocation.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { KeyValueStore } from '../session/kv.js';
 import type { HotSession, OpenToken } from '../session/session-cache.js';
-import { keys, tokenTypeOf, type HeldToken, type SessionRecord, type SessionStore, type TokenSet } from '../session/sessions.js';
+import { tokenTypeOf, type HeldToken, type RecordVersion, type SessionRecord, type TokenSet } from '../session/records.js';
+import type { SessionStore } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
 import { tokenEndpointParams, type OidcClient } from './client.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
 
-/** How long one instance may hold a session's refresh lock; a crashed holder blocks no longer. */
-export const REFRESH_LOCK_MS = 10_000;
 const POLL_MS = 40;
 /** Decrypted token sets kept: the proxy reads tokens from the session cache, so this serves reads on a miss and grants. */
 const OPENED_CACHE_SIZE = 1000;
@@ -43,9 +40,10 @@ export function accessTiming(expiresIn: number | undefined, nowSeconds = Math.fl
  * own `resource` or `scope`, which are obtained with the session's refresh token on first use.
  *
  * All grants of one session run one at a time, so a rotating refresh token is spent once: in
- * process, callers of one token share one promise; across tokens and instances, one Redis lock
- * per session (SET NX PX) admits one grant at a time. Waiters poll the session record and use
- * what the holder stored; they grant only if their own token is still missing or due.
+ * process, callers of one token share one promise; across tokens and instances, the session's
+ * refresh lock (SessionStore.withRefreshLock) admits one grant at a time. Waiters poll the
+ * session record and use what the holder stored; they grant only if their own token is still
+ * missing or due.
  */
 export class SessionTokens {
   readonly #inflight = new Map<string, Promise<OpenToken>>();
@@ -53,14 +51,11 @@ export class SessionTokens {
   constructor(
     private readonly deps: {
       config: Config;
-      kv: KeyValueStore;
       sessions: SessionStore;
       vault: TokenVault;
       oidc: OidcClient;
       log: Logger;
       metrics: Metrics;
-      /** The refresh lock's lifetime (tests shorten it); extended while a refresh runs. */
-      refreshLockMs?: number;
       tracing?: Tracing;
     },
   ) {}
@@ -134,63 +129,36 @@ export class SessionTokens {
   }
 
   async #grantOnce(id: string, target: TokenTarget | undefined, rejected: string | undefined): Promise<OpenToken> {
-    const { kv, sessions, config } = this.deps;
-    const lockKey = keys.lock(sessions.handleOf(id));
-    const owner = randomBytes(16).toString('base64url');
+    const { sessions, config } = this.deps;
     // A holder may legitimately run as long as the provider call may take (OIDC_TIMEOUT_MS).
-    const deadline = Date.now() + Math.max(this.#lockMs, config.oidcTimeoutMs) + 2_000;
+    const deadline = Date.now() + Math.max(sessions.refreshLockMs, config.oidcTimeoutMs) + 2_000;
     while (Date.now() < deadline) {
-      if (await kv.set(lockKey, owner, this.#lockMs, 'ifAbsent')) {
-        const keepAlive = this.#holdLock(lockKey, owner);
-        try {
-          const raw = await this.#currentRaw(id);
-          const current = JSON.parse(raw) as SessionRecord;
-          // Another caller granted while we waited for the lock: use its token.
-          return this.ready(current, target, rejected) ?? (await this.#grant(id, current, raw, target));
-        } finally {
-          clearInterval(keepAlive);
-          await kv.delIfEquals(lockKey, owner).catch(() => undefined);
-        }
-      }
+      const granted = await sessions.withRefreshLock(id, async () => {
+        const { record, version } = await this.#current(id);
+        // Another caller granted while we waited for the lock: use its token.
+        return this.ready(record, target, rejected) ?? (await this.#grant(id, record, version, target));
+      });
+      if (granted !== undefined) return granted;
       await sleep(POLL_MS);
-      const usable = this.ready(await this.#current(id), target, rejected);
+      const usable = this.ready((await this.#current(id)).record, target, rejected);
       if (usable !== undefined) return usable;
     }
     throw unavailable('Token refresh is taking too long. Please try again.');
   }
 
-  /**
-   * Extends the lock while the refresh runs, so a token endpoint slower than the lock's lifetime
-   * never lets another instance in to spend the same (rotating) refresh token a second time.
-   * A crashed holder stops extending, and its lock expires after one lifetime.
-   */
-  #holdLock(lockKey: string, owner: string): NodeJS.Timeout {
-    return setInterval(() => {
-      this.deps.kv.extendIfEquals(lockKey, owner, this.#lockMs).catch(() => undefined);
-    }, this.#lockMs / 3).unref();
-  }
-
-  get #lockMs(): number {
-    return this.deps.refreshLockMs ?? REFRESH_LOCK_MS;
-  }
-
-  async #current(id: string): Promise<SessionRecord> {
-    return JSON.parse(await this.#currentRaw(id)) as SessionRecord;
-  }
-
-  async #currentRaw(id: string): Promise<string> {
-    const raw = await this.deps.kv.get(keys.session(this.deps.sessions.handleOf(id)));
-    if (raw === null) throw sessionEnded();
-    return raw;
+  async #current(id: string): Promise<{ record: SessionRecord; version: RecordVersion }> {
+    const current = await this.deps.sessions.readForUpdate(id);
+    if (current === null) throw sessionEnded();
+    return current;
   }
 
   /**
-   * One refresh_token grant, under the lock. `raw` is the stored record it starts from: the
+   * One refresh_token grant, under the lock. `version` is the stored record it starts from: the
    * result is written only over exactly that. A route token's grant carries the route's
    * `resource`/`scope` and leaves the sign-in access and ID tokens as they are; either kind
    * stores the rotated refresh token, which every later grant of the session then uses.
    */
-  async #grant(id: string, record: SessionRecord, raw: string, target: TokenTarget | undefined): Promise<OpenToken> {
+  async #grant(id: string, record: SessionRecord, version: RecordVersion, target: TokenTarget | undefined): Promise<OpenToken> {
     const { oidc, sessions, config, log, metrics, tracing } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
@@ -246,15 +214,15 @@ export class SessionTokens {
     }
     // Compare-and-set: should the lock ever have been lost (a Redis outage longer than its
     // lifetime), a slower refresh never overwrites a newer token set.
-    if (!(await sessions.update(id, updated, raw))) {
-      const now = await this.deps.kv.get(keys.session(sessions.handleOf(id)));
+    if (!(await sessions.update(id, updated, version))) {
+      const now = await sessions.readForUpdate(id);
       if (now === null) {
         // The session ended while the grant ran (sign-out, logout, idle end): nobody will ever
         // use or revoke the refresh token we hold now, so revoke it here.
         await revokeRefreshToken(this.deps, refreshToken);
         throw sessionEnded();
       }
-      const usable = this.ready(JSON.parse(now) as SessionRecord, target);
+      const usable = this.ready(now.record, target);
       if (usable === undefined) throw unavailable('Token refresh is taking too long. Please try again.');
       return usable;
     }

@@ -18,8 +18,8 @@ export interface UserSession {
  * session named by the cookie and the route's token. Shared by HTTP calls and WebSocket
  * handshakes, so both follow one set of rules.
  */
-export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sessionTokens' | 'clientTokens'>) {
-  const { sessions, sessionTokens, clientTokens } = deps;
+export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens'>) {
+  const { sessions, hotSessions, sessionTokens, clientTokens } = deps;
   const sessionCookie = cookieNames(deps.config).session;
 
   /** The well-formed session id the cookie names (not yet looked up: it may name nothing). */
@@ -39,7 +39,7 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'sess
     }
     let session: HotSession | null;
     try {
-      session = sessions.cached(id) ?? (await sessions.loadHot(id));
+      session = hotSessions.cached(id) ?? (await hotSessions.load(id));
     } catch (error) {
       if (!(error instanceof VaultError)) throw error;
       // Tokens sealed under a retired key can never be used again: end the session.

@@ -55,7 +55,7 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
  * 9. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods
  *                only, and only a token obtained more than 10 s ago: a fresh one's refusal is relayed).
  */
-export function createApiProxy(deps: Pick<Deps, 'config' | 'dpop' | 'log' | 'metrics' | 'tracing' | 'sessions' | 'sessionTokens' | 'clientTokens'>, live: LiveConnections) {
+export function createApiProxy(deps: Pick<Deps, 'config' | 'dpop' | 'log' | 'metrics' | 'tracing' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens'>, live: LiveConnections) {
   const { config, sessions, metrics, log, tracing } = deps;
   const credentials = createCredentials(deps);
   const streams = eventStreams(live, deps.metrics);

@@ -5,7 +5,8 @@ import { sessionNotFound, unauthenticated } from '../errors.js';
 import { endSession } from '../oidc/end-session.js';
 import { cookieNames } from '../session/cookies.js';
 import { UNKNOWN_DEVICE } from '../session/device.js';
-import { SessionStore, publicIdOf, type SessionRecord, type StoredSession } from '../session/sessions.js';
+import { publicIdOf, type SessionRecord, type StoredSession } from '../session/records.js';
+import { SessionStore } from '../session/sessions.js';
 
 /** Sessions ended at once by "Sign out all other sessions". */
 const END_BATCH = 8;

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
-import { SessionStore, type SessionRecord } from './sessions.js';
+import type { SessionRecord } from './records.js';
+import { SessionStore } from './sessions.js';
 
 /** What the adapter leaves on `ctx.state` for the handlers. */
 export interface SessionReadState {

@@ -3,6 +3,7 @@ import { createLogger } from '../logger.js';
 import { MemoryStore } from './memory-store.js';
 import { SessionCache, type HotSession } from './session-cache.js';
 import { SessionSync } from './session-sync.js';
+import { HotSessions } from './hot-sessions.js';
 import { SessionStore } from './sessions.js';
 
 const hot: HotSession = { expiresAt: Date.now() / 1000 + 60, tokens: { '': { accessToken: 'a', accessExpiresAt: 0, accessLifetime: 60 } } };
@@ -54,14 +55,15 @@ describe('SessionCache', () => {
   });
 });
 
-describe('SessionStore reads and the cache', () => {
+describe('HotSessions reads through the store into the cache', () => {
   it('forgets every read of a session that does not exist (random cookies cost no memory)', async () => {
     const kv = new MemoryStore();
     const cache = new SessionCache({ entries: 10, bytes: 1_000_000 }, 60_000);
     const sync = new SessionSync(kv, cache, createLogger({ level: 'silent' }));
     await sync.start();
-    const sessions = new SessionStore(kv, { idleSeconds: 60, absoluteSeconds: 600 }, ['k'.repeat(32)], cache, sync, () => hot, 'https://issuer.example/');
-    for (let i = 0; i < 200; i++) expect(await sessions.loadHot(SessionStore.newId())).toBeNull();
+    const sessions = new SessionStore(kv, { idleSeconds: 60, absoluteSeconds: 600 }, ['k'.repeat(32)], sync, 'https://issuer.example/');
+    const hotSessions = new HotSessions(sessions, cache, () => hot);
+    for (let i = 0; i < 200; i++) expect(await hotSessions.load(SessionStore.newId())).toBeNull();
     expect(cache.pendingReads).toBe(0);
     await sync.stop();
     await kv.close();

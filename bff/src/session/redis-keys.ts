@@ -1,0 +1,57 @@
+import { createHmac, hkdfSync } from 'node:crypto';
+import type { SessionUser } from './records.js';
+
+/*
+ * Where the session/ stores keep things in Redis. Private to session/ (its stores speak verbs;
+ * nothing else builds a key), so a change of layout touches this file and the stores only.
+ * Tests reach the layout through test/support/bff.ts.
+ */
+
+/**
+ * Redis key layout. Sessions are stored under their *handle*, a keyed hash of the session id
+ * (see {@link SessionStore.handleOf}), never under the id itself: a Redis dump, a replica or a
+ * `MONITOR` session yields no usable cookie. Every key of one session shares the `{handle}` hash
+ * tag, so a Redis Cluster keeps them in one slot; other records hash on their own identifier.
+ */
+export const redisKeys = {
+  session: (handle: string) => `bff:{${handle}}:session`,
+  lock: (handle: string) => `bff:{${handle}}:refresh-lock`,
+  login: (state: string) => `bff:login:{${state}}`,
+  /** Set of session handles per provider session (`sid`). */
+  bySid: (sid: string) => `bff:by-sid:{${sid}}`,
+  /**
+   * Set of session handles per user, named by a keyed hash of issuer and `sub` (see
+   * {@link userHashUnder}): a key name never carries a user identifier in clear.
+   */
+  byUser: (userHash: string) => `bff:by-user:{${userHash}}`,
+  /**
+   * The per-user index as it was before it was hashed (it names the `sub`): read and pruned, never
+   * written, so sessions made before the change are still listed and ended by a `sub`. Remove once
+   * every deployment has run SESSION_ABSOLUTE_TIMEOUT past that change.
+   */
+  legacyBySub: (sub: string) => `bff:by-sub:{${sub}}`,
+  logoutJti: (jti: string) => `bff:logout-jti:{${jti}}`,
+} as const;
+
+/** The HMAC key for session handles, derived from one SESSION_KEYS secret (never the secret itself). */
+export function deriveHandleKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'session-handle/v1', 32));
+}
+
+/** A session's handle under one key: HMAC-SHA256 of the id, base64url. */
+export function handleUnder(key: Buffer, id: string): string {
+  return createHmac('sha256', key).update(id).digest('base64url');
+}
+
+/** The HMAC key for per-user index names, derived from one SESSION_KEYS secret (its own, not the handles' key). */
+export function deriveUserIndexKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'user-index/v1', 32));
+}
+
+/**
+ * A user's index hash under one key: HMAC-SHA256 of issuer and `sub` (JSON, so no pair of them
+ * can read as another), base64url.
+ */
+export function userHashUnder(key: Buffer, issuer: string, user: SessionUser): string {
+  return createHmac('sha256', key).update(JSON.stringify([issuer, user.sub])).digest('base64url');
+}
