@@ -5,7 +5,7 @@ import type { Middleware } from 'koa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError, loadConfig } from '../bff/src/config.js';
-import type { SessionRecord } from '../bff/src/session/sessions.js';
+import type { SessionRecord } from '../bff/src/session/records.js';
 import { startDemoApi, type RunningDemoApi } from '../dev/api/index.js';
 import { FAPI_PROFILE } from '../dev/idp/index.js';
 import { loginThroughIdp } from '../dev/idp/test-login.js';

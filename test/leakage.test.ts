@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionRecord } from '../bff/src/session/sessions.js';
+import type { SessionRecord } from '../bff/src/session/records.js';
 import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from './support/browser.js';
 import { storedSessions } from './support/stored-sessions.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeJwt, importJWK } from 'jose';
 import type { Middleware } from 'koa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionRecord } from '../bff/src/session/sessions.js';
+import type { SessionRecord } from '../bff/src/session/records.js';
 import { sessionKey } from './support/bff.js';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';

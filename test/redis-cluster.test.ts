@@ -1,6 +1,6 @@
 import { SignJWT, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionRecord } from '../bff/src/session/sessions.js';
+import type { SessionRecord } from '../bff/src/session/records.js';
 import { startRedisCluster } from './support/redis.js';
 import { ALICE, CLIENT_ID, startStack, type Stack } from './support/stack.js';
 import { lockKey, sessionKey } from './support/bff.js';

@@ -5,7 +5,7 @@ import type { Middleware } from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../dev/api/index.js';
 import { REPORTS_API } from '../dev/idp/index.js';
-import type { SessionRecord } from '../bff/src/session/sessions.js';
+import type { SessionRecord } from '../bff/src/session/records.js';
 import { startBff } from './support/bff.js';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';

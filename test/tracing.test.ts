@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { SessionRecord } from '../bff/src/session/sessions.js';
+import type { SessionRecord } from '../bff/src/session/records.js';
 import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { startBff, sessionKey, type RunningBff } from './support/bff.js';
 import { TestBrowser } from './support/browser.js';

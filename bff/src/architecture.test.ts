@@ -18,7 +18,7 @@ const LAYERS: Array<[string, RegExp]> = [
   ['handlers', /^(routes|middleware|proxy)\/|^oidc\/(login|callback|logout|backchannel|end-session)\.ts$/],
   ['services', /^(oidc|session|tracing)\/|^metrics\.ts$/],
   ['configuration', /^(config|config-fapi|config-tracing|api-routes|keys|logger)\.ts$/],
-  ['leaves', /^http\/|^errors\.ts$/],
+  ['leaves', /^http\/|^(errors|tokens)\.ts$/],
 ];
 
 function layerOf(file: string): number {

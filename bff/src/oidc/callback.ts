@@ -6,12 +6,13 @@ import { cookieNames } from '../session/cookies.js';
 import { tokenEndpointParams } from './client.js';
 import { HttpError, badRequest, describeError } from '../errors.js';
 import { ERROR_CODES } from '../../../shared/src/index.js';
-import { tokenTypeOf, type SessionRecord } from '../session/records.js';
+import type { SessionRecord } from '../session/records.js';
 import { SessionStore } from '../session/sessions.js';
 import { describeDevice } from '../session/device.js';
 import { accessTiming } from './session-tokens.js';
 import { traced } from '../tracing/tracing.js';
 import { hashBrowserBinding } from './login.js';
+import { tokenTypeOf } from '../tokens.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
 const PROTOCOL_CLAIMS = ['nonce', 'at_hash', 'c_hash', 'aud', 'azp', 'iss', 'iat', 'exp', 'auth_time', 'sid', 'jti', 'acr', 'amr', 's_hash'];

@@ -4,12 +4,11 @@ import type { TokenTarget } from '../api-routes.js';
 import { describeError, forbidden, HttpError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { OpenToken } from '../session/session-cache.js';
 import type { OidcClient } from './client.js';
 import { classifyGrantFailure, retryAfterMs } from './grant-refusal.js';
-import { tokenTypeOf } from '../session/records.js';
 import { accessTiming, refreshDue, targetParams } from './session-tokens.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
+import { type TimedAccessToken, tokenTypeOf } from '../tokens.js';
 
 /**
  * After a refused or failed grant, no new grant for this identity for this long (longer when the
@@ -31,8 +30,8 @@ interface Refused {
  * and one grant in flight per identity. A route only ever gets the token of its own identity.
  */
 export class ClientTokens {
-  readonly #cache = new Map<string, OpenToken>();
-  readonly #inflight = new Map<string, Promise<OpenToken>>();
+  readonly #cache = new Map<string, TimedAccessToken>();
+  readonly #inflight = new Map<string, Promise<TimedAccessToken>>();
   readonly #refused = new Map<string, Refused>();
 
   constructor(private readonly deps: { oidc: OidcClient; log: Logger; metrics: Metrics; tracing?: Tracing }) {}
@@ -43,7 +42,7 @@ export class ClientTokens {
    * see refusal-cooldown.ts). Within {@link GRANT_RETRY_MS} of a refused grant: 503 (403 when the
    * provider refused the resource or scope) without asking the provider again.
    */
-  token(target: TokenTarget | undefined, rejected?: string): OpenToken | Promise<OpenToken> {
+  token(target: TokenTarget | undefined, rejected?: string): TimedAccessToken | Promise<TimedAccessToken> {
     const key = target?.id ?? '';
     const cached = this.#cache.get(key);
     if (cached && !refreshDue(cached) && cached.accessToken !== rejected) return cached;
@@ -57,12 +56,12 @@ export class ClientTokens {
     return pending;
   }
 
-  async #grant(key: string, target: TokenTarget | undefined): Promise<OpenToken> {
+  async #grant(key: string, target: TokenTarget | undefined): Promise<TimedAccessToken> {
     const { oidc, log, metrics, tracing } = this.deps;
     try {
       // With DPoP the client token is sender-constrained too (a proof per grant).
       const response = await traced(tracing, 'oidc client_credentials', () => client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {}, oidc.dpop));
-      const token: OpenToken = { accessToken: response.access_token, ...tokenTypeOf(response.token_type), ...accessTiming(response.expires_in) };
+      const token: TimedAccessToken = { accessToken: response.access_token, ...tokenTypeOf(response.token_type), ...accessTiming(response.expires_in) };
       this.#cache.set(key, token);
       this.#refused.delete(key);
       metrics.clientTokens.inc({ result: 'ok' });

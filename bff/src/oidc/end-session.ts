@@ -1,7 +1,8 @@
 import type { Deps } from '../deps.js';
-import type { SessionRecord, TokenSet } from '../session/records.js';
+import type { SessionRecord } from '../session/records.js';
 import { VaultError } from '../session/vault.js';
 import { revokeRefreshToken } from './revocation.js';
+import type { TokenSet } from '../tokens.js';
 
 /** Why a session is being ended, for the log. */
 export type EndReason = 'sign_out' | 'revoked_by_user';

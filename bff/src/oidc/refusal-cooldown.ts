@@ -1,4 +1,4 @@
-import type { HeldToken } from '../session/sessions.js';
+import type { SealedToken } from '../tokens.js';
 
 /**
  * An upstream that refuses even a brand-new token is misconfigured, not holding a stale one:
@@ -8,7 +8,7 @@ import type { HeldToken } from '../session/sessions.js';
 export const REFUSAL_COOLDOWN_MS = 10_000;
 
 /** A token's timing as every holder keeps it: expiry and lifetime in seconds, so it was obtained at their difference. */
-export type TokenTiming = Pick<HeldToken, 'accessExpiresAt' | 'accessLifetime'>;
+export type TokenTiming = Pick<SealedToken, 'accessExpiresAt' | 'accessLifetime'>;
 
 /**
  * Whether a token an upstream refused may be replaced by a new grant: only once it is older than

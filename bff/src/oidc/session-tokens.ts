@@ -8,12 +8,13 @@ import { classifyGrantFailure } from './grant-refusal.js';
 import { revokeRefreshToken } from './revocation.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { HotSession, OpenToken } from '../session/session-cache.js';
-import { tokenTypeOf, type HeldToken, type RecordVersion, type SessionRecord, type TokenSet } from '../session/records.js';
+import type { HotSession } from '../session/session-cache.js';
+import type { RecordVersion, SessionRecord } from '../session/records.js';
 import type { SessionStore } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
 import { tokenEndpointParams, type OidcClient } from './client.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
+import { type SealedToken, type TimedAccessToken, type TokenSet, tokenTypeOf } from '../tokens.js';
 
 const POLL_MS = 40;
 /** Decrypted token sets kept: the proxy reads tokens from the session cache, so this serves reads on a miss and grants. */
@@ -25,7 +26,7 @@ const CACHE_KEY_CHARS = 22;
  * Refresh is due when less than min(30 s, half the token's lifetime) remains.
  * A token that is already expired is always due.
  */
-export function refreshDue(record: Pick<HeldToken, 'accessExpiresAt' | 'accessLifetime'>, nowSeconds = Date.now() / 1000): boolean {
+export function refreshDue(record: Pick<SealedToken, 'accessExpiresAt' | 'accessLifetime'>, nowSeconds = Date.now() / 1000): boolean {
   return record.accessExpiresAt - nowSeconds < Math.min(30, record.accessLifetime / 2);
 }
 
@@ -46,7 +47,7 @@ export function accessTiming(expiresIn: number | undefined, nowSeconds = Math.fl
  * missing or due.
  */
 export class SessionTokens {
-  readonly #inflight = new Map<string, Promise<OpenToken>>();
+  readonly #inflight = new Map<string, Promise<TimedAccessToken>>();
 
   constructor(
     private readonly deps: {
@@ -84,11 +85,11 @@ export class SessionTokens {
 
   /** What the session cache keeps of a record: its access tokens in clear, with their timing. */
   hotOf(record: SessionRecord): HotSession {
-    const open = (held: HeldToken): OpenToken => {
+    const open = (held: SealedToken): TimedAccessToken => {
       const { accessToken, tokenType } = this.#openSealed(held.sealedTokens);
       return { accessToken, ...(tokenType ? { tokenType } : {}), accessExpiresAt: held.accessExpiresAt, accessLifetime: held.accessLifetime };
     };
-    const tokens: Record<string, OpenToken> = { '': open(record) };
+    const tokens: Record<string, TimedAccessToken> = { '': open(record) };
     for (const id in record.routeTokens) tokens[id] = open(record.routeTokens[id]!);
     return { expiresAt: record.expiresAt, tokens };
   }
@@ -103,7 +104,7 @@ export class SessionTokens {
    * first. No I/O (the opened set is the cached one). The proxy's hot path does not come here:
    * it reads tokens from the session cache; this serves grants and their waiters.
    */
-  ready(record: SessionRecord, target: TokenTarget | undefined, rejected?: string): OpenToken | undefined {
+  ready(record: SessionRecord, target: TokenTarget | undefined, rejected?: string): TimedAccessToken | undefined {
     const held = target ? record.routeTokens?.[target.id] : record;
     if (!held || refreshDue(held)) return undefined;
     const { accessToken, tokenType } = this.#openSealed(held.sealedTokens);
@@ -118,7 +119,7 @@ export class SessionTokens {
    * and its timing. Throws 401 when the session ended, 403 when the provider will not issue that
    * resource or scope, 503 when the provider is unreachable (the session is kept in both).
    */
-  obtain(id: string, target: TokenTarget | undefined, rejected?: string): Promise<OpenToken> {
+  obtain(id: string, target: TokenTarget | undefined, rejected?: string): Promise<TimedAccessToken> {
     const key = target ? `${id} ${target.id}` : id;
     let pending = this.#inflight.get(key);
     if (!pending) {
@@ -128,7 +129,7 @@ export class SessionTokens {
     return pending;
   }
 
-  async #grantOnce(id: string, target: TokenTarget | undefined, rejected: string | undefined): Promise<OpenToken> {
+  async #grantOnce(id: string, target: TokenTarget | undefined, rejected: string | undefined): Promise<TimedAccessToken> {
     const { sessions, config } = this.deps;
     // A holder may legitimately run as long as the provider call may take (OIDC_TIMEOUT_MS).
     const deadline = Date.now() + Math.max(sessions.refreshLockMs, config.oidcTimeoutMs) + 2_000;
@@ -158,7 +159,7 @@ export class SessionTokens {
    * `resource`/`scope` and leaves the sign-in access and ID tokens as they are; either kind
    * stores the rotated refresh token, which every later grant of the session then uses.
    */
-  async #grant(id: string, record: SessionRecord, version: RecordVersion, target: TokenTarget | undefined): Promise<OpenToken> {
+  async #grant(id: string, record: SessionRecord, version: RecordVersion, target: TokenTarget | undefined): Promise<TimedAccessToken> {
     const { oidc, sessions, config, log, metrics, tracing } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {

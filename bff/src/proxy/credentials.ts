@@ -3,9 +3,10 @@ import type { Deps } from '../deps.js';
 import { sessionEnded, unauthenticated } from '../errors.js';
 import { cookieNames, readCookie } from '../session/cookies.js';
 import { refreshDue } from '../oidc/session-tokens.js';
-import type { HotSession, OpenToken } from '../session/session-cache.js';
+import type { HotSession } from '../session/session-cache.js';
 import { SessionStore } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
+import type { TimedAccessToken } from '../tokens.js';
 
 /** The signed-in user behind a call. */
 export interface UserSession {
@@ -59,7 +60,7 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotS
    * Bearer or DPoP-bound, and its timing) when at hand (no I/O: the hot path), a promise when a
    * grant must come first.
    */
-  function token(route: ApiRoute, user: UserSession | undefined): OpenToken | Promise<OpenToken> | undefined {
+  function token(route: ApiRoute, user: UserSession | undefined): TimedAccessToken | Promise<TimedAccessToken> | undefined {
     if (user) {
       const held = user.session.tokens[route.target?.id ?? ''];
       return held && !refreshDue(held) ? held : sessionTokens.obtain(user.id, route.target);
@@ -71,7 +72,7 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotS
    * A new token of the same kind after the upstream refused `rejected`. Only for a token older
    * than the refusal cool-down (the relay checks `renewable` before it holds a refusal back).
    */
-  function renew(route: ApiRoute, user: UserSession | undefined, rejected: string): Promise<OpenToken> {
+  function renew(route: ApiRoute, user: UserSession | undefined, rejected: string): Promise<TimedAccessToken> {
     if (user) return sessionTokens.obtain(user.id, route.target, rejected);
     return Promise.resolve(clientTokens.token(route.target, rejected));
   }

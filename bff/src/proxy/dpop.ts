@@ -1,11 +1,7 @@
 import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { readPrivateKey, type SigningKey } from '../keys.js';
+import type { AccessToken } from '../tokens.js';
 
-/** An access token as the proxy sends it: `tokenType` 'dpop' when the provider bound it to our DPoP key. */
-export interface UsableToken {
-  accessToken: string;
-  tokenType?: 'dpop';
-}
 
 /** Nonces remembered per upstream origin; more origins than this cannot exist (API_ROUTES is fixed), but stay bounded anyway. */
 const MAX_ORIGINS = 256;
@@ -85,7 +81,7 @@ export class DpopProofs {
 }
 
 /** The `Authorization` value for a token: `DPoP` when it is DPoP-bound and the BFF proves possession, else `Bearer`. */
-export function authorizationOf(token: UsableToken, dpop: DpopProofs | undefined): string {
+export function authorizationOf(token: AccessToken, dpop: DpopProofs | undefined): string {
   return dpop && token.tokenType === 'dpop' ? `DPoP ${token.accessToken}` : `Bearer ${token.accessToken}`;
 }
 

@@ -13,10 +13,10 @@ import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
 import { upstreamFailure, upstreamRequests, withNonceRetry } from './upstream-request.js';
 import { ProxyCall } from './proxy-call.js';
-import type { OpenToken } from '../session/session-cache.js';
 import { writeError } from '../http/error-response.js';
 import { assertSameSiteRequest } from '../http/same-site.js';
 import { pathOf, recordRequest } from '../http/request.js';
+import type { TimedAccessToken } from '../tokens.js';
 
 // A retry replays the request, so only methods without side effects and without a body qualify.
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -100,7 +100,7 @@ export function createApiProxy(deps: Pick<Deps, 'config' | 'dpop' | 'log' | 'met
    * streamed body cannot be sent twice: it gets a 503 (not the upstream's 401, which the SPA
    * would read as signed out), and the browser's next attempt carries the nonce.
    */
-  async function send(call: ProxyCall, target: ResolvedRoute, token: OpenToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean): Promise<RelayOutcome> {
+  async function send(call: ProxyCall, target: ResolvedRoute, token: TimedAccessToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean): Promise<RelayOutcome> {
     const outcome = await withNonceRetry((nonceRetry) => {
       if (!nonceRetry && body instanceof MeteredBody) throw unavailable('The API asked for a fresh proof of possession. Please try again.');
       return forward(call, target, token, body, mayRetry, nonceRetry);
@@ -162,7 +162,7 @@ export function createApiProxy(deps: Pick<Deps, 'config' | 'dpop' | 'log' | 'met
    * 8. Sends the request upstream once; resolves to 'retry' when the token was refused and a
    * replay is allowed, 'nonce' when the upstream asked for a DPoP nonce and `nonceRetry`.
    */
-  function forward(call: ProxyCall, target: ResolvedRoute, token: OpenToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
+  function forward(call: ProxyCall, target: ResolvedRoute, token: TimedAccessToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
     const proofs = requests.proofsFor(token);

@@ -5,10 +5,11 @@ import { clientAddress } from '../http/client-address.js';
 import type { Deps } from '../deps.js';
 import { CLIENT_CLOSED, HttpError, gatewayTimeout } from '../errors.js';
 import type { UpstreamSpan } from '../tracing/tracing.js';
-import { authorizationOf, type DpopProofs, type UsableToken } from './dpop.js';
+import { authorizationOf, type DpopProofs } from './dpop.js';
 import { requestHeaderPolicy } from './header-policy.js';
 import type { ResolvedRoute } from './path.js';
 import { requestIdOf } from '../http/request.js';
+import type { AccessToken } from '../tokens.js';
 
 /**
  * One browser request on its way upstream, HTTP call or WebSocket handshake: what is read from
@@ -44,12 +45,12 @@ export function upstreamRequests(deps: Pick<Deps, 'config' | 'dpop'>) {
 
   return {
     /** The proof signer for this token: only a token the provider bound to our key gets proofs. */
-    proofsFor(token: UsableToken | undefined): DpopProofs | undefined {
+    proofsFor(token: AccessToken | undefined): DpopProofs | undefined {
       return token?.tokenType === 'dpop' ? dpop : undefined;
     },
 
     /** The upstream request headers for `method` on the resolved route. */
-    headers(caller: UpstreamCaller, target: ResolvedRoute, method: string, token: UsableToken | undefined, span: UpstreamSpan | undefined): Record<string, string | string[]> {
+    headers(caller: UpstreamCaller, target: ResolvedRoute, method: string, token: AccessToken | undefined, span: UpstreamSpan | undefined): Record<string, string | string[]> {
       const proofs = this.proofsFor(token);
       const headers = allowlisted(caller.req.headers, {
         authorization: token === undefined ? undefined : authorizationOf(token, dpop),

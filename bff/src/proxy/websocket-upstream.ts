@@ -4,11 +4,11 @@ import { WebSocket } from 'ws';
 import type { Deps } from '../deps.js';
 import { badRequest } from '../errors.js';
 import { closeAfterAnswer } from '../http/server.js';
-import type { UsableToken } from './dpop.js';
 import { browserResponseHeaders } from './header-policy.js';
 import type { ResolvedRoute } from './path.js';
 import type { Slot } from './budget.js';
 import { UpstreamCaller, upstreamFailure, upstreamRequests } from './upstream-request.js';
+import type { AccessToken } from '../tokens.js';
 
 /** Headers of the browser's handshake that describe a body: a handshake has none, so none go upstream. */
 const BODY_HEADERS = ['content-length', 'content-type', 'content-encoding', 'content-language'];
@@ -43,7 +43,7 @@ export function upstreamHandshakes(deps: Pick<Deps, 'config' | 'dpop' | 'metrics
    * as HTTP instead, 'nonce' when it was a DPoP `use_dpop_nonce` challenge and `nonceRetry`
    * (nothing relayed).
    */
-  function connect(handshake: Handshake, target: ResolvedRoute, protocols: string[], token: UsableToken | undefined, nonceRetry: boolean): Promise<WebSocket | 'nonce' | number> {
+  function connect(handshake: Handshake, target: ResolvedRoute, protocols: string[], token: AccessToken | undefined, nonceRetry: boolean): Promise<WebSocket | 'nonce' | number> {
     const { socket } = handshake;
     const { route: apiRoute } = target;
     // Origin + path, never a URL resolved against the upstream: the host is the route's, always.

@@ -13,7 +13,8 @@ import { callback } from '../oidc/callback.js';
 import { login } from '../oidc/login.js';
 import { logout } from '../oidc/logout.js';
 import { koaSessionStore, type SessionReadState } from '../session/koa-store.js';
-import { SessionStore, type SessionRecord } from '../session/sessions.js';
+import type { SessionRecord } from '../session/records.js';
+import { SessionStore } from '../session/sessions.js';
 import { jwks } from './jwks.js';
 import { userSessionRoutes } from './sessions.js';
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SealedToken } from '../tokens.js';
 
 /*
  * The session records and how they are written to and read from storage (JSON). Only the
@@ -21,7 +22,7 @@ export interface SessionRecord {
   createdAt: number;
   /** Absolute end of the session, epoch seconds (the idle end is the Redis TTL). */
   expiresAt: number;
-  /** Sealed {@link TokenSet}. */
+  /** Sealed TokenSet (tokens.ts). */
   sealedTokens: string;
   /** Access token expiry and lifetime in seconds, so "refresh due?" needs no decryption. */
   accessExpiresAt: number;
@@ -30,7 +31,7 @@ export interface SessionRecord {
    * Access tokens of routes with their own `resource`/`scope`, by `TokenTarget.id`. Added on a
    * route's first use, so a session's size grows only with the APIs it actually called.
    */
-  routeTokens?: Record<string, HeldToken>;
+  routeTokens?: Record<string, SealedToken>;
   /**
    * The session's random public name in "Your sessions" (`handle` in the HTTP API). Not the
    * storage handle (an HMAC of the id, see {@link SessionStore.handleOf}), which never leaves the
@@ -41,13 +42,6 @@ export interface SessionRecord {
   device?: string;
 }
 
-/** A sealed access token and its timing (the sign-in token's fields in a record have the same shape). */
-export interface HeldToken {
-  /** Sealed {@link TokenSet}; a route token's set holds only `accessToken`. */
-  sealedTokens: string;
-  accessExpiresAt: number;
-  accessLifetime: number;
-}
 
 /** A session as the user's sessions view reads it: found by storage handle, its idle timeout not slid. */
 export interface StoredSession {
@@ -80,24 +74,7 @@ export function publicIdOf(stored: Pick<StoredSession, 'handle' | 'record'>): st
  */
 export type SessionUser = Pick<SessionRecord, 'sub'>;
 
-/** The tokens, only ever in memory in clear. */
-export interface TokenSet {
-  accessToken: string;
-  /**
-   * 'dpop' when the provider bound the access token to the BFF's DPoP key (RFC 9449 token_type
-   * DPoP): it is then sent as `Authorization: DPoP` with a proof. Absent: a Bearer token (also
-   * when DPoP is on but the provider issued Bearer anyway), so sealed sets from before DPoP read
-   * as they always did.
-   */
-  tokenType?: 'dpop';
-  refreshToken?: string;
-  idToken?: string;
-}
 
-/** The token type to remember from a token response's (lower-cased) `token_type`. */
-export function tokenTypeOf(tokenType: string | undefined): Pick<TokenSet, 'tokenType'> {
-  return tokenType?.toLowerCase() === 'dpop' ? { tokenType: 'dpop' } : {};
-}
 
 /**
  * A stored record exactly as read: the version a compare-and-set write must still find (see

@@ -1,11 +1,4 @@
-/** A session's access token in clear, with its timing (the refresh rule needs no decryption). */
-export interface OpenToken {
-  accessToken: string;
-  /** 'dpop' for a DPoP-bound token (sent with a proof); absent for Bearer. */
-  tokenType?: 'dpop';
-  accessExpiresAt: number;
-  accessLifetime: number;
-}
+import type { TimedAccessToken } from '../tokens.js';
 
 /**
  * What the proxy needs of a session, and all the cache keeps: the absolute end and the access
@@ -15,7 +8,7 @@ export interface OpenToken {
 export interface HotSession {
   expiresAt: number;
   /** By `TokenTarget.id`; the sign-in token under ''. */
-  tokens: Record<string, OpenToken>;
+  tokens: Record<string, TimedAccessToken>;
 }
 
 interface CachedSession {

@@ -5,8 +5,6 @@ import { deriveHandleKey, deriveUserIndexKey, handleUnder, redisKeys, userHashUn
 import { RefreshLock } from './refresh-lock.js';
 import type { SessionSync } from './session-sync.js';
 
-// The record types moved to records.ts; re-exported for importers outside session/ until they import from there.
-export { publicIdOf, tokenTypeOf, type HeldToken, type SessionRecord, type SessionUser, type StoredSession, type TokenSet } from './records.js';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const HANDLE_CACHE_SIZE = 10_000;
