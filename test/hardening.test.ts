@@ -377,10 +377,10 @@ describe('hardening round two', () => {
     });
 
     it('removes ended sessions from the sid and sub indexes (sign-out and back-channel logout)', async () => {
-      const handleOf = (browser: TestBrowser) => stack.bff.deps.sessions.handleOf(sessionIdOf(browser));
+      const storageIdOf = (browser: TestBrowser) => stack.bff.deps.sessions.storageIdOf(sessionIdOf(browser));
       const first = await stack.signIn();
       const second = await stack.signIn();
-      const [firstHandle, secondHandle] = [handleOf(first), handleOf(second)];
+      const [firstHandle, secondHandle] = [storageIdOf(first), storageIdOf(second)];
       const firstRecord = await recordOf(first);
       const secondRecord = await recordOf(second);
       expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).toEqual(expect.arrayContaining([firstHandle, secondHandle]));

@@ -119,7 +119,7 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
     for (const browser of [laptop, desktop, phone]) {
       const id = storedFor(browser).idOf(browser);
       expect(text).not.toContain(id);
-      expect(text).not.toContain(stack.bff.deps.sessions.handleOf(id));
+      expect(text).not.toContain(stack.bff.deps.sessions.storageIdOf(id));
     }
     for (const agent of Object.values(UA)) expect(text).not.toContain(agent);
     expect(text).not.toMatch(/Mozilla|AppleWebKit|Gecko/);
@@ -165,7 +165,7 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
 
   it('ends one other session: 401 on every instance within 100 ms, refresh token revoked at the provider, index pruned', async () => {
     const refreshToken = await refreshTokenOf(desktop);
-    const desktopHandle = stack.bff.deps.sessions.handleOf(storedFor(desktop).idOf(desktop));
+    const desktopHandle = stack.bff.deps.sessions.storageIdOf(storedFor(desktop).idOf(desktop));
     const revokedBefore = stack.idp.stats.revokedTokens;
     expect(await signedOutEverywhere(desktop)).toBe(false);
     const target = (await list(laptop)).find((s) => s.device === 'Firefox on Windows')!;
@@ -196,8 +196,8 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
     const newest = await refreshTokenOf(browser);
     expect(newest).not.toBe(stack.bff.deps.sessionTokens.open(before).refreshToken);
     const { endSession } = await import('../bff/src/oidc/end-session.js');
-    const handle = stack.bff.deps.sessions.handleOf(stored.idOf(browser));
-    await endSession(stack.bff.deps, { handle, record: before }, 'revoked_by_user');
+    const storageId = stack.bff.deps.sessions.storageIdOf(stored.idOf(browser));
+    await endSession(stack.bff.deps, { storageId, record: before }, 'revoked_by_user');
     expect(stack.idp.stats.revokedValues.at(-1)).toBe(newest);
   });
 
@@ -223,7 +223,7 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
 
   it('prunes index members whose sessions expired when listing', async () => {
     const shortLived = await signIn(ALICE, 0, UA.firefoxWindows);
-    const handle = stack.bff.deps.sessions.handleOf(stored().idOf(shortLived));
+    const handle = stack.bff.deps.sessions.storageIdOf(stored().idOf(shortLived));
     expect(await redis.client.sismember(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }), handle)).toBe(1);
     await redis.client.pexpire(stored().keyOf(shortLived), 1); // its idle timeout runs out, in Redis
     await sleep(20);
@@ -377,7 +377,7 @@ describe("the user's session index in Redis", () => {
     const current = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.chromeLinux }));
     const old = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.firefoxWindows }));
     const stored = storedSessions(redis, stack.bff.url);
-    const handle = stack.bff.deps.sessions.handleOf(stored.idOf(old));
+    const handle = stack.bff.deps.sessions.storageIdOf(stored.idOf(old));
     // As the previous release left it: the handle in the sub-named set only.
     await redis.client.srem(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }), handle);
     await redis.client.sadd(`bff:by-sub:{${ALICE.sub}}`, handle);

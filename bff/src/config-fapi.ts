@@ -1,4 +1,4 @@
-import { KeyProblem, readPrivateKey, type SigningAlg, type SigningKey } from './keys.js';
+import { KeyProblem, readPrivateKey, type SigningAlg, type SigningKey } from './signing-keys.js';
 
 /**
  * The FAPI 2.0 toolbox settings (docs/fapi.md): which client

@@ -43,7 +43,7 @@ export interface Deps {
   sessionTokens: SessionTokens;
   clientTokens: ClientTokens;
   /** DPoP proofs for upstream calls (RFC 9449), with OIDC_DPOP=true; undefined otherwise. */
-  dpop: DpopProofs | undefined;
+  dpopProofs: DpopProofs | undefined;
   metrics: Metrics;
   /** OpenTelemetry hooks; undefined when tracing is off (every hook is then skipped). */
   tracing?: Tracing;
@@ -101,6 +101,6 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   // needs the store). This order has no cycle, so no closure refers to a later const.
   const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record));
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
-  const dpop = dpopKey ? new DpopProofs(dpopKey) : undefined;
-  return { config, log, kv, sessions, hotSessions, loginTransactions: new LoginTransactions(kv), logoutTokens: new LogoutTokenLedger(kv), sync, vault, oidc, sessionTokens, clientTokens, dpop, metrics, tracing };
+  const dpopProofs = dpopKey ? new DpopProofs(dpopKey) : undefined;
+  return { config, log, kv, sessions, hotSessions, loginTransactions: new LoginTransactions(kv), logoutTokens: new LogoutTokenLedger(kv), sync, vault, oidc, sessionTokens, clientTokens, dpopProofs, metrics, tracing };
 }

@@ -8,7 +8,7 @@ import type { Deps, DepsOptions } from '../../bff/src/deps.js';
 import { createLogger } from '../../bff/src/logger.js';
 import { startBff as startBffLikeMain } from '../../bff/src/start.js';
 import type { SessionUser } from '../../bff/src/session/records.js';
-import { deriveHandleKey, deriveUserIndexKey, handleUnder, redisKeys, userHashUnder } from '../../bff/src/session/redis-keys.js';
+import { deriveStorageIdKey, deriveUserIndexKey, storageIdUnder, redisKeys, userHashUnder } from '../../bff/src/session/redis-keys.js';
 import { freePort } from './redis.js';
 
 /** A stand-in SPA so integration tests do not depend on `npm run build`; browser tests use web/dist. */
@@ -17,13 +17,13 @@ export const STATIC_FIXTURE = fileURLToPath(new URL('../fixtures/web', import.me
 export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef-0123456789';
 
 /** A session's handle (by its cookie value) under the test key. */
-export const sessionHandle = (id: string, secret = TEST_SESSION_KEY) => handleUnder(deriveHandleKey(secret), id);
+export const sessionStorageId = (id: string, secret = TEST_SESSION_KEY) => storageIdUnder(deriveStorageIdKey(secret), id);
 /** Redis key of a session (by its cookie value) as a BFF with the test key stores it: the BFF's own layout. */
-export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.session(sessionHandle(id, secret));
+export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.session(sessionStorageId(id, secret));
 /** Redis key of a user's session index (by issuer and sub) as a BFF with the test key names it. */
 export const userIndexKey = (user: SessionUser & { iss: string }, secret = TEST_SESSION_KEY) => redisKeys.byUser(userHashUnder(deriveUserIndexKey(secret), new URL(user.iss).href, user));
 /** Redis key of a session's refresh lock. */
-export const lockKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.lock(handleUnder(deriveHandleKey(secret), id));
+export const lockKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.lock(storageIdUnder(deriveStorageIdKey(secret), id));
 /** Redis key of the index of sessions per provider session (`sid`). */
 export const sidIndexKey = (sid: string) => redisKeys.bySid(sid);
 

@@ -1,6 +1,6 @@
 import type { SessionRecord } from '../../bff/src/session/records.js';
 import { changedMessage, SESSION_EVENTS_CHANNEL } from '../../bff/src/session/session-sync.js';
-import { sessionHandle, sessionKey } from './bff.js';
+import { sessionStorageId, sessionKey } from './bff.js';
 import type { TestBrowser } from './browser.js';
 import type { RunningRedis } from './redis.js';
 
@@ -11,7 +11,7 @@ import type { RunningRedis } from './redis.js';
 export function storedSessions(redis: RunningRedis, bffUrl: string) {
   const idOf = (browser: TestBrowser) => browser.cookie(bffUrl, 'bff')!;
   const keyOf = (browser: TestBrowser) => sessionKey(idOf(browser));
-  const handleOf = (browser: TestBrowser) => sessionHandle(idOf(browser));
+  const storageIdOf = (browser: TestBrowser) => sessionStorageId(idOf(browser));
   async function record(browser: TestBrowser): Promise<SessionRecord | null> {
     const raw = await redis.client.get(keyOf(browser));
     return raw ? (JSON.parse(raw) as SessionRecord) : null;
@@ -26,7 +26,7 @@ export function storedSessions(redis: RunningRedis, bffUrl: string) {
     await announce(browser);
   }
   /** Publishes that the browser's session changed (after a test wrote to Redis directly). */
-  const announce = (browser: TestBrowser) => redis.client.publish(SESSION_EVENTS_CHANNEL, changedMessage(handleOf(browser))).then(() => undefined);
+  const announce = (browser: TestBrowser) => redis.client.publish(SESSION_EVENTS_CHANNEL, changedMessage(storageIdOf(browser))).then(() => undefined);
   return {
     idOf,
     keyOf,

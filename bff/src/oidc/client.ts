@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import type { Config } from '../config.js';
 import type { ClientAuthMethod } from '../config-fapi.js';
 import { describeError, unavailable } from '../errors.js';
-import { toCryptoKeyPair, type SigningKey } from '../keys.js';
+import { toCryptoKeyPair, type SigningKey } from '../signing-keys.js';
 import type { Logger } from '../logger.js';
 
 /**

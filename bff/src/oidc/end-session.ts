@@ -21,12 +21,12 @@ export type EndReason = 'sign_out' | 'revoked_by_user';
  */
 export async function endSession(
   { oidc, sessions, sessionTokens, log, tracing }: Pick<Deps, 'oidc' | 'sessions' | 'sessionTokens' | 'log' | 'tracing'>,
-  session: { handle: string; record: SessionRecord },
+  session: { storageId: string; record: SessionRecord },
   reason: EndReason,
 ): Promise<TokenSet | undefined> {
   // The record as it was deleted: its refresh token is the newest, even if a refresh rotated it
   // after `session.record` was read.
-  const last = await sessions.destroyByHandle(session.handle, session.record);
+  const last = await sessions.destroyByStorageId(session.storageId, session.record);
   const tokens = openForEnding(sessionTokens, last ?? session.record, log);
   log.info({ event: 'session_ended', reason }, 'session ended');
   if (tokens?.refreshToken) await revokeRefreshToken({ oidc, log, tracing }, tokens.refreshToken);

@@ -40,7 +40,7 @@ export function logout(deps: Pick<Deps, 'config' | 'oidc' | 'sessions' | 'sessio
     if (!sameGuard(ctx.query.sid, record.logoutGuard!)) {
       throw badRequest('This sign-out link is not valid for your session. Use the Sign out button in the app.', 'Sign-out not confirmed');
     }
-    const secrets = await endSession(deps, { handle: sessions.handleOf(id), record: record as SessionRecord }, 'sign_out');
+    const secrets = await endSession(deps, { storageId: sessions.storageIdOf(id), record: record as SessionRecord }, 'sign_out');
     ctx.session = null;
 
     if (!oidc.ready) {

@@ -9,7 +9,7 @@ import { VaultError } from '../session/vault.js';
 import type { TimedAccessToken } from '../tokens.js';
 
 /** The signed-in user behind a call. */
-export interface UserSession {
+export interface SignedInUser {
   id: string;
   session: HotSession;
 }
@@ -33,7 +33,7 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotS
    * The session with this id (see sessionIdOf): from this instance's cache, or one Redis round
    * trip that also slides the idle timeout. Without one: 401 when `required`, otherwise undefined.
    */
-  async function session(id: string | undefined, required: boolean): Promise<UserSession | undefined> {
+  async function session(id: string | undefined, required: boolean): Promise<SignedInUser | undefined> {
     if (id === undefined) {
       if (required) throw unauthenticated();
       return undefined;
@@ -60,7 +60,7 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotS
    * Bearer or DPoP-bound, and its timing) when at hand (no I/O: the hot path), a promise when a
    * grant must come first.
    */
-  function token(route: ApiRoute, user: UserSession | undefined): TimedAccessToken | Promise<TimedAccessToken> | undefined {
+  function token(route: ApiRoute, user: SignedInUser | undefined): TimedAccessToken | Promise<TimedAccessToken> | undefined {
     if (user) {
       const held = user.session.tokens[route.target?.id ?? ''];
       return held && !refreshDue(held) ? held : sessionTokens.obtain(user.id, route.target);
@@ -72,7 +72,7 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotS
    * A new token of the same kind after the upstream refused `rejected`. Only for a token older
    * than the refusal cool-down (the relay checks `renewable` before it holds a refusal back).
    */
-  function renew(route: ApiRoute, user: UserSession | undefined, rejected: string): Promise<TimedAccessToken> {
+  function renew(route: ApiRoute, user: SignedInUser | undefined, rejected: string): Promise<TimedAccessToken> {
     if (user) return sessionTokens.obtain(user.id, route.target, rejected);
     return Promise.resolve(clientTokens.token(route.target, rejected));
   }

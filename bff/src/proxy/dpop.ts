@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { readPrivateKey, type SigningKey } from '../keys.js';
+import { readPrivateKey, type SigningKey } from '../signing-keys.js';
 import type { AccessToken } from '../tokens.js';
 
 

@@ -31,7 +31,7 @@ export const MAX_LIVE_SIGNED_IN = 20_000;
 
 /**
  * The long-lived answers of this instance (WebSockets, `text/event-stream` responses), by the
- * storage handle of the session they belong to, closed when that session ends, on every
+ * storage storageId of the session they belong to, closed when that session ends, on every
  * instance (docs/real-time.md):
  *
  * - an ended session (sign-out, back-channel logout, revocation by the user, a refused refresh)
@@ -42,7 +42,7 @@ export const MAX_LIVE_SIGNED_IN = 20_000;
  *   session alive).
  */
 export class LiveConnections {
-  readonly #byHandle = new Map<string, Set<LiveConnection>>();
+  readonly #byStorageId = new Map<string, Set<LiveConnection>>();
   /** Connections on routes without a session (token=none or client). */
   readonly #anonymous = new Set<LiveConnection>();
   readonly #sweeper: NodeJS.Timeout;
@@ -64,8 +64,8 @@ export class LiveConnections {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.#stopListening = sync.onChange((handle) => {
-      if (this.#byHandle.has(handle)) void this.#check(handle);
+    this.#stopListening = sync.onChange((storageId) => {
+      if (this.#byStorageId.has(storageId)) void this.#check(storageId);
     });
     this.#sweeper = setInterval(() => void this.#sweep(), SWEEP_MS).unref();
   }
@@ -90,9 +90,9 @@ export class LiveConnections {
    * only at shutdown); returns the function that forgets it (call it once it closed).
    */
   add(sessionId: string | undefined, connection: LiveConnection): () => void {
-    const handle = sessionId === undefined ? undefined : this.sessions.handleOf(sessionId);
-    let connections = handle === undefined ? this.#anonymous : this.#byHandle.get(handle);
-    if (!connections) this.#byHandle.set(handle!, (connections = new Set()));
+    const storageId = sessionId === undefined ? undefined : this.sessions.storageIdOf(sessionId);
+    let connections = storageId === undefined ? this.#anonymous : this.#byStorageId.get(storageId);
+    if (!connections) this.#byStorageId.set(storageId!, (connections = new Set()));
     connections.add(connection);
     this.metrics.liveConnections.inc({ kind: connection.kind });
     if (this.#closed) queueMicrotask(() => connection.close('shutdown'));
@@ -102,21 +102,21 @@ export class LiveConnections {
       removed = true;
       this.metrics.liveConnections.dec({ kind: connection.kind });
       connections.delete(connection);
-      if (handle !== undefined && connections.size === 0 && this.#byHandle.get(handle) === connections) this.#byHandle.delete(handle);
+      if (storageId !== undefined && connections.size === 0 && this.#byStorageId.get(storageId) === connections) this.#byStorageId.delete(storageId);
     };
   }
 
   /** How many connections of this kind are open. */
   count(kind: LiveKind): number {
     let total = 0;
-    for (const connections of [this.#anonymous, ...this.#byHandle.values()]) for (const connection of connections) if (connection.kind === kind) total++;
+    for (const connections of [this.#anonymous, ...this.#byStorageId.values()]) for (const connection of connections) if (connection.kind === kind) total++;
     return total;
   }
 
   /** Closes every live connection (graceful shutdown: "going away"), and any that registers later. */
   closeAll(): void {
     this.#closed = true;
-    for (const connections of [this.#anonymous, ...this.#byHandle.values()]) for (const connection of [...connections]) connection.close('shutdown');
+    for (const connections of [this.#anonymous, ...this.#byStorageId.values()]) for (const connection of [...connections]) connection.close('shutdown');
   }
 
   stop(): void {
@@ -124,17 +124,17 @@ export class LiveConnections {
     this.#stopListening();
   }
 
-  async #check(handle: string): Promise<void> {
+  async #check(storageId: string): Promise<void> {
     let live: boolean;
     try {
-      live = await this.sessions.isLive(handle);
+      live = await this.sessions.isLive(storageId);
     } catch (error) {
       // Redis unreachable: the session may well be alive. Keep the connections; check again later.
       this.log.debug({ err: String(error) }, 'could not check a session with live connections');
       return;
     }
     if (live) return;
-    const connections = this.#byHandle.get(handle);
+    const connections = this.#byStorageId.get(storageId);
     for (const connection of [...(connections ?? [])]) connection.close('session_ended');
   }
 
@@ -142,8 +142,8 @@ export class LiveConnections {
     if (this.#sweeping) return; // a slow Redis must not pile sweeps up
     this.#sweeping = true;
     try {
-      const handles = [...this.#byHandle.keys()];
-      for (let i = 0; i < handles.length; i += SWEEP_BATCH) await Promise.all(handles.slice(i, i + SWEEP_BATCH).map((handle) => this.#check(handle)));
+      const storageIds = [...this.#byStorageId.keys()];
+      for (let i = 0; i < storageIds.length; i += SWEEP_BATCH) await Promise.all(storageIds.slice(i, i + SWEEP_BATCH).map((storageId) => this.#check(storageId)));
     } finally {
       this.#sweeping = false;
     }

@@ -3,13 +3,13 @@ import type { Slot } from './budget.js';
 import type { MeteredBody } from './request-body.js';
 import type { ResponseRelay } from './relay.js';
 import type { ResolvedRoute } from './path.js';
-import { UpstreamCaller } from './upstream-request.js';
+import { Caller } from './upstream-request.js';
 
 /** Calls that ask for an event stream (as EventSource and the SPA's stream reader do). */
 const WANTS_EVENT_STREAM = /text\/event-stream/i;
 
 /** One proxied request's state. */
-export class ProxyCall extends UpstreamCaller {
+export class ProxyCall extends Caller {
   /** Whether the browser sends a body (declared length above 0, or chunked). */
   readonly hasBody: boolean;
   /** Whether the browser asked for an event stream (`Accept: text/event-stream`): decided once per call. */

@@ -5,7 +5,7 @@ import type { Deps } from '../deps.js';
 import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable } from '../errors.js';
 import { VaultError } from '../session/vault.js';
 import { Budget, overBudget, type Owner } from './budget.js';
-import { createCredentials, type UserSession } from './credentials.js';
+import { createCredentials, type SignedInUser } from './credentials.js';
 import { eventStreams } from './event-streams.js';
 import type { LiveConnections } from './live-connections.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
@@ -55,7 +55,7 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
  * 9. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods
  *                only, and only a token obtained more than 10 s ago: a fresh one's refusal is relayed).
  */
-export function createApiProxy(deps: Pick<Deps, 'config' | 'dpop' | 'log' | 'metrics' | 'tracing' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens'>, live: LiveConnections) {
+export function createApiProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' | 'metrics' | 'tracing' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens'>, live: LiveConnections) {
   const { config, sessions, metrics, log, tracing } = deps;
   const credentials = createCredentials(deps);
   const streams = eventStreams(live, deps.metrics);
@@ -135,7 +135,7 @@ export function createApiProxy(deps: Pick<Deps, 'config' | 'dpop' | 'log' | 'met
    * path. A cookie that named no session had its slot reserved in that name: the caller's
    * address pays for the call instead, so made-up cookies buy no extra calls.
    */
-  async function session(call: ProxyCall, required: boolean): Promise<UserSession | undefined> {
+  async function session(call: ProxyCall, required: boolean): Promise<SignedInUser | undefined> {
     const user = await credentials.session(credentials.sessionIdOf(call.req.headers.cookie), required);
     call.sessionId = user?.id;
     if (!user && call.slot?.owner.kind === 'session') {

@@ -15,7 +15,7 @@ import type { AccessToken } from '../tokens.js';
  * One browser request on its way upstream, HTTP call or WebSocket handshake: what is read from
  * it once (request id, client address) and used by every step after.
  */
-export class UpstreamCaller {
+export class Caller {
   readonly started = performance.now();
   /** Read once: the upstream, the answer, the log and the trace all see this one id. */
   readonly requestId: string;
@@ -37,8 +37,8 @@ export class UpstreamCaller {
  * headers, the token (`Bearer`, or `DPoP` with a fresh proof for a DPoP-bound one), the BFF's own
  * X-Forwarded-* and request id, and the upstream span's trace context.
  */
-export function upstreamRequests(deps: Pick<Deps, 'config' | 'dpop'>) {
-  const { config, dpop } = deps;
+export function upstreamRequests(deps: Pick<Deps, 'config' | 'dpopProofs'>) {
+  const { config, dpopProofs: dpop } = deps;
   const allowlisted = requestHeaderPolicy(config.forwardHeaders);
   const proto = config.publicUrl.protocol.slice(0, -1);
   const host = config.publicUrl.host;
@@ -50,7 +50,7 @@ export function upstreamRequests(deps: Pick<Deps, 'config' | 'dpop'>) {
     },
 
     /** The upstream request headers for `method` on the resolved route. */
-    headers(caller: UpstreamCaller, target: ResolvedRoute, method: string, token: AccessToken | undefined, span: UpstreamSpan | undefined): Record<string, string | string[]> {
+    headers(caller: Caller, target: ResolvedRoute, method: string, token: AccessToken | undefined, span: UpstreamSpan | undefined): Record<string, string | string[]> {
       const proofs = this.proofsFor(token);
       const headers = allowlisted(caller.req.headers, {
         authorization: token === undefined ? undefined : authorizationOf(token, dpop),

@@ -45,7 +45,7 @@ const forbiddenHandshake = (message: string) => new HttpError(403, ERROR_CODES.c
  * cut. Every socket the BFF stops serving is destroyed, never only ended (closeAfterAnswer), and
  * every upgrade socket is known, so shutdown can destroy what Node's closeAllConnections cannot see.
  */
-export function createWebSocketProxy(deps: Pick<Deps, 'config' | 'dpop' | 'log' | 'metrics' | 'tracing'>, credentials: Credentials, live: LiveConnections) {
+export function createWebSocketProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' | 'metrics' | 'tracing'>, credentials: Credentials, live: LiveConnections) {
   const { config, metrics, log } = deps;
   const server = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxMessageBytes, perMessageDeflate: false, handleProtocols: chosenProtocol });
   /** Every socket an upgrade request handed over, until it closes. */

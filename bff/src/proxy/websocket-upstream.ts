@@ -7,14 +7,14 @@ import { closeAfterAnswer } from '../http/server.js';
 import { browserResponseHeaders } from './header-policy.js';
 import type { ResolvedRoute } from './path.js';
 import type { Slot } from './budget.js';
-import { UpstreamCaller, upstreamFailure, upstreamRequests } from './upstream-request.js';
+import { Caller, upstreamFailure, upstreamRequests } from './upstream-request.js';
 import type { AccessToken } from '../tokens.js';
 
 /** Headers of the browser's handshake that describe a body: a handshake has none, so none go upstream. */
 const BODY_HEADERS = ['content-length', 'content-type', 'content-encoding', 'content-language'];
 
 /** One upgrade request, from the 'upgrade' event until its socket closes. */
-export class Handshake extends UpstreamCaller {
+export class Handshake extends Caller {
   /** The live-connection reservation; released when the browser's socket closes, however it ends. */
   slot: Slot | null = null;
   /** Set once anything was written to the browser (an answer, or the 101). */
@@ -33,7 +33,7 @@ export class Handshake extends UpstreamCaller {
  * The upstream leg of WebSocket handshakes, built by the same builder as HTTP calls. Returns the
  * function that opens one.
  */
-export function upstreamHandshakes(deps: Pick<Deps, 'config' | 'dpop' | 'metrics' | 'tracing'>) {
+export function upstreamHandshakes(deps: Pick<Deps, 'config' | 'dpopProofs' | 'metrics' | 'tracing'>) {
   const { config, metrics } = deps;
   const requests = upstreamRequests(deps);
   return connect;

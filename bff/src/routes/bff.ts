@@ -70,7 +70,7 @@ function status({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
   const sessionCookie = cookieNames(config).session;
   return async function status(ctx: Context) {
     const id = readCookie(ctx.get('cookie'), sessionCookie);
-    ctx.body = { signedIn: SessionStore.isId(id) && (await sessions.isLive(sessions.handleOf(id))) } satisfies BffStatus;
+    ctx.body = { signedIn: SessionStore.isId(id) && (await sessions.isLive(sessions.storageIdOf(id))) } satisfies BffStatus;
   };
 }
 

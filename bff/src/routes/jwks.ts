@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Deps } from '../deps.js';
-import type { PublicJwk } from '../keys.js';
+import type { PublicJwk } from '../signing-keys.js';
 
 /**
  * `GET /bff/jwks`: the public JWK set of the client assertion key and the DPoP key, for providers
@@ -10,7 +10,7 @@ import type { PublicJwk } from '../keys.js';
  * keys.ts), so no private member can reach it. The DPoP key is included because some providers
  * pin DPoP keys by registration; its thumbprint is no secret (every proof carries the key).
  */
-export function jwks({ config, dpop }: Pick<Deps, 'config' | 'dpop'>) {
+export function jwks({ config, dpopProofs: dpop }: Pick<Deps, 'config' | 'dpopProofs'>) {
   const keys: PublicJwk[] = [];
   if (config.clientKey) keys.push(config.clientKey.publicJwk);
   if (dpop && !keys.some((key) => key.kid === dpop.key.kid)) keys.push(dpop.key.publicJwk);

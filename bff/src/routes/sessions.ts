@@ -28,13 +28,13 @@ export function userSessionRoutes(deps: Pick<Deps, 'config' | 'oidc' | 'sessions
     const record = ctx.session as unknown as Partial<SessionRecord> | null;
     const id = ctx.cookies.get(sessionCookie);
     if (!record?.sub || !SessionStore.isId(id)) throw unauthenticated();
-    return { record: record as SessionRecord, handle: sessions.handleOf(id) };
+    return { record: record as SessionRecord, handle: sessions.storageIdOf(id) };
   }
 
-  function toUserSession(stored: StoredSession, currentHandle: string): UserSession {
+  function toUserSession(stored: StoredSession, currentStorageId: string): UserSession {
     return {
       handle: publicIdOf(stored),
-      current: stored.handle === currentHandle,
+      current: stored.storageId === currentStorageId,
       createdAt: stored.record.createdAt,
       lastActiveAt: stored.lastActiveAt,
       device: stored.record.device ?? UNKNOWN_DEVICE,
@@ -56,20 +56,20 @@ export function userSessionRoutes(deps: Pick<Deps, 'config' | 'oidc' | 'sessions
      * sign-out without the provider round trip (the cookie is cleared).
      */
     endOne: async function endOneSession(ctx: Context) {
-      const { record, handle: currentHandle } = signedIn(ctx);
+      const { record, handle: currentStorageId } = signedIn(ctx);
       const wanted = (ctx.params as { handle?: string }).handle ?? '';
       if (!PUBLIC_ID.test(wanted)) throw sessionNotFound();
       const target = (await sessions.ofUser(record)).find((stored) => publicIdOf(stored) === wanted);
       if (!target) throw sessionNotFound();
       await endSession(deps, target, 'revoked_by_user');
-      if (target.handle === currentHandle) ctx.session = null;
+      if (target.storageId === currentStorageId) ctx.session = null;
       ctx.status = 204;
     },
 
     /** `DELETE /bff/sessions`: ends every OTHER session of this user -> `{ ended: n }`. */
     endOthers: async function endOtherSessions(ctx: Context) {
-      const { record, handle: currentHandle } = signedIn(ctx);
-      const others = (await sessions.ofUser(record)).filter((stored) => stored.handle !== currentHandle);
+      const { record, handle: currentStorageId } = signedIn(ctx);
+      const others = (await sessions.ofUser(record)).filter((stored) => stored.storageId !== currentStorageId);
       // A few at a time: each ending is a Redis write and a revocation call to the provider.
       for (let i = 0; i < others.length; i += END_BATCH) await Promise.all(others.slice(i, i + END_BATCH).map((stored) => endSession(deps, stored, 'revoked_by_user')));
       ctx.body = { ended: others.length } satisfies SessionsEnded;

@@ -10,7 +10,7 @@ import type { SessionStore } from './sessions.js';
  */
 export class HotSessions {
   constructor(
-    private readonly sessions: Pick<SessionStore, 'handleOf' | 'load'>,
+    private readonly sessions: Pick<SessionStore, 'storageIdOf' | 'load'>,
     /** This instance's copies, kept exact by SessionSync (the store announces every change). */
     private readonly cache: SessionCache,
     /** Turns a record into its cached form (decrypts its access tokens); may throw VaultError. */
@@ -24,22 +24,22 @@ export class HotSessions {
    * a fraction of the idle timeout after the read that slid it.
    */
   cached(id: string): HotSession | undefined {
-    const session = this.cache.get(this.sessions.handleOf(id));
+    const session = this.cache.get(this.sessions.storageIdOf(id));
     return session !== undefined && session.expiresAt > Date.now() / 1000 ? session : undefined;
   }
 
   /** {@link SessionStore.load} (which slides the idle timeout), then what the proxy needs of it, which the cache keeps. Null as for load. */
   async load(id: string): Promise<HotSession | null> {
-    const handle = this.sessions.handleOf(id);
-    const read = this.cache.beginRead(handle);
+    const storageId = this.sessions.storageIdOf(id);
+    const read = this.cache.beginRead(storageId);
     try {
       const record = await this.sessions.load(id);
       if (record === null) return null;
       const session = this.hotOf(record);
-      this.cache.keep(handle, read, session);
+      this.cache.keep(storageId, read, session);
       return session;
     } finally {
-      this.cache.endRead(handle, read);
+      this.cache.endRead(storageId, read);
     }
   }
 }

@@ -33,8 +33,8 @@ export interface SessionRecord {
    */
   routeTokens?: Record<string, SealedToken>;
   /**
-   * The session's random public name in "Your sessions" (`handle` in the HTTP API). Not the
-   * storage handle (an HMAC of the id, see {@link SessionStore.handleOf}), which never leaves the
+   * The session's random public name in "Your sessions" (`storageId` in the HTTP API). Not the
+   * storage storageId (an HMAC of the id, see {@link SessionStore.storageIdOf}), which never leaves the
    * server. Absent on sessions made before it existed: {@link publicIdOf} derives one for those.
    */
   publicId?: string;
@@ -43,10 +43,10 @@ export interface SessionRecord {
 }
 
 
-/** A session as the user's sessions view reads it: found by storage handle, its idle timeout not slid. */
+/** A session as the user's sessions view reads it: found by storage storageId, its idle timeout not slid. */
 export interface StoredSession {
-  /** Storage handle (HMAC of the id): server-side only, never sent to a browser. */
-  handle: string;
+  /** Storage storageId (HMAC of the id): server-side only, never sent to a browser. */
+  storageId: string;
   record: SessionRecord;
   /** When the session ends unless something slides it, epoch seconds (from the key's TTL). */
   idleEndsAt: number;
@@ -61,10 +61,10 @@ export interface StoredSession {
 
 /**
  * The public name of a stored session: its `publicId`, or for sessions made before publicIds
- * existed a hash of the storage handle (stable, and as unguessable as the handle itself).
+ * existed a hash of the storage storageId (stable, and as unguessable as the storageId itself).
  */
-export function publicIdOf(stored: Pick<StoredSession, 'handle' | 'record'>): string {
-  return stored.record.publicId ?? createHash('sha256').update(`public-id/v1:${stored.handle}`).digest('base64url').slice(0, 22);
+export function publicIdOf(stored: Pick<StoredSession, 'storageId' | 'record'>): string {
+  return stored.record.publicId ?? createHash('sha256').update(`public-id/v1:${stored.storageId}`).digest('base64url').slice(0, 22);
 }
 
 /**

@@ -8,19 +8,19 @@ import type { SessionUser } from './records.js';
  */
 
 /**
- * Redis key layout. Sessions are stored under their *handle*, a keyed hash of the session id
- * (see {@link SessionStore.handleOf}), never under the id itself: a Redis dump, a replica or a
- * `MONITOR` session yields no usable cookie. Every key of one session shares the `{handle}` hash
+ * Redis key layout. Sessions are stored under their *storageId*, a keyed hash of the session id
+ * (see {@link SessionStore.storageIdOf}), never under the id itself: a Redis dump, a replica or a
+ * `MONITOR` session yields no usable cookie. Every key of one session shares the `{storageId}` hash
  * tag, so a Redis Cluster keeps them in one slot; other records hash on their own identifier.
  */
 export const redisKeys = {
-  session: (handle: string) => `bff:{${handle}}:session`,
-  lock: (handle: string) => `bff:{${handle}}:refresh-lock`,
+  session: (storageId: string) => `bff:{${storageId}}:session`,
+  lock: (storageId: string) => `bff:{${storageId}}:refresh-lock`,
   login: (state: string) => `bff:login:{${state}}`,
-  /** Set of session handles per provider session (`sid`). */
+  /** Set of session storageIds per provider session (`sid`). */
   bySid: (sid: string) => `bff:by-sid:{${sid}}`,
   /**
-   * Set of session handles per user, named by a keyed hash of issuer and `sub` (see
+   * Set of session storageIds per user, named by a keyed hash of issuer and `sub` (see
    * {@link userHashUnder}): a key name never carries a user identifier in clear.
    */
   byUser: (userHash: string) => `bff:by-user:{${userHash}}`,
@@ -33,17 +33,17 @@ export const redisKeys = {
   logoutJti: (jti: string) => `bff:logout-jti:{${jti}}`,
 } as const;
 
-/** The HMAC key for session handles, derived from one SESSION_KEYS secret (never the secret itself). */
-export function deriveHandleKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'session-handle/v1', 32));
+/** The HMAC key for session storageIds, derived from one SESSION_KEYS secret (never the secret itself). */
+export function deriveStorageIdKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'session-storageId/v1', 32));
 }
 
-/** A session's handle under one key: HMAC-SHA256 of the id, base64url. */
-export function handleUnder(key: Buffer, id: string): string {
+/** A session's storageId under one key: HMAC-SHA256 of the id, base64url. */
+export function storageIdUnder(key: Buffer, id: string): string {
   return createHmac('sha256', key).update(id).digest('base64url');
 }
 
-/** The HMAC key for per-user index names, derived from one SESSION_KEYS secret (its own, not the handles' key). */
+/** The HMAC key for per-user index names, derived from one SESSION_KEYS secret (its own, not the storageIds' key). */
 export function deriveUserIndexKey(secret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'user-index/v1', 32));
 }

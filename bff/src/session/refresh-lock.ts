@@ -18,12 +18,12 @@ export class RefreshLock {
   ) {}
 
   /**
-   * Runs `fn` holding the lock of the session stored under `handle`, and resolves with its
+   * Runs `fn` holding the lock of the session stored under `storageId`, and resolves with its
    * result; undefined at once, without running it, when someone else holds the lock. The lock is
    * released when `fn` settles (only if still ours).
    */
-  async run<T extends NonNullable<unknown>>(handle: string, fn: () => Promise<T>): Promise<T | undefined> {
-    const key = redisKeys.lock(handle);
+  async run<T extends NonNullable<unknown>>(storageId: string, fn: () => Promise<T>): Promise<T | undefined> {
+    const key = redisKeys.lock(storageId);
     const owner = randomBytes(16).toString('base64url');
     if (!(await this.kv.set(key, owner, this.lifetimeMs, 'ifAbsent'))) return undefined;
     const keepAlive = this.#hold(key, owner);

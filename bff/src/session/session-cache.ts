@@ -27,7 +27,7 @@ export interface SessionCacheLimits {
 }
 
 /**
- * Session records of this instance, by handle, so a proxied call needs no Redis round trip
+ * Session records of this instance, by storageId, so a proxied call needs no Redis round trip
  * (docs/session-cache.md). An entry is served for `freshMs` after
  * it was read: the read slid the idle timeout in Redis, and re-reading after `freshMs` slides it
  * again, so Redis sees one slide per session and instance per `freshMs` at most, and a session
@@ -39,7 +39,7 @@ export interface SessionCacheLimits {
  */
 export class SessionCache {
   readonly #entries = new Map<string, CachedSession>();
-  /** Reads in flight, by handle: an invalidation meanwhile makes their result unfit to keep. */
+  /** Reads in flight, by storageId: an invalidation meanwhile makes their result unfit to keep. */
   readonly #reading = new Map<string, symbol>();
   #bytes = 0;
   #live = false;
@@ -63,8 +63,8 @@ export class SessionCache {
   }
 
   /** The cached record when it is fresh and the cache is live; undefined sends the caller to Redis. */
-  get(handle: string, now = Date.now()): HotSession | undefined {
-    const entry = this.#live ? this.#entries.get(handle) : undefined;
+  get(storageId: string, now = Date.now()): HotSession | undefined {
+    const entry = this.#live ? this.#entries.get(storageId) : undefined;
     if (entry === undefined || now - entry.readAt >= this.freshMs) {
       this.misses++;
       return undefined;
@@ -73,16 +73,16 @@ export class SessionCache {
     return entry.session;
   }
 
-  /** Call before reading `handle` from Redis; pass the result to {@link keep}, then {@link endRead}. */
-  beginRead(handle: string): symbol {
+  /** Call before reading `storageId` from Redis; pass the result to {@link keep}, then {@link endRead}. */
+  beginRead(storageId: string): symbol {
     const read = Symbol(this.#generation);
-    this.#reading.set(handle, read);
+    this.#reading.set(storageId, read);
     return read;
   }
 
-  /** A read is over (kept or not): forget it, unless a newer read of the handle began meanwhile. */
-  endRead(handle: string, read: symbol): void {
-    if (this.#reading.get(handle) === read) this.#reading.delete(handle);
+  /** A read is over (kept or not): forget it, unless a newer read of the storageId began meanwhile. */
+  endRead(storageId: string, read: symbol): void {
+    if (this.#reading.get(storageId) === read) this.#reading.delete(storageId);
   }
 
   /** Reads in flight (bounded by concurrent requests: every read ends with endRead). */
@@ -94,14 +94,14 @@ export class SessionCache {
    * Keeps what a read returned, unless the session changed since the read began (the change's
    * invalidation may have overtaken the reply) or the cache went down meanwhile.
    */
-  keep(handle: string, read: symbol, session: HotSession, readAt = Date.now()): void {
-    if (this.#reading.get(handle) !== read) return;
-    this.#reading.delete(handle);
+  keep(storageId: string, read: symbol, session: HotSession, readAt = Date.now()): void {
+    if (this.#reading.get(storageId) !== read) return;
+    this.#reading.delete(storageId);
     // A read begun before the cache last went live may predate a change whose message was lost.
     if (!this.#live || read.description !== String(this.#generation) || this.limits.entries === 0) return;
-    this.#remove(handle);
+    this.#remove(storageId);
     const bytes = sizeOf(session);
-    this.#entries.set(handle, { session, readAt, bytes });
+    this.#entries.set(storageId, { session, readAt, bytes });
     this.#bytes += bytes;
     // Oldest reads first: a busy session is re-read every freshMs and so moves to the back.
     while (this.#entries.size > this.limits.entries || this.#bytes > this.limits.bytes) {
@@ -110,9 +110,9 @@ export class SessionCache {
   }
 
   /** A session changed or ended somewhere: forget it, and any read of it in flight. */
-  invalidate(handle: string): void {
-    this.#reading.delete(handle);
-    this.#remove(handle);
+  invalidate(storageId: string): void {
+    this.#reading.delete(storageId);
+    this.#remove(storageId);
   }
 
   /** Live: every change is being heard. Going down empties the cache. */
@@ -128,10 +128,10 @@ export class SessionCache {
     this.#bytes = 0;
   }
 
-  #remove(handle: string): void {
-    const entry = this.#entries.get(handle);
+  #remove(storageId: string): void {
+    const entry = this.#entries.get(storageId);
     if (entry === undefined) return;
-    this.#entries.delete(handle);
+    this.#entries.delete(storageId);
     this.#bytes -= entry.bytes;
   }
 }

@@ -5,8 +5,8 @@ import type { SessionCache } from './session-cache.js';
 
 /** The pub/sub channel every instance listens on. */
 export const SESSION_EVENTS_CHANNEL = 'bff:session-events';
-/** The message that says a session (by handle) changed or ended. */
-export const changedMessage = (handle: string) => `changed:${handle}`;
+/** The message that says a session (by storageId) changed or ended. */
+export const changedMessage = (storageId: string) => `changed:${storageId}`;
 
 const CHANGED = 'changed:';
 const HEARTBEAT_MS = 500;
@@ -18,7 +18,7 @@ const HEARTBEAT_TIMEOUT_MS = 2500;
  * Keeps every instance's {@link SessionCache} exact through Redis pub/sub, which works the same on
  * standalone Redis, Sentinel and Cluster (a Cluster forwards every PUBLISH to every node).
  *
- * - A writer calls `changed(handle)` after each write to a session and before it answers: every
+ * - A writer calls `changed(storageId)` after each write to a session and before it answers: every
  *   instance, this one included, drops its copy.
  * - The instance publishes a heartbeat every 500 ms and only trusts its cache while its own
  *   heartbeats come back: a lost, reconnecting or silently stalled subscription (messages may
@@ -27,7 +27,7 @@ const HEARTBEAT_TIMEOUT_MS = 2500;
  */
 export class SessionSync {
   readonly #beat = `beat:${randomBytes(9).toString('base64url')}`;
-  readonly #listeners = new Set<(handle: string) => void>();
+  readonly #listeners = new Set<(storageId: string) => void>();
   #lastBeatAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
@@ -52,15 +52,15 @@ export class SessionSync {
   }
 
   /**
-   * Tells every instance that the session with this handle changed or ended. Resolves once Redis
+   * Tells every instance that the session with this storageId changed or ended. Resolves once Redis
    * took the message; a failure is logged, not thrown (the write it follows already happened,
    * and an instance that cannot reach Redis stops trusting its cache by itself).
    */
-  async changed(handle: string): Promise<void> {
-    this.cache.invalidate(handle);
+  async changed(storageId: string): Promise<void> {
+    this.cache.invalidate(storageId);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.kv.publish(SESSION_EVENTS_CHANNEL, changedMessage(handle));
+        await this.kv.publish(SESSION_EVENTS_CHANNEL, changedMessage(storageId));
         return;
       } catch (error) {
         // A reconnect between the write and its announcement: try again briefly, since other
@@ -76,8 +76,8 @@ export class SessionSync {
     }
   }
 
-  /** Calls `listener` with the handle of every session that changed or ended, on any instance. */
-  onChange(listener: (handle: string) => void): () => void {
+  /** Calls `listener` with the storageId of every session that changed or ended, on any instance. */
+  onChange(listener: (storageId: string) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -92,9 +92,9 @@ export class SessionSync {
       return;
     }
     if (!message.startsWith(CHANGED)) return; // another instance's heartbeat
-    const handle = message.slice(CHANGED.length);
-    this.cache.invalidate(handle);
-    for (const listener of this.#listeners) listener(handle);
+    const storageId = message.slice(CHANGED.length);
+    this.cache.invalidate(storageId);
+    for (const listener of this.#listeners) listener(storageId);
   }
 
   #heartbeat(): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyValueStore } from './kv.js';
 import { parseRecord, readRecord, serialiseRecord, type RecordVersion, type SessionRecord, type SessionUser, type StoredSession } from './records.js';
-import { deriveHandleKey, deriveUserIndexKey, handleUnder, redisKeys, userHashUnder } from './redis-keys.js';
+import { deriveStorageIdKey, deriveUserIndexKey, storageIdUnder, redisKeys, userHashUnder } from './redis-keys.js';
 import { RefreshLock } from './refresh-lock.js';
 import type { SessionSync } from './session-sync.js';
 
@@ -11,14 +11,14 @@ const HANDLE_CACHE_SIZE = 10_000;
 
 /**
  * Session persistence with the idle timeout (key TTL, slid on read) and the absolute deadline.
- * Callers name sessions by id (the cookie value); only handles reach the store.
+ * Callers name sessions by id (the cookie value); only storageIds reach the store.
  */
 export class SessionStore {
   /** HMAC keys derived from SESSION_KEYS, current first: older ones still find sessions made before a rotation. */
-  readonly #handleKeys: Buffer[];
+  readonly #storageIdKeys: Buffer[];
   /** Per-user index keys, in the same order: the current one names new entries, older ones are still read. */
   readonly #userKeys: Buffer[];
-  readonly #handles = new Map<string, string>();
+  readonly #storageIds = new Map<string, string>();
   readonly #refreshLock: RefreshLock;
 
   constructor(
@@ -32,7 +32,7 @@ export class SessionStore {
     private readonly issuer: string,
   ) {
     if (secrets.length === 0) throw new Error('SessionStore needs at least one secret');
-    this.#handleKeys = secrets.map(deriveHandleKey);
+    this.#storageIdKeys = secrets.map(deriveStorageIdKey);
     this.#userKeys = secrets.map(deriveUserIndexKey);
     this.#refreshLock = new RefreshLock(kv, timeouts.refreshLockMs);
   }
@@ -56,14 +56,14 @@ export class SessionStore {
    * The name a session is stored under: HMAC-SHA256 of its id under the current key. Cached,
    * because the proxy asks for it on every call.
    */
-  handleOf(id: string): string {
-    let handle = this.#handles.get(id);
-    if (handle === undefined) {
-      handle = handleUnder(this.#handleKeys[0]!, id);
-      if (this.#handles.size >= HANDLE_CACHE_SIZE) this.#handles.delete(this.#handles.keys().next().value!);
-      this.#handles.set(id, handle);
+  storageIdOf(id: string): string {
+    let storageId = this.#storageIds.get(id);
+    if (storageId === undefined) {
+      storageId = storageIdUnder(this.#storageIdKeys[0]!, id);
+      if (this.#storageIds.size >= HANDLE_CACHE_SIZE) this.#storageIds.delete(this.#storageIds.keys().next().value!);
+      this.#storageIds.set(id, storageId);
     }
-    return handle;
+    return storageId;
   }
 
   /**
@@ -71,14 +71,14 @@ export class SessionStore {
    * absent, expired or corrupt.
    */
   async load(id: string): Promise<SessionRecord | null> {
-    const handle = this.handleOf(id);
+    const storageId = this.storageIdOf(id);
     const idleMs = this.timeouts.idleSeconds * 1000;
-    let raw = await this.kv.getAndTouch(redisKeys.session(handle), idleMs);
-    if (raw === null && this.#handleKeys.length > 1) raw = await this.#loadFromBeforeRotation(id);
+    let raw = await this.kv.getAndTouch(redisKeys.session(storageId), idleMs);
+    if (raw === null && this.#storageIdKeys.length > 1) raw = await this.#loadFromBeforeRotation(id);
     if (raw === null) return null;
     const record = parseRecord(raw);
     if (record === null) {
-      await this.kv.del([redisKeys.session(handle)]);
+      await this.kv.del([redisKeys.session(storageId)]);
       return null;
     }
     if (record.expiresAt <= Date.now() / 1000) {
@@ -93,16 +93,16 @@ export class SessionStore {
    * checks must not keep a session alive), with its idle end. Null when absent, expired or corrupt.
    */
   async peek(id: string): Promise<StoredSession | null> {
-    const handle = this.handleOf(id);
-    const found = await this.#read(handle);
-    if (found === null && this.#handleKeys.length > 1) {
-      // Stored under a pre-rotation handle: load() moves it, which slides it this once.
+    const storageId = this.storageIdOf(id);
+    const found = await this.#read(storageId);
+    if (found === null && this.#storageIdKeys.length > 1) {
+      // Stored under a pre-rotation storageId: load() moves it, which slides it this once.
       const record = await this.load(id);
-      return record && this.#stored(handle, record, Date.now() + this.timeouts.idleSeconds * 1000);
+      return record && this.#stored(storageId, record, Date.now() + this.timeouts.idleSeconds * 1000);
     }
     if (found === null) return null;
     if (found.record.expiresAt <= Date.now() / 1000) {
-      await this.#remove(handle, found.record);
+      await this.#remove(storageId, found.record);
       return null;
     }
     return found;
@@ -113,14 +113,14 @@ export class SessionStore {
    * session is gone (idle expiry runs no code) are pruned here; past their absolute end, ended.
    */
   async ofUser(user: SessionUser): Promise<StoredSession[]> {
-    const handles = await this.#indexed(user);
-    const found = await Promise.all(handles.map((handle) => this.#read(handle)));
+    const storageIds = await this.#indexed(user);
+    const found = await Promise.all(storageIds.map((storageId) => this.#read(storageId)));
     const now = Date.now() / 1000;
     const live: StoredSession[] = [];
-    for (const [i, handle] of handles.entries()) {
+    for (const [i, storageId] of storageIds.entries()) {
       const stored = found[i] ?? null;
-      if (stored === null || stored.record.sub !== user.sub) await this.#unindexUser(user, handle);
-      else if (stored.record.expiresAt <= now) await this.#remove(handle, stored.record);
+      if (stored === null || stored.record.sub !== user.sub) await this.#unindexUser(user, storageId);
+      else if (stored.record.expiresAt <= now) await this.#remove(storageId, stored.record);
       else live.push(stored);
     }
     return live;
@@ -135,38 +135,38 @@ export class SessionStore {
     return [...this.#userKeys.map((key) => redisKeys.byUser(userHashUnder(key, this.issuer, user))), redisKeys.legacyBySub(user.sub)];
   }
 
-  /** The handles in every index of the user, once each. */
+  /** The storageIds in every index of the user, once each. */
   async #indexed(user: SessionUser): Promise<string[]> {
     const members = await Promise.all(this.#userIndexes(user).map((index) => this.kv.members(index)));
     return [...new Set(members.flat())];
   }
 
-  async #unindexUser(user: SessionUser, handle: string): Promise<void> {
-    await Promise.all(this.#userIndexes(user).map((index) => this.kv.removeFromSet(index, handle)));
+  async #unindexUser(user: SessionUser, storageId: string): Promise<void> {
+    await Promise.all(this.#userIndexes(user).map((index) => this.kv.removeFromSet(index, storageId)));
   }
 
-  async #read(handle: string): Promise<StoredSession | null> {
-    const found = await this.kv.getWithExpiry(redisKeys.session(handle));
+  async #read(storageId: string): Promise<StoredSession | null> {
+    const found = await this.kv.getWithExpiry(redisKeys.session(storageId));
     const record = parseRecord(found?.value ?? null);
-    return found && record ? this.#stored(handle, record, found.expiresAtMs) : null;
+    return found && record ? this.#stored(storageId, record, found.expiresAtMs) : null;
   }
 
   /** `expiresAtMs`: when the key expires (epoch ms), null without a TTL. */
-  #stored(handle: string, record: SessionRecord, expiresAtMs: number | null): StoredSession {
+  #stored(storageId: string, record: SessionRecord, expiresAtMs: number | null): StoredSession {
     // A key without a TTL cannot come from this store; treat its idle end as the absolute end.
     const idleEndsAt = expiresAtMs !== null ? Math.min(expiresAtMs / 1000, record.expiresAt) : record.expiresAt;
     // At sign-in the TTL may be capped by the absolute end: never earlier than the sign-in itself.
     const lastActiveAt = Math.max(record.createdAt, idleEndsAt - this.timeouts.idleSeconds);
-    return { handle, record, idleEndsAt: Math.floor(idleEndsAt), lastActiveAt: Math.floor(lastActiveAt) };
+    return { storageId, record, idleEndsAt: Math.floor(idleEndsAt), lastActiveAt: Math.floor(lastActiveAt) };
   }
 
   /**
-   * After SESSION_KEYS gained a new first entry, sessions made before are stored under a handle
-   * of an older key: found there once, each moves to its current handle (indexes included).
+   * After SESSION_KEYS gained a new first entry, sessions made before are stored under a storageId
+   * of an older key: found there once, each moves to its current storageId (indexes included).
    */
   async #loadFromBeforeRotation(id: string): Promise<string | null> {
-    for (const key of this.#handleKeys.slice(1)) {
-      const oldHandle = handleUnder(key, id);
+    for (const key of this.#storageIdKeys.slice(1)) {
+      const oldHandle = storageIdUnder(key, id);
       // Claimed with GETDEL first: a sign-out or back-channel logout racing with the move either
       // finds the record gone, or deleted it before us and nothing is moved (never resurrected).
       const raw = await this.kv.take(redisKeys.session(oldHandle));
@@ -180,15 +180,15 @@ export class SessionStore {
     return null;
   }
 
-  /** Writes a new session and indexes its handle by provider sid and sub (back-channel logout, the user's sessions). */
+  /** Writes a new session and indexes its storageId by provider sid and sub (back-channel logout, the user's sessions). */
   async create(id: string, record: SessionRecord): Promise<void> {
-    const handle = this.handleOf(id);
+    const storageId = this.storageIdOf(id);
     const now = Date.now() / 1000;
     const idleMs = Math.min(this.timeouts.idleSeconds, record.expiresAt - now) * 1000;
-    await this.kv.set(redisKeys.session(handle), serialiseRecord(record), Math.max(1, Math.ceil(idleMs)));
+    await this.kv.set(redisKeys.session(storageId), serialiseRecord(record), Math.max(1, Math.ceil(idleMs)));
     const indexTtlMs = Math.ceil((record.expiresAt - now) * 1000);
-    if (record.opSid) await this.kv.addToSet(redisKeys.bySid(record.opSid), handle, indexTtlMs);
-    await this.kv.addToSet(this.#userIndexes(record)[0]!, handle, indexTtlMs);
+    if (record.opSid) await this.kv.addToSet(redisKeys.bySid(record.opSid), storageId, indexTtlMs);
+    await this.kv.addToSet(this.#userIndexes(record)[0]!, storageId, indexTtlMs);
   }
 
   /**
@@ -197,9 +197,9 @@ export class SessionStore {
    * longer exactly that version (compare-and-set).
    */
   async update(id: string, record: SessionRecord, expected?: RecordVersion): Promise<boolean> {
-    const handle = this.handleOf(id);
-    const written = await this.kv.replace(redisKeys.session(handle), serialiseRecord(record), expected);
-    if (written) await this.sync.changed(handle); // every instance drops its copy before we answer
+    const storageId = this.storageIdOf(id);
+    const written = await this.kv.replace(redisKeys.session(storageId), serialiseRecord(record), expected);
+    if (written) await this.sync.changed(storageId); // every instance drops its copy before we answer
     return written;
   }
 
@@ -209,7 +209,7 @@ export class SessionStore {
    * just loaded); throws on a corrupt record.
    */
   async readForUpdate(id: string): Promise<{ record: SessionRecord; version: RecordVersion } | null> {
-    const raw = await this.kv.get(redisKeys.session(this.handleOf(id)));
+    const raw = await this.kv.get(redisKeys.session(this.storageIdOf(id)));
     return raw === null ? null : { record: readRecord(raw), version: raw as RecordVersion };
   }
 
@@ -219,7 +219,7 @@ export class SessionStore {
    * running it, when another caller holds the lock (wait and look at the record again).
    */
   withRefreshLock<T extends NonNullable<unknown>>(id: string, fn: () => Promise<T>): Promise<T | undefined> {
-    return this.#refreshLock.run(this.handleOf(id), fn);
+    return this.#refreshLock.run(this.storageIdOf(id), fn);
   }
 
   /** The refresh lock's lifetime: a holder may run longer (it extends the lock), a crashed one blocks no longer. */
@@ -229,28 +229,28 @@ export class SessionStore {
 
   /** Ends a session: its record, its refresh lock and its index entries. `record` saves a read when the caller has it. */
   async destroy(id: string, record?: SessionRecord | null): Promise<void> {
-    const handle = this.handleOf(id);
-    record ??= parseRecord(await this.kv.get(redisKeys.session(handle)));
-    await this.#remove(handle, record);
+    const storageId = this.storageIdOf(id);
+    record ??= parseRecord(await this.kv.get(redisKeys.session(storageId)));
+    await this.#remove(storageId, record);
   }
 
   /**
-   * Whether the session stored under `handle` still exists and is before its absolute end,
+   * Whether the session stored under `storageId` still exists and is before its absolute end,
    * without sliding its idle timeout (live connections are checked this way).
    */
-  async isLive(handle: string): Promise<boolean> {
-    const record = parseRecord(await this.kv.get(redisKeys.session(handle)));
+  async isLive(storageId: string): Promise<boolean> {
+    const record = parseRecord(await this.kv.get(redisKeys.session(storageId)));
     return record !== null && record.expiresAt > Date.now() / 1000;
   }
 
   /**
-   * Ends a session named by its storage handle (the user's sessions view knows handles, not ids).
+   * Ends a session named by its storage storageId (the user's sessions view knows storageIds, not ids).
    * Resolves with its last stored record, taken as it is deleted (GETDEL): a refresh that rotated
    * the refresh token after `record` was read is not missed. `record` when it was already gone.
    */
-  async destroyByHandle(handle: string, record: SessionRecord | null): Promise<SessionRecord | null> {
-    const last = parseRecord(await this.kv.take(redisKeys.session(handle))) ?? record;
-    await this.#remove(handle, last);
+  async destroyByStorageId(storageId: string, record: SessionRecord | null): Promise<SessionRecord | null> {
+    const last = parseRecord(await this.kv.take(redisKeys.session(storageId))) ?? record;
+    await this.#remove(storageId, last);
     return last;
   }
 
@@ -262,11 +262,11 @@ export class SessionStore {
    * (koa-session destroys again after a sign-out), so what attaches must be idempotent. Idle
    * expiry runs no code (Redis drops the key): that issue has to notice it on its own.
    */
-  async #remove(handle: string, record: SessionRecord | null): Promise<void> {
-    await this.kv.del([redisKeys.session(handle), redisKeys.lock(handle)]);
-    await this.sync.changed(handle); // every instance drops its copy before we answer
-    if (record?.opSid) await this.kv.removeFromSet(redisKeys.bySid(record.opSid), handle);
-    if (record) await this.#unindexUser(record, handle);
+  async #remove(storageId: string, record: SessionRecord | null): Promise<void> {
+    await this.kv.del([redisKeys.session(storageId), redisKeys.lock(storageId)]);
+    await this.sync.changed(storageId); // every instance drops its copy before we answer
+    if (record?.opSid) await this.kv.removeFromSet(redisKeys.bySid(record.opSid), storageId);
+    if (record) await this.#unindexUser(record, storageId);
   }
 
   /**
@@ -276,18 +276,18 @@ export class SessionStore {
   async destroyByProviderSession(match: { sid?: string; sub?: string }): Promise<number> {
     const { sid, sub } = match;
     if (!sid && !sub) return 0;
-    const handles = sid ? await this.kv.members(redisKeys.bySid(sid)) : await this.#indexed({ sub: sub! });
-    const records = await Promise.all(handles.map(async (handle) => parseRecord(await this.kv.get(redisKeys.session(handle)))));
+    const storageIds = sid ? await this.kv.members(redisKeys.bySid(sid)) : await this.#indexed({ sub: sub! });
+    const records = await Promise.all(storageIds.map(async (storageId) => parseRecord(await this.kv.get(redisKeys.session(storageId)))));
     let ended = 0;
-    for (const [i, handle] of handles.entries()) {
+    for (const [i, storageId] of storageIds.entries()) {
       const record = records[i] ?? null;
       // With both sid and sub given, only sessions of that sid for that sub end (spec §2.4).
       if (sid && sub && record?.sub !== sub) continue;
-      await this.#remove(handle, record);
+      await this.#remove(storageId, record);
       if (record !== null) ended++;
       // Expired meanwhile: prune the index it was found in.
-      else if (sid) await this.kv.removeFromSet(redisKeys.bySid(sid), handle);
-      else await this.#unindexUser({ sub: sub! }, handle);
+      else if (sid) await this.kv.removeFromSet(redisKeys.bySid(sid), storageId);
+      else await this.#unindexUser({ sub: sub! }, storageId);
     }
     return ended;
   }

@@ -9,7 +9,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { isEntryPoint } from '../entry-point.js';
-import { readPrivateKey, type SigningAlg } from '../keys.js';
+import { readPrivateKey, type SigningAlg } from '../signing-keys.js';
 
 const KINDS: Record<string, { alg: SigningAlg; generate: () => KeyObject }> = {
   es256: { alg: 'ES256', generate: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey },
