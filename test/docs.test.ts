@@ -89,6 +89,20 @@ describe('documentation', () => {
     }
   });
 
+  it("names every source file of bff/src and web/src in the README's layout map", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const map = /```\nbff\/src\/[^]*?```/.exec(readme)?.[0] ?? '';
+    expect(map).not.toBe('');
+    const sources = (dir: string): string[] =>
+      readdirSync(join(root, dir)).flatMap((name) => {
+        const path = join(dir, name);
+        if (statSync(join(root, path)).isDirectory()) return sources(path);
+        return /\.(ts|css)$/.test(name) && !/\.(test|d)\.ts$/.test(name) ? [name.replace(/\.ts$/, '')] : [];
+      });
+    const missing = [...sources('bff/src'), ...sources('web/src')].filter((stem) => !new RegExp(`\\b${stem.replace('.', '\\.')}\\b`).test(map));
+    expect(missing).toEqual([]);
+  });
+
   it('keeps the README at most 600 lines (deep dives live in docs/)', () => {
     expect(read('README.md').split('\n').length).toBeLessThanOrEqual(600);
   });
