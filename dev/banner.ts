@@ -14,7 +14,7 @@ export function redisUrlForDisplay(url: string): string {
 }
 
 /** One line per route: prefix, upstream and what is not the default (token policy, resource, scope, WebSockets). */
-export function describeRoutes(routes: readonly ApiRoute[]): string[] {
+function describeRoutes(routes: readonly ApiRoute[]): string[] {
   return routes.map((route) => {
     const notes = [
       route.token === 'user' ? '' : `token=${route.token}`,

@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
  * Paths pino blanks out before anything is written. Tokens, codes, cookies, secrets and
  * Authorization must never reach a log, even when someone logs a whole request or error.
  */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers.authorization',
   'req.headers["x-csrf"]',

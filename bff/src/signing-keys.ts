@@ -38,7 +38,7 @@ export class KeyProblem extends Error {}
 const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] };
 
 /** RFC 7638 SHA-256 JWK thumbprint, base64url: the default `kid`, and DPoP's `jkt`. */
-export function jwkThumbprint(jwk: JsonWebKey): string {
+function jwkThumbprint(jwk: JsonWebKey): string {
   const members = THUMBPRINT_MEMBERS[jwk.kty ?? ''];
   if (!members) throw new KeyProblem(`unsupported key type ${String(jwk.kty)}`);
   const canonical = JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]])));

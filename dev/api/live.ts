@@ -6,7 +6,7 @@ import type { RequestAuthenticator } from './request-auth.js';
 import type { AccessTokenClaims } from './token-verifier.js';
 
 /** The path of the live notes feed. */
-export const LIVE_PATH = '/notes/live';
+const LIVE_PATH = '/notes/live';
 /** Close code when the access token the socket was opened with has expired: reconnect (the BFF refreshes). */
 export const TOKEN_EXPIRED_CLOSE = 4001;
 

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { html, sendPage } from './html.js';
 
 /** Paths of the interaction forms, relative to the issuer. */
-export const interactionPaths = (uid: string) => ({
+const interactionPaths = (uid: string) => ({
   page: `/interaction/${encodeURIComponent(uid)}`,
   login: `/interaction/${encodeURIComponent(uid)}/login`,
   confirm: `/interaction/${encodeURIComponent(uid)}/confirm`,

@@ -13,7 +13,7 @@ export class MarkerError extends Error {}
  * `text` without its marked regions (marker lines included), or undefined when it has none.
  * Regions do not nest; an unpaired marker throws MarkerError naming the line.
  */
-export function stripMarkedRegions(text: string, name: string): string | undefined {
+function stripMarkedRegions(text: string, name: string): string | undefined {
   const lines = text.split('\n');
   const kept: string[] = [];
   let openedAt: number | undefined;

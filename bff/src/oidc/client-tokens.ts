@@ -15,7 +15,7 @@ import { type TimedAccessToken, tokenTypeOf } from '../tokens.js';
  * provider's 429 says `Retry-After`): without it, every anonymous call on a `token=client` route
  * would be a grant at a provider that just said no (docs/budgets.md, grants).
  */
-export const GRANT_RETRY_MS = 10_000;
+const GRANT_RETRY_MS = 10_000;
 
 /** A refused grant, remembered: until when no new one is tried, and how callers are answered meanwhile. */
 interface Refused {

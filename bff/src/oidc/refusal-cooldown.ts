@@ -5,7 +5,7 @@ import type { SealedToken } from '../tokens.js';
  * within this long after a token was obtained, its refusal gets no new grant. Without it,
  * anyone could turn every call into a grant at the provider (docs/budgets.md, grants).
  */
-export const REFUSAL_COOLDOWN_MS = 10_000;
+const REFUSAL_COOLDOWN_MS = 10_000;
 
 /** A token's timing as every holder keeps it: expiry and lifetime in seconds, so it was obtained at their difference. */
 export type TokenTiming = Pick<SealedToken, 'accessExpiresAt' | 'accessLifetime'>;

@@ -21,13 +21,13 @@ const SWEEP_MS = 2_000;
 /** Sessions checked at once by a sweep. */
 const SWEEP_BATCH = 50;
 /** Live connections one session may hold on one instance (tabs × sockets and streams). */
-export const MAX_LIVE_PER_SESSION = 16;
+const MAX_LIVE_PER_SESSION = 16;
 /** Live connections without a session (token=none or client routes) on one instance. */
-export const MAX_LIVE_ANONYMOUS = 1000;
+const MAX_LIVE_ANONYMOUS = 1000;
 /** Of those, what one client address may hold. */
-export const MAX_LIVE_PER_ADDRESS = 32;
+const MAX_LIVE_PER_ADDRESS = 32;
 /** Live connections of signed-in sessions on one instance (each holds two sockets and an upstream connection). */
-export const MAX_LIVE_SIGNED_IN = 20_000;
+const MAX_LIVE_SIGNED_IN = 20_000;
 
 /**
  * The long-lived answers of this instance (WebSockets, `text/event-stream` responses), by the

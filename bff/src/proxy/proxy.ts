@@ -25,7 +25,7 @@ const EXPECT_CONTINUE = /^100-continue$/i;
  * Proxied calls in flight on one instance (each may hold a buffered body of up to
  * BUFFERED_BODY_BYTES: 128 MiB at most), for callers with and without a session alike.
  */
-export const MAX_CALLS_PER_INSTANCE = 2048;
+const MAX_CALLS_PER_INSTANCE = 2048;
 /** Pooled connections per upstream origin; a session's share is at most a quarter of them. */
 const MIN_UPSTREAM_CONNECTIONS = 128;
 

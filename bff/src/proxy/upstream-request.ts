@@ -66,7 +66,6 @@ export function upstreamRequests(deps: Pick<Deps, 'config' | 'dpopProofs'>) {
   };
 }
 
-export type UpstreamRequests = ReturnType<typeof upstreamRequests>;
 
 /**
  * Runs one upstream exchange, and once more when the upstream answered a DPoP proof with a

@@ -3,7 +3,7 @@ import type { KeyValueStore } from './kv.js';
 import { redisKeys } from './redis-keys.js';
 
 /** How long one instance may hold a session's refresh lock; a crashed holder blocks no longer. */
-export const REFRESH_LOCK_MS = 10_000;
+const REFRESH_LOCK_MS = 10_000;
 
 /**
  * One Redis lock per session (SET NX PX with a random owner), so one grant at a time spends a

@@ -114,7 +114,7 @@ function badResponse(status: number): ApiError {
 }
 
 /** Turns a non-2xx answer into an ApiError, using the BFF's `{ error, message }` body when there is one. */
-export async function toApiError(response: Response): Promise<ApiError> {
+async function toApiError(response: Response): Promise<ApiError> {
   // Typed loosely on purpose: the body may come from anything in front of the API.
   let body: { [K in keyof ErrorBody]?: unknown } = {};
   try {

@@ -65,7 +65,7 @@ export function parseUserInfo(body: unknown): UserInfo | undefined {
 }
 
 /** One entry of `/bff/sessions`: a non-empty handle and device text, a boolean `current`, epoch-second times. */
-export function parseUserSession(body: unknown): UserSession | undefined {
+function parseUserSession(body: unknown): UserSession | undefined {
   if (!isObject(body)) return undefined;
   const { handle, current, createdAt, lastActiveAt, device } = body;
   if (typeof handle !== 'string' || handle === '' || typeof current !== 'boolean' || typeof device !== 'string' || device === '') return undefined;

@@ -18,12 +18,12 @@ export interface TokenView {
   scope: string;
 }
 
-export function parseGreeting(body: unknown): Greeting | undefined {
+function parseGreeting(body: unknown): Greeting | undefined {
   const { greeting, signedIn } = (body ?? {}) as Partial<Greeting>;
   return typeof greeting === 'string' && typeof signedIn === 'boolean' ? { greeting, signedIn } : undefined;
 }
 
-export function parseTokenView(body: unknown): TokenView | undefined {
+function parseTokenView(body: unknown): TokenView | undefined {
   const { sub, audience, scope } = (body ?? {}) as Partial<TokenView>;
   return typeof sub === 'string' && typeof audience === 'string' && typeof scope === 'string' ? { sub, audience, scope } : undefined;
 }

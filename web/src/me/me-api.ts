@@ -16,7 +16,7 @@ export interface Me {
 export const ME_PATH = '/api/me';
 
 /** The answer if it has the expected shape, undefined otherwise (request() then fails the call). */
-export function parseMe(body: unknown): Me | undefined {
+function parseMe(body: unknown): Me | undefined {
   const { sub, audience, scope } = (body ?? {}) as Record<string, unknown>;
   if (typeof sub !== 'string') return undefined;
   if (audience !== undefined && typeof audience !== 'string') return undefined;

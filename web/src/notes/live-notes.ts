@@ -4,7 +4,7 @@ import { strings } from '../strings.js';
 import { LIVE_NOTES_PATH } from './notes-api.js';
 
 /** The BFF's close code for "your session ended" (docs/real-time.md). */
-export const SESSION_ENDED_CLOSE = WEBSOCKET_CLOSE.sessionEnded;
+const SESSION_ENDED_CLOSE = WEBSOCKET_CLOSE.sessionEnded;
 /** The demo API's close code for "the token this socket was opened with expired": reconnect now. */
 const TOKEN_EXPIRED_CLOSE = 4001;
 const MAX_BACKOFF_MS = 30_000;

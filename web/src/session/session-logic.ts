@@ -7,9 +7,9 @@ export const SESSION_MESSAGES = strings.session;
 /** Longest single timer wait: browsers clamp anything above 2^31-1 ms, so re-check at least daily. */
 export const MAX_CHECK_DELAY_MS = 24 * 60 * 60 * 1000;
 /** Grace after the expected end before re-checking, so the server has surely ended it. */
-export const CHECK_GRACE_MS = 1000;
+const CHECK_GRACE_MS = 1000;
 /** Clock difference between browser and server tolerated when deciding "expired" vs "ended". */
-export const CLOCK_TOLERANCE_MS = 5000;
+const CLOCK_TOLERANCE_MS = 5000;
 
 /** When the session ends at the latest if nothing happens (idle end or absolute end), in epoch ms. */
 export function sessionEndsAt(user: UserInfo): number {
