@@ -7,7 +7,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('npm run bench (smoke mode)', () => {
   it('runs end to end and writes a complete, valid result (its speed is not judged here)', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/GET \/api\/items through the BFF \| \d+/);
     expect(run.stdout).toMatch(/bare Node proxy \(floor[^|]*\| \d+/);
@@ -16,7 +20,18 @@ describe('npm run bench (smoke mode)', () => {
     const result = JSON.parse(readFileSync(`${root}bench/results/smoke.json`, 'utf8'));
     expect(result.mode).toBe('smoke');
     expect(result.valid).toBe(true);
-    for (const value of [result.direct.rps, result.floor.rps, result.floor.cpuMsPerRequest, result.proxied.rps, result.proxied.p99, result.ratio, result.bff.maxRssMiB, result.cache.maxRssMiB, result.signIn.perSecond, result.redis.bytesPerSession]) {
+    for (const value of [
+      result.direct.rps,
+      result.floor.rps,
+      result.floor.cpuMsPerRequest,
+      result.proxied.rps,
+      result.proxied.p99,
+      result.ratio,
+      result.bff.maxRssMiB,
+      result.cache.maxRssMiB,
+      result.signIn.perSecond,
+      result.redis.bytesPerSession,
+    ]) {
       expect(Number.isFinite(value) && value > 0).toBe(true);
     }
     // Every proxied request reached the upstream with a bearer token; the session came from the

@@ -46,7 +46,10 @@ if (cluster.isPrimary) {
           onResponseEnd: () => res.end(),
           onResponseError: () => res.destroy(),
         };
-        pool.dispatch({ path: '/items', method: 'GET', headers: { authorization: `Bearer ${record.sealedTokens.slice(0, 900)}` } }, handler);
+        pool.dispatch(
+          { path: '/items', method: 'GET', headers: { authorization: `Bearer ${record.sealedTokens.slice(0, 900)}` } },
+          handler,
+        );
       },
       () => res.destroy(),
     );

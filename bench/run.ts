@@ -95,7 +95,12 @@ async function waitFor(url: string, timeoutMs = 20_000) {
 }
 
 /** Runs autocannon in its own process (so the load generator's CPU is not ours) and parses its JSON. */
-async function load(procs: ReturnType<typeof children>, url: string, seconds: number, headers: Record<string, string>): Promise<LoadResult> {
+async function load(
+  procs: ReturnType<typeof children>,
+  url: string,
+  seconds: number,
+  headers: Record<string, string>,
+): Promise<LoadResult> {
   const args = [fileURLToPath(import.meta.resolve('autocannon/autocannon.js')), '-c', String(CONNECTIONS), '-d', String(seconds), '-j'];
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
   args.push(url);
@@ -160,7 +165,11 @@ function rssMiB(pid: number): number {
   return largest;
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const summarize = (runs: LoadResult[]) => ({ rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) });
+const summarize = (runs: LoadResult[]) => ({
+  rps: median(runs.map((r) => r.rps)),
+  p50: median(runs.map((r) => r.p50)),
+  p99: median(runs.map((r) => r.p99)),
+});
 
 type RedisClient = Awaited<ReturnType<typeof startRedis>>['client'];
 
@@ -177,7 +186,11 @@ async function redisCommands(client: RedisClient): Promise<{ total: number; gete
 }
 
 /** One GET on a connection of its own (the BFF's cluster primary hands new connections to its workers in turn). */
-function getOnNewConnection(url: string, headers: Record<string, string> = {}, agent: Agent | false = false): Promise<{ status: number; body: string }> {
+function getOnNewConnection(
+  url: string,
+  headers: Record<string, string> = {},
+  agent: Agent | false = false,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = httpGet(url, { headers, agent }, (response) => {
       let body = '';
@@ -266,7 +279,9 @@ async function main() {
   const redis = await startRedis();
   try {
     const upstream = procs.spawn(process.execPath, ['--import', 'tsx', 'bench/upstream.ts']);
-    const { port: upstreamPort } = JSON.parse((await createInterface({ input: upstream.stdout! })[Symbol.asyncIterator]().next()).value as string) as {
+    const { port: upstreamPort } = JSON.parse(
+      (await createInterface({ input: upstream.stdout! })[Symbol.asyncIterator]().next()).value as string,
+    ) as {
       port: number;
     };
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
@@ -278,7 +293,14 @@ async function main() {
     const dpopUrl = `http://127.0.0.1:${dpopPort}`;
     const clientSecret = 'bench-client-secret-0123456789-0123456789';
     const idp = await startIdp({
-      clients: [{ client_id: 'bench', client_secret: clientSecret, redirect_uris: [`${bffUrl}/bff/callback`, `${dpopUrl}/bff/callback`], post_logout_redirect_uris: [`${bffUrl}/`] }],
+      clients: [
+        {
+          client_id: 'bench',
+          client_secret: clientSecret,
+          redirect_uris: [`${bffUrl}/bff/callback`, `${dpopUrl}/bff/callback`],
+          post_logout_redirect_uris: [`${bffUrl}/`],
+        },
+      ],
       apiAudience: 'urn:bff-kit:bench',
       // Longer than a run: the bench measures the steady state, and its 10,000 copies of one session
       // (the cache memory figure) share one refresh token that must never be spent.
@@ -290,7 +312,9 @@ async function main() {
     // BENCH_PROFILE=1: one worker under --cpu-prof; the profile lands in bench/results/profile/.
     const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : [];
     // Exactly the command line of `npm run start:bff`, node flags included.
-    const startBff = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts['start:bff']!;
+    const startBff = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts[
+      'start:bff'
+    ]!;
     const workers = profile.length ? 1 : Number(process.env.BFF_WORKERS ?? '2');
     const bffEnv = {
       BFF_WORKERS: String(workers),
@@ -311,7 +335,13 @@ async function main() {
     };
     const bff = procs.spawn(process.execPath, [...profile, ...startBff.split(/\s+/).slice(1)], bffEnv);
     const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    const dpopBff = procs.spawn(process.execPath, startBff.split(/\s+/).slice(1), { ...bffEnv, PORT: String(dpopPort), PUBLIC_URL: dpopUrl, OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey });
+    const dpopBff = procs.spawn(process.execPath, startBff.split(/\s+/).slice(1), {
+      ...bffEnv,
+      PORT: String(dpopPort),
+      PUBLIC_URL: dpopUrl,
+      OIDC_DPOP: 'true',
+      DPOP_PRIVATE_KEY: dpopKey,
+    });
     await waitFor(`${bffUrl}/readyz`);
     await waitFor(`${dpopUrl}/readyz`);
     // BENCH_BASELINE: the same settings and session store, the code as it was at that ref.
@@ -319,7 +349,11 @@ async function main() {
     const baselinePort = await freePort();
     const baselineUrl = `http://127.0.0.1:${baselinePort}`;
     const baselineBff = baselineBuild
-      ? procs.spawn(process.execPath, [...startBff.split(/\s+/).slice(1, -1), baselineBuild.entry], { ...bffEnv, PORT: String(baselinePort), PUBLIC_URL: baselineUrl })
+      ? procs.spawn(process.execPath, [...startBff.split(/\s+/).slice(1, -1), baselineBuild.entry], {
+          ...bffEnv,
+          PORT: String(baselinePort),
+          PUBLIC_URL: baselineUrl,
+        })
       : undefined;
     if (baselineBff) await waitFor(`${baselineUrl}/readyz`);
 
@@ -357,8 +391,19 @@ async function main() {
 
     // The yardstick: a bare proxy on the same packages, reading this session's value.
     const sessionId = /(?:^|; )bff=([^;]+)/.exec(headers.cookie)![1]!;
-    const floor = procs.spawn(process.execPath, ['--import', 'tsx', 'bench/floor.ts', String(await freePort()), upstreamUrl, redis.url, sessionKey(sessionId, BENCH_SESSION_KEY), String(workers)]);
-    const { port: floorPort } = JSON.parse((await createInterface({ input: floor.stdout! })[Symbol.asyncIterator]().next()).value as string) as { port: number };
+    const floor = procs.spawn(process.execPath, [
+      '--import',
+      'tsx',
+      'bench/floor.ts',
+      String(await freePort()),
+      upstreamUrl,
+      redis.url,
+      sessionKey(sessionId, BENCH_SESSION_KEY),
+      String(workers),
+    ]);
+    const { port: floorPort } = JSON.parse(
+      (await createInterface({ input: floor.stdout! })[Symbol.asyncIterator]().next()).value as string,
+    ) as { port: number };
     const floorUrl = `http://127.0.0.1:${floorPort}/items`;
 
     // The other yardstick: a plain nginx reverse proxy, when nginx is installed.
@@ -392,7 +437,8 @@ async function main() {
     let roundTrips = 0;
     const dpopRuns: LoadResult[] = [];
     let dpopCpu = 0;
-    const upstreamSaw = async () => (await (await fetch(`${upstreamUrl}/__stats`)).json()) as { withBearer: number; withDpop: number; withoutBearer: number };
+    const upstreamSaw = async () =>
+      (await (await fetch(`${upstreamUrl}/__stats`)).json()) as { withBearer: number; withDpop: number; withoutBearer: number };
     let forwarded = 0;
     for (let round = 0; round < ROUNDS; round++) {
       direct.push(await load(procs, `${upstreamUrl}/items`, ROUND_SECONDS, {}));
@@ -432,10 +478,20 @@ async function main() {
     // WebSocket echo round trips, one message at a time, with nothing else running.
     const echoes = smoke ? 200 : 5000;
     const wsDirect = await echoRoundTrips(`${upstreamUrl.replace('http:', 'ws:')}/echo`, {}, echoes);
-    const wsProxied = await echoRoundTrips(`${bffUrl.replace('http:', 'ws:')}/api/echo`, { cookie: headers.cookie, origin: bffUrl }, echoes);
+    const wsProxied = await echoRoundTrips(
+      `${bffUrl.replace('http:', 'ws:')}/api/echo`,
+      { cookie: headers.cookie, origin: bffUrl },
+      echoes,
+    );
 
     // Memory with a full cache: CACHED_SESSIONS sessions in each process, then one more round.
-    const cachedInEveryWorker = await fillSessionCaches(redis.client, bffUrl, sessionKey(sessionId, BENCH_SESSION_KEY), CACHED_SESSIONS, workers);
+    const cachedInEveryWorker = await fillSessionCaches(
+      redis.client,
+      bffUrl,
+      sessionKey(sessionId, BENCH_SESSION_KEY),
+      CACHED_SESSIONS,
+      workers,
+    );
     let rssWithCache = rssMiB(bff.pid!);
     const cacheSampler = setInterval(() => (rssWithCache = Math.max(rssWithCache, rssMiB(bff.pid!))), 250);
     await load(procs, `${bffUrl}/api/items`, ROUND_SECONDS, headers);
@@ -448,7 +504,12 @@ async function main() {
     for (const variant of Object.keys(TRACED) as TracedVariant[]) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}/api/items`;
-      const traced = procs.spawn(process.execPath, startBff.split(/\s+/).slice(1), { ...bffEnv, PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, ...TRACED[variant] });
+      const traced = procs.spawn(process.execPath, startBff.split(/\s+/).slice(1), {
+        ...bffEnv,
+        PORT: String(port),
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        ...TRACED[variant],
+      });
       await waitFor(`http://127.0.0.1:${port}/readyz`);
       const probe = await fetch(url, { headers });
       if (probe.status !== 200) throw new Error(`the ${variant} traced BFF answered ${probe.status}: ${await probe.text()}`);
@@ -469,7 +530,13 @@ async function main() {
     const tracedSummary = (variant: TracedVariant) => {
       const { runs, cpu, spans } = tracedRuns[variant];
       const requests = runs.reduce((sum, r) => sum + r.requests, 0);
-      return { ...summarize(runs), ratioToPlain: median(runs.map((r) => r.rps)) / median(proxied.map((r) => r.rps)), cpuMsPerRequest: (cpu / requests) * 1000, exportRequests: spans, requests };
+      return {
+        ...summarize(runs),
+        ratioToPlain: median(runs.map((r) => r.rps)) / median(proxied.map((r) => r.rps)),
+        cpuMsPerRequest: (cpu / requests) * 1000,
+        exportRequests: spans,
+        requests,
+      };
     };
 
     const upstreamStats = await upstreamSaw();
@@ -481,8 +548,12 @@ async function main() {
     const failures = (runs: LoadResult[]) => runs.some((r) => r.non2xx > 0 || r.errors > 0);
     const describe = ([name, runs]: [string, LoadResult[]]) =>
       `${name}: ${runs.reduce((sum, r) => sum + r.non2xx, 0)} non-2xx (${runs.map((r) => JSON.stringify(r.statuses)).join(' ')}), ${runs.reduce((sum, r) => sum + r.errors, 0)} errors`;
-    const failedRuns = Object.entries({ proxied, traced: tracedAll, dpop: dpopRuns }).filter(([, runs]) => failures(runs)).map(describe);
-    const yardstickErrors = Object.entries({ direct, floor: floorRuns, nginx: nginxRuns }).filter(([, runs]) => failures(runs)).map(describe);
+    const failedRuns = Object.entries({ proxied, traced: tracedAll, dpop: dpopRuns })
+      .filter(([, runs]) => failures(runs))
+      .map(describe);
+    const yardstickErrors = Object.entries({ direct, floor: floorRuns, nginx: nginxRuns })
+      .filter(([, runs]) => failures(runs))
+      .map(describe);
     if (failedRuns.length) console.log(`Invalid rounds: ${failedRuns.join('; ')}`);
     if (yardstickErrors.length) console.log(`Yardstick rounds with errors (reported, not disqualifying): ${yardstickErrors.join('; ')}`);
     const invalid =
@@ -498,23 +569,51 @@ async function main() {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       settings: { connections: CONNECTIONS, roundSeconds: ROUND_SECONDS, rounds: ROUNDS },
       direct: summarize(direct),
-      floor: { ...summarize(floorRuns), ratio: median(floorRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (floorCpu / floorRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000 },
+      floor: {
+        ...summarize(floorRuns),
+        ratio: median(floorRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
+        cpuMsPerRequest: (floorCpu / floorRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000,
+      },
       nginx: nginx
-        ? { ...summarize(nginxRuns), ratio: median(nginxRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (nginxCpu / nginxRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000 }
+        ? {
+            ...summarize(nginxRuns),
+            ratio: median(nginxRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
+            cpuMsPerRequest: (nginxCpu / nginxRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000,
+          }
         : null,
       proxied: summarize(proxied),
       ratio: median(proxied.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
-      dpop: { ...summarize(dpopRuns), ratio: median(dpopRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (dpopCpu / dpopRequests) * 1000 },
+      dpop: {
+        ...summarize(dpopRuns),
+        ratio: median(dpopRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
+        cpuMsPerRequest: (dpopCpu / dpopRequests) * 1000,
+      },
       ratioToNginx: nginx ? median(proxied.map((r) => r.rps)) / median(nginxRuns.map((r) => r.rps)) : null,
       bff: { workers, cpuMsPerRequest: (bffCpu / forwarded) * 1000, maxRssMiB: maxRss },
       websocket: { echoes, direct: wsDirect, proxied: wsProxied },
-      cache: { hitRate: 1 - sessionReads / forwarded, sessions: CACHED_SESSIONS, entriesInEveryWorker: cachedInEveryWorker, maxRssMiB: rssWithCache },
-      redis: { commandsPerRequest: commands / forwarded, roundTripsPerRequest: roundTrips / forwarded, keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT, bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT, sessionValueBytes: valueBytes / sessionKeys.length },
+      cache: {
+        hitRate: 1 - sessionReads / forwarded,
+        sessions: CACHED_SESSIONS,
+        entriesInEveryWorker: cachedInEveryWorker,
+        maxRssMiB: rssWithCache,
+      },
+      redis: {
+        commandsPerRequest: commands / forwarded,
+        roundTripsPerRequest: roundTrips / forwarded,
+        keysPerSession: keys.length / SESSIONS_FOR_FOOTPRINT,
+        bytesPerSession: bytes / SESSIONS_FOR_FOOTPRINT,
+        sessionValueBytes: valueBytes / sessionKeys.length,
+      },
       signIn: { perSecond: SIGN_INS / signInSeconds, bffCpuMs: bffCpuPerSignInMs },
       tracing: { sampled: tracedSummary('sampled'), unsampled: tracedSummary('unsampled') },
       admission: { nsPerCall: admissionNs() },
       baseline: baselineBff
-        ? { ref: BASELINE!, ...summarize(baselineRuns), ratio: median(baselineRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)), cpuMsPerRequest: (baselineCpu / baselineRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000 }
+        ? {
+            ref: BASELINE!,
+            ...summarize(baselineRuns),
+            ratio: median(baselineRuns.map((r) => r.rps)) / median(direct.map((r) => r.rps)),
+            cpuMsPerRequest: (baselineCpu / baselineRuns.reduce((sum, r) => sum + r.requests, 0)) * 1000,
+          }
         : null,
       upstreamSaw: upstreamStats,
     };
@@ -529,7 +628,10 @@ async function main() {
     ] as const;
     report(summary, targets);
     mkdirSync(`${root}/bench/results`, { recursive: true });
-    writeFileSync(`${root}/bench/results/${smoke ? 'smoke' : 'latest'}.json`, `${JSON.stringify({ ...summary, targets: Object.fromEntries(targets) }, null, 2)}\n`);
+    writeFileSync(
+      `${root}/bench/results/${smoke ? 'smoke' : 'latest'}.json`,
+      `${JSON.stringify({ ...summary, targets: Object.fromEntries(targets) }, null, 2)}\n`,
+    );
     await idp.close();
     if (invalid) process.exitCode = 1;
   } finally {
@@ -540,8 +642,13 @@ async function main() {
 }
 
 type Summary = {
-  mode: string; valid: boolean; machine: { cpus: number; node: string }; settings: { connections: number; roundSeconds: number; rounds: number };
-  direct: { rps: number; p50: number; p99: number }; proxied: { rps: number; p50: number; p99: number }; ratio: number;
+  mode: string;
+  valid: boolean;
+  machine: { cpus: number; node: string };
+  settings: { connections: number; roundSeconds: number; rounds: number };
+  direct: { rps: number; p50: number; p99: number };
+  proxied: { rps: number; p50: number; p99: number };
+  ratio: number;
   dpop: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number };
   floor: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number };
   nginx: { rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number } | null;
@@ -549,9 +656,18 @@ type Summary = {
   bff: { workers: number; cpuMsPerRequest: number; maxRssMiB: number };
   cache: { hitRate: number; sessions: number; entriesInEveryWorker: number; maxRssMiB: number };
   websocket: { echoes: number; direct: { p50: number; p99: number }; proxied: { p50: number; p99: number } };
-  redis: { commandsPerRequest: number; roundTripsPerRequest: number; keysPerSession: number; bytesPerSession: number; sessionValueBytes: number };
+  redis: {
+    commandsPerRequest: number;
+    roundTripsPerRequest: number;
+    keysPerSession: number;
+    bytesPerSession: number;
+    sessionValueBytes: number;
+  };
   signIn: { perSecond: number; bffCpuMs: number };
-  tracing: Record<TracedVariant, { rps: number; p50: number; p99: number; ratioToPlain: number; cpuMsPerRequest: number; exportRequests: number }>;
+  tracing: Record<
+    TracedVariant,
+    { rps: number; p50: number; p99: number; ratioToPlain: number; cpuMsPerRequest: number; exportRequests: number }
+  >;
   baseline: { ref: string; rps: number; p50: number; p99: number; ratio: number; cpuMsPerRequest: number } | null;
   admission: { nsPerCall: number };
 };
@@ -572,37 +688,103 @@ function admissionNs(): number {
 function report(s: Summary, targets: ReadonlyArray<readonly [string, boolean]>) {
   const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   const f = (n: number, digits = 1) => n.toFixed(digits);
-  console.log(`\nBFF benchmark (${s.mode}${s.valid ? '' : ', INVALID: errors or non-2xx responses'}) - ${s.machine.cpus} CPUs, Node ${s.machine.node}, ${s.settings.connections} connections, median of ${s.settings.rounds} x ${s.settings.roundSeconds}s rounds\n`);
+  console.log(
+    `\nBFF benchmark (${s.mode}${s.valid ? '' : ', INVALID: errors or non-2xx responses'}) - ${s.machine.cpus} CPUs, Node ${s.machine.node}, ${s.settings.connections} connections, median of ${s.settings.rounds} x ${s.settings.roundSeconds}s rounds\n`,
+  );
   const vsNginx = (rps: number) => (s.nginx ? `${f(rps / s.nginx.rps, 2)}x` : 'n/a');
   console.log(row(['path', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx']));
   console.log(row(['---', '---', '---', '---', '---', '---']));
   console.log(row(['upstream directly', f(s.direct.rps, 0), f(s.direct.p50), f(s.direct.p99), '1.00x', vsNginx(s.direct.rps)]));
-  if (s.nginx) console.log(row(['plain nginx reverse proxy', f(s.nginx.rps, 0), f(s.nginx.p50), f(s.nginx.p99), `${f(s.nginx.ratio, 2)}x`, '1.00x']));
+  if (s.nginx)
+    console.log(row(['plain nginx reverse proxy', f(s.nginx.rps, 0), f(s.nginx.p50), f(s.nginx.p99), `${f(s.nginx.ratio, 2)}x`, '1.00x']));
   else console.log(row(['plain nginx reverse proxy', 'not installed', '', '', '', '']));
-  console.log(row(['bare Node proxy (floor: GETEX + undici, no checks)', f(s.floor.rps, 0), f(s.floor.p50), f(s.floor.p99), `${f(s.floor.ratio, 2)}x`, vsNginx(s.floor.rps)]));
-  console.log(row(['GET /api/items through the BFF', f(s.proxied.rps, 0), f(s.proxied.p50), f(s.proxied.p99), `${f(s.ratio, 2)}x`, vsNginx(s.proxied.rps)]));
+  console.log(
+    row([
+      'bare Node proxy (floor: GETEX + undici, no checks)',
+      f(s.floor.rps, 0),
+      f(s.floor.p50),
+      f(s.floor.p99),
+      `${f(s.floor.ratio, 2)}x`,
+      vsNginx(s.floor.rps),
+    ]),
+  );
+  console.log(
+    row([
+      'GET /api/items through the BFF',
+      f(s.proxied.rps, 0),
+      f(s.proxied.p50),
+      f(s.proxied.p99),
+      `${f(s.ratio, 2)}x`,
+      vsNginx(s.proxied.rps),
+    ]),
+  );
   const { sampled, unsampled } = s.tracing;
-  console.log(row(['... with tracing on, every call sampled (OTLP/protobuf)', f(sampled.rps, 0), f(sampled.p50), f(sampled.p99), `${f(sampled.rps / s.direct.rps, 2)}x`, vsNginx(sampled.rps)]));
-  console.log(row(['... with tracing on, unsampled (traceparent only)', f(unsampled.rps, 0), f(unsampled.p50), f(unsampled.p99), `${f(unsampled.rps / s.direct.rps, 2)}x`, vsNginx(unsampled.rps)]));
-  console.log(row(['... with DPoP, no tracing (a proof signed per call)', f(s.dpop.rps, 0), f(s.dpop.p50), f(s.dpop.p99), `${f(s.dpop.ratio, 2)}x`, vsNginx(s.dpop.rps)]));
+  console.log(
+    row([
+      '... with tracing on, every call sampled (OTLP/protobuf)',
+      f(sampled.rps, 0),
+      f(sampled.p50),
+      f(sampled.p99),
+      `${f(sampled.rps / s.direct.rps, 2)}x`,
+      vsNginx(sampled.rps),
+    ]),
+  );
+  console.log(
+    row([
+      '... with tracing on, unsampled (traceparent only)',
+      f(unsampled.rps, 0),
+      f(unsampled.p50),
+      f(unsampled.p99),
+      `${f(unsampled.rps / s.direct.rps, 2)}x`,
+      vsNginx(unsampled.rps),
+    ]),
+  );
+  console.log(
+    row([
+      '... with DPoP, no tracing (a proof signed per call)',
+      f(s.dpop.rps, 0),
+      f(s.dpop.p50),
+      f(s.dpop.p99),
+      `${f(s.dpop.ratio, 2)}x`,
+      vsNginx(s.dpop.rps),
+    ]),
+  );
   if (s.baseline) {
     const b = s.baseline;
-    console.log(row([`... the same BFF at ${b.ref} (BENCH_BASELINE)`, f(b.rps, 0), f(b.p50), f(b.p99), `${f(b.ratio, 2)}x`, vsNginx(b.rps)]));
+    console.log(
+      row([`... the same BFF at ${b.ref} (BENCH_BASELINE)`, f(b.rps, 0), f(b.p50), f(b.p99), `${f(b.ratio, 2)}x`, vsNginx(b.rps)]),
+    );
   }
-  console.log(`\nCPU per request: BFF ${f(s.bff.cpuMsPerRequest, 3)} ms, with DPoP ${f(s.dpop.cpuMsPerRequest, 3)} ms, floor ${f(s.floor.cpuMsPerRequest, 3)} ms${s.nginx ? `, nginx ${f(s.nginx.cpuMsPerRequest, 3)} ms` : ''}.`);
-  console.log(`WebSocket echo round trip (${s.websocket.echoes} messages, one at a time): direct p50 ${f(s.websocket.direct.p50, 0)} µs, p99 ${f(s.websocket.direct.p99, 0)} µs; through the BFF p50 ${f(s.websocket.proxied.p50, 0)} µs, p99 ${f(s.websocket.proxied.p99, 0)} µs (+${f(s.websocket.proxied.p50 - s.websocket.direct.p50, 0)} µs at the median)`);
-  console.log(`Session cache: hit rate ${f(s.cache.hitRate * 100, 2)}% of proxied calls; with ${s.cache.entriesInEveryWorker} sessions cached in every process max RSS ${f(s.cache.maxRssMiB)} MiB`);
-  console.log(`BFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`);
-  console.log(`Redis: ${f(s.redis.commandsPerRequest, 2)} commands and ${f(s.redis.roundTripsPerRequest, 2)} round trips per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`);
+  console.log(
+    `\nCPU per request: BFF ${f(s.bff.cpuMsPerRequest, 3)} ms, with DPoP ${f(s.dpop.cpuMsPerRequest, 3)} ms, floor ${f(s.floor.cpuMsPerRequest, 3)} ms${s.nginx ? `, nginx ${f(s.nginx.cpuMsPerRequest, 3)} ms` : ''}.`,
+  );
+  console.log(
+    `WebSocket echo round trip (${s.websocket.echoes} messages, one at a time): direct p50 ${f(s.websocket.direct.p50, 0)} µs, p99 ${f(s.websocket.direct.p99, 0)} µs; through the BFF p50 ${f(s.websocket.proxied.p50, 0)} µs, p99 ${f(s.websocket.proxied.p99, 0)} µs (+${f(s.websocket.proxied.p50 - s.websocket.direct.p50, 0)} µs at the median)`,
+  );
+  console.log(
+    `Session cache: hit rate ${f(s.cache.hitRate * 100, 2)}% of proxied calls; with ${s.cache.entriesInEveryWorker} sessions cached in every process max RSS ${f(s.cache.maxRssMiB)} MiB`,
+  );
+  console.log(
+    `BFF (${s.bff.workers} worker${s.bff.workers > 1 ? 's' : ''}): CPU per proxied request ${f(s.bff.cpuMsPerRequest, 3)} ms; max RSS of one process under load ${f(s.bff.maxRssMiB)} MiB`,
+  );
+  console.log(
+    `Redis: ${f(s.redis.commandsPerRequest, 2)} commands and ${f(s.redis.roundTripsPerRequest, 2)} round trips per proxied request; ${f(s.redis.keysPerSession, 1)} keys and ${f(s.redis.bytesPerSession, 0)} bytes per session (session value ${f(s.redis.sessionValueBytes, 0)} bytes)`,
+  );
   console.log(
     `Tracing: sampled ${f(sampled.ratioToPlain, 2)}x the plain BFF's req/s, CPU ${f(sampled.cpuMsPerRequest, 3)} ms per request (${sampled.exportRequests} OTLP exports); unsampled ${f(unsampled.ratioToPlain, 2)}x, CPU ${f(unsampled.cpuMsPerRequest, 3)} ms per request (nothing exported)`,
   );
-  console.log(`Admission step (Budget.take + release, in process): ${f(s.admission.nsPerCall, 0)} ns per call, ${f((s.admission.nsPerCall / 1e6 / s.bff.cpuMsPerRequest) * 100, 2)}% of the BFF's CPU per proxied call`);
+  console.log(
+    `Admission step (Budget.take + release, in process): ${f(s.admission.nsPerCall, 0)} ns per call, ${f((s.admission.nsPerCall / 1e6 / s.bff.cpuMsPerRequest) * 100, 2)}% of the BFF's CPU per proxied call`,
+  );
   if (s.baseline) {
     const change = (s.bff.cpuMsPerRequest / s.baseline.cpuMsPerRequest - 1) * 100;
-    console.log(`Baseline ${s.baseline.ref}: CPU per proxied request ${f(s.baseline.cpuMsPerRequest, 3)} ms; this BFF ${change >= 0 ? '+' : ''}${f(change, 1)}% (req/s ${f(s.proxied.rps / s.baseline.rps, 3)}x the baseline's)`);
+    console.log(
+      `Baseline ${s.baseline.ref}: CPU per proxied request ${f(s.baseline.cpuMsPerRequest, 3)} ms; this BFF ${change >= 0 ? '+' : ''}${f(change, 1)}% (req/s ${f(s.proxied.rps / s.baseline.rps, 3)}x the baseline's)`,
+    );
   }
-  console.log(`Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`);
+  console.log(
+    `Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`,
+  );
   console.log('\nTargets:');
   for (const [name, met] of targets) console.log(`  ${met ? 'met    ' : 'MISSED '} ${name}`);
 }

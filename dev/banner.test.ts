@@ -13,7 +13,9 @@ describe('the start banner', () => {
   it('names the provider, the client, each route and the store, and no secret', () => {
     const config = loadConfig({ ...team, REDIS_URL: 'rediss+cluster://app:redis-pw@h1:6379,h2:6379' });
     const banner = startBanner({ config, open: 'http://localhost:3000' });
-    expect(banner).toContain('OpenID Provider: https://login.example.com/realms/team as client "team-app" (yours: no dev provider started)');
+    expect(banner).toContain(
+      'OpenID Provider: https://login.example.com/realms/team as client "team-app" (yours: no dev provider started)',
+    );
     expect(banner).toContain('Redirect URI:    http://localhost:3000/bff/callback');
     expect(banner).toContain('/api -> https://api.example.com/v1');
     expect(banner).toContain('/live -> https://ws.example.com (token=user-or-none, websocket)');

@@ -48,7 +48,9 @@ export function startBanner({ config, open, demoUsers, extra = [], envFile }: Ba
   const [firstRoute = '(none)', ...moreRoutes] = describeRoutes(config.apiRoutes);
   const rows: [string, string][] = [
     ['Open', open],
-    ...(demoUsers ? [['Demo users', demoUsers] as [string, string]] : [['Redirect URI', `${config.publicUrl.origin}/bff/callback (register it at your provider)`] as [string, string]]),
+    ...(demoUsers
+      ? [['Demo users', demoUsers] as [string, string]]
+      : [['Redirect URI', `${config.publicUrl.origin}/bff/callback (register it at your provider)`] as [string, string]]),
     ['OpenID Provider', provider],
     ['API routes', [firstRoute, ...moreRoutes.map((line) => `${' '.repeat(21)}${line}`)].join('\n')],
     ['Sessions', config.redisUrl ? `Redis at ${redisUrlForDisplay(config.redisUrl)}` : 'in memory (set REDIS_URL to use Redis)'],

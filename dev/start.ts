@@ -95,7 +95,13 @@ if (ownProvider) {
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: clientId,
     ...(clientKey && dpopKey
-      ? { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: clientKey.privateKey, OIDC_PAR: 'true', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: dpopKey.privateKey }
+      ? {
+          OIDC_CLIENT_AUTH: 'private_key_jwt',
+          OIDC_CLIENT_PRIVATE_KEY: clientKey.privateKey,
+          OIDC_PAR: 'true',
+          OIDC_DPOP: 'true',
+          DPOP_PRIVATE_KEY: dpopKey.privateKey,
+        }
       : { OIDC_CLIENT_SECRET: clientSecret }),
   });
 }
@@ -114,7 +120,8 @@ function tracesNote(): string {
   if (!tracing) return 'off (set OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:4318 for a local Jaeger)';
   // Jaeger's and most collectors' OTLP/HTTP port is 4318; Jaeger's UI is on 16686 of the same host.
   const ui = new URL(tracing.url);
-  const jaeger = ui.port === '4318' ? `; in Jaeger: http://${ui.hostname}:16686/search?service=${encodeURIComponent(tracing.serviceName)}` : '';
+  const jaeger =
+    ui.port === '4318' ? `; in Jaeger: http://${ui.hostname}:16686/search?service=${encodeURIComponent(tracing.serviceName)}` : '';
   return `exported over OTLP (${tracing.protocol}) to ${tracing.url} as service "${tracing.serviceName}"${jaeger}`;
 }
 
@@ -122,7 +129,10 @@ if (dev) {
   // The dev server proxies /bff and every API_ROUTES prefix to this BFF (web/vite.config.ts).
   env.BFF_URL ??= `http://127.0.0.1:${bffPort}`;
   const { createServer } = await import('vite');
-  const vite = await createServer({ configFile: fileURLToPath(new URL('../web/vite.config.ts', import.meta.url)), server: { port: webPort } });
+  const vite = await createServer({
+    configFile: fileURLToPath(new URL('../web/vite.config.ts', import.meta.url)),
+    server: { port: webPort },
+  });
   await vite.listen();
 }
 

@@ -6,7 +6,10 @@ const bff = 'http://127.0.0.1:3000';
 const matching = (table: ReturnType<typeof viteProxyTable>, path: string) => Object.keys(table).filter((key) => new RegExp(key).test(path));
 
 describe('the dev server proxy table', () => {
-  const demo = viteProxyTable(bff, '/api=http://127.0.0.1:4000#websocket=true,/reports=http://127.0.0.1:4002#resource=urn:x,/public=http://127.0.0.1:4000/public#token=user-or-none');
+  const demo = viteProxyTable(
+    bff,
+    '/api=http://127.0.0.1:4000#websocket=true,/reports=http://127.0.0.1:4002#resource=urn:x,/public=http://127.0.0.1:4000/public#token=user-or-none',
+  );
 
   it('sends /bff and every API_ROUTES prefix to the BFF, WebSocket upgrades included', () => {
     for (const path of ['/bff/user', '/api/notes', '/api/notes/live', '/reports/summary', '/public/hello', '/public?x=1', '/api']) {
@@ -16,7 +19,7 @@ describe('the dev server proxy table', () => {
     expect(Object.keys(demo)).toHaveLength(4);
   });
 
-  it('leaves SPA paths that only start with a prefix\'s letters, and everything else, to Vite', () => {
+  it("leaves SPA paths that only start with a prefix's letters, and everything else, to Vite", () => {
     for (const path of ['/', '/apiary', '/publication', '/reportsx/1', '/src/main.ts', '/@vite/client', '/bffx']) {
       expect(matching(demo, path), path).toEqual([]);
     }

@@ -6,7 +6,9 @@ describe('GET /bff/config', () => {
   let stack: Stack;
   beforeAll(async () => {
     // One more route with a resource and a scope: neither may reach the answer.
-    stack = await startStack({ routes: ({ upstream }) => `/grants=${upstream}/secret-base#token=client&resource=urn:example:grants&scope=grants.read` });
+    stack = await startStack({
+      routes: ({ upstream }) => `/grants=${upstream}/secret-base#token=client&resource=urn:example:grants&scope=grants.read`,
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -33,7 +35,17 @@ describe('GET /bff/config', () => {
     });
     for (const route of body.routes) expect(Object.keys(route).sort()).toEqual(['prefix', 'token', 'websocket']);
     // Where the routes lead and what they are granted stays in the BFF.
-    for (const secret of [stack.api.url, stack.reports.url, stack.upstream.url, '127.0.0.1', 'secret-base', 'urn:', 'grants.read', 'resource', 'scope']) {
+    for (const secret of [
+      stack.api.url,
+      stack.reports.url,
+      stack.upstream.url,
+      '127.0.0.1',
+      'secret-base',
+      'urn:',
+      'grants.read',
+      'resource',
+      'scope',
+    ]) {
       expect(text).not.toContain(secret);
     }
   });
@@ -49,12 +61,18 @@ describe('GET /bff/config', () => {
     expect(await status({ cookie: 'bff=made-up-0123456789abcdef0123456789abcdef012' })).toEqual({ signedIn: false });
     const browser = await stack.signIn();
     const cookie = browser.cookieHeader(stack.bff.url)!;
-    const idleBefore = ((await (await browser.api(`${stack.bff.url}/bff/user?slide=false`)).json()) as { session: { idleExpiresAt: number } }).session.idleExpiresAt;
+    const idleBefore = (
+      (await (await browser.api(`${stack.bff.url}/bff/user?slide=false`)).json()) as { session: { idleExpiresAt: number } }
+    ).session.idleExpiresAt;
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect(await status({ cookie })).toEqual({ signedIn: true });
-    const idleAfter = ((await (await browser.api(`${stack.bff.url}/bff/user?slide=false`)).json()) as { session: { idleExpiresAt: number } }).session.idleExpiresAt;
+    const idleAfter = (
+      (await (await browser.api(`${stack.bff.url}/bff/user?slide=false`)).json()) as { session: { idleExpiresAt: number } }
+    ).session.idleExpiresAt;
     expect(idleAfter).toBe(idleBefore); // asking did not slide the idle timeout
-    await browser.fetch(`${stack.bff.url}${((await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl}`);
+    await browser.fetch(
+      `${stack.bff.url}${((await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl}`,
+    );
     expect(await status({ cookie })).toEqual({ signedIn: false });
     expect((await fetch(`${stack.bff.url}/bff/status`)).status).toBe(403); // X-CSRF as every /bff JSON endpoint
   });

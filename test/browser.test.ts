@@ -28,7 +28,10 @@ async function signInThroughPages(page: Page, user = ALICE, consent: 'allow' | '
   await page.getByRole('button', { name: 'Sign in' }).click();
   const consentButton = page.getByRole('button', { name: consent === 'allow' ? 'Allow' : 'Deny' });
   // The provider asks for consent only once per user and client.
-  await Promise.race([consentButton.waitFor({ timeout: 5000 }).then(() => consentButton.click()), page.waitForURL((url) => !url.href.includes('/interaction/'), { timeout: 5000 })]);
+  await Promise.race([
+    consentButton.waitFor({ timeout: 5000 }).then(() => consentButton.click()),
+    page.waitForURL((url) => !url.href.includes('/interaction/'), { timeout: 5000 }),
+  ]);
 }
 
 /**
@@ -191,7 +194,9 @@ for (const store of ['memory', 'redis'] as const) {
       await second.goto(stack.bff.url);
       // The list loaded (empty or not) and the live socket is on its way (the panel opens it
       // only once /bff/config said the route takes WebSockets).
-      await expect.poll(async () => (await second.getByTestId('notes-empty').count()) + (await second.getByTestId('note-item').count())).toBeGreaterThan(0);
+      await expect
+        .poll(async () => (await second.getByTestId('notes-empty').count()) + (await second.getByTestId('note-item').count()))
+        .toBeGreaterThan(0);
       await socket;
       await new Promise((resolve) => setTimeout(resolve, 300)); // its handshake through the BFF
       const before = await second.getByTestId('note-item').count();
@@ -246,7 +251,16 @@ describe('session expiry in Chromium', () => {
     await page.goto(stack.bff.url);
     await signInThroughPages(page);
     await expect.poll(() => page.getByTestId('user-name').isVisible()).toBe(true);
-    await expect.poll(() => page.getByTestId('auth-message').textContent().catch(() => null), { timeout: 10_000 }).toMatch(/expired/);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('auth-message')
+            .textContent()
+            .catch(() => null),
+        { timeout: 10_000 },
+      )
+      .toMatch(/expired/);
     expect(await page.getByTestId('signin').isVisible()).toBe(true);
     await page.screenshot({ path: `${shots}/session-expired.png` });
     await context.close();
@@ -309,7 +323,8 @@ describe('an API answer of the wrong shape in Chromium', () => {
 
 describe('"Your sessions" in Chromium', () => {
   const FIREFOX_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0';
-  const SAFARI_ON_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+  const SAFARI_ON_IPHONE =
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
   let stack: Stack;
   let browser: Browser;
   beforeAll(async () => {
@@ -362,7 +377,11 @@ describe('"Your sessions" in Chromium', () => {
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'Sign out Firefox on Windows?' });
     await expect.poll(() => dialog.isVisible()).toBe(true);
-    expect(await page.evaluate(() => document.querySelector('app-shell')?.shadowRoot?.querySelector('sessions-panel')?.shadowRoot?.activeElement?.textContent?.trim())).toBe('Cancel');
+    expect(
+      await page.evaluate(() =>
+        document.querySelector('app-shell')?.shadowRoot?.querySelector('sessions-panel')?.shadowRoot?.activeElement?.textContent?.trim(),
+      ),
+    ).toBe('Cancel');
     await page.keyboard.press('Escape');
     await expect.poll(() => dialog.isVisible()).toBe(false);
     await returnToTab(desktop.page);
@@ -376,15 +395,22 @@ describe('"Your sessions" in Chromium', () => {
     await page.screenshot({ path: `${shots}/your-sessions-confirm.png` });
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByTestId('sessions-outcome').textContent()).toBe('Signed out Firefox on Windows. It will have to sign in again.');
+    await expect
+      .poll(() => page.getByTestId('sessions-outcome').textContent())
+      .toBe('Signed out Firefox on Windows. It will have to sign in again.');
     await expect.poll(() => items.count()).toBe(1);
     expect(await page.getByTestId('sessions-only-this').isVisible()).toBe(true);
 
     // The other device learns it at its next background check, and says why as far as it can know.
     await returnToTab(desktop.page);
-    await expect.poll(() => desktop.page.getByTestId('auth-message').textContent().catch(() => null)).toBe(
-      'You were signed out on this device, possibly from another device. Please sign in again.',
-    );
+    await expect
+      .poll(() =>
+        desktop.page
+          .getByTestId('auth-message')
+          .textContent()
+          .catch(() => null),
+      )
+      .toBe('You were signed out on this device, possibly from another device. Please sign in again.');
     expect(await desktop.page.getByTestId('signin').isVisible()).toBe(true);
     // Every background check left the idle timeout alone (the live notes socket, closed with 4401,
     // may tell the device before its second check does).
@@ -445,7 +471,11 @@ describe('a copy configured with only API_ROUTES=/api=<its API> in Chromium', ()
   function outside(requests: URL[]) {
     const spaFiles = /^\/(index\.html|favicon\.svg|assets\/[\w.-]+)?$/;
     return requests
-      .filter((url) => (url.origin === bff.url ? !/^\/(bff|api)\//.test(url.pathname) && !spaFiles.test(url.pathname) : url.origin !== new URL(stack.idp.issuer).origin))
+      .filter((url) =>
+        url.origin === bff.url
+          ? !/^\/(bff|api)\//.test(url.pathname) && !spaFiles.test(url.pathname)
+          : url.origin !== new URL(stack.idp.issuer).origin,
+      )
       .map((url) => url.href);
   }
 

@@ -37,7 +37,13 @@ const settledCount = (uploads: Upload[]) => uploads.filter((upload) => upload.se
 function trickle(url: string, path: string, headers: Record<string, string>, first = 1, gapMs = 200): Upload {
   const { hostname, port } = new URL(url);
   let timer: NodeJS.Timeout | undefined;
-  const req = request({ hostname, port, path, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' } });
+  const req = request({
+    hostname,
+    port,
+    path,
+    method: 'POST',
+    headers: { ...headers, 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' },
+  });
   const outcome = new Promise<number | string>((resolve) => {
     req.on('response', (res) => {
       clearTimeout(timer);
@@ -85,7 +91,8 @@ async function probeWhile(during: Promise<unknown>, probe: () => Promise<number>
 }
 
 /** How many connections the server holds right now (upgraded and handed-over sockets included). */
-const connectionsOf = (bff: RunningBff) => new Promise<number>((resolve, reject) => bff.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+const connectionsOf = (bff: RunningBff) =>
+  new Promise<number>((resolve, reject) => bff.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
 
 describe('budgets: one caller never exhausts what other callers need', () => {
   let redis: RunningRedis;
@@ -99,8 +106,16 @@ describe('budgets: one caller never exhausts what other callers need', () => {
     wsUpstream = await startWebSocketUpstream();
     stack = await startStack({
       redisUrl: redis.url,
-      env: { API_TIMEOUT_MS: String(API_TIMEOUT_MS), API_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS), LOGIN_RATE_LIMIT: '1000', MAX_BODY_BYTES: String(4 * 1024 * 1024) },
-      routes: ({ upstream }) => [`/ws=${wsUpstream.url}#websocket=true`, `/wspublic=${wsUpstream.url}#websocket=true&token=none`, `/stream=${upstream}/s`].join(','),
+      env: {
+        API_TIMEOUT_MS: String(API_TIMEOUT_MS),
+        API_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
+        LOGIN_RATE_LIMIT: '1000',
+        MAX_BODY_BYTES: String(4 * 1024 * 1024),
+      },
+      routes: ({ upstream }) =>
+        [`/ws=${wsUpstream.url}#websocket=true`, `/wspublic=${wsUpstream.url}#websocket=true&token=none`, `/stream=${upstream}/s`].join(
+          ',',
+        ),
     });
     alice = await stack.signIn();
     bob = await stack.signIn(BOB);
@@ -113,7 +128,10 @@ describe('budgets: one caller never exhausts what other callers need', () => {
 
   const wsUrl = (path: string) => `${stack.bff.url.replace('http:', 'ws:')}${path}`;
   const openSocket = (path: string, browser?: TestBrowser, options: { maxPayload?: number } = {}) =>
-    new WebSocket(wsUrl(path), { headers: { origin: stack.bff.url, ...(browser ? { cookie: browser.cookieHeader(stack.bff.url)! } : {}) }, ...options });
+    new WebSocket(wsUrl(path), {
+      headers: { origin: stack.bff.url, ...(browser ? { cookie: browser.cookieHeader(stack.bff.url)! } : {}) },
+      ...options,
+    });
   const handshake = (ws: WebSocket) =>
     new Promise<number>((resolve) => {
       ws.once('open', () => resolve(101));
@@ -140,7 +158,10 @@ describe('budgets: one caller never exhausts what other callers need', () => {
       expect(await own.json()).toMatchObject({ error: 'too_many_requests' });
       const started = performance.now();
       const all = Promise.all(uploads.map((upload) => upload.outcome));
-      const probes = await probeWhile(all, async () => (await bob.api(`${stack.bff.url}/rec/probe`, { signal: AbortSignal.timeout(5000) })).status);
+      const probes = await probeWhile(
+        all,
+        async () => (await bob.api(`${stack.bff.url}/rec/probe`, { signal: AbortSignal.timeout(5000) })).status,
+      );
       const outcomes = await all;
       expect(outcomes.filter((status) => status === 408)).toHaveLength(PER_SESSION);
       expect(outcomes.filter((status) => status === 429)).toHaveLength(140 - PER_SESSION);
@@ -190,7 +211,9 @@ describe('budgets: one caller never exhausts what other callers need', () => {
       const bff = await startBff({ ...stack.env });
       try {
         // token=user-or-none: a cookie that names nothing is served as signed out, and paid for by the address.
-        const uploads = Array.from({ length: 40 }, (_, i) => trickle(bff.url, `/public/upload-${i}`, { 'x-csrf': '1', cookie: `bff=made-up-${i}-${'x'.repeat(40)}` }));
+        const uploads = Array.from({ length: 40 }, (_, i) =>
+          trickle(bff.url, `/public/upload-${i}`, { 'x-csrf': '1', cookie: `bff=made-up-${i}-${'x'.repeat(40)}` }),
+        );
         const outcomes = await Promise.all(uploads.map((upload) => upload.outcome));
         expect(outcomes.filter((status) => status === 429)).toHaveLength(40 - PER_SESSION);
       } finally {
@@ -207,7 +230,9 @@ describe('budgets: one caller never exhausts what other callers need', () => {
         const socket = connect(Number(port), '127.0.0.1');
         socket.on('error', () => undefined);
         socket.once('connect', () =>
-          socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+          socket.write(
+            `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+          ),
         );
         socket.once('data', (chunk: Buffer) => resolve({ socket, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(chunk.toString())?.[1] ?? 0) }));
         socket.once('close', () => reject(new Error('closed before an answer')));
@@ -220,7 +245,8 @@ describe('budgets: one caller never exhausts what other callers need', () => {
       for (let i = 0; i < 200; i++) {
         const { socket, status } = await rawUpgrade(i % 2 ? `/static-${i}` : '/rec/not-a-websocket-route');
         expect(status).toBe(400);
-        if (i % 3 === 0) socket.write('x'); // one more byte after the refusal, and never close
+        if (i % 3 === 0)
+          socket.write('x'); // one more byte after the refusal, and never close
         else if (i % 3 === 1) socket.end(); // half-close
         held.push(socket); // and the rest: never send anything again
       }
@@ -270,12 +296,14 @@ describe('budgets: one caller never exhausts what other callers need', () => {
       expect(await handshake(other)).toBe(101);
       for (const ws of [...sockets, other]) ws.terminate();
       // Slots come back when sockets close.
-      await expect.poll(async () => {
-        const again = openSocket('/ws/echo', alice);
-        const status = await handshake(again);
-        again.terminate();
-        return status;
-      }).toBe(101);
+      await expect
+        .poll(async () => {
+          const again = openSocket('/ws/echo', alice);
+          const status = await handshake(again);
+          again.terminate();
+          return status;
+        })
+        .toBe(101);
     });
 
     it('48 event streams in parallel on one session: exactly 16 streams and 32 answers 429', async () => {
@@ -308,7 +336,8 @@ describe('budgets: one caller never exhausts what other callers need', () => {
       // 19 fragments of 512 KiB, never the final one (as the issue's attacker did), each sent once
       // the last one left this process: what grows is the BFF's memory, not the test client's.
       const send = async (ws: WebSocket) => {
-        for (let i = 0; i < 19 && ws.readyState === WebSocket.OPEN; i++) await new Promise((resolve) => ws.send(piece, { fin: false, binary: true }, resolve));
+        for (let i = 0; i < 19 && ws.readyState === WebSocket.OPEN; i++)
+          await new Promise((resolve) => ws.send(piece, { fin: false, binary: true }, resolve));
       };
       await Promise.all(sockets.map(send));
       expect(await Promise.all(codes)).toEqual(Array(16).fill(1009));
@@ -364,7 +393,9 @@ describe('budgets: one caller never exhausts what other callers need', () => {
         // An upgraded socket whose client never reads again (so never answers the close).
         const upgraded = connect(port, '127.0.0.1');
         upgraded.on('error', () => undefined);
-        upgraded.write(`GET /wspublic/echo HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: ${url}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+        upgraded.write(
+          `GET /wspublic/echo HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: ${url}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+        );
         await new Promise((resolve) => upgraded.once('data', resolve));
         upgraded.pause();
         // A refused upgrade with a byte more, never closed.

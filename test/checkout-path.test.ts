@@ -28,9 +28,15 @@ function builtCheckout(at: string): void {
   for (const file of ['package.json', 'tsconfig.json']) cpSync(join(root, file), join(at, file));
   for (const dir of ['bff/src', 'shared/src']) cpSync(join(root, dir), join(at, dir), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(at, 'node_modules'), 'dir');
-  const { options } = ts.convertCompilerOptionsFromJson((JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions: object }).compilerOptions, root);
+  const { options } = ts.convertCompilerOptionsFromJson(
+    (JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions: object }).compilerOptions,
+    root,
+  );
   for (const file of [...sources(join(root, 'bff/src')), ...sources(join(root, 'shared/src'))]) {
-    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), { fileName: file, compilerOptions: { ...options, module: ts.ModuleKind.ESNext } });
+    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: { ...options, module: ts.ModuleKind.ESNext },
+    });
     const out = join(at, 'dist', relative(root, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, outputText);
@@ -61,7 +67,10 @@ async function healthzOf(command: string, cwd: string): Promise<{ status: number
     let status = 0;
     for (let i = 0; i < 100 && status !== 200 && child.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+      status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status,
+        () => 0,
+      );
     }
     return { status, output };
   } finally {
@@ -102,7 +111,11 @@ describe('start:bff and keys from any checkout path', () => {
     const spacedRun = spawnSync('npm', ['run', '--silent', 'keys'], { cwd: spaced, encoding: 'utf8', timeout: 20_000 });
     expect(spacedRun.stdout).toContain('-----BEGIN PRIVATE KEY-----');
     // --import resolves tsx from the working directory (the checkout's node_modules).
-    const linkedRun = spawnSync(process.execPath, ['--import', 'tsx', join(linked, 'bff/src/tools/keys.ts')], { cwd: linked, encoding: 'utf8', timeout: 20_000 });
+    const linkedRun = spawnSync(process.execPath, ['--import', 'tsx', join(linked, 'bff/src/tools/keys.ts')], {
+      cwd: linked,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(linkedRun.stdout).toContain('-----BEGIN PRIVATE KEY-----');
   });
 });

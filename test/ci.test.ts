@@ -52,9 +52,10 @@ describe('the GitHub Actions workflow', () => {
     expect(job!.strategy?.matrix?.node?.map(Number).sort((a, b) => a - b)).toEqual([minimum, 24]);
   });
 
-  it('installs no chromium-browser (a snap stub on Ubuntu) and points CHROMIUM_PATH at the runner\'s preinstalled Chrome', () => {
+  it("installs no chromium-browser (a snap stub on Ubuntu) and points CHROMIUM_PATH at the runner's preinstalled Chrome", () => {
     for (const run of runs) expect(run).not.toMatch(/chromium-browser/);
-    for (const install of runs.filter((run) => /apt(-get)? install/.test(run))) expect(install.split(/\s+/)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^chromium/)]));
+    for (const install of runs.filter((run) => /apt(-get)? install/.test(run)))
+      expect(install.split(/\s+/)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^chromium/)]));
     const path = job!.env?.CHROMIUM_PATH ?? workflow.env?.CHROMIUM_PATH;
     expect(RUNNER_BROWSERS).toContain(path);
     // Nothing later replaces it through $GITHUB_ENV.
@@ -87,7 +88,7 @@ describe('the GitHub Actions workflow', () => {
 });
 
 describe('the browser path for the tests', () => {
-  it('is Debian\'s Chromium unless CHROMIUM_PATH is set and not empty', () => {
+  it("is Debian's Chromium unless CHROMIUM_PATH is set and not empty", () => {
     expect(chromiumPath({})).toBe('/usr/bin/chromium');
     expect(chromiumPath({ CHROMIUM_PATH: '' })).toBe('/usr/bin/chromium');
     expect(chromiumPath({ CHROMIUM_PATH: '/usr/bin/google-chrome' })).toBe('/usr/bin/google-chrome');

@@ -10,7 +10,14 @@ const read = (file: string) => readFileSync(join(root, file), 'utf8');
 /** Variables only `npm start`/`npm run dev` read (dev/start.ts, web/vite.config.ts), never the BFF. */
 const DEV_ONLY = ['WEB_PORT', 'BFF_URL', 'IDP_PORT', 'API_PORT', 'REPORTS_PORT', 'API_AUDIENCE', 'DEMO_FAPI'];
 /** Named in docs/budgets.md: listed even before the schema reads them all. */
-const THIRD_STAGE = ['API_MAX_CALLS_PER_SESSION', 'API_BODY_TIMEOUT_MS', 'WS_MAX_MESSAGE_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'METRICS_PORT', 'METRICS_HOST'];
+const THIRD_STAGE = [
+  'API_MAX_CALLS_PER_SESSION',
+  'API_BODY_TIMEOUT_MS',
+  'WS_MAX_MESSAGE_BYTES',
+  'SHUTDOWN_TIMEOUT_MS',
+  'METRICS_PORT',
+  'METRICS_HOST',
+];
 
 describe('what a team copying the kit needs at the root', () => {
   it('an MIT LICENSE, and package.json says so', () => {
@@ -27,7 +34,7 @@ describe('what a team copying the kit needs at the root', () => {
     /** Each `# NAME=default` line, in order. */
     const listed = lines.flatMap((line) => /^# ([A-Z][A-Z0-9_]*)=/.exec(line)?.[1] ?? []);
 
-    it('lists every variable of the configuration schema, and the third stage\'s', () => {
+    it("lists every variable of the configuration schema, and the third stage's", () => {
       expect(CONFIG_VARIABLES.length).toBeGreaterThan(30);
       for (const name of [...CONFIG_VARIABLES, ...THIRD_STAGE, ...DEV_ONLY]) expect(listed, name).toContain(name);
     });
@@ -49,7 +56,9 @@ describe('what a team copying the kit needs at the root', () => {
 
   it('HOST is loopback by default, and the Docker image listens on every interface', () => {
     expect(loadConfig({ OIDC_ISSUER: 'https://op.example', OIDC_CLIENT_ID: 'c', OIDC_CLIENT_SECRET: 's' }).host).toBe('127.0.0.1');
-    const finalStage = read('docker/Dockerfile').split(/^FROM /m).at(-1)!;
+    const finalStage = read('docker/Dockerfile')
+      .split(/^FROM /m)
+      .at(-1)!;
     expect(finalStage).toMatch(/^\s*HOST=0\.0\.0\.0\b/m);
     expect(read('README.md')).toMatch(/`HOST` defaults to `127\.0\.0\.1`[^]*HOST=0\.0\.0\.0/);
   });
@@ -66,7 +75,9 @@ describe('what a team copying the kit needs at the root', () => {
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
     for (const entry of ['node_modules', 'dist', 'web/dist', 'test/artifacts', '.env', '.git']) expect(ignored, entry).toContain(entry);
-    const copied = [...read('docker/Dockerfile').matchAll(/^COPY (?!--from)(?:--\S+ )*(.+) \S+$/gm)].flatMap((match) => match[1]!.split(/\s+/));
+    const copied = [...read('docker/Dockerfile').matchAll(/^COPY (?!--from)(?:--\S+ )*(.+) \S+$/gm)].flatMap((match) =>
+      match[1]!.split(/\s+/),
+    );
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'bff', 'web']));
     for (const source of copied) expect(ignored, source).not.toContain(source);
   });

@@ -18,7 +18,11 @@ describe('the dev server (npm run dev)', () => {
     const port = await freePort();
     // What dev/start.ts sets before it starts Vite.
     Object.assign(process.env, { BFF_URL: stack.bff.url, API_ROUTES: stack.env.API_ROUTES, WEB_PORT: String(port) });
-    vite = await createServer({ configFile: fileURLToPath(new URL('../web/vite.config.ts', import.meta.url)), logLevel: 'silent', server: { hmr: false } });
+    vite = await createServer({
+      configFile: fileURLToPath(new URL('../web/vite.config.ts', import.meta.url)),
+      logLevel: 'silent',
+      server: { hmr: false },
+    });
     await vite.listen();
     web = `http://127.0.0.1:${port}`;
   });

@@ -6,7 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../bff/src/config.js';
-import { COMPOSE_SCHEMA_PATH, composeCli, composeSchemaErrors, interpolatedValues, parseCompose, type ComposeFile, type ComposeService } from './support/compose.js';
+import {
+  COMPOSE_SCHEMA_PATH,
+  composeCli,
+  composeSchemaErrors,
+  interpolatedValues,
+  parseCompose,
+  type ComposeFile,
+  type ComposeService,
+} from './support/compose.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const composePath = join(root, 'docker/compose.yml');
@@ -74,10 +82,17 @@ describe('the Compose Specification schema (no Docker needed)', () => {
 
   it('rejects a depends_on condition Compose does not know, and an unknown service key', () => {
     const errors = composeSchemaErrors({
-      services: { web: { image: 'nginx:1', depends_on: { db: { condition: 'healthy' } }, restart_policy: 'always' }, db: { image: 'redis:7' } },
+      services: {
+        web: { image: 'nginx:1', depends_on: { db: { condition: 'healthy' } }, restart_policy: 'always' },
+        db: { image: 'redis:7' },
+      },
     });
-    expect(errors.some((error) => error.startsWith('/services/web/depends_on/db/condition must be equal to one of the allowed values'))).toBe(true);
-    expect(errors.some((error) => error.startsWith('/services/web must NOT have additional properties') && error.includes('restart_policy'))).toBe(true);
+    expect(
+      errors.some((error) => error.startsWith('/services/web/depends_on/db/condition must be equal to one of the allowed values')),
+    ).toBe(true);
+    expect(
+      errors.some((error) => error.startsWith('/services/web must NOT have additional properties') && error.includes('restart_policy')),
+    ).toBe(true);
   });
 
   it('rejects duplicate keys, as Compose does', () => {
@@ -90,7 +105,9 @@ describe('docker', () => {
     const { services, volumes } = compose();
     expect(Object.keys(services).sort()).toEqual(['api', 'bff', 'grafana', 'idp', 'jaeger', 'prometheus', 'redis', 'reports']);
     // `docker compose up` starts the kit alone; the observability services only with --profile observability.
-    const byDefault = Object.entries(services).filter(([, service]) => !service.profiles?.length).map(([name]) => name);
+    const byDefault = Object.entries(services)
+      .filter(([, service]) => !service.profiles?.length)
+      .map(([name]) => name);
     expect(byDefault.sort()).toEqual(['api', 'bff', 'idp', 'redis', 'reports']);
     for (const name of ['grafana', 'jaeger', 'prometheus']) expect(services[name]!.profiles, name).toEqual(['observability']);
     expect(services.redis!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
@@ -123,9 +140,16 @@ describe('docker', () => {
     const grafana = mounts('grafana');
     expect(existsSync(join(grafana.get('/var/lib/grafana/dashboards')!, 'bff.json'))).toBe(true);
     const provisioning = grafana.get('/etc/grafana/provisioning')!;
-    const sources = (parse(readFileSync(join(provisioning, 'datasources/datasources.yml'), 'utf8')) as { datasources: { type: string; url: string }[] }).datasources;
-    expect(sources.map(({ type, url }) => `${type} ${url}`).sort()).toEqual(['jaeger http://jaeger:16686', 'prometheus http://prometheus:9090']);
-    const dashboards = parse(readFileSync(join(provisioning, 'dashboards/dashboards.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+    const sources = (
+      parse(readFileSync(join(provisioning, 'datasources/datasources.yml'), 'utf8')) as { datasources: { type: string; url: string }[] }
+    ).datasources;
+    expect(sources.map(({ type, url }) => `${type} ${url}`).sort()).toEqual([
+      'jaeger http://jaeger:16686',
+      'prometheus http://prometheus:9090',
+    ]);
+    const dashboards = parse(readFileSync(join(provisioning, 'dashboards/dashboards.yml'), 'utf8')) as {
+      providers: { options: { path: string } }[];
+    };
     expect(dashboards.providers[0]!.options.path).toBe('/var/lib/grafana/dashboards');
     // Jaeger's OTLP/HTTP receiver, with OpenTelemetry's default encoding.
     expect(config.tracing).toMatchObject({ url: 'http://jaeger:4318/v1/traces', protocol: 'http/protobuf', serviceName: 'bff' });
@@ -136,7 +160,7 @@ describe('docker', () => {
     expect(interpolatedValues({ services: { web: { environment: { A: '${HOME}' } } } })).toEqual(['/services/web/environment/A']);
   });
 
-  it("gives the BFF an environment its own configuration schema accepts in production", () => {
+  it('gives the BFF an environment its own configuration schema accepts in production', () => {
     const { services } = compose();
     const env = environment(services.bff!);
     const config = loadConfig(env);
@@ -186,7 +210,9 @@ describe('docker', () => {
         expect(sources.length, `${name}: ${line}`).toBeGreaterThan(0);
         for (const source of sources) expect(existsSync(join(context, source)), `${source} in ${dockerfile}`).toBe(true);
       }
-      const user = finalStage(lines).filter((line) => /^USER\s/i.test(line)).at(-1);
+      const user = finalStage(lines)
+        .filter((line) => /^USER\s/i.test(line))
+        .at(-1);
       expect(user, `${name}: the final stage sets USER`).toBeDefined();
       expect(user!.split(/\s+/)[1], `${name}: ${user}`).not.toMatch(/^(root|0)(:|$)/);
       // A `user:` in the compose file would override the image's USER.
@@ -200,34 +226,45 @@ describe('docker', () => {
     expect(bff).toMatch(/^HEALTHCHECK /m);
     expect(bff).toMatch(/npm ci --omit=dev/);
     expect(bff.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
-    const startBff = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start:bff']!;
+    const startBff = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[
+      'start:bff'
+    ]!;
     expect(bff).toContain(`CMD ${JSON.stringify(startBff.split(' '))}`.replace(/","/g, '", "'));
 
     const waitedOn = Object.values(services).flatMap((service) =>
-      Array.isArray(service.depends_on) ? [] : Object.entries(service.depends_on ?? {}).filter(([, dep]) => dep.condition === 'service_healthy').map(([name]) => name),
+      Array.isArray(service.depends_on)
+        ? []
+        : Object.entries(service.depends_on ?? {})
+            .filter(([, dep]) => dep.condition === 'service_healthy')
+            .map(([name]) => name),
     );
     expect(waitedOn).toContain('redis');
     for (const name of waitedOn) {
       const service = services[name];
       expect(service, `depends_on names ${name}, a service of the file`).toBeDefined();
       const image = build(service!);
-      const hasCheck = (service!.healthcheck?.test !== undefined && service!.healthcheck.disable !== true) || (image !== undefined && /^HEALTHCHECK\s+(?!NONE)/im.test(readFileSync(image.dockerfile, 'utf8')));
+      const hasCheck =
+        (service!.healthcheck?.test !== undefined && service!.healthcheck.disable !== true) ||
+        (image !== undefined && /^HEALTHCHECK\s+(?!NONE)/im.test(readFileSync(image.dockerfile, 'utf8')));
       expect(hasCheck, `${name} is waited on with service_healthy but has no health check`).toBe(true);
     }
   });
 
-  it.runIf(cli !== undefined)(`\`${(cli ?? ['docker-compose']).join(' ')} config\` accepts the file and resolves it as the schema-based checks read it (runs only where a Compose CLI is installed)`, () => {
-    const [program, ...args] = cli as [string, ...string[]];
-    const result = spawnSync(program, [...args, '-f', 'docker/compose.yml', 'config'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-    expect(result.error).toBeUndefined();
-    expect(result.status, result.stderr).toBe(0);
-    const resolved = parse(result.stdout) as ComposeFile;
-    const written = compose();
-    expect(Object.keys(resolved.services).sort()).toEqual(Object.keys(written.services).sort());
-    for (const [name, service] of Object.entries(written.services)) {
-      if (service.environment) expect(environment(resolved.services[name]!), name).toEqual(environment(service));
-      if (service.command) expect(resolved.services[name]!.command, name).toEqual(service.command);
-    }
-    expect(loadConfig(environment(resolved.services.bff!)).production).toBe(true);
-  });
+  it.runIf(cli !== undefined)(
+    `\`${(cli ?? ['docker-compose']).join(' ')} config\` accepts the file and resolves it as the schema-based checks read it (runs only where a Compose CLI is installed)`,
+    () => {
+      const [program, ...args] = cli as [string, ...string[]];
+      const result = spawnSync(program, [...args, '-f', 'docker/compose.yml', 'config'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      expect(result.error).toBeUndefined();
+      expect(result.status, result.stderr).toBe(0);
+      const resolved = parse(result.stdout) as ComposeFile;
+      const written = compose();
+      expect(Object.keys(resolved.services).sort()).toEqual(Object.keys(written.services).sort());
+      for (const [name, service] of Object.entries(written.services)) {
+        if (service.environment) expect(environment(resolved.services[name]!), name).toEqual(environment(service));
+        if (service.command) expect(resolved.services[name]!.command, name).toEqual(service.command);
+      }
+      expect(loadConfig(environment(resolved.services.bff!)).production).toBe(true);
+    },
+  );
 });

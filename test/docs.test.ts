@@ -59,7 +59,15 @@ function links(markdown: string): string[] {
   return proseLines(markdown).flatMap((line) => [...line.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!));
 }
 
-const DOCS = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', 'SECURITY.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  'CHANGELOG.md',
+  'SECURITY.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 describe('documentation', () => {
   it('opens the README with a table of contents whose links lead to its headings, one per section', () => {
@@ -67,11 +75,15 @@ describe('documentation', () => {
     const lines = proseLines(readme);
     const contents = lines.findIndex((line) => /^## Contents\s*$/.test(line));
     expect(contents, 'README needs a "## Contents" section').toBeGreaterThanOrEqual(0);
-    expect(lines.slice(0, contents).some((line) => /^## /.test(line)), 'the contents come before every section').toBe(false);
+    expect(
+      lines.slice(0, contents).some((line) => /^## /.test(line)),
+      'the contents come before every section',
+    ).toBe(false);
     const end = lines.findIndex((line, i) => i > contents && /^## /.test(line));
     const toc = lines.slice(contents + 1, end).flatMap((line) => [...line.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!));
     const headings = anchors(readme);
-    for (const anchor of toc) expect(headings.has(anchor), `table of contents links to #${anchor}, a heading that does not exist`).toBe(true);
+    for (const anchor of toc)
+      expect(headings.has(anchor), `table of contents links to #${anchor}, a heading that does not exist`).toBe(true);
     const sections = anchors(lines.filter((line) => /^## /.test(line)).join('\n'));
     sections.delete('contents');
     for (const section of sections) expect(toc, `section #${section} is missing from the table of contents`).toContain(section);
@@ -99,7 +111,9 @@ describe('documentation', () => {
         if (statSync(join(root, path)).isDirectory()) return sources(path);
         return /\.(ts|css)$/.test(name) && !/\.(test|d)\.ts$/.test(name) ? [name.replace(/\.ts$/, '')] : [];
       });
-    const missing = [...sources('bff/src'), ...sources('web/src')].filter((stem) => !new RegExp(`\\b${stem.replace('.', '\\.')}\\b`).test(map));
+    const missing = [...sources('bff/src'), ...sources('web/src')].filter(
+      (stem) => !new RegExp(`\\b${stem.replace('.', '\\.')}\\b`).test(map),
+    );
     expect(missing).toEqual([]);
   });
 

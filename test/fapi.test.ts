@@ -33,7 +33,11 @@ interface KeyPair {
 
 function keyPair(type: 'ec' | 'ed25519' | 'rsa'): KeyPair {
   const { privateKey, publicKey } =
-    type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+    type === 'ec'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : type === 'rsa'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519');
   return {
     privateKey,
     pem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
@@ -60,7 +64,12 @@ async function assertionClient(publicJwk: Record<string, string>, extra: StackOp
 }
 
 /** The BFF environment for private_key_jwt (the stack's secret blanked: the BFF must not need one). */
-const assertionEnv = (key: string, extra: Record<string, string> = {}) => ({ OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: key, OIDC_CLIENT_SECRET: '', ...extra });
+const assertionEnv = (key: string, extra: Record<string, string> = {}) => ({
+  OIDC_CLIENT_AUTH: 'private_key_jwt',
+  OIDC_CLIENT_PRIVATE_KEY: key,
+  OIDC_CLIENT_SECRET: '',
+  ...extra,
+});
 
 /** A route to the demo API that uses the BFF's own client-credentials token. */
 const clientRoute: StackOptions['routes'] = ({ api }) => `/svc=${api}#token=client`;
@@ -134,7 +143,11 @@ describe('FAPI 2.0 toolbox', () => {
     it('runs a whole session with a JWK client key (Ed25519, sent as EdDSA) and publishes its public half at /bff/jwks', async () => {
       const key = keyPair('ed25519');
       const privateJwk = JSON.stringify({ ...JSON.parse(key.jwk), kid: 'kit-key-1' });
-      await start({ client: await assertionClient({ ...key.publicJwk, kid: 'kit-key-1' }), env: assertionEnv(privateJwk), routes: clientRoute });
+      await start({
+        client: await assertionClient({ ...key.publicJwk, kid: 'kit-key-1' }),
+        env: assertionEnv(privateJwk),
+        routes: clientRoute,
+      });
       await wholeLife();
       const jwks = await fetch(`${stack!.bff.url}/bff/jwks`); // public: no cookie, no X-CSRF
       expect(jwks.status).toBe(200);
@@ -149,12 +162,24 @@ describe('FAPI 2.0 toolbox', () => {
       const config = loadConfig({ OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'kit', ...assertionEnv(rsa.pem) });
       expect(config.clientKey!.kid).toBe(await calculateJwkThumbprint(rsa.publicJwk));
       expect(config.clientKey!.alg).toBe('RS256');
-      const named = loadConfig({ OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'kit', ...assertionEnv(rsa.pem, { OIDC_CLIENT_KEY_ID: 'rotated-2026' }) });
+      const named = loadConfig({
+        OIDC_ISSUER: 'https://id.example.com',
+        OIDC_CLIENT_ID: 'kit',
+        ...assertionEnv(rsa.pem, { OIDC_CLIENT_KEY_ID: 'rotated-2026' }),
+      });
       expect(named.clientKey!.kid).toBe('rotated-2026');
-      const pss = loadConfig({ OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'kit', ...assertionEnv(JSON.stringify({ ...JSON.parse(rsa.jwk), alg: 'PS256' })) });
+      const pss = loadConfig({
+        OIDC_ISSUER: 'https://id.example.com',
+        OIDC_CLIENT_ID: 'kit',
+        ...assertionEnv(JSON.stringify({ ...JSON.parse(rsa.jwk), alg: 'PS256' })),
+      });
       expect(pss.clientKey!.alg).toBe('PS256');
       // A PEM pasted into an .env file as one line with \n escapes reads the same.
-      const oneLine = loadConfig({ OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'kit', ...assertionEnv(rsa.pem.trim().replace(/\n/g, '\\n')) });
+      const oneLine = loadConfig({
+        OIDC_ISSUER: 'https://id.example.com',
+        OIDC_CLIENT_ID: 'kit',
+        ...assertionEnv(rsa.pem.trim().replace(/\n/g, '\\n')),
+      });
       expect(oneLine.clientKey!.kid).toBe(config.clientKey!.kid);
     });
 
@@ -162,7 +187,11 @@ describe('FAPI 2.0 toolbox', () => {
       const registered = keyPair('ec');
       const other = keyPair('ec');
       const port = await freePort();
-      await start({ client: await assertionClient(registered.publicJwk), env: assertionEnv(registered.pem), extraOrigins: [`http://127.0.0.1:${port}`] });
+      await start({
+        client: await assertionClient(registered.publicJwk),
+        env: assertionEnv(registered.pem),
+        extraOrigins: [`http://127.0.0.1:${port}`],
+      });
       const impostor = await startBff({ ...stack!.env, OIDC_CLIENT_PRIVATE_KEY: other.pem }, port);
       extra.push(impostor);
       await expect(stack!.signIn(ALICE, impostor)).rejects.toThrow(/callback answered 400/);
@@ -191,13 +220,26 @@ describe('FAPI 2.0 toolbox', () => {
 
     it('PAR required at the provider: pushes with private_key_jwt, and a request that was not pushed is refused by the provider', async () => {
       const key = keyPair('ec');
-      await start({ idpProfile: { par: 'required' }, client: await assertionClient(key.publicJwk), env: assertionEnv(key.pem, { OIDC_PAR: 'true' }), routes: clientRoute });
+      await start({
+        idpProfile: { par: 'required' },
+        client: await assertionClient(key.publicJwk),
+        env: assertionEnv(key.pem, { OIDC_PAR: 'true' }),
+        routes: clientRoute,
+      });
       const url = await authorizationUrl(stack!.bff);
       expect([...url.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
       await wholeLife();
       // The same parameters in the URL instead: the provider refuses (so the BFF really pushed).
       const direct = new URL(`${stack!.idp.issuer}/auth`);
-      direct.search = new URLSearchParams({ client_id: CLIENT_ID, response_type: 'code', scope: 'openid', redirect_uri: `${stack!.bff.url}/bff/callback`, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', state: 's' }).toString();
+      direct.search = new URLSearchParams({
+        client_id: CLIENT_ID,
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: `${stack!.bff.url}/bff/callback`,
+        code_challenge: 'x'.repeat(43),
+        code_challenge_method: 'S256',
+        state: 's',
+      }).toString();
       const refused = await fetch(direct, { redirect: 'manual' });
       // The provider sends the browser back with an error (the redirect_uri is registered), never a code.
       expect(refused.status).toBe(303);
@@ -210,7 +252,17 @@ describe('FAPI 2.0 toolbox', () => {
     it('OIDC_PAR=false: never pushes, even when the provider offers PAR; the parameters are in the URL as before', async () => {
       await start({ idpProfile: { par: 'optional' }, env: { OIDC_PAR: 'false' }, routes: clientRoute });
       const url = await authorizationUrl(stack!.bff);
-      for (const name of ['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method']) expect(url.searchParams.has(name)).toBe(true);
+      for (const name of [
+        'client_id',
+        'redirect_uri',
+        'response_type',
+        'scope',
+        'state',
+        'nonce',
+        'code_challenge',
+        'code_challenge_method',
+      ])
+        expect(url.searchParams.has(name)).toBe(true);
       expect(url.searchParams.has('request_uri')).toBe(false);
       await wholeLife();
       expect(stack!.idp.stats.pushedRequests).toBe(0);
@@ -243,7 +295,7 @@ describe('FAPI 2.0 toolbox', () => {
       expect(stack!.idp.stats.dpopNonceChallenges).toBe(0);
     });
 
-    it('answers the provider\'s use_dpop_nonce at the token endpoint and at PAR', async () => {
+    it("answers the provider's use_dpop_nonce at the token endpoint and at PAR", async () => {
       const { jkt } = await dpopStack({ idpProfile: { dpopNonce: true, par: 'required' }, env: { OIDC_PAR: 'true' } });
       const { me, client } = await wholeLife();
       expect(me.jkt).toBe(jkt);
@@ -296,14 +348,22 @@ describe('FAPI 2.0 toolbox', () => {
 
       // The upstream rotates its nonce; a small body was read whole before the call, so it is sent again.
       upstream.dpopNonce.value = 'nonce-two';
-      const post = await browser.api(`${stack!.bff.url}/rec/c`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+      const post = await browser.api(`${stack!.bff.url}/rec/c`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
       expect(post.status).toBe(200);
       expect(upstream.requests.at(-1)!.bodyBytes).toBe(7);
       expect(decodeJwt(upstream.requests.at(-1)!.headers.dpop as string).payload.nonce).toBe('nonce-two');
       // A body big enough to stream cannot be replayed: 503 (never the upstream's 401), and the next attempt carries the nonce.
       upstream.dpopNonce.value = 'nonce-three';
       const big = 'x'.repeat(200 * 1024);
-      const streamed = await browser.api(`${stack!.bff.url}/rec/d`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: big });
+      const streamed = await browser.api(`${stack!.bff.url}/rec/d`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: big,
+      });
       expect(streamed.status).toBe(503);
       expect(((await streamed.json()) as { error: string }).error).toBe('unavailable');
       const again = await browser.api(`${stack!.bff.url}/rec/d`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: big });
@@ -324,7 +384,9 @@ describe('FAPI 2.0 toolbox', () => {
       expect(((await me.json()) as { jkt: string }).jkt).toBe(jkt);
       expect((await browser.api(`${bff.url}/napi/notes`)).status).toBe(200);
 
-      const socket = new WebSocket(`${bff.url.replace('http:', 'ws:')}/napi/notes/live`, { headers: { origin: bff.url, cookie: browser.cookieHeader(bff.url)! } });
+      const socket = new WebSocket(`${bff.url.replace('http:', 'ws:')}/napi/notes/live`, {
+        headers: { origin: bff.url, cookie: browser.cookieHeader(bff.url)! },
+      });
       await new Promise<void>((resolve, reject) => {
         socket.once('open', () => resolve());
         socket.once('unexpected-response', (_request, response) => reject(new Error(`handshake answered ${response.statusCode}`)));
@@ -357,7 +419,10 @@ describe('FAPI 2.0 toolbox', () => {
       const htu = `${stack!.api.url}/me`;
       const signing = await importPKCS8(dpopKey.pem, 'ES256');
       const proof = (key: CryptoKey, jwk: Record<string, string>, claims: Record<string, unknown> = {}) =>
-        new SignJWT({ htm: 'GET', htu, jti: randomUUID(), ath: sha256(token), ...claims }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).setIssuedAt().sign(key);
+        new SignJWT({ htm: 'GET', htu, jti: randomUUID(), ath: sha256(token), ...claims })
+          .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
+          .setIssuedAt()
+          .sign(key);
       const call = (authorization: string, dpop?: string) => fetch(htu, { headers: { authorization, ...(dpop ? { dpop } : {}) } });
 
       const valid = await proof(signing, dpopKey.publicJwk);
@@ -370,7 +435,10 @@ describe('FAPI 2.0 toolbox', () => {
       expect((await call(`DPoP ${token}`, await proof(signing, dpopKey.publicJwk, { htu: `${stack!.api.url}/notes` }))).status).toBe(401);
       expect((await call(`DPoP ${token}`, await proof(signing, dpopKey.publicJwk, { htm: 'POST' }))).status).toBe(401);
       expect((await call(`DPoP ${token}`, await proof(signing, dpopKey.publicJwk, { ath: sha256('another token') }))).status).toBe(401);
-      const old = await new SignJWT({ htm: 'GET', htu, jti: randomUUID(), ath: sha256(token) }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: dpopKey.publicJwk }).setIssuedAt(Math.floor(Date.now() / 1000) - 600).sign(signing);
+      const old = await new SignJWT({ htm: 'GET', htu, jti: randomUUID(), ath: sha256(token) })
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: dpopKey.publicJwk })
+        .setIssuedAt(Math.floor(Date.now() / 1000) - 600)
+        .sign(signing);
       const stale = await call(`DPoP ${token}`, old);
       expect(stale.status).toBe(401);
       expect(stale.headers.get('www-authenticate')).toContain('invalid_dpop_proof');
@@ -397,9 +465,17 @@ describe('FAPI 2.0 toolbox', () => {
       const { logoutUrl } = (await (await keep(await browser.api(`${stack!.bff.url}/bff/user`))).json()) as { logoutUrl: string };
       await keep(await browser.fetch(`${stack!.bff.url}${logoutUrl}`));
 
-      const proofs = stack!.upstream.requests.map((request) => request.headers.dpop).filter((proof): proof is string => typeof proof === 'string');
+      const proofs = stack!.upstream.requests
+        .map((request) => request.headers.dpop)
+        .filter((proof): proof is string => typeof proof === 'string');
       expect(proofs.length).toBeGreaterThan(0);
-      const secrets = [tokens.accessToken, tokens.refreshToken!, ...proofs, JSON.parse(clientKey.jwk).d as string, JSON.parse(dpopKey.jwk).d as string];
+      const secrets = [
+        tokens.accessToken,
+        tokens.refreshToken!,
+        ...proofs,
+        JSON.parse(clientKey.jwk).d as string,
+        JSON.parse(dpopKey.jwk).d as string,
+      ];
       const logs = stack!.bff.logs.join('');
       const browserSaw = seen.join('\n');
       for (const secret of secrets) {
@@ -412,7 +488,7 @@ describe('FAPI 2.0 toolbox', () => {
   });
 
   describe('the FAPI 2.0 demo mode (DEMO_FAPI=1)', () => {
-    it('runs a whole session against oidc-provider\'s FAPI 2.0 profile: private_key_jwt, PAR required, DPoP with nonces', async () => {
+    it("runs a whole session against oidc-provider's FAPI 2.0 profile: private_key_jwt, PAR required, DPoP with nonces", async () => {
       const clientKey = keyPair('ec');
       const dpopKey = keyPair('ec');
       await start({
@@ -450,49 +526,138 @@ describe('FAPI 2.0 toolbox: configuration', () => {
   }
 
   const bad: [string, Record<string, string>, string][] = [
-    ['private_key_jwt without a key', { OIDC_CLIENT_AUTH: 'private_key_jwt' }, 'OIDC_CLIENT_PRIVATE_KEY is required when OIDC_CLIENT_AUTH=private_key_jwt'],
-    ['an unreadable client key', { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nbm9wZQ==\n-----END PRIVATE KEY-----' }, 'OIDC_CLIENT_PRIVATE_KEY could not be read'],
-    ['a client key that is neither PEM nor JWK', { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: 'secret' }, 'OIDC_CLIENT_PRIVATE_KEY must be a PEM private key or a private JWK'],
-    ['a public JWK as the client key', { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: JSON.stringify(ec.publicJwk) }, 'OIDC_CLIENT_PRIVATE_KEY is a public JWK'],
-    ['a P-384 client key', { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }, 'curve other than P-256'],
-    ['a short RSA client key', { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }, 'shorter than 2048 bits'],
-    ['a client key with a secret method', { OIDC_CLIENT_SECRET: 's', OIDC_CLIENT_PRIVATE_KEY: ec.pem }, 'OIDC_CLIENT_PRIVATE_KEY is set but OIDC_CLIENT_AUTH is client_secret_basic'],
-    ['a key id without a key', { OIDC_CLIENT_SECRET: 's', OIDC_CLIENT_KEY_ID: 'k1' }, 'OIDC_CLIENT_KEY_ID is set without OIDC_CLIENT_PRIVATE_KEY'],
+    [
+      'private_key_jwt without a key',
+      { OIDC_CLIENT_AUTH: 'private_key_jwt' },
+      'OIDC_CLIENT_PRIVATE_KEY is required when OIDC_CLIENT_AUTH=private_key_jwt',
+    ],
+    [
+      'an unreadable client key',
+      { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nbm9wZQ==\n-----END PRIVATE KEY-----' },
+      'OIDC_CLIENT_PRIVATE_KEY could not be read',
+    ],
+    [
+      'a client key that is neither PEM nor JWK',
+      { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: 'secret' },
+      'OIDC_CLIENT_PRIVATE_KEY must be a PEM private key or a private JWK',
+    ],
+    [
+      'a public JWK as the client key',
+      { OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: JSON.stringify(ec.publicJwk) },
+      'OIDC_CLIENT_PRIVATE_KEY is a public JWK',
+    ],
+    [
+      'a P-384 client key',
+      {
+        OIDC_CLIENT_AUTH: 'private_key_jwt',
+        OIDC_CLIENT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-384' })
+          .privateKey.export({ format: 'pem', type: 'pkcs8' })
+          .toString(),
+      },
+      'curve other than P-256',
+    ],
+    [
+      'a short RSA client key',
+      {
+        OIDC_CLIENT_AUTH: 'private_key_jwt',
+        OIDC_CLIENT_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 1024 })
+          .privateKey.export({ format: 'pem', type: 'pkcs8' })
+          .toString(),
+      },
+      'shorter than 2048 bits',
+    ],
+    [
+      'a client key with a secret method',
+      { OIDC_CLIENT_SECRET: 's', OIDC_CLIENT_PRIVATE_KEY: ec.pem },
+      'OIDC_CLIENT_PRIVATE_KEY is set but OIDC_CLIENT_AUTH is client_secret_basic',
+    ],
+    [
+      'a key id without a key',
+      { OIDC_CLIENT_SECRET: 's', OIDC_CLIENT_KEY_ID: 'k1' },
+      'OIDC_CLIENT_KEY_ID is set without OIDC_CLIENT_PRIVATE_KEY',
+    ],
     ['a secret method without a secret', { OIDC_CLIENT_AUTH: 'client_secret_post' }, 'OIDC_CLIENT_SECRET is required'],
-    ['an unknown client auth method', { OIDC_CLIENT_SECRET: 's', OIDC_CLIENT_AUTH: 'tls_client_auth' }, 'OIDC_CLIENT_AUTH must be client_secret_basic, client_secret_post or private_key_jwt'],
+    [
+      'an unknown client auth method',
+      { OIDC_CLIENT_SECRET: 's', OIDC_CLIENT_AUTH: 'tls_client_auth' },
+      'OIDC_CLIENT_AUTH must be client_secret_basic, client_secret_post or private_key_jwt',
+    ],
     ['a bad OIDC_PAR', { OIDC_CLIENT_SECRET: 's', OIDC_PAR: 'always' }, 'OIDC_PAR must be auto, true or false'],
     ['a bad OIDC_DPOP', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'yes' }, 'OIDC_DPOP must be true or false'],
-    ['an RSA DPoP key', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: rsa.pem }, 'DPOP_PRIVATE_KEY is a RS256 key; this use takes ES256 or EdDSA only'],
-    ['an unreadable DPoP key', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: '{"kty":"EC"' }, 'DPOP_PRIVATE_KEY could not be read'],
-    ['a DPoP key without OIDC_DPOP', { OIDC_CLIENT_SECRET: 's', DPOP_PRIVATE_KEY: ec.pem }, 'DPOP_PRIVATE_KEY is set but OIDC_DPOP is not true'],
-    ['DPoP in production without a shared key', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', NODE_ENV: 'production', SESSION_KEYS: 'k'.repeat(32), REDIS_URL: 'redis://127.0.0.1:6379' }, 'DPOP_PRIVATE_KEY is required in production when OIDC_DPOP=true'],
-    ['DPoP with several workers without a shared key', { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', BFF_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_KEYS: 'k'.repeat(32) }, 'DPOP_PRIVATE_KEY is required when OIDC_DPOP=true and BFF_WORKERS is above 1'],
-    ['request_uri in OIDC_AUTH_PARAMS', { OIDC_CLIENT_SECRET: 's', OIDC_AUTH_PARAMS: 'request_uri=urn:x' }, 'OIDC_AUTH_PARAMS must not set request_uri'],
+    [
+      'an RSA DPoP key',
+      { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: rsa.pem },
+      'DPOP_PRIVATE_KEY is a RS256 key; this use takes ES256 or EdDSA only',
+    ],
+    [
+      'an unreadable DPoP key',
+      { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: '{"kty":"EC"' },
+      'DPOP_PRIVATE_KEY could not be read',
+    ],
+    [
+      'a DPoP key without OIDC_DPOP',
+      { OIDC_CLIENT_SECRET: 's', DPOP_PRIVATE_KEY: ec.pem },
+      'DPOP_PRIVATE_KEY is set but OIDC_DPOP is not true',
+    ],
+    [
+      'DPoP in production without a shared key',
+      {
+        OIDC_CLIENT_SECRET: 's',
+        OIDC_DPOP: 'true',
+        NODE_ENV: 'production',
+        SESSION_KEYS: 'k'.repeat(32),
+        REDIS_URL: 'redis://127.0.0.1:6379',
+      },
+      'DPOP_PRIVATE_KEY is required in production when OIDC_DPOP=true',
+    ],
+    [
+      'DPoP with several workers without a shared key',
+      { OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', BFF_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_KEYS: 'k'.repeat(32) },
+      'DPOP_PRIVATE_KEY is required when OIDC_DPOP=true and BFF_WORKERS is above 1',
+    ],
+    [
+      'request_uri in OIDC_AUTH_PARAMS',
+      { OIDC_CLIENT_SECRET: 's', OIDC_AUTH_PARAMS: 'request_uri=urn:x' },
+      'OIDC_AUTH_PARAMS must not set request_uri',
+    ],
   ];
 
   it.each(bad)('refuses %s with one line naming the variable', (_name, env, message) => {
     const found = problems(env);
     expect(found).toEqual([expect.stringContaining(message)]);
     // A refused key is never quoted back.
-    for (const value of [ec.pem, rsa.pem, JSON.parse(ec.jwk).d as string]) expect(found.join('\n')).not.toContain(value.trim().split('\n')[1] ?? value);
+    for (const value of [ec.pem, rsa.pem, JSON.parse(ec.jwk).d as string])
+      expect(found.join('\n')).not.toContain(value.trim().split('\n')[1] ?? value);
   });
 
   it('accepts the good combinations (and a dev DPoP key may be left out)', () => {
     expect(problems({ OIDC_CLIENT_SECRET: 's' })).toEqual([]);
     expect(problems({ OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: ec.jwk })).toEqual([]);
     expect(problems({ OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true' })).toEqual([]);
-    expect(problems({ OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: keyPair('ed25519').pem, OIDC_PAR: 'true' })).toEqual([]);
+    expect(problems({ OIDC_CLIENT_SECRET: 's', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: keyPair('ed25519').pem, OIDC_PAR: 'true' })).toEqual(
+      [],
+    );
   });
 
   it('exits 1 at start-up with one line per problem', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
-      env: { PATH: process.env.PATH, ...base, OIDC_CLIENT_AUTH: 'private_key_jwt', OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: rsa.pem, LOG_LEVEL: 'silent' },
+      env: {
+        PATH: process.env.PATH,
+        ...base,
+        OIDC_CLIENT_AUTH: 'private_key_jwt',
+        OIDC_DPOP: 'true',
+        DPOP_PRIVATE_KEY: rsa.pem,
+        LOG_LEVEL: 'silent',
+      },
       encoding: 'utf8',
       timeout: 20_000,
     });
     expect(result.status).toBe(1);
     const lines = result.stderr.split('\n').filter((line) => line.startsWith('  - '));
-    expect(lines).toEqual([expect.stringContaining('OIDC_CLIENT_PRIVATE_KEY is required'), expect.stringContaining('DPOP_PRIVATE_KEY is a RS256 key')]);
+    expect(lines).toEqual([
+      expect.stringContaining('OIDC_CLIENT_PRIVATE_KEY is required'),
+      expect.stringContaining('DPOP_PRIVATE_KEY is a RS256 key'),
+    ]);
   });
 
   it('npm run keys prints a private PEM the BFF reads and the public JWK to register', () => {
@@ -507,7 +672,10 @@ describe('FAPI 2.0 toolbox: configuration', () => {
   });
 
   it('npm run keys -- ps256 prints a private key the BFF reads as PS256, the algorithm its public JWK names', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'bff/src/tools/keys.ts', 'ps256'], { encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'bff/src/tools/keys.ts', 'ps256'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(result.status).toBe(0);
     // Every line that is not a comment or blank is a key the output offers: the private one first, the public JWK last.
     const keys = result.stdout.split('\n').filter((line) => line.trim() && !line.startsWith('#'));

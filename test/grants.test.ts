@@ -88,7 +88,8 @@ describe('grants at the provider', () => {
 
   describe('a refused client-credentials grant', () => {
     it('is not tried again for 10 s: callers get 503 unavailable meanwhile, then the next call grants', async () => {
-      onGrant = async (request) => (request.form.get('grant_type') === 'client_credentials' ? json(400, { error: 'unauthorized_client' }) : request.forward());
+      onGrant = async (request) =>
+        request.form.get('grant_type') === 'client_credentials' ? json(400, { error: 'unauthorized_client' }) : request.forward();
       const before = tried('client_credentials');
       const started = Date.now();
       for (let i = 0; i < 5; i++) {
@@ -113,7 +114,9 @@ describe('grants at the provider', () => {
 
     it("a 429 with Retry-After: the provider's wait is honoured, beyond the 10 s", async () => {
       onGrant = async (request) =>
-        request.form.get('grant_type') === 'client_credentials' ? json(429, { error: 'slow_down' }, { 'retry-after': '120' }) : request.forward();
+        request.form.get('grant_type') === 'client_credentials'
+          ? json(429, { error: 'slow_down' }, { 'retry-after': '120' })
+          : request.forward();
       const before = tried('client_credentials');
       for (let i = 0; i < 3; i++) {
         const response = await call('/cc429/x');
@@ -128,7 +131,8 @@ describe('grants at the provider', () => {
   describe("a route's own grant (resource/scope) refused", () => {
     /** Refuses refresh grants that carry a resource (the route's) with `answer`; the sign-in token's go through. */
     const refuseRouteGrants = (answer: Answer) => {
-      onGrant = async (request) => (request.form.get('grant_type') === 'refresh_token' && grantParam(request, 'resource') ? answer : request.forward());
+      onGrant = async (request) =>
+        request.form.get('grant_type') === 'refresh_token' && grantParam(request, 'resource') ? answer : request.forward();
     };
 
     it.each<[string, Answer]>([

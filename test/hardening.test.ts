@@ -32,7 +32,15 @@ function expectSecurityHeaders(response: { headers: Headers }, what: string, opt
 }
 
 /** Streams a chunked upload: `chunks` pieces of `size` bytes, `gapMs` apart; resolves with the status or the error code. */
-function chunkedUpload(url: string, path: string, headers: Record<string, string>, chunks: number, size: number, gapMs = 0, stallAfter = Infinity) {
+function chunkedUpload(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  chunks: number,
+  size: number,
+  gapMs = 0,
+  stallAfter = Infinity,
+) {
   const { hostname, port } = new URL(url);
   return new Promise<{ status?: number; error?: string; body?: string }>((resolve) => {
     const req = request({ hostname, port, path, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } }, (res) => {
@@ -60,7 +68,8 @@ describe('hardening round two', () => {
   let stack: Stack;
   let slowTokenEndpointMs = 0;
   const slowTokenEndpoint: Middleware = async (ctx, next) => {
-    if (ctx.method === 'POST' && ctx.path === '/token' && slowTokenEndpointMs > 0) await new Promise((resolve) => setTimeout(resolve, slowTokenEndpointMs));
+    if (ctx.method === 'POST' && ctx.path === '/token' && slowTokenEndpointMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, slowTokenEndpointMs));
     await next();
   };
 
@@ -80,7 +89,8 @@ describe('hardening round two', () => {
   });
 
   /** The same browser talking to another instance (another port on one host, as behind a load balancer). */
-  const shareCookies = (browser: TestBrowser, url: string) => browser.cookies.set(new URL(url).host, browser.cookies.get(new URL(stack.bff.url).host)!);
+  const shareCookies = (browser: TestBrowser, url: string) =>
+    browser.cookies.set(new URL(url).host, browser.cookies.get(new URL(stack.bff.url).host)!);
   const stored = () => storedSessions(redis, stack.bff.url);
   const sessionIdOf = (browser: TestBrowser) => stored().idOf(browser);
   const recordOf = async (browser: TestBrowser) => (await stored().record(browser))!;
@@ -150,7 +160,13 @@ describe('hardening round two', () => {
     it('refuses a chunked upload above MAX_BODY_BYTES with 413 and never completes it upstream', async () => {
       const browser = await stack.signIn();
       const before = stack.upstream.requests.length;
-      const result = await chunkedUpload(stack.bff.url, '/rec/upload-chunked', { cookie: browser.cookieHeader(stack.bff.url)!, 'x-csrf': '1' }, 40, 4096);
+      const result = await chunkedUpload(
+        stack.bff.url,
+        '/rec/upload-chunked',
+        { cookie: browser.cookieHeader(stack.bff.url)!, 'x-csrf': '1' },
+        40,
+        4096,
+      );
       if (result.status !== undefined) {
         expect(result.status).toBe(413);
         expect(JSON.parse(result.body!)).toMatchObject({ error: 'too_large' });
@@ -160,7 +176,13 @@ describe('hardening round two', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(stack.upstream.requests.slice(before).filter((r) => r.url.includes('upload-chunked'))).toEqual([]);
       // A chunked body within the limit goes through whole.
-      const ok = await chunkedUpload(stack.bff.url, '/rec/upload-small', { cookie: browser.cookieHeader(stack.bff.url)!, 'x-csrf': '1' }, 4, 1024);
+      const ok = await chunkedUpload(
+        stack.bff.url,
+        '/rec/upload-small',
+        { cookie: browser.cookieHeader(stack.bff.url)!, 'x-csrf': '1' },
+        4,
+        1024,
+      );
       expect(ok.status).toBe(200);
       expect(JSON.parse(ok.body!)).toMatchObject({ bodyBytes: 4096 });
     });
@@ -177,12 +199,18 @@ describe('hardening round two', () => {
       expect(meanwhile.status).toBe(200);
       expect(Date.now() - started).toBeLessThan(API_TIMEOUT_MS * 6);
       const results = await Promise.all(stalled);
-      for (const result of results) expect(result.status ?? result.error).toSatisfy((outcome) => outcome === 408 || outcome === 429 || outcome === 'ECONNRESET');
+      for (const result of results)
+        expect(result.status ?? result.error).toSatisfy((outcome) => outcome === 408 || outcome === 429 || outcome === 'ECONNRESET');
       expect(results.some((result) => result.status === 408)).toBe(true);
     }, 20_000);
 
     it('blames the upstream (504), not the browser (408), when the upstream is the one not reading the body', async () => {
-      const bff = await startBff({ ...stack.env, API_TIMEOUT_MS: String(API_TIMEOUT_MS), MAX_BODY_BYTES: String(16 * 1024 * 1024), API_ROUTES: `/up=${stack.upstream.url}#anonymous` });
+      const bff = await startBff({
+        ...stack.env,
+        API_TIMEOUT_MS: String(API_TIMEOUT_MS),
+        MAX_BODY_BYTES: String(16 * 1024 * 1024),
+        API_ROUTES: `/up=${stack.upstream.url}#anonymous`,
+      });
       try {
         // 8 MB against an upstream that reads nothing for three times API_TIMEOUT_MS: the buffers
         // fill, the BFF stops reading the browser, and the browser waits. Nobody stalled but the
@@ -197,7 +225,12 @@ describe('hardening round two', () => {
 
     it('survives an upload to an upstream that is down: 502, and no crash when the unread body later stalls', async () => {
       const dead = await freePort();
-      const bff = await startBff({ ...stack.env, API_TIMEOUT_MS: String(API_TIMEOUT_MS), MAX_BODY_BYTES: String(1024 * 1024), API_ROUTES: `/down=http://127.0.0.1:${dead}#anonymous` });
+      const bff = await startBff({
+        ...stack.env,
+        API_TIMEOUT_MS: String(API_TIMEOUT_MS),
+        MAX_BODY_BYTES: String(1024 * 1024),
+        API_ROUTES: `/down=http://127.0.0.1:${dead}#anonymous`,
+      });
       try {
         // Big enough to be streamed (beyond the request buffer), then it stalls: the upstream call
         // starts, fails, and the stall timer later fires on a body nobody reads any more.
@@ -220,7 +253,9 @@ describe('hardening round two', () => {
       const socket = connect(Number(port), hostname);
       await new Promise((resolve) => socket.once('connect', resolve));
       socket.pause(); // read nothing: the BFF's writes back up, and it pauses the upstream
-      socket.write(`GET /rec/big?bytes=${64 * 1024 * 1024} HTTP/1.1\r\nHost: x\r\nX-CSRF: 1\r\nCookie: ${browser.cookieHeader(stack.bff.url)}\r\n\r\n`);
+      socket.write(
+        `GET /rec/big?bytes=${64 * 1024 * 1024} HTTP/1.1\r\nHost: x\r\nX-CSRF: 1\r\nCookie: ${browser.cookieHeader(stack.bff.url)}\r\n\r\n`,
+      );
       const closed = new Promise((resolve) => socket.once('close', resolve));
       let waited = 0;
       while (stack.upstream.unfinishedAnswers === before && waited < API_TIMEOUT_MS * 8) {
@@ -239,11 +274,20 @@ describe('hardening round two', () => {
         new Promise<{ status: number; continued: boolean; body: string }>((resolve, reject) => {
           const { hostname, port } = new URL(stack.bff.url);
           let continued = false;
-          const req = request({ hostname, port, path: '/rec/continue', method: 'PUT', headers: { ...headers, expect: '100-continue', 'content-length': String(body.length) } }, (res) => {
-            let text = '';
-            res.on('data', (chunk) => (text += chunk));
-            res.on('end', () => resolve({ status: res.statusCode!, continued, body: text }));
-          });
+          const req = request(
+            {
+              hostname,
+              port,
+              path: '/rec/continue',
+              method: 'PUT',
+              headers: { ...headers, expect: '100-continue', 'content-length': String(body.length) },
+            },
+            (res) => {
+              let text = '';
+              res.on('data', (chunk) => (text += chunk));
+              res.on('end', () => resolve({ status: res.statusCode!, continued, body: text }));
+            },
+          );
           req.on('continue', () => {
             continued = true;
             req.end(body);
@@ -282,11 +326,25 @@ describe('hardening round two', () => {
       });
       expect(response.status).toBe(200);
       const seen = stack.upstream.requests.at(-1)!.headers;
-      for (const name of ['x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-forwarded-prefix', 'x-real-ip', 'x-forwarded-user', 'x-auth-request-email', 'x-csrf', 'cookie']) {
+      for (const name of [
+        'x-original-url',
+        'x-rewrite-url',
+        'x-http-method-override',
+        'x-forwarded-prefix',
+        'x-real-ip',
+        'x-forwarded-user',
+        'x-auth-request-email',
+        'x-csrf',
+        'cookie',
+      ]) {
         expect(seen[name], name).toBeUndefined();
       }
       expect(seen['x-forwarded-for']).toBe('127.0.0.1');
-      expect(seen).toMatchObject({ 'accept-language': 'de', 'if-none-match': '"abc"', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+      expect(seen).toMatchObject({
+        'accept-language': 'de',
+        'if-none-match': '"abc"',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      });
     });
 
     it('forwards the names in API_FORWARD_HEADERS', async () => {
@@ -307,12 +365,17 @@ describe('hardening round two', () => {
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 5; i++) {
-          const response = await fetch(`${bff.url}/bff/login`, { redirect: 'manual', headers: { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9` } });
+          const response = await fetch(`${bff.url}/bff/login`, {
+            redirect: 'manual',
+            headers: { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9` },
+          });
           statuses.push(response.status);
         }
         expect(statuses).toEqual([302, 302, 302, 429, 429]);
         // Another client behind the same proxy has its own budget.
-        expect((await fetch(`${bff.url}/bff/login`, { redirect: 'manual', headers: { 'x-forwarded-for': '203.0.113.10' } })).status).toBe(302);
+        expect((await fetch(`${bff.url}/bff/login`, { redirect: 'manual', headers: { 'x-forwarded-for': '203.0.113.10' } })).status).toBe(
+          302,
+        );
         // Upstream sees exactly the trusted address.
         await rawRequest(bff.url, '/open/xff', { 'x-csrf': '1', 'x-forwarded-for': '6.6.6.6, 203.0.113.9' });
         expect(stack.upstream.requests.at(-1)!.headers['x-forwarded-for']).toBe('203.0.113.9');
@@ -383,7 +446,9 @@ describe('hardening round two', () => {
       const [firstHandle, secondHandle] = [storageIdOf(first), storageIdOf(second)];
       const firstRecord = await recordOf(first);
       const secondRecord = await recordOf(second);
-      expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).toEqual(expect.arrayContaining([firstHandle, secondHandle]));
+      expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).toEqual(
+        expect.arrayContaining([firstHandle, secondHandle]),
+      );
       const logoutUrl = ((await (await first.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl;
       expect((await first.fetch(`${stack.bff.url}${logoutUrl}`)).status).toBe(302);
       expect(await redis.client.smembers(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).not.toContain(firstHandle);
@@ -406,18 +471,23 @@ describe('hardening round two', () => {
       const metrics = await (await fetch(`${stack.bff.url}/metrics`)).text();
       expect(values.filter((value) => metrics.includes(value))).toEqual([]);
       expect(metrics).toMatch(/bff_sign_ins_total\{result="other"\} \d+/);
-      expect((await fetch(`${stack.bff.url}/bff/callback?error=access_denied`, { redirect: 'manual' })).headers.get('location')).toBe('/?login_error=access_denied');
+      expect((await fetch(`${stack.bff.url}/bff/callback?error=access_denied`, { redirect: 'manual' })).headers.get('location')).toBe(
+        '/?login_error=access_denied',
+      );
     });
   });
 
   describe('9. path escapes', () => {
-    it.each(['/rec/..;/admin', '/rec/%252e%252e/admin', '/rec/%c0%ae%c0%ae/admin', '/rec/a/..;x=1/b'])('refuses %s with 400 before the upstream', async (path) => {
-      const browser = await stack.signIn();
-      const before = stack.upstream.requests.length;
-      const response = await rawRequest(stack.bff.url, path, { cookie: browser.cookieHeader(stack.bff.url)!, 'x-csrf': '1' });
-      expect(response.status).toBe(400);
-      expect(stack.upstream.requests.length).toBe(before);
-    });
+    it.each(['/rec/..;/admin', '/rec/%252e%252e/admin', '/rec/%c0%ae%c0%ae/admin', '/rec/a/..;x=1/b'])(
+      'refuses %s with 400 before the upstream',
+      async (path) => {
+        const browser = await stack.signIn();
+        const before = stack.upstream.requests.length;
+        const response = await rawRequest(stack.bff.url, path, { cookie: browser.cookieHeader(stack.bff.url)!, 'x-csrf': '1' });
+        expect(response.status).toBe(400);
+        expect(stack.upstream.requests.length).toBe(before);
+      },
+    );
   });
 
   describe('12. refresh lock', () => {
@@ -508,7 +578,10 @@ describe('hardening round two', () => {
   });
 
   /** A logout token signed like the dev provider's (or with `key`), valid unless told otherwise. */
-  async function logoutToken(claims: { sid?: string; sub?: string }, options: { exp?: boolean; typ?: string; key?: Record<string, unknown>; issuer?: string } = {}) {
+  async function logoutToken(
+    claims: { sid?: string; sub?: string },
+    options: { exp?: boolean; typ?: string; key?: Record<string, unknown>; issuer?: string } = {},
+  ) {
     const jwk = (options.key ?? stack.idp.privateJwk) as Parameters<typeof importJWK>[0];
     const jwt = new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, jti: crypto.randomUUID(), ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: jwk.kid as string, ...(options.typ ? { typ: options.typ } : {}) })
@@ -527,4 +600,3 @@ function postLogoutToken(url: string, token: string) {
     body: new URLSearchParams({ logout_token: token }),
   });
 }
-

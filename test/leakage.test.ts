@@ -46,7 +46,13 @@ describe('no token, code, verifier, cookie or secret leaks to the browser or the
     secrets.push(before.accessToken, before.refreshToken!, before.idToken!);
 
     await record(await browser.api(`${stack.bff.url}/bff/user`));
-    await record(await browser.api(`${stack.bff.url}/api/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' }));
+    await record(
+      await browser.api(`${stack.bff.url}/api/notes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"text":"hi"}',
+      }),
+    );
     await storedSessions(redis, stack.bff.url).patch(browser, { accessExpiresAt: 0 }); // force a refresh
     await record(await browser.api(`${stack.bff.url}/api/notes`));
     const after = stack.bff.deps.sessionTokens.open(JSON.parse((await redis.client.get(key))!) as SessionRecord);

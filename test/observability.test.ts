@@ -11,7 +11,21 @@ const DASHBOARD = join(root, 'docker/observability/grafana/dashboards/bff.json')
 const ALERTS = join(root, 'docker/observability/alerts.yml');
 
 /** PromQL words that are not metric names. Functions are recognised by their `(`. */
-const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /**
  * The metric names a PromQL expression reads: identifiers left once label matchers, grouping
@@ -55,14 +69,24 @@ interface Rule {
   annotations: { summary: string; description: string };
 }
 
-const dashboard = () => JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { uid: string; title: string; schemaVersion: number; panels: Panel[]; templating: { list: { name: string; query: unknown }[] } };
-const rules = () => (parse(readFileSync(ALERTS, 'utf8')) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((group) => group.rules);
+const dashboard = () =>
+  JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+    uid: string;
+    title: string;
+    schemaVersion: number;
+    panels: Panel[];
+    templating: { list: { name: string; query: unknown }[] };
+  };
+const rules = () =>
+  (parse(readFileSync(ALERTS, 'utf8')) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((group) => group.rules);
 
 describe('PromQL metric names (the checker the dashboard tests rely on)', () => {
   it('finds metric names and nothing else', () => {
-    expect(metricNames('histogram_quantile(0.99, sum by (le, route) (rate(bff_upstream_duration_seconds_bucket{instance=~"$instance",outcome="error"}[$__rate_interval])))')).toEqual([
-      'bff_upstream_duration_seconds_bucket',
-    ]);
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum by (le, route) (rate(bff_upstream_duration_seconds_bucket{instance=~"$instance",outcome="error"}[$__rate_interval])))',
+      ),
+    ).toEqual(['bff_upstream_duration_seconds_bucket']);
     expect(metricNames('sum(rate(a_total[5m])) / sum without (x) (b) > 0.05 and on (instance) up == 0')).toEqual(['a_total', 'b', 'up']);
   });
 });
@@ -80,10 +104,11 @@ describe('the Grafana dashboard and the Prometheus alert rules', () => {
     for (const panel of board.panels) {
       const { x, y, w, h } = panel.gridPos;
       expect(x >= 0 && w > 0 && x + w <= 24 && h > 0, `${panel.title} fits the grid`).toBe(true);
-      for (let col = x; col < x + w; col++) for (let row = y; row < y + h; row++) {
-        expect(taken.has(`${col},${row}`), `${panel.title} overlaps another panel`).toBe(false);
-        taken.add(`${col},${row}`);
-      }
+      for (let col = x; col < x + w; col++)
+        for (let row = y; row < y + h; row++) {
+          expect(taken.has(`${col},${row}`), `${panel.title} overlaps another panel`).toBe(false);
+          taken.add(`${col},${row}`);
+        }
       if (panel.type === 'row') continue;
       expect(['timeseries', 'stat'], panel.title).toContain(panel.type);
       expect(panel.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
@@ -94,7 +119,9 @@ describe('the Grafana dashboard and the Prometheus alert rules', () => {
 
   it('the alert rules cover error rate, refresh failures and readiness, each with a duration, a severity and a summary', () => {
     const all = rules();
-    expect(all.map((rule) => rule.alert)).toEqual(expect.arrayContaining(['BffHighErrorRate', 'BffRefreshFailures', 'BffNotReady', 'BffDown']));
+    expect(all.map((rule) => rule.alert)).toEqual(
+      expect.arrayContaining(['BffHighErrorRate', 'BffRefreshFailures', 'BffNotReady', 'BffDown']),
+    );
     expect(new Set(all.map((rule) => rule.alert)).size).toBe(all.length);
     for (const rule of all) {
       expect(rule.for, rule.alert).toMatch(/^\d+[smh]$/);
@@ -127,7 +154,9 @@ describe('the Grafana dashboard and the Prometheus alert rules', () => {
       expect(exported.has('bff_http_request_duration_seconds_bucket')).toBe(true);
       expect(exported.has('bff_nope_total')).toBe(false);
       const named = [
-        ...dashboard().panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ where: `panel "${panel.title}"`, expr: target.expr }))),
+        ...dashboard().panels.flatMap((panel) =>
+          (panel.targets ?? []).map((target) => ({ where: `panel "${panel.title}"`, expr: target.expr })),
+        ),
         ...rules().map((rule) => ({ where: `rule ${rule.alert}`, expr: rule.expr })),
       ];
       const used = new Set<string>();

@@ -55,7 +55,8 @@ describe('operations', () => {
       const scrape = await fetch(`${bff.metricsUrl}/metrics`);
       expect(scrape.status).toBe(200);
       expect(await scrape.text()).toMatch(/^bff_ready\{check="store"\} 1$/m);
-      for (const path of ['/healthz', '/bff/user', '/metrics/x', '/']) expect((await fetch(`${bff.metricsUrl}${path}`)).status, path).toBe(404);
+      for (const path of ['/healthz', '/bff/user', '/metrics/x', '/'])
+        expect((await fetch(`${bff.metricsUrl}${path}`)).status, path).toBe(404);
       expect((await fetch(`${bff.url}/healthz`)).status).toBe(200);
     } finally {
       await bff.close();
@@ -101,17 +102,29 @@ describe('operations', () => {
     const browser = await stack.signIn();
     const child = spawn(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
       cwd: root,
-      env: { ...process.env, ...stack.env, PORT: String(childPort), PUBLIC_URL: `http://127.0.0.1:${childPort}`, SESSION_KEYS: TEST_SESSION_KEY_FOR_CHILD, LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        ...stack.env,
+        PORT: String(childPort),
+        PUBLIC_URL: `http://127.0.0.1:${childPort}`,
+        SESSION_KEYS: TEST_SESSION_KEY_FOR_CHILD,
+        LOG_LEVEL: 'warn',
+      },
       stdio: 'ignore',
     });
     try {
       let ready = 0;
       for (let i = 0; i < 100 && ready !== 200; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        ready = await fetch(`http://127.0.0.1:${childPort}/readyz`).then((r) => r.status, () => 0);
+        ready = await fetch(`http://127.0.0.1:${childPort}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
       }
       expect(ready).toBe(200);
-      const slow = fetch(`http://127.0.0.1:${childPort}/rec/slow?ms=1500`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
+      const slow = fetch(`http://127.0.0.1:${childPort}/rec/slow?ms=1500`, {
+        headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! },
+      });
       await new Promise((r) => setTimeout(r, 400));
       child.kill('SIGTERM');
       const response = await slow;

@@ -19,12 +19,14 @@ import { intercept, json, type Answer, type Intercepted } from './support/idp-fr
 function discovery(edit: (metadata: Record<string, unknown>) => void): Middleware {
   return async function rewriteDiscovery(ctx, next) {
     await next();
-    if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') edit(ctx.body as Record<string, unknown>);
+    if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object')
+      edit(ctx.body as Record<string, unknown>);
   };
 }
 
 /** The pino lines a BFF wrote since `from`, parsed. */
-const logLines = (lines: string[], from: number) => lines.slice(from).map((line) => JSON.parse(line) as { level: number; event?: string; msg: string });
+const logLines = (lines: string[], from: number) =>
+  lines.slice(from).map((line) => JSON.parse(line) as { level: number; event?: string; msg: string });
 
 describe('providers that bend the rules', () => {
   let redis: RunningRedis;
@@ -36,7 +38,12 @@ describe('providers that bend the rules', () => {
     redis = await startRedis();
     stack = await startStack({
       redisUrl: redis.url,
-      idpFront: [intercept('/token', () => onRefresh && ((request) => (request.form.get('grant_type') === 'refresh_token' ? onRefresh!(request) : request.forward())))],
+      idpFront: [
+        intercept(
+          '/token',
+          () => onRefresh && ((request) => (request.form.get('grant_type') === 'refresh_token' ? onRefresh!(request) : request.forward())),
+        ),
+      ],
     });
   });
   afterEach(() => {
@@ -111,7 +118,11 @@ describe('providers that bend the rules', () => {
       form.set('refresh_token', current.get(held) ?? held);
       const answer = await request.forward(form);
       if (answer.status !== 200) return answer;
-      const { refresh_token: rotated, id_token: idToken, ...rest } = JSON.parse(answer.body!) as { refresh_token: string; id_token: string };
+      const {
+        refresh_token: rotated,
+        id_token: idToken,
+        ...rest
+      } = JSON.parse(answer.body!) as { refresh_token: string; id_token: string };
       current.set(held, rotated);
       // A new ID token every time (the dev provider's would equal the last one within the same second).
       const key = stack.idp.privateJwk;
@@ -194,7 +205,10 @@ describe('providers that bend the rules: revocation uses the advertised client a
       idpFront: [
         discovery(edit),
         intercept('/token/revocation', () => async (request) => {
-          seen.push({ basic: /^Basic /i.test(request.authorization ?? ''), secretInBody: request.form.get('client_secret') === CLIENT_SECRET });
+          seen.push({
+            basic: /^Basic /i.test(request.authorization ?? ''),
+            secretInBody: request.form.get('client_secret') === CLIENT_SECRET,
+          });
           return revocation(request);
         }),
       ],
@@ -214,7 +228,12 @@ describe('providers that bend the rules: revocation uses the advertised client a
       const refresh = await fetch(`${stack.idp.issuer}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken!, client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken!,
+          client_id: CLIENT_ID,
+          client_secret: CLIENT_SECRET,
+        }),
       });
       return {
         seen,

@@ -12,7 +12,11 @@ describe('API proxy', () => {
   beforeAll(async () => {
     redis = await startRedis();
     // `/rec/admin` nested in `/rec`, as an admin API under a general one would be.
-    stack = await startStack({ redisUrl: redis.url, env: { API_TIMEOUT_MS: '500' }, routes: ({ upstream }) => `/rec/admin=${upstream}/admin-api` });
+    stack = await startStack({
+      redisUrl: redis.url,
+      env: { API_TIMEOUT_MS: '500' },
+      routes: ({ upstream }) => `/rec/admin=${upstream}/admin-api`,
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -83,7 +87,11 @@ describe('API proxy', () => {
   it('streams a 5 MB body both ways intact', async () => {
     const browser = await stack.signIn();
     const body = randomBytes(5 * 1024 * 1024);
-    const response = await browser.api(`${stack.bff.url}/rec/upload`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } });
+    const response = await browser.api(`${stack.bff.url}/rec/upload`, {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(response.status).toBe(200);
     const echoed = (await response.json()) as { bodyBytes: number; bodySha256: string };
     expect(echoed.bodyBytes).toBe(body.length);
@@ -112,7 +120,14 @@ describe('API proxy', () => {
     const browser = await stack.signIn();
     const cookie = browser.cookieHeader(stack.bff.url)!;
     const before = stack.upstream.requests.length;
-    for (const path of ['/rec/../admin', '/rec/%2e%2e/admin', '/rec/a/%2F..%2Fadmin', '/rec/a%5c..%5cadmin', '/rec/./x', '/rec/..%2fadmin']) {
+    for (const path of [
+      '/rec/../admin',
+      '/rec/%2e%2e/admin',
+      '/rec/a/%2F..%2Fadmin',
+      '/rec/a%5c..%5cadmin',
+      '/rec/./x',
+      '/rec/..%2fadmin',
+    ]) {
       const response = await rawRequest(stack.bff.url, path, { cookie, 'x-csrf': '1' });
       expect(response.status, path).toBe(400);
     }
@@ -144,7 +159,10 @@ describe('API proxy', () => {
     const host = new URL(stack.bff.url).host;
     const statusOf = async (request: string) => (await rawHttp(stack.bff.url, request)).split('\r\n')[0];
     for (const target of ['/rec/x#y', '/rec/x?q=1#/../admin', '/rec/a%0ab', '/rec/a%00b', '/rec/a%7fb']) {
-      expect(await statusOf(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nCookie: ${cookie}\r\nX-CSRF: 1\r\nConnection: close\r\n\r\n`), target).toBe('HTTP/1.1 400 Bad Request');
+      expect(
+        await statusOf(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nCookie: ${cookie}\r\nX-CSRF: 1\r\nConnection: close\r\n\r\n`),
+        target,
+      ).toBe('HTTP/1.1 400 Bad Request');
     }
     expect(stack.upstream.requests.length).toBe(before);
     const upgrade = (target: string) =>
@@ -167,7 +185,12 @@ describe('API proxy', () => {
         setTimeout(() => uploading.abort(), 50); // never finishes the body
       },
     });
-    const upload = browser.api(`${stack.bff.url}/rec/upload`, { method: 'POST', body, signal: uploading.signal, duplex: 'half' } as RequestInit);
+    const upload = browser.api(`${stack.bff.url}/rec/upload`, {
+      method: 'POST',
+      body,
+      signal: uploading.signal,
+      duplex: 'half',
+    } as RequestInit);
     await expect(upload).rejects.toThrow();
     await new Promise((r) => setTimeout(r, 400));
     expect((await browser.api(`${stack.bff.url}/rec/after-abort`)).status).toBe(200);

@@ -24,7 +24,11 @@ describe('real time through the BFF: WebSockets and event streams (two instances
       redisUrl: redis.url,
       instances: 2,
       routes: ({ upstream: recording }) =>
-        [`/ws=${upstream.url}/v1#websocket=true`, `/wspublic=${upstream.url}#websocket=true&token=none`, `/stream=${recording}/s#timeout=${STREAM_TIMEOUT_MS}`].join(','),
+        [
+          `/ws=${upstream.url}/v1#websocket=true`,
+          `/wspublic=${upstream.url}#websocket=true&token=none`,
+          `/stream=${recording}/s#timeout=${STREAM_TIMEOUT_MS}`,
+        ].join(','),
     });
   });
   afterAll(async () => {
@@ -37,7 +41,10 @@ describe('real time through the BFF: WebSockets and event streams (two instances
   const originOf = (instance: number) => stack.bffs[instance]!.url;
 
   /** Opens a WebSocket like a browser on `instance` would (its Origin and the session cookie). */
-  function open(path: string, options: { browser?: TestBrowser; instance?: number; headers?: Record<string, string>; protocols?: string[] } = {}) {
+  function open(
+    path: string,
+    options: { browser?: TestBrowser; instance?: number; headers?: Record<string, string>; protocols?: string[] } = {},
+  ) {
     const instance = options.instance ?? 0;
     const cookie = options.browser?.cookieHeader(stack.bff.url);
     return new WebSocket(wsUrl(instance, path), options.protocols ?? [], {
@@ -56,8 +63,14 @@ describe('real time through the BFF: WebSockets and event streams (two instances
       });
       ws.once('error', reject);
     });
-  const nextMessage = (ws: WebSocket) => new Promise<{ data: Buffer; isBinary: boolean }>((resolve) => ws.once('message', (data: Buffer, isBinary) => resolve({ data, isBinary })));
-  const closed = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const nextMessage = (ws: WebSocket) =>
+    new Promise<{ data: Buffer; isBinary: boolean }>((resolve) =>
+      ws.once('message', (data: Buffer, isBinary) => resolve({ data, isBinary })),
+    );
+  const closed = (ws: WebSocket) =>
+    new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
 
   it('opens on a websocket=true route with the right Origin, forwarding the token and never the cookie', async () => {
     const browser = await stack.signIn();
@@ -105,15 +118,18 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     open_.close();
   });
 
-  it.each(['/rec/chat', '/bff/user', '/', '/index.html', '/nowhere'])('answers an upgrade on %s (no websocket=true route) with 400 and forwards nothing', async (path) => {
-    const browser = await stack.signIn();
-    const before = upstream.handshakes.length;
-    const recordedBefore = stack.upstream.requests.length;
-    const result = await handshake(open(path, { browser }));
-    expect(result).toMatchObject({ status: 400 });
-    expect(upstream.handshakes.length).toBe(before);
-    expect(stack.upstream.requests.length).toBe(recordedBefore);
-  });
+  it.each(['/rec/chat', '/bff/user', '/', '/index.html', '/nowhere'])(
+    'answers an upgrade on %s (no websocket=true route) with 400 and forwards nothing',
+    async (path) => {
+      const browser = await stack.signIn();
+      const before = upstream.handshakes.length;
+      const recordedBefore = stack.upstream.requests.length;
+      const result = await handshake(open(path, { browser }));
+      expect(result).toMatchObject({ status: 400 });
+      expect(upstream.handshakes.length).toBe(before);
+      expect(stack.upstream.requests.length).toBe(recordedBefore);
+    },
+  );
 
   it('never lets a path name another host: //host/ in a WebSocket path is refused and nothing is contacted', async () => {
     const other = await startWebSocketUpstream();
@@ -136,7 +152,15 @@ describe('real time through the BFF: WebSockets and event streams (two instances
       const { request } = await import('node:http');
       return new Promise<number>((resolve, reject) => {
         const req = request(`${stack.bff.url}/wspublic/echo`, {
-          headers: { connection: 'Upgrade', upgrade: 'websocket', origin: stack.bff.url, 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', cookie: browser.cookieHeader(stack.bff.url)!, ...headers },
+          headers: {
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            origin: stack.bff.url,
+            'sec-websocket-version': '13',
+            'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            cookie: browser.cookieHeader(stack.bff.url)!,
+            ...headers,
+          },
         });
         req.on('response', (res) => resolve(res.statusCode!));
         req.on('upgrade', (res, socket) => {
@@ -227,8 +251,13 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     const openUpstream = upstream.open;
     const done = closed(ws);
     const started = performance.now();
-    const { logoutUrl } = (await (await fetch(`${stack.bffs[1]!.url}/bff/user`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } })).json()) as { logoutUrl: string };
-    const out = await fetch(`${stack.bffs[1]!.url}${logoutUrl}`, { headers: { cookie: browser.cookieHeader(stack.bff.url)! }, redirect: 'manual' });
+    const { logoutUrl } = (await (
+      await fetch(`${stack.bffs[1]!.url}/bff/user`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } })
+    ).json()) as { logoutUrl: string };
+    const out = await fetch(`${stack.bffs[1]!.url}${logoutUrl}`, {
+      headers: { cookie: browser.cookieHeader(stack.bff.url)! },
+      redirect: 'manual',
+    });
     expect(out.status).toBe(302);
     expect(await done).toEqual({ code: 4401, reason: 'session ended' });
     expect(performance.now() - started).toBeLessThan(5000);
@@ -243,7 +272,10 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     const { opSid } = (await storedSessions(redis, stack.bff.url).record(browser))!;
     const token = await logoutTokenFor(stack, opSid!);
     const started = performance.now();
-    const answer = await fetch(`${stack.bffs[1]!.url}/bff/backchannel-logout`, { method: 'POST', body: new URLSearchParams({ logout_token: token }) });
+    const answer = await fetch(`${stack.bffs[1]!.url}/bff/backchannel-logout`, {
+      method: 'POST',
+      body: new URLSearchParams({ logout_token: token }),
+    });
     expect(answer.status).toBe(200);
     for (const result of await Promise.all(done)) expect(result.code).toBe(4401);
     expect(performance.now() - started).toBeLessThan(5000);
@@ -268,7 +300,9 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     const metrics = async () => (await fetch(`${stack.bff.url}/metrics`)).text();
     expect(await metrics()).toMatch(/^bff_live_connections\{kind="websocket"\} [1-9]/m);
     ws.close();
-    await expect.poll(async () => /^bff_live_connections_closed_total\{kind="websocket",reason="browser"\} [1-9]/m.test(await metrics())).toBe(true);
+    await expect
+      .poll(async () => /^bff_live_connections_closed_total\{kind="websocket",reason="browser"\} [1-9]/m.test(await metrics()))
+      .toBe(true);
     expect(await metrics()).toMatch(/^bff_live_connections_closed_total\{kind="websocket",reason="session_ended"\} [1-9]/m);
   });
 
@@ -314,12 +348,16 @@ describe('real time through the BFF: WebSockets and event streams (two instances
   it('ends an event stream when its session ends (sign-out on the other instance)', async () => {
     const browser = await stack.signIn();
     const cookie = browser.cookieHeader(stack.bff.url)!;
-    const response = await fetch(`${stack.bffs[0]!.url}/stream/events?gapMs=200`, { headers: { 'x-csrf': '1', accept: 'text/event-stream', cookie } });
+    const response = await fetch(`${stack.bffs[0]!.url}/stream/events?gapMs=200`, {
+      headers: { 'x-csrf': '1', accept: 'text/event-stream', cookie },
+    });
     expect(response.status).toBe(200);
     const reading = readEvents(response);
     await sleep(300);
     const openBefore = stack.upstream.openStreams;
-    const { logoutUrl } = (await (await fetch(`${stack.bffs[1]!.url}/bff/user`, { headers: { 'x-csrf': '1', cookie } })).json()) as { logoutUrl: string };
+    const { logoutUrl } = (await (await fetch(`${stack.bffs[1]!.url}/bff/user`, { headers: { 'x-csrf': '1', cookie } })).json()) as {
+      logoutUrl: string;
+    };
     const started = performance.now();
     await fetch(`${stack.bffs[1]!.url}${logoutUrl}`, { headers: { cookie }, redirect: 'manual' });
     const events = await reading;
@@ -336,7 +374,9 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     const refused = await fetch(`${stack.bff.url}/stream/events?gapMs=200`, { headers });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toMatchObject({ error: 'too_many_requests' });
-    const ordinary = await fetch(`${stack.bff.url}/stream/items`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
+    const ordinary = await fetch(`${stack.bff.url}/stream/items`, {
+      headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! },
+    });
     expect(ordinary.status).toBe(200);
     for (const response of streams) await response.body!.cancel();
   });
@@ -345,7 +385,9 @@ describe('real time through the BFF: WebSockets and event streams (two instances
     const browser = await stack.signIn();
     // /big with a reader that never reads would stall on backpressure; /slow stalls before headers.
     // Here: headers come at once, then nothing: the idle timer cuts the body.
-    const response = await fetch(`${stack.bff.url}/stream/stall?ms=${STREAM_TIMEOUT_MS * 4}`, { headers: { 'x-csrf': '1', accept: 'text/event-stream', cookie: browser.cookieHeader(stack.bff.url)! } });
+    const response = await fetch(`${stack.bff.url}/stream/stall?ms=${STREAM_TIMEOUT_MS * 4}`, {
+      headers: { 'x-csrf': '1', accept: 'text/event-stream', cookie: browser.cookieHeader(stack.bff.url)! },
+    });
     expect(response.status).toBe(200);
     const started = performance.now();
     await expect(response.text()).rejects.toThrow();
@@ -354,7 +396,9 @@ describe('real time through the BFF: WebSockets and event streams (two instances
 
   it('still bounds the wait for the stream headers by the route timeout (504)', async () => {
     const browser = await stack.signIn();
-    const response = await fetch(`${stack.bff.url}/stream/slow?ms=${STREAM_TIMEOUT_MS * 3}`, { headers: { 'x-csrf': '1', accept: 'text/event-stream', cookie: browser.cookieHeader(stack.bff.url)! } });
+    const response = await fetch(`${stack.bff.url}/stream/slow?ms=${STREAM_TIMEOUT_MS * 3}`, {
+      headers: { 'x-csrf': '1', accept: 'text/event-stream', cookie: browser.cookieHeader(stack.bff.url)! },
+    });
     expect(response.status).toBe(504);
   });
 });
@@ -383,4 +427,3 @@ describe('graceful shutdown with live connections', () => {
     }
   });
 });
-

@@ -56,7 +56,11 @@ describe('on a real Redis Cluster (three masters)', () => {
     expect(await nodeOf(sessionKey(id))).toBe(await nodeOf(lockKey(id)));
 
     const key = await importJWK(stack.idp.privateJwk, 'RS256');
-    const token = await new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, jti: crypto.randomUUID(), sid: (await record(id))!.opSid })
+    const token = await new SignJWT({
+      events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+      jti: crypto.randomUUID(),
+      sid: (await record(id))!.opSid,
+    })
       .setProtectedHeader({ alg: 'RS256', kid: stack.idp.privateJwk.kid })
       .setIssuer(stack.idp.issuer)
       .setAudience(CLIENT_ID)

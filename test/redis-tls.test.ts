@@ -49,7 +49,16 @@ describe('REDIS_URL with TLS and an ACL user (rediss+sentinel://, rediss+cluster
   async function startChildBff(port: number, redisUrl: string): Promise<string> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
       cwd: root,
-      env: { ...process.env, ...stack.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, SESSION_KEYS: TEST_SESSION_KEY_FOR_CHILD, REDIS_URL: redisUrl, NODE_EXTRA_CA_CERTS: tls.caFile, LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        ...stack.env,
+        PORT: String(port),
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        SESSION_KEYS: TEST_SESSION_KEY_FOR_CHILD,
+        REDIS_URL: redisUrl,
+        NODE_EXTRA_CA_CERTS: tls.caFile,
+        LOG_LEVEL: 'warn',
+      },
       stdio: 'ignore',
     });
     children.push(child);
@@ -57,7 +66,10 @@ describe('REDIS_URL with TLS and an ACL user (rediss+sentinel://, rediss+cluster
     let ready = 0;
     for (let i = 0; i < 150 && ready !== 200 && child.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      ready = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+      ready = await fetch(`${url}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
     }
     expect(ready).toBe(200);
     return url;

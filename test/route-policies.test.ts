@@ -209,13 +209,17 @@ describe('route policies: per-route tokens on two BFF instances', () => {
     expect((await call('/rep/x', browser)).status).toBe(200); // the session now holds a reports token
     const record = (await stored().record(browser))!;
     const due = Math.floor(Date.now() / 1000);
-    const routeTokens = Object.fromEntries(Object.entries(record.routeTokens!).map(([id, held]) => [id, { ...held, accessExpiresAt: due }]));
+    const routeTokens = Object.fromEntries(
+      Object.entries(record.routeTokens!).map(([id, held]) => [id, { ...held, accessExpiresAt: due }]),
+    );
     await stored().patch(browser, { accessExpiresAt: due, routeTokens } satisfies Partial<SessionRecord>);
     const signInToken = received('/u');
     const grantsBefore = stack.idp.stats.tokenGrants.refresh_token ?? 0;
     Object.assign(watch, { maxInFlight: 0, refused: [], delayMs: 150 });
     try {
-      const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? '/rep/x' : '/u/x', browser, i % 4 < 2 ? 0 : 1)));
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => call(i % 2 ? '/rep/x' : '/u/x', browser, i % 4 < 2 ? 0 : 1)),
+      );
       expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     } finally {
       watch.delayMs = 0;
@@ -257,7 +261,11 @@ describe('route policies: per-route tokens on two BFF instances', () => {
   });
 
   it('client token: provider down -> 503, and the next call after it is back works', async () => {
-    const bff = await startBff({ ...stack.env, OIDC_ISSUER: 'http://127.0.0.1:9', API_ROUTES: `/cl=${stack.upstream.url}/cl#token=client` });
+    const bff = await startBff({
+      ...stack.env,
+      OIDC_ISSUER: 'http://127.0.0.1:9',
+      API_ROUTES: `/cl=${stack.upstream.url}/cl#token=client`,
+    });
     try {
       const response = await fetch(`${bff.url}/cl/x`, { headers: { 'x-csrf': '1' } });
       expect(response.status).toBe(503);
@@ -279,7 +287,14 @@ describe('route policies: configuration', () => {
       ['/f=http://127.0.0.1:1#token=none&scope=x', 'token=none takes no resource or scope'],
     ];
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
-      env: { PATH: process.env.PATH, OIDC_ISSUER: 'http://127.0.0.1:1', OIDC_CLIENT_ID: 'x', OIDC_CLIENT_SECRET: 'y', API_ROUTES: bad.map(([entry]) => entry).join(','), LOG_LEVEL: 'silent' },
+      env: {
+        PATH: process.env.PATH,
+        OIDC_ISSUER: 'http://127.0.0.1:1',
+        OIDC_CLIENT_ID: 'x',
+        OIDC_CLIENT_SECRET: 'y',
+        API_ROUTES: bad.map(([entry]) => entry).join(','),
+        LOG_LEVEL: 'silent',
+      },
       encoding: 'utf8',
       timeout: 20_000,
     });

@@ -24,7 +24,11 @@ describe('three BFF instances on one Redis', () => {
 
     const user = (await (await on(second, '/bff/user')).json()) as UserInfo;
     expect(user.sub).toBeTruthy();
-    const created = await on(second, '/api/notes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"from the second"}' });
+    const created = await on(second, '/api/notes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text":"from the second"}',
+    });
     expect(created.status).toBe(201);
     expect((await (await on(first, '/api/notes')).json()) as unknown[]).toHaveLength(1);
 

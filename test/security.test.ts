@@ -51,14 +51,23 @@ describe('security hardening', () => {
     it('refuses unsafe proxied calls without X-CSRF, with a wrong value, or from another site', async () => {
       const browser = await stack.signIn();
       const before = stack.upstream.requests.length;
-      const cases: Record<string, string>[] = [{}, { 'x-csrf': '0' }, { 'x-csrf': '1', 'sec-fetch-site': 'cross-site' }, { 'x-csrf': '1', 'sec-fetch-site': 'same-site' }];
+      const cases: Record<string, string>[] = [
+        {},
+        { 'x-csrf': '0' },
+        { 'x-csrf': '1', 'sec-fetch-site': 'cross-site' },
+        { 'x-csrf': '1', 'sec-fetch-site': 'same-site' },
+      ];
       for (const headers of cases) {
         const response = await browser.fetch(`${stack.bff.url}/rec/items`, { method: 'POST', headers, body: 'x' });
         expect(response.status).toBe(403);
         expect(await response.json()).toMatchObject({ error: 'csrf' });
       }
       expect(stack.upstream.requests.length).toBe(before);
-      const ok = await browser.fetch(`${stack.bff.url}/rec/items`, { method: 'POST', headers: { 'x-csrf': '1', 'sec-fetch-site': 'same-origin' }, body: 'x' });
+      const ok = await browser.fetch(`${stack.bff.url}/rec/items`, {
+        method: 'POST',
+        headers: { 'x-csrf': '1', 'sec-fetch-site': 'same-origin' },
+        body: 'x',
+      });
       expect(ok.status).toBe(200);
     });
 
@@ -88,7 +97,15 @@ describe('security hardening', () => {
     });
 
     it('treats malformed session cookies as signed out, never as errors', async () => {
-      for (const cookie of ['bff=%%%', 'bff=' + 'x'.repeat(4000), 'bff=a;bff=b', 'bff="quoted"', 'bff=\u00ff\u00fe', '=;;=', 'bff=' + 'A'.repeat(43)]) {
+      for (const cookie of [
+        'bff=%%%',
+        'bff=' + 'x'.repeat(4000),
+        'bff=a;bff=b',
+        'bff="quoted"',
+        'bff=\u00ff\u00fe',
+        '=;;=',
+        'bff=' + 'A'.repeat(43),
+      ]) {
         const status = await rawRequest(stack.bff.url, '/bff/user', { cookie, 'x-csrf': '1' });
         expect(status, cookie).toBe(401);
         const proxied = await rawRequest(stack.bff.url, '/rec/x', { cookie, 'x-csrf': '1' });
@@ -133,7 +150,14 @@ describe('security hardening', () => {
     });
 
     it('survives non-UTF-8 and malformed percent-encoding without a 5xx', async () => {
-      for (const path of ['/%ff%fe', '/bff/login?returnTo=%ff', '/bff/callback?state=%ff%00', '/assets/%c0%af..%c0%afetc', '/%', '/rec/%ff']) {
+      for (const path of [
+        '/%ff%fe',
+        '/bff/login?returnTo=%ff',
+        '/bff/callback?state=%ff%00',
+        '/assets/%c0%af..%c0%afetc',
+        '/%',
+        '/rec/%ff',
+      ]) {
         const status = await rawRequest(stack.bff.url, path, { 'x-csrf': '1', accept: 'text/html' });
         expect(status, path).toBeLessThan(500);
       }
@@ -180,12 +204,38 @@ describe('security hardening', () => {
       const browser = await stack.signIn();
       const session = browser.cookieHeader(stack.bff.url)!;
       let seed = 42;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
-      const pieces = ['bff', 'api', 'rec', 'open', '..', '.', '%2e', '%2f', '%5c', '%00', '%ff', 'user', 'login', 'callback', 'logout', 'assets', 'index.html', '~', ';', '@', '%', 'a'.repeat(300)];
+      const pieces = [
+        'bff',
+        'api',
+        'rec',
+        'open',
+        '..',
+        '.',
+        '%2e',
+        '%2f',
+        '%5c',
+        '%00',
+        '%ff',
+        'user',
+        'login',
+        'callback',
+        'logout',
+        'assets',
+        'index.html',
+        '~',
+        ';',
+        '@',
+        '%',
+        'a'.repeat(300),
+      ];
       const allowed = new Set([502, 503, 504]);
       for (let i = 0; i < 300; i++) {
-        const path = '/' + Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(pieces)).join('/') + (random() < 0.3 ? `?${pick(pieces)}=${pick(pieces)}` : '');
+        const path =
+          '/' +
+          Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(pieces)).join('/') +
+          (random() < 0.3 ? `?${pick(pieces)}=${pick(pieces)}` : '');
         const headers: Record<string, string> = {};
         if (random() < 0.5) headers['x-csrf'] = pick(['1', '0', '', '11']);
         if (random() < 0.5) headers.cookie = pick([session, 'bff=' + pick(pieces), 'bff-login=x', '']);
@@ -265,7 +315,10 @@ describe('dependencies down', () => {
     const idpPort = await freePort();
     const bffPort = await freePort();
     const bffUrl = `http://127.0.0.1:${bffPort}`;
-    const bff = await startBff({ OIDC_ISSUER: `http://127.0.0.1:${idpPort}`, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET }, bffPort);
+    const bff = await startBff(
+      { OIDC_ISSUER: `http://127.0.0.1:${idpPort}`, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET },
+      bffPort,
+    );
     let idp: Awaited<ReturnType<typeof startIdp>> | undefined;
     try {
       expect((await fetch(`${bffUrl}/readyz`)).status).toBe(503);
@@ -275,7 +328,14 @@ describe('dependencies down', () => {
 
       idp = await startIdp({
         port: idpPort,
-        clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${bffUrl}/bff/callback`], post_logout_redirect_uris: [`${bffUrl}/`] }],
+        clients: [
+          {
+            client_id: CLIENT_ID,
+            client_secret: CLIENT_SECRET,
+            redirect_uris: [`${bffUrl}/bff/callback`],
+            post_logout_redirect_uris: [`${bffUrl}/`],
+          },
+        ],
         apiAudience: API_AUDIENCE,
       });
       let ready = 0;

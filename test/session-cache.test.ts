@@ -38,8 +38,10 @@ async function msUntil(probe: () => Promise<number>, status: number, limitMs = 1
   return Number.POSITIVE_INFINITY;
 }
 
-
-function crossInstanceChecks(name: string, start: () => Promise<{ stack: Stack; recordOf: (browser: TestBrowser) => Promise<{ opSid?: string } | null> }>) {
+function crossInstanceChecks(
+  name: string,
+  start: () => Promise<{ stack: Stack; recordOf: (browser: TestBrowser) => Promise<{ opSid?: string } | null> }>,
+) {
   describe(name, () => {
     let stack: Stack;
     let recordOf: (browser: TestBrowser) => Promise<{ opSid?: string } | null>;
@@ -64,7 +66,10 @@ function crossInstanceChecks(name: string, start: () => Promise<{ stack: Stack; 
       const { logoutUrl } = (await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string };
       const out = await browser.fetch(`${stack.bff.url}${logoutUrl}`);
       expect(out.status).toBe(302);
-      const gone = await msUntil(async () => (await fetch(`${stack.bffs[1]!.url}/rec/items`, { headers: { 'x-csrf': '1', cookie } })).status, 401);
+      const gone = await msUntil(
+        async () => (await fetch(`${stack.bffs[1]!.url}/rec/items`, { headers: { 'x-csrf': '1', cookie } })).status,
+        401,
+      );
       expect(gone).toBeLessThan(100);
     });
 
@@ -123,7 +128,8 @@ describe('the session cache on standalone Redis', () => {
     fetch(`${stack.bffs[instance]!.url}/rec/items`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
   const commandStats = async () => {
     const stats: Record<string, number> = {};
-    for (const [, name, calls] of (await redis.client.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g)) stats[name!] = Number(calls);
+    for (const [, name, calls] of (await redis.client.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g))
+      stats[name!] = Number(calls);
     return stats;
   };
 
@@ -139,7 +145,9 @@ describe('the session cache on standalone Redis', () => {
     const delta = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
     // No session read at all; what remains is the instances' heartbeats (PUBLISH, twice a second).
     expect(delta('getex') + delta('get')).toBe(0);
-    const other = Object.keys(after).filter((name) => !['publish', 'info'].includes(name)).reduce((sum, name) => sum + delta(name), 0);
+    const other = Object.keys(after)
+      .filter((name) => !['publish', 'info'].includes(name))
+      .reduce((sum, name) => sum + delta(name), 0);
     expect(other).toBe(0);
     expect(delta('publish')).toBeLessThanOrEqual(20);
   });
@@ -207,7 +215,10 @@ describe('the session cache when Redis goes away', () => {
     try {
       await cachesLive(stack);
       const browser = await stack.signIn();
-      const call = () => fetch(`${stack.bff.url}/rec/items`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } }).then((r) => r.status);
+      const call = () =>
+        fetch(`${stack.bff.url}/rec/items`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } }).then(
+          (r) => r.status,
+        );
       expect(await call()).toBe(200);
       expect(await call()).toBe(200); // served from the cache
       await redis.kill();
@@ -229,7 +240,9 @@ describe('the session cache when Redis goes away', () => {
       const browsers = [await stack.signIn(ALICE), await stack.signIn(BOB), await stack.signIn(ALICE)];
       for (let round = 0; round < 2; round++) {
         for (const browser of browsers) {
-          const response = await fetch(`${stack.bff.url}/rec/items`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
+          const response = await fetch(`${stack.bff.url}/rec/items`, {
+            headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! },
+          });
           expect(response.status).toBe(200);
         }
       }
@@ -249,7 +262,10 @@ describe('the session cache when Redis goes away', () => {
     try {
       const browser = await stack.signIn();
       const before = Number(/cmdstat_getex:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
-      for (let i = 0; i < 5; i++) expect((await fetch(`${stack.bff.url}/rec/items`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } })).status).toBe(200);
+      for (let i = 0; i < 5; i++)
+        expect(
+          (await fetch(`${stack.bff.url}/rec/items`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } })).status,
+        ).toBe(200);
       const after = Number(/cmdstat_getex:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
       expect(after - before).toBe(5);
     } finally {

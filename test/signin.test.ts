@@ -220,13 +220,22 @@ for (const store of ['redis', 'memory'] as const) {
       const id = browser.cookie(stack.bff.url, 'bff')!;
       const { logoutUrl } = (await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as UserInfo;
       await stack.bff.deps.sessions.destroy(id); // ended elsewhere; this browser still holds the cookie
-      const signOut = (path: string, cookie?: string) => fetch(`${stack.bff.url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+      const signOut = (path: string, cookie?: string) =>
+        fetch(`${stack.bff.url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
       const unknown = 'A'.repeat(43); // well-formed, but no key (current or retired) finds it
-      for (const [path, cookie] of [[logoutUrl, `bff=${id}`], ['/bff/logout?sid=anything', `bff=${unknown}`], ['/bff/logout', `bff=${unknown}`], ['/bff/logout', 'bff=not-an-id']] as const) {
+      for (const [path, cookie] of [
+        [logoutUrl, `bff=${id}`],
+        ['/bff/logout?sid=anything', `bff=${unknown}`],
+        ['/bff/logout', `bff=${unknown}`],
+        ['/bff/logout', 'bff=not-an-id'],
+      ] as const) {
         const response = await signOut(path, cookie);
         expect(response.status, `${path} ${cookie}`).toBe(302);
         expect(response.headers.get('location')).toBe('/');
-        expect(response.headers.getSetCookie().find((line) => line.startsWith('bff=')), `${path} ${cookie}`).toMatch(/^bff=;.*expires=Thu, 01 Jan 1970/i);
+        expect(
+          response.headers.getSetCookie().find((line) => line.startsWith('bff=')),
+          `${path} ${cookie}`,
+        ).toMatch(/^bff=;.*expires=Thu, 01 Jan 1970/i);
       }
       // No cookie: nothing to clear.
       const bare = await signOut('/bff/logout');

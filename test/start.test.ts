@@ -43,7 +43,8 @@ async function start(cwd: string, env: Record<string, string>): Promise<Started>
   const stop = () => {
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
   };
-  for (let i = 0; i < 200 && !output.includes('Press Ctrl+C to stop') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 200 && !output.includes('Press Ctrl+C to stop') && child.exitCode === null; i++)
+    await new Promise((r) => setTimeout(r, 100));
   if (!output.includes('Press Ctrl+C to stop')) {
     stop();
     throw new Error(`dev/start.ts did not start:\n${output}`);
@@ -61,7 +62,14 @@ describe('npm start', () => {
     bffPort = await freePort();
     // The team's provider (a real oidc-provider, not the one dev/start.ts would start).
     teamIdp = await startIdp({
-      clients: [{ client_id: 'team-app', client_secret: 'team-secret-0123456789-0123456789', redirect_uris: [`http://localhost:${bffPort}/bff/callback`], post_logout_redirect_uris: [`http://localhost:${bffPort}/`] }],
+      clients: [
+        {
+          client_id: 'team-app',
+          client_secret: 'team-secret-0123456789-0123456789',
+          redirect_uris: [`http://localhost:${bffPort}/bff/callback`],
+          post_logout_redirect_uris: [`http://localhost:${bffPort}/`],
+        },
+      ],
       apiAudience: 'urn:team:api',
     });
     upstream = await startRecordingUpstream();
@@ -77,7 +85,7 @@ describe('npm start', () => {
     writeFileSync(
       join(dir, '.env'),
       [
-        '# the team\'s settings',
+        "# the team's settings",
         `OIDC_ISSUER=${teamIdp.issuer}`,
         'OIDC_CLIENT_ID=overridden-by-the-environment',
         'OIDC_CLIENT_SECRET="team-secret-0123456789-0123456789"',
@@ -108,7 +116,10 @@ describe('npm start', () => {
       // The BFF discovered the team's provider: ready, and sign-in goes there with the team's client.
       let ready = 0;
       for (let i = 0; i < 100 && ready !== 200; i++) {
-        ready = await fetch(`http://127.0.0.1:${bffPort}/readyz`).then((r) => r.status, () => 0);
+        ready = await fetch(`http://127.0.0.1:${bffPort}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
       }
       expect(ready).toBe(200);
@@ -125,7 +136,12 @@ describe('npm start', () => {
   it('with nothing set is the demo: the dev provider, its demo users and the demo routes', async () => {
     const [port, idpPort, apiPort, reportsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const empty = mkdtempSync(join(tmpdir(), 'bff-start-demo-'));
-    const started = await start(empty, { PORT: String(port), IDP_PORT: String(idpPort), API_PORT: String(apiPort), REPORTS_PORT: String(reportsPort) });
+    const started = await start(empty, {
+      PORT: String(port),
+      IDP_PORT: String(idpPort),
+      API_PORT: String(apiPort),
+      REPORTS_PORT: String(reportsPort),
+    });
     try {
       const banner = started.output();
       expect(banner).toContain('Demo users');

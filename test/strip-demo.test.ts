@@ -15,13 +15,17 @@ import { freePort } from './support/redis.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(root, 'node_modules/tsx/dist/cli.mjs');
 const MARKER = /^\s*(\/\/ demo:(start|end)|<!-- demo:(start|end) -->)\s*$/m;
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.email=ci@example.invalid', '-c', 'user.name=ci', ...args], { cwd, stdio: 'pipe' });
-const strip = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [TSX, 'dev/strip-demo/main.ts', ...args], { cwd, encoding: 'utf8' });
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.email=ci@example.invalid', '-c', 'user.name=ci', ...args], { cwd, stdio: 'pipe' });
+const strip = (cwd: string, ...args: string[]) =>
+  spawnSync(process.execPath, [TSX, 'dev/strip-demo/main.ts', ...args], { cwd, encoding: 'utf8' });
 
 /** The repository as a team gets it: its tracked files, committed in a fresh git, node_modules linked. */
 function copyOfTheKit(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bff-strip-'));
-  const files = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter((f) => f && existsSync(join(root, f)));
+  const files = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' })
+    .split('\0')
+    .filter((f) => f && existsSync(join(root, f)));
   execFileSync('cp', ['--parents', '-t', dir, ...files], { cwd: root });
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
   git(dir, 'init', '-q');
@@ -64,26 +68,41 @@ describe('npm run strip-demo on a copy of the repository', () => {
   });
 
   it('leaves code that typechecks and an SPA that builds', () => {
-    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], { cwd: dir, encoding: 'utf8' });
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(tsc.status, tsc.stdout).toBe(0);
-    const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'error'], { cwd: dir, encoding: 'utf8' });
+    const vite = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'error'],
+      { cwd: dir, encoding: 'utf8' },
+    );
     expect(vite.status, vite.stderr).toBe(0);
     expect(readFileSync(join(dir, 'web/dist/index.html'), 'utf8')).toContain('<script');
-  });
+  }, 180_000); // a whole-project typecheck and a build: a minute or more while the rest of the suite runs
 
   it('npm start then runs the minimal app: a signed-in GET /api/me reaches the tiny API through the BFF', async () => {
     const [port, idpPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
     let output = '';
     const child = spawn(process.execPath, [TSX, 'dev/start.ts'], {
       cwd: dir,
-      env: { PATH: process.env.PATH, STATIC_DIR: STATIC_FIXTURE, LOG_LEVEL: 'warn', PORT: String(port), IDP_PORT: String(idpPort), API_PORT: String(apiPort) },
+      env: {
+        PATH: process.env.PATH,
+        STATIC_DIR: STATIC_FIXTURE,
+        LOG_LEVEL: 'warn',
+        PORT: String(port),
+        IDP_PORT: String(idpPort),
+        API_PORT: String(apiPort),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      for (let i = 0; i < 200 && !output.includes('Press Ctrl+C to stop') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 200 && !output.includes('Press Ctrl+C to stop') && child.exitCode === null; i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect(output).toContain('Press Ctrl+C to stop');
       expect(output).toContain(`/api -> http://127.0.0.1:${apiPort}`);
       expect(output).not.toMatch(/\/reports|\/public/);
@@ -102,4 +121,3 @@ describe('npm run strip-demo on a copy of the repository', () => {
     }
   });
 });
-

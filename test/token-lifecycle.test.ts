@@ -29,7 +29,10 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
   const makeDue = (browser: TestBrowser) => stored().makeDue(browser);
   /** Calls through one instance with the browser's cookie (cookies are per host, so reuse them). */
   const call = (browser: TestBrowser, instance: number, path = '/rec/items', init: RequestInit = {}) =>
-    fetch(`${stack.bffs[instance]!.url}${path}`, { ...init, headers: { ...(init.headers as object), 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
+    fetch(`${stack.bffs[instance]!.url}${path}`, {
+      ...init,
+      headers: { ...(init.headers as object), 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! },
+    });
   const grants = (type: string) => stack.idp.stats.tokenGrants[type] ?? 0;
 
   it('refreshes after expiry and the call succeeds with a new token', async () => {
@@ -83,7 +86,10 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
     const { refreshToken } = stack.bff.deps.sessionTokens.open((await record(browser))!);
     const revoke = await fetch(`${stack.idp.issuer}/token/revocation`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ token: refreshToken!, token_type_hint: 'refresh_token' }),
     });
     expect(revoke.status).toBe(200);
@@ -123,7 +129,10 @@ describe('token lifecycle on two BFF instances sharing Redis', () => {
     expect(stack.idp.stats.revokedTokens).toBe(revokedBefore + 1);
     const refresh = await fetch(`${stack.idp.issuer}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken! }),
     });
     expect(refresh.status).toBe(400);

@@ -47,7 +47,12 @@ describe('tracing over OTLP/HTTP', () => {
     });
     // The signal's own endpoint wins over the general one, and the JSON encoding.
     jsonBff = await startBff(
-      { ...stack.env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'bff-json' },
+      {
+        ...stack.env,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_SERVICE_NAME: 'bff-json',
+      },
       jsonPort,
     );
     plainBff = await startBff({ ...stack.env, OTEL_EXPORTER_OTLP_ENDPOINT: undefined }, plainPort);
@@ -66,7 +71,8 @@ describe('tracing over OTLP/HTTP', () => {
     return receiver.spans;
   }
   const byName = (spans: ReceivedSpan[], name: string) => spans.filter((span) => span.name === name);
-  const childrenOf = (spans: ReceivedSpan[], parent: ReceivedSpan) => spans.filter((span) => span.parentSpanId === parent.spanId && span.traceId === parent.traceId);
+  const childrenOf = (spans: ReceivedSpan[], parent: ReceivedSpan) =>
+    spans.filter((span) => span.parentSpanId === parent.spanId && span.traceId === parent.traceId);
 
   it('exports a sign-in: a server span per request named by route, the code exchange and Redis as children', async () => {
     await stack.signIn();
@@ -74,7 +80,11 @@ describe('tracing over OTLP/HTTP', () => {
     expect(receiver.paths.every((path) => path === 'POST /v1/traces')).toBe(true);
     expect(spans.every((span) => span.encoding === 'protobuf')).toBe(true);
     const [login] = byName(spans, 'GET /bff/login');
-    expect(login).toMatchObject({ kind: SERVER, parentSpanId: '', attributes: { 'http.request.method': 'GET', 'http.route': '/bff/login', 'http.response.status_code': 302 } });
+    expect(login).toMatchObject({
+      kind: SERVER,
+      parentSpanId: '',
+      attributes: { 'http.request.method': 'GET', 'http.route': '/bff/login', 'http.response.status_code': 302 },
+    });
     const [callback] = byName(spans, 'GET /bff/callback');
     expect(callback).toMatchObject({ kind: SERVER, attributes: { 'http.route': '/bff/callback', 'http.response.status_code': 302 } });
     const children = childrenOf(spans, callback!);
@@ -82,13 +92,18 @@ describe('tracing over OTLP/HTTP', () => {
     expect(exchange).toMatchObject({ kind: CLIENT, statusCode: 0 });
     // The login transaction is taken once (GETDEL); the session is written (SET) and indexed.
     expect(children.map((span) => span.name)).toEqual(expect.arrayContaining(['redis GETDEL', 'redis SET', 'redis EVAL']));
-    expect(children.find((span) => span.name === 'redis GETDEL')!.attributes).toEqual({ 'db.system.name': 'redis', 'db.operation.name': 'GETDEL' });
+    expect(children.find((span) => span.name === 'redis GETDEL')!.attributes).toEqual({
+      'db.system.name': 'redis',
+      'db.operation.name': 'GETDEL',
+    });
   });
 
   it("makes the browser's traceparent the parent, and sends upstream the traceparent of the exported upstream span", async () => {
     const browser = await stack.signIn();
     const incoming = browserTraceparent();
-    const response = await browser.api(`${stack.bff.url}/rec/items/42?code=query-secret`, { headers: { traceparent: incoming.header, tracestate: 'vendor=abc' } });
+    const response = await browser.api(`${stack.bff.url}/rec/items/42?code=query-secret`, {
+      headers: { traceparent: incoming.header, tracestate: 'vendor=abc' },
+    });
     expect(response.status).toBe(200);
     const seen = stack.upstream.requests.at(-1)!;
     expect(seen.url).toBe('/v1/items/42?code=query-secret');
@@ -100,9 +115,20 @@ describe('tracing over OTLP/HTTP', () => {
 
     const spans = await exported();
     const upstream = spans.find((span) => span.spanId === sent![2]);
-    expect(upstream).toMatchObject({ traceId: incoming.traceId, kind: CLIENT, name: 'GET /rec', attributes: { 'http.route': '/rec', 'http.response.status_code': 200, 'server.address': '127.0.0.1' } });
+    expect(upstream).toMatchObject({
+      traceId: incoming.traceId,
+      kind: CLIENT,
+      name: 'GET /rec',
+      attributes: { 'http.route': '/rec', 'http.response.status_code': 200, 'server.address': '127.0.0.1' },
+    });
     const server = spans.find((span) => span.spanId === upstream!.parentSpanId);
-    expect(server).toMatchObject({ name: 'GET /rec', kind: SERVER, parentSpanId: incoming.spanId, traceId: incoming.traceId, attributes: { 'http.response.status_code': 200 } });
+    expect(server).toMatchObject({
+      name: 'GET /rec',
+      kind: SERVER,
+      parentSpanId: incoming.spanId,
+      traceId: incoming.traceId,
+      attributes: { 'http.response.status_code': 200 },
+    });
   });
 
   it('traces a WebSocket handshake: a server span by route, the upstream handshake as its child, the browser trace as parent', async () => {
@@ -118,7 +144,11 @@ describe('tracing over OTLP/HTTP', () => {
     ws.close();
     const spans = await exported();
     const server = spans.find((span) => span.name === 'GET /api websocket' && span.traceId === incoming.traceId);
-    expect(server).toMatchObject({ kind: SERVER, parentSpanId: incoming.spanId, attributes: { 'http.route': '/api', 'http.response.status_code': 101 } });
+    expect(server).toMatchObject({
+      kind: SERVER,
+      parentSpanId: incoming.spanId,
+      attributes: { 'http.route': '/api', 'http.response.status_code': 101 },
+    });
     const upstream = childrenOf(spans, server!).find((span) => span.kind === CLIENT && span.name === 'GET /api');
     expect(upstream).toMatchObject({ attributes: { 'http.response.status_code': 101 } });
     expect(JSON.stringify(spans)).not.toContain('query-secret');
@@ -178,7 +208,11 @@ describe('tracing over OTLP/HTTP', () => {
     const before = stack.bff.deps.sessionTokens.open(JSON.parse((await redis.client.get(key))!) as SessionRecord);
     secrets.push(sessionId, before.accessToken, before.refreshToken!, before.idToken!);
     await browser.api(`${stack.bff.url}/bff/user`);
-    await browser.api(`${stack.bff.url}/api/notes?q=private-words`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' });
+    await browser.api(`${stack.bff.url}/api/notes?q=private-words`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text":"hi"}',
+    });
     await storedSessions(redis, stack.bff.url).makeDue(browser);
     await browser.api(`${stack.bff.url}/rec/accounts/4711/secret-path`);
     const after = stack.bff.deps.sessionTokens.open(JSON.parse((await redis.client.get(key))!) as SessionRecord);
@@ -201,11 +235,16 @@ describe('tracing over OTLP/HTTP', () => {
       expect(text).not.toContain(secret);
       expect(raw).not.toContain(secret);
     }
-    for (const fragment of ['private-words', '4711', 'secret-path', 'bogus', 'query-secret', '/notes', '?']) expect(text).not.toContain(fragment);
+    for (const fragment of ['private-words', '4711', 'secret-path', 'bogus', 'query-secret', '/notes', '?'])
+      expect(text).not.toContain(fragment);
     const keys = new Set(spans.flatMap((span) => Object.keys(span.attributes)));
-    for (const forbidden of ['url.path', 'url.full', 'url.query', 'http.url', 'http.target', 'db.statement', 'db.query.text']) expect(keys.has(forbidden)).toBe(false);
+    for (const forbidden of ['url.path', 'url.full', 'url.query', 'http.url', 'http.target', 'db.statement', 'db.query.text'])
+      expect(keys.has(forbidden)).toBe(false);
     // Span names come from fixed sets and configured prefixes only.
-    for (const span of spans) expect(span.name, span.name).toMatch(/^((GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|_OTHER) (\/bff\/[a-z-]+(\/:handle)?|\/bff\/other|\/(api|rec|open|reports|public|svc)( websocket)?|proxy|health|static)|oidc [a-z_]+|redis [A-Z]+)$/);
+    for (const span of spans)
+      expect(span.name, span.name).toMatch(
+        /^((GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|_OTHER) (\/bff\/[a-z-]+(\/:handle)?|\/bff\/other|\/(api|rec|open|reports|public|svc)( websocket)?|proxy|health|static)|oidc [a-z_]+|redis [A-Z]+)$/,
+      );
   });
 
   it('with tracing off: no traceparent is made, the browser’s passes through untouched, nothing is exported', async () => {
@@ -246,7 +285,9 @@ describe('tracing off costs nothing', () => {
     expect([...packages].filter((name) => name.startsWith('@opentelemetry/'))).toEqual([]);
     expect(packages.has('koa')).toBe(true); // the walk does find packages
     // ...while the SDK module does import it, and is reached only through import().
-    expect(staticImports(join(root, 'bff/src/tracing/otel.ts')).some((name) => name.startsWith('@opentelemetry/sdk-trace-base'))).toBe(true);
+    expect(staticImports(join(root, 'bff/src/tracing/otel.ts')).some((name) => name.startsWith('@opentelemetry/sdk-trace-base'))).toBe(
+      true,
+    );
     expect(readFileSync(join(root, 'bff/src/tracing/tracing.ts'), 'utf8')).toContain("await import('./otel.js')");
   });
 });

@@ -11,8 +11,10 @@ import { storedSessions } from './support/stored-sessions.js';
 const UA = {
   chromeLinux: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
   firefoxWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0',
-  safariIphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
-  edgeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
+  safariIphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  edgeWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
 };
 const PUBLIC_HANDLE = /^[A-Za-z0-9_-]{22}$/;
 
@@ -67,17 +69,23 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
   };
   const stored = () => storedSessions(redis, stack.bff.url);
   const storedFor = (browser: TestBrowser) => storedSessions(redis, stack.bffs[home.get(browser)!]!.url);
-  const refreshTokenOf = async (browser: TestBrowser) => stack.bff.deps.sessionTokens.open((await storedFor(browser).record(browser))!).refreshToken!;
+  const refreshTokenOf = async (browser: TestBrowser) =>
+    stack.bff.deps.sessionTokens.open((await storedFor(browser).record(browser))!).refreshToken!;
   /** A refresh grant straight at the provider: what a thief holding the refresh token would try. */
   const refreshAtProvider = (refreshToken: string) =>
     fetch(`${stack.idp.issuer}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
     });
   /** 401 on /bff/user and on a proxied call, on both instances. */
   const signedOutEverywhere = async (browser: TestBrowser) => {
-    const statuses = await Promise.all([0, 1].flatMap((i) => [call(browser, i, '/bff/user?slide=false'), call(browser, i, '/rec/items')]).map(async (r) => (await r).status));
+    const statuses = await Promise.all(
+      [0, 1].flatMap((i) => [call(browser, i, '/bff/user?slide=false'), call(browser, i, '/rec/items')]).map(async (r) => (await r).status),
+    );
     return statuses.every((status) => status === 401);
   };
 
@@ -125,7 +133,9 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
     expect(text).not.toMatch(/Mozilla|AppleWebKit|Gecko/);
 
     // Stable for the session's life, the same on both instances and from every device.
-    expect(await list(desktop, 0)).toEqual(sessions.map((s) => ({ ...s, current: s.device === 'Firefox on Windows', lastActiveAt: expect.any(Number) })));
+    expect(await list(desktop, 0)).toEqual(
+      sessions.map((s) => ({ ...s, current: s.device === 'Firefox on Windows', lastActiveAt: expect.any(Number) })),
+    );
     const bobList = await list(bobs, 0);
     expect(bobList).toEqual([expect.objectContaining({ device: 'Edge on Windows', current: true })]);
     expect(sessions.map((s) => s.handle)).not.toContain(bobList[0]!.handle);
@@ -278,7 +288,8 @@ for (const store of ['redis', 'memory'] as const) {
 
       const statuses: number[] = [];
       const ends: number[] = [];
-      const sessionsOf = async (browser: TestBrowser) => ((await (await browser.api(`${stack.bff.url}/bff/sessions`)).json()) as UserSessions).sessions;
+      const sessionsOf = async (browser: TestBrowser) =>
+        ((await (await browser.api(`${stack.bff.url}/bff/sessions`)).json()) as UserSessions).sessions;
       let quietMidway: UserSessions['sessions'][number] | undefined;
       const startedAt = Date.now();
       while (Date.now() - startedAt < (IDLE + 1.5) * 1000) {
@@ -323,7 +334,8 @@ describe("the user's session index in Redis", () => {
 
   const call = (browser: TestBrowser, path: string, init: RequestInit = {}) =>
     fetch(`${stack.bff.url}${path}`, { ...init, headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url) ?? '' } });
-  const devicesOf = async (browser: TestBrowser) => ((await (await call(browser, '/bff/sessions')).json()) as UserSessions).sessions.map((s) => s.device).sort();
+  const devicesOf = async (browser: TestBrowser) =>
+    ((await (await call(browser, '/bff/sessions')).json()) as UserSessions).sessions.map((s) => s.device).sort();
 
   it('names no user in any key (a keyed hash of issuer and sub); listing, ending the others and back-channel logout by sub still work', async () => {
     const laptop = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.chromeLinux }));
@@ -335,7 +347,10 @@ describe("the user's session index in Redis", () => {
     expect(names.length).toBeGreaterThan(4);
     const issuer = new URL(stack.idp.issuer);
     for (const identifier of [ALICE.sub, BOB.sub, stack.idp.issuer, issuer.host]) {
-      expect(names.filter((name) => name.includes(identifier)), identifier).toEqual([]);
+      expect(
+        names.filter((name) => name.includes(identifier)),
+        identifier,
+      ).toEqual([]);
     }
     expect(await redis.client.scard(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }))).toBe(3);
 
@@ -347,7 +362,11 @@ describe("the user's session index in Redis", () => {
     expect(await devicesOf(tablet)).toEqual(['Edge on Windows']);
 
     const token = await logoutTokenFor(stack, { sub: ALICE.sub });
-    const logout = await fetch(`${stack.bff.url}/bff/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+    const logout = await fetch(`${stack.bff.url}/bff/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: token }),
+    });
     expect(logout.status).toBe(200);
     expect((await call(tablet, '/bff/user')).status).toBe(401);
     expect((await call(bobs, '/bff/user')).status).toBe(200); // another user's sessions are untouched
@@ -358,14 +377,19 @@ describe("the user's session index in Redis", () => {
     const second = await stack.signIn(ALICE, stack.bff, new TestBrowser({ userAgent: UA.safariIphone }));
     const rotatedKey = 'rotated-session-key-0123456789abcdef-012345';
     const rotated = await startBff({ ...stack.env, SESSION_KEYS: `${rotatedKey},${TEST_SESSION_KEY}` });
-    const at = (browser: TestBrowser, path: string) => fetch(`${rotated.url}${path}`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
+    const at = (browser: TestBrowser, path: string) =>
+      fetch(`${rotated.url}${path}`, { headers: { 'x-csrf': '1', cookie: browser.cookieHeader(stack.bff.url)! } });
     try {
       // The first session moves to the new key as it is read; the second is still indexed under the old one.
       const listed = (await (await at(first, '/bff/sessions')).json()) as UserSessions;
       expect(listed.sessions.map((s) => s.device).sort()).toEqual(['Chrome on Linux', 'Safari on iOS']);
       expect(await redis.client.scard(userIndexKey({ iss: stack.idp.issuer, sub: ALICE.sub }, rotatedKey))).toBe(1);
       const token = await logoutTokenFor(stack, { sub: ALICE.sub });
-      const logout = await fetch(`${rotated.url}/bff/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+      const logout = await fetch(`${rotated.url}/bff/backchannel-logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: token }),
+      });
       expect(logout.status).toBe(200);
       for (const browser of [first, second]) expect((await at(browser, '/bff/user')).status).toBe(401);
     } finally {
@@ -383,7 +407,11 @@ describe("the user's session index in Redis", () => {
     await redis.client.sadd(`bff:by-sub:{${ALICE.sub}}`, handle);
     expect(await devicesOf(current)).toEqual(['Chrome on Linux', 'Firefox on Windows']);
     const token = await logoutTokenFor(stack, { sub: ALICE.sub });
-    const logout = await fetch(`${stack.bff.url}/bff/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+    const logout = await fetch(`${stack.bff.url}/bff/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: token }),
+    });
     expect(logout.status).toBe(200);
     expect((await call(old, '/bff/user')).status).toBe(401);
     expect(await redis.client.exists(`bff:by-sub:{${ALICE.sub}}`)).toBe(0);

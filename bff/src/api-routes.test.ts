@@ -21,7 +21,11 @@ describe('API_ROUTES', () => {
   });
 
   it('keeps #anonymous as another spelling of token=none', () => {
-    expect(only('/public=http://h:5000#anonymous')).toMatchObject({ token: 'none', target: undefined, upstream: new URL('http://h:5000/') });
+    expect(only('/public=http://h:5000#anonymous')).toMatchObject({
+      token: 'none',
+      target: undefined,
+      upstream: new URL('http://h:5000/'),
+    });
     expect(only('/public=http://h:5000#token=none').token).toBe('none');
   });
 
@@ -30,14 +34,18 @@ describe('API_ROUTES', () => {
   });
 
   it('decodes options like a query string: + and %20 separate scopes', () => {
-    const route = only('/reports=http://reports:5000#token=client&scope=reports.read+reports.export&resource=https%3A%2F%2Freports.example%2F&websocket=true&timeout=1500');
+    const route = only(
+      '/reports=http://reports:5000#token=client&scope=reports.read+reports.export&resource=https%3A%2F%2Freports.example%2F&websocket=true&timeout=1500',
+    );
     expect(route).toMatchObject({ token: 'client', websocket: true, timeoutMs: 1500 });
     expect(route.target).toMatchObject({ resource: 'https://reports.example/', scope: 'reports.read reports.export' });
     expect(only('/r=http://h#scope=a%20b').target?.scope).toBe('a b');
   });
 
   it('gives equal (resource, scope) pairs one token identity, and different pairs different ones', () => {
-    const { routes } = parse('/a=http://h#resource=urn:x&scope=s,/b=http://i#token=user-or-client&resource=urn:x&scope=s,/c=http://h#resource=urn:x,/d=http://h#scope=s');
+    const { routes } = parse(
+      '/a=http://h#resource=urn:x&scope=s,/b=http://i#token=user-or-client&resource=urn:x&scope=s,/c=http://h#resource=urn:x,/d=http://h#scope=s',
+    );
     const ids = routes.map((route) => route.target!.id);
     expect(ids[0]).toBe(ids[1]);
     expect(new Set(ids).size).toBe(3);
@@ -63,7 +71,13 @@ describe('API_ROUTES', () => {
   ])('refuses %s, naming the entry', (entry, message) => {
     const { routes, problems } = parse(entry);
     expect(routes).toEqual([]);
-    expect(problems).toEqual([expect.stringMatching(new RegExp(`^API_ROUTES entry "${entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}": .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))]);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^API_ROUTES entry "${entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}": .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+        ),
+      ),
+    ]);
   });
 
   it('explains bad prefixes, upstreams and repeats', () => {
@@ -81,6 +95,10 @@ describe('API_ROUTES', () => {
   });
 
   it('puts longer prefixes first, so the most specific route wins whatever the order written', () => {
-    expect(parse('/api=http://h,/api/admin=http://i#token=client,/b=http://j').routes.map((route) => route.prefix)).toEqual(['/api/admin', '/api', '/b']);
+    expect(parse('/api=http://h,/api/admin=http://i#token=client,/b=http://j').routes.map((route) => route.prefix)).toEqual([
+      '/api/admin',
+      '/api',
+      '/b',
+    ]);
   });
 });

@@ -41,7 +41,8 @@ export interface ApiRoute {
 /** The route needs the user's session: without one its calls are refused with 401. */
 export const needsSession = (route: ApiRoute) => route.token === 'user';
 /** The route uses the user's token whenever a session exists. */
-export const usesSession = (route: ApiRoute) => route.token === 'user' || route.token === 'user-or-none' || route.token === 'user-or-client';
+export const usesSession = (route: ApiRoute) =>
+  route.token === 'user' || route.token === 'user-or-none' || route.token === 'user-or-client';
 /** Without a session, the route's calls carry the BFF's own client-credentials token. */
 export const usesClientToken = (route: ApiRoute) => route.token === 'client' || route.token === 'user-or-client';
 
@@ -56,7 +57,10 @@ type Option = (typeof OPTIONS)[number];
 export function parseRoutes(value: string, defaultTimeoutMs: number): { routes: ApiRoute[]; problems: string[] } {
   const routes: ApiRoute[] = [];
   const problems: string[] = [];
-  for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const parsed = parseEntry(entry, defaultTimeoutMs);
     if (typeof parsed === 'string') problems.push(`API_ROUTES entry "${entry}": ${parsed}`);
     else routes.push(parsed);
@@ -80,7 +84,8 @@ function parseEntry(entry: string, defaultTimeoutMs: number): ApiRoute | string 
   const at = entry.indexOf('=');
   const prefix = entry.slice(0, at).trim();
   const target = entry.slice(at + 1).trim();
-  if (at < 1 || !PREFIX.test(prefix) || prefix.startsWith('/bff')) return 'needs a prefix like /api (letters, digits, -._~; not under /bff)';
+  if (at < 1 || !PREFIX.test(prefix) || prefix.startsWith('/bff'))
+    return 'needs a prefix like /api (letters, digits, -._~; not under /bff)';
   if (!URL.canParse(target) || !/^https?:$/.test(new URL(target).protocol)) return 'needs an http(s) upstream URL';
   const upstream = new URL(target);
   const options = readOptions(upstream.hash.slice(1));
@@ -102,11 +107,13 @@ function parseEntry(entry: string, defaultTimeoutMs: number): ApiRoute | string 
   if (resource !== undefined && !isResourceIndicator(resource)) return 'resource must be an absolute URI without a fragment (RFC 8707)';
   if (scope !== undefined && !SCOPE.test(scope)) return 'scope must be space-separated scope names (+ or %20 between them)';
   if (token === 'none' && (resource !== undefined || scope !== undefined)) return 'token=none takes no resource or scope';
-  if (options.websocket !== undefined && options.websocket !== 'true' && options.websocket !== 'false') return 'websocket must be true or false';
+  if (options.websocket !== undefined && options.websocket !== 'true' && options.websocket !== 'false')
+    return 'websocket must be true or false';
   let timeoutMs = defaultTimeoutMs;
   if (options.timeout !== undefined) {
     timeoutMs = Number(options.timeout);
-    if (!/^\d+$/.test(options.timeout) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) return `timeout must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`;
+    if (!/^\d+$/.test(options.timeout) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS)
+      return `timeout must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`;
   }
   return {
     prefix,
@@ -136,6 +143,9 @@ function isResourceIndicator(value: string): boolean {
 
 function tokenTarget(resource: string | undefined, scope: string | undefined): TokenTarget {
   // Short: the id is stored in every session record that holds this route's token.
-  const id = createHash('sha256').update(`${resource ?? ''}\n${scope ?? ''}`).digest('base64url').slice(0, 12);
+  const id = createHash('sha256')
+    .update(`${resource ?? ''}\n${scope ?? ''}`)
+    .digest('base64url')
+    .slice(0, 12);
   return { id, ...(resource === undefined ? {} : { resource }), ...(scope === undefined ? {} : { scope }) };
 }

@@ -64,7 +64,9 @@ describe('the shape of bff/src', () => {
   });
 
   it('has no file over 300 lines', () => {
-    const long = files.map((file) => [file, readFileSync(join(root, file), 'utf8').split('\n').length] as const).filter(([, lines]) => lines > 300);
+    const long = files
+      .map((file) => [file, readFileSync(join(root, file), 'utf8').split('\n').length] as const)
+      .filter(([, lines]) => lines > 300);
     expect(long).toEqual([]);
   });
 });

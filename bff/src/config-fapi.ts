@@ -60,9 +60,12 @@ export function readFapiSettings(env: FapiEnv): { settings: FapiSettings; proble
   const secret = env.OIDC_CLIENT_SECRET || undefined;
   const kid = env.OIDC_CLIENT_KEY_ID?.trim() || undefined;
   if (!assertion && !secret) problems.push('OIDC_CLIENT_SECRET is required');
-  if (assertion && !env.OIDC_CLIENT_PRIVATE_KEY?.trim()) problems.push('OIDC_CLIENT_PRIVATE_KEY is required when OIDC_CLIENT_AUTH=private_key_jwt');
+  if (assertion && !env.OIDC_CLIENT_PRIVATE_KEY?.trim())
+    problems.push('OIDC_CLIENT_PRIVATE_KEY is required when OIDC_CLIENT_AUTH=private_key_jwt');
   if (!assertion && env.OIDC_CLIENT_PRIVATE_KEY?.trim()) {
-    problems.push(`OIDC_CLIENT_PRIVATE_KEY is set but OIDC_CLIENT_AUTH is ${env.OIDC_CLIENT_AUTH} (set OIDC_CLIENT_AUTH=private_key_jwt to use the key)`);
+    problems.push(
+      `OIDC_CLIENT_PRIVATE_KEY is set but OIDC_CLIENT_AUTH is ${env.OIDC_CLIENT_AUTH} (set OIDC_CLIENT_AUTH=private_key_jwt to use the key)`,
+    );
   }
   if (kid && !env.OIDC_CLIENT_PRIVATE_KEY?.trim()) problems.push('OIDC_CLIENT_KEY_ID is set without OIDC_CLIENT_PRIVATE_KEY');
   const clientKey = assertion ? key('OIDC_CLIENT_PRIVATE_KEY', env.OIDC_CLIENT_PRIVATE_KEY, { kid, allowed: CLIENT_KEY_ALGS }) : undefined;
@@ -73,7 +76,8 @@ export function readFapiSettings(env: FapiEnv): { settings: FapiSettings; proble
   if (dpop && !env.DPOP_PRIVATE_KEY?.trim()) {
     // A token is bound to one key: every instance and worker must sign with the same one.
     if (env.production) problems.push('DPOP_PRIVATE_KEY is required in production when OIDC_DPOP=true (all instances must share one key)');
-    else if (env.workers > 1) problems.push('DPOP_PRIVATE_KEY is required when OIDC_DPOP=true and BFF_WORKERS is above 1 (all workers must share one key)');
+    else if (env.workers > 1)
+      problems.push('DPOP_PRIVATE_KEY is required when OIDC_DPOP=true and BFF_WORKERS is above 1 (all workers must share one key)');
   }
   return {
     problems,

@@ -21,7 +21,14 @@ export const otlpProtocol = (name: string) =>
   z
     .enum(OTLP_PROTOCOLS, { error: `${name} must be http/protobuf or http/json (the BFF exports over OTLP/HTTP; grpc is not supported)` })
     .optional();
-export const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+export const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 
 /**
  * The OTLP/HTTP traces URL, as OpenTelemetry's exporters read these variables: the signal's own

@@ -26,7 +26,9 @@ describe('configuration', () => {
     expect(config.sameSite).toBe('strict');
     expect(config.apiTimeoutMs).toBe(30000);
     expect(config.clientAuth).toBe('client_secret_basic');
-    expect(config.apiRoutes).toEqual([{ prefix: '/api', upstream: new URL('http://127.0.0.1:4000'), token: 'user', target: undefined, websocket: false, timeoutMs: 30000 }]);
+    expect(config.apiRoutes).toEqual([
+      { prefix: '/api', upstream: new URL('http://127.0.0.1:4000'), token: 'user', target: undefined, websocket: false, timeoutMs: 30000 },
+    ]);
     expect(config.secureCookies).toBe(false);
   });
 
@@ -74,19 +76,30 @@ describe('configuration', () => {
   });
 
   it('reports bad API_ROUTES entries with everything else, and gives routes the API_TIMEOUT_MS default', () => {
-    expect(problems({ ...base, API_ROUTES: '/a=http://h#token=admin', SESSION_SAMESITE: 'none' })).toEqual(['SESSION_SAMESITE must be strict or lax', expect.stringContaining('"/a=http://h#token=admin": token must be one of')]);
-    expect(loadConfig({ ...base, API_TIMEOUT_MS: '1234', API_ROUTES: '/a=http://h,/b=http://h#timeout=99' }).apiRoutes.map((route) => route.timeoutMs)).toEqual([1234, 99]);
+    expect(problems({ ...base, API_ROUTES: '/a=http://h#token=admin', SESSION_SAMESITE: 'none' })).toEqual([
+      'SESSION_SAMESITE must be strict or lax',
+      expect.stringContaining('"/a=http://h#token=admin": token must be one of'),
+    ]);
+    expect(
+      loadConfig({ ...base, API_TIMEOUT_MS: '1234', API_ROUTES: '/a=http://h,/b=http://h#timeout=99' }).apiRoutes.map(
+        (route) => route.timeoutMs,
+      ),
+    ).toEqual([1234, 99]);
   });
 
   it('refuses OIDC_AUTH_PARAMS that would override protocol parameters', () => {
-    expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=consent&state=x' })).toEqual(['OIDC_AUTH_PARAMS must not set state (the BFF sets it)']);
+    expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=consent&state=x' })).toEqual([
+      'OIDC_AUTH_PARAMS must not set state (the BFF sets it)',
+    ]);
   });
 
   it('reads METRICS_PORT and METRICS_HOST (default HOST), and refuses a METRICS_PORT equal to PORT', () => {
     expect(loadConfig(base).metrics).toEqual({ port: undefined, host: '127.0.0.1' });
     expect(loadConfig({ ...base, HOST: '0.0.0.0', METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
     expect(loadConfig({ ...base, METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5' }).metrics).toEqual({ port: 9464, host: '10.0.0.5' });
-    expect(problems({ ...base, PORT: '8080', METRICS_PORT: '8080' })).toEqual(['METRICS_PORT must differ from PORT (/metrics gets a listener of its own)']);
+    expect(problems({ ...base, PORT: '8080', METRICS_PORT: '8080' })).toEqual([
+      'METRICS_PORT must differ from PORT (/metrics gets a listener of its own)',
+    ]);
     expect(problems({ ...base, METRICS_PORT: 'prometheus' })).toEqual([expect.stringContaining('METRICS_PORT')]);
   });
 
@@ -99,10 +112,18 @@ describe('configuration', () => {
 });
 
 describe('configuration: hardening', () => {
-  const production = { ...base, NODE_ENV: 'production', SESSION_KEYS: key, REDIS_URL: 'redis://127.0.0.1:6379', PUBLIC_URL: 'https://app.example.com' };
+  const production = {
+    ...base,
+    NODE_ENV: 'production',
+    SESSION_KEYS: key,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    PUBLIC_URL: 'https://app.example.com',
+  };
 
   it('refuses an http:// issuer in production unless it is loopback or explicitly allowed', () => {
-    expect(problems({ ...production, OIDC_ISSUER: 'http://id.example.com' })).toEqual([expect.stringContaining('OIDC_ISSUER must be https in production')]);
+    expect(problems({ ...production, OIDC_ISSUER: 'http://id.example.com' })).toEqual([
+      expect.stringContaining('OIDC_ISSUER must be https in production'),
+    ]);
     expect(problems({ ...production, OIDC_ISSUER: 'http://127.0.0.1:4001' })).toEqual([]);
     expect(problems({ ...production, OIDC_ISSUER: 'http://localhost:4001' })).toEqual([]);
     expect(problems({ ...production, OIDC_ISSUER: 'http://id.example.com', ALLOW_INSECURE_ISSUER: 'true' })).toEqual([]);
@@ -118,8 +139,20 @@ describe('configuration: hardening', () => {
 
   it('accepts extra forwarded headers but refuses any that carry credentials, routing or client-address claims', () => {
     expect(loadConfig({ ...base, API_FORWARD_HEADERS: 'X-Tenant, X-Api-Version' }).forwardHeaders).toEqual(['x-tenant', 'x-api-version']);
-    for (const name of ['X-Forwarded-User', 'X-Original-URL', 'Authorization', 'Cookie', 'X-Forwarded-For', 'Forwarded', 'X-Real-IP', 'X-HTTP-Method-Override', 'X-Auth-Request-Email']) {
-      expect(problems({ ...base, API_FORWARD_HEADERS: name }), name).toEqual([expect.stringContaining(`API_FORWARD_HEADERS: ${name} must never be forwarded`)]);
+    for (const name of [
+      'X-Forwarded-User',
+      'X-Original-URL',
+      'Authorization',
+      'Cookie',
+      'X-Forwarded-For',
+      'Forwarded',
+      'X-Real-IP',
+      'X-HTTP-Method-Override',
+      'X-Auth-Request-Email',
+    ]) {
+      expect(problems({ ...base, API_FORWARD_HEADERS: name }), name).toEqual([
+        expect.stringContaining(`API_FORWARD_HEADERS: ${name} must never be forwarded`),
+      ]);
     }
     expect(problems({ ...base, API_FORWARD_HEADERS: 'bad header' })).toEqual([expect.stringContaining('is not a header name')]);
   });
@@ -130,7 +163,7 @@ describe('configuration: hardening', () => {
     expect(problems({ ...base, OIDC_TIMEOUT_MS: 'soon' })).toEqual([expect.stringContaining('OIDC_TIMEOUT_MS')]);
   });
 
-  it('turns tracing on only with an OTLP endpoint, with OpenTelemetry\'s defaults and precedence', () => {
+  it("turns tracing on only with an OTLP endpoint, with OpenTelemetry's defaults and precedence", () => {
     expect(loadConfig(base).tracing).toBeUndefined();
     expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }).tracing).toEqual({
       url: 'http://127.0.0.1:4318/v1/traces',
@@ -149,9 +182,24 @@ describe('configuration: hardening', () => {
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0.25',
     }).tracing;
-    expect(traced).toEqual({ url: 'http://collector:4318/custom/traces', protocol: 'http/json', serviceName: 'shop-bff', sampler: 'parentbased_traceidratio', samplerRatio: 0.25 });
-    expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
-    expect(problems({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_SAMPLER_ARG: '2' })).toEqual([
+    expect(traced).toEqual({
+      url: 'http://collector:4318/custom/traces',
+      protocol: 'http/json',
+      serviceName: 'shop-bff',
+      sampler: 'parentbased_traceidratio',
+      samplerRatio: 0.25,
+    });
+    expect(
+      loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).tracing,
+    ).toBeUndefined();
+    expect(
+      problems({
+        ...base,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_TRACES_SAMPLER_ARG: '2',
+      }),
+    ).toEqual([
       'OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (the BFF exports over OTLP/HTTP; grpc is not supported)',
       'OTEL_TRACES_SAMPLER_ARG must be between 0 and 1',
     ]);

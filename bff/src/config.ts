@@ -19,10 +19,7 @@ const csv = (value: string) =>
     .filter(Boolean);
 
 const url = (name: string) =>
-  z.string().refine(
-    (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
-    `${name} must be an http(s) URL`,
-  );
+  z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), `${name} must be an http(s) URL`);
 
 const seconds = (name: string, fallback: number) =>
   z.coerce
@@ -40,12 +37,25 @@ function isLoopbackHost(hostname: string): boolean {
 function forwardHeaderProblems(names: string[]): string[] {
   return names.flatMap((name) => {
     if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return [`API_FORWARD_HEADERS: "${name}" is not a header name`];
-    if (isNeverForwarded(name.toLowerCase())) return [`API_FORWARD_HEADERS: ${name} must never be forwarded (it carries credentials, routing or client-address claims)`];
+    if (isNeverForwarded(name.toLowerCase()))
+      return [`API_FORWARD_HEADERS: ${name} must never be forwarded (it carries credentials, routing or client-address claims)`];
     return [];
   });
 }
 
-const RESERVED_AUTH_PARAMS = ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope', 'request_uri', 'request', 'dpop_jkt'];
+const RESERVED_AUTH_PARAMS = [
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'redirect_uri',
+  'client_id',
+  'response_type',
+  'scope',
+  'request_uri',
+  'request',
+  'dpop_jkt',
+];
 
 const envSchema = z
   .object({
@@ -78,7 +88,10 @@ const envSchema = z
     OIDC_AUTH_PARAMS: z.string().default(''),
     REDIS_URL: z
       .string()
-      .refine((value) => /^rediss?(\+(sentinel|cluster))?:\/\//.test(value), 'REDIS_URL must be a redis:// or rediss:// URL (+sentinel or +cluster)')
+      .refine(
+        (value) => /^rediss?(\+(sentinel|cluster))?:\/\//.test(value),
+        'REDIS_URL must be a redis:// or rediss:// URL (+sentinel or +cluster)',
+      )
       .optional(),
     SESSION_KEYS: z.string().optional(),
     API_ROUTES: z.string().default(`/api=${DEMO_API}`),
@@ -95,11 +108,30 @@ const envSchema = z
     ALLOW_INSECURE_ISSUER: z.enum(['true', 'false']).default('false'),
     OIDC_TIMEOUT_MS: z.coerce.number({ error: 'OIDC_TIMEOUT_MS must be a number' }).int().positive().max(600_000).default(30000),
     LOGIN_RATE_LIMIT: z.coerce.number({ error: 'LOGIN_RATE_LIMIT must be a number' }).int().min(0).default(30),
-    MAX_BODY_BYTES: z.coerce.number({ error: 'MAX_BODY_BYTES must be a number' }).int().positive().default(10 * 1024 * 1024),
+    MAX_BODY_BYTES: z.coerce
+      .number({ error: 'MAX_BODY_BYTES must be a number' })
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
     // Budgets (docs/budgets.md): what one caller may hold at once, and how long.
-    API_MAX_CALLS_PER_SESSION: z.coerce.number({ error: 'API_MAX_CALLS_PER_SESSION must be a number' }).int().positive().max(10_000).default(32),
-    API_BODY_TIMEOUT_MS: z.coerce.number({ error: 'API_BODY_TIMEOUT_MS must be a number' }).int().positive().max(3_600_000).default(120_000),
-    WS_MAX_MESSAGE_BYTES: z.coerce.number({ error: 'WS_MAX_MESSAGE_BYTES must be a number' }).int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+    API_MAX_CALLS_PER_SESSION: z.coerce
+      .number({ error: 'API_MAX_CALLS_PER_SESSION must be a number' })
+      .int()
+      .positive()
+      .max(10_000)
+      .default(32),
+    API_BODY_TIMEOUT_MS: z.coerce
+      .number({ error: 'API_BODY_TIMEOUT_MS must be a number' })
+      .int()
+      .positive()
+      .max(3_600_000)
+      .default(120_000),
+    WS_MAX_MESSAGE_BYTES: z.coerce
+      .number({ error: 'WS_MAX_MESSAGE_BYTES must be a number' })
+      .int()
+      .positive()
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'SHUTDOWN_TIMEOUT_MS must be a number' }).int().min(0).max(600_000).default(10_000),
     SESSION_CACHE_ENTRIES: z.coerce.number({ error: 'SESSION_CACHE_ENTRIES must be a number' }).int().min(0).max(1_000_000).default(10_000),
     BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
@@ -110,7 +142,9 @@ const envSchema = z
     OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol('OTEL_EXPORTER_OTLP_PROTOCOL'),
     OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'),
     OTEL_SERVICE_NAME: z.string().min(1).default('bff'),
-    OTEL_TRACES_SAMPLER: z.enum(SAMPLERS, { error: `OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
+    OTEL_TRACES_SAMPLER: z
+      .enum(SAMPLERS, { error: `OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}` })
+      .default('parentbased_always_on'),
     OTEL_TRACES_SAMPLER_ARG: z.coerce
       .number({ error: 'OTEL_TRACES_SAMPLER_ARG must be a number' })
       .min(0, 'OTEL_TRACES_SAMPLER_ARG must be between 0 and 1')
@@ -143,8 +177,10 @@ const envSchema = z
       }
       if (env.BFF_WORKERS > 1 && !env.REDIS_URL) problem('BFF_WORKERS above 1 needs REDIS_URL (workers share sessions through Redis)');
       // Without SESSION_KEYS each worker makes its own random key: users would be signed out at random.
-      if (env.BFF_WORKERS > 1 && sessionKeys.length === 0) problem('BFF_WORKERS above 1 needs SESSION_KEYS (each worker would make its own key and sign users out at random)');
-      if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) problem('METRICS_PORT must differ from PORT (/metrics gets a listener of its own)');
+      if (env.BFF_WORKERS > 1 && sessionKeys.length === 0)
+        problem('BFF_WORKERS above 1 needs SESSION_KEYS (each worker would make its own key and sign users out at random)');
+      if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT)
+        problem('METRICS_PORT must differ from PORT (/metrics gets a listener of its own)');
       if (env.SESSION_ABSOLUTE_TIMEOUT < env.SESSION_IDLE_TIMEOUT) {
         problem('SESSION_ABSOLUTE_TIMEOUT must not be shorter than SESSION_IDLE_TIMEOUT');
       }
@@ -152,7 +188,11 @@ const envSchema = z
       for (const reserved of RESERVED_AUTH_PARAMS) {
         if (authParams.has(reserved)) problem(`OIDC_AUTH_PARAMS must not set ${reserved} (the BFF sets it)`);
       }
-      if (CLIENT_AUTH_METHODS.includes(env.OIDC_CLIENT_AUTH) && ['auto', 'true', 'false'].includes(env.OIDC_PAR) && ['true', 'false'].includes(env.OIDC_DPOP)) {
+      if (
+        CLIENT_AUTH_METHODS.includes(env.OIDC_CLIENT_AUTH) &&
+        ['auto', 'true', 'false'].includes(env.OIDC_PAR) &&
+        ['true', 'false'].includes(env.OIDC_DPOP)
+      ) {
         readFapiSettings(fapiEnv(env)).problems.forEach(problem);
       }
       if (typeof env.API_ROUTES === 'string') parseRoutes(env.API_ROUTES, 1).problems.forEach(problem);
@@ -160,7 +200,9 @@ const envSchema = z
       if (production && typeof env.OIDC_ISSUER === 'string' && URL.canParse(env.OIDC_ISSUER)) {
         const issuer = new URL(env.OIDC_ISSUER);
         if (issuer.protocol === 'http:' && !isLoopbackHost(issuer.hostname) && env.ALLOW_INSECURE_ISSUER !== 'true') {
-          problem('OIDC_ISSUER must be https in production unless its host is a loopback address (set ALLOW_INSECURE_ISSUER=true to override)');
+          problem(
+            'OIDC_ISSUER must be https in production unless its host is a loopback address (set ALLOW_INSECURE_ISSUER=true to override)',
+          );
         }
       }
     },

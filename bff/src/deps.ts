@@ -71,7 +71,8 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   const store = options.kv ?? (config.redisUrl ? new RedisStore(connectRedis(config.redisUrl)) : new MemoryStore());
   // Redis commands become spans only when tracing is on: otherwise the store is not wrapped at all.
   const kv = tracing && store instanceof RedisStore ? tracedStore(store, tracing) : store;
-  if (!config.redisUrl && !options.kv) log.warn('REDIS_URL is not set: sessions are kept in memory (development only; lost on restart, not shared)');
+  if (!config.redisUrl && !options.kv)
+    log.warn('REDIS_URL is not set: sessions are kept in memory (development only; lost on restart, not shared)');
   let secrets = config.sessionKeys;
   if (secrets.length === 0) {
     log.warn('SESSION_KEYS is not set: using a random key for this process (development only)');
@@ -85,11 +86,19 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   );
   const sync = new SessionSync(kv, cache, log);
   void sync.start();
-  const sessions = new SessionStore(kv, { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout, refreshLockMs: options.refreshLockMs }, secrets, sync, config.issuer.href);
+  const sessions = new SessionStore(
+    kv,
+    { idleSeconds: config.idleTimeout, absoluteSeconds: config.absoluteTimeout, refreshLockMs: options.refreshLockMs },
+    secrets,
+    sync,
+    config.issuer.href,
+  );
   let dpopKey = config.dpop.key;
   if (config.dpop.enabled && !dpopKey) {
     // Tokens are bound to this key: another instance, or this one after a restart, cannot use them.
-    log.warn('OIDC_DPOP=true without DPOP_PRIVATE_KEY: using a random DPoP key for this process (development only; instances cannot share tokens)');
+    log.warn(
+      'OIDC_DPOP=true without DPOP_PRIVATE_KEY: using a random DPoP key for this process (development only; instances cannot share tokens)',
+    );
     dpopKey = randomDpopKey();
   }
   const oidc = new OidcClient(config, log, dpopKey);
@@ -102,5 +111,21 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record));
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
   const dpopProofs = dpopKey ? new DpopProofs(dpopKey) : undefined;
-  return { config, log, kv, sessions, hotSessions, loginTransactions: new LoginTransactions(kv), logoutTokens: new LogoutTokenLedger(kv), sync, vault, oidc, sessionTokens, clientTokens, dpopProofs, metrics, tracing };
+  return {
+    config,
+    log,
+    kv,
+    sessions,
+    hotSessions,
+    loginTransactions: new LoginTransactions(kv),
+    logoutTokens: new LogoutTokenLedger(kv),
+    sync,
+    vault,
+    oidc,
+    sessionTokens,
+    clientTokens,
+    dpopProofs,
+    metrics,
+    tracing,
+  };
 }

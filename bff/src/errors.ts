@@ -38,14 +38,17 @@ export const unauthenticated = (message = 'Sign in to continue.') => new HttpErr
 export const sessionEnded = () => unauthenticated('Your session has ended. Please sign in again.');
 export const unavailable = (message: string, cause?: unknown) => new HttpError(503, ERROR_CODES.unavailable, message, { cause });
 export const badRequest = (message: string, title?: string) => new HttpError(400, ERROR_CODES.badRequest, message, { title });
-export const csrfRefused = () => new HttpError(403, ERROR_CODES.csrf, 'This request is missing the anti-forgery header or came from another site.');
+export const csrfRefused = () =>
+  new HttpError(403, ERROR_CODES.csrf, 'This request is missing the anti-forgery header or came from another site.');
 export const forbidden = (message: string, cause?: unknown) => new HttpError(403, ERROR_CODES.forbidden, message, { cause });
 export const notFound = () => new HttpError(404, ERROR_CODES.notFound, 'Not found.');
 /** The same answer for a handle of nobody and one of another user: handles cannot be probed. */
 export const sessionNotFound = () => new HttpError(404, ERROR_CODES.notFound, 'That session does not exist or has already ended.');
 /** The connection is closed after these: the rest of the body is never read. */
-export const bodyTooLarge = () => new HttpError(413, ERROR_CODES.tooLarge, 'The request body is too large.', { headers: { connection: 'close' } });
-export const gatewayTimeout = (message = 'The API did not answer in time.', cause?: unknown) => new HttpError(504, ERROR_CODES.gatewayTimeout, message, { cause });
+export const bodyTooLarge = () =>
+  new HttpError(413, ERROR_CODES.tooLarge, 'The request body is too large.', { headers: { connection: 'close' } });
+export const gatewayTimeout = (message = 'The API did not answer in time.', cause?: unknown) =>
+  new HttpError(504, ERROR_CODES.gatewayTimeout, message, { cause });
 export const bodyStalled = () =>
   new HttpError(408, ERROR_CODES.requestTimeout, 'The request body stopped arriving.', { headers: { connection: 'close' } });
 
@@ -62,13 +65,19 @@ const SAFE_THROWN_HEADERS = ['retry-after', 'allow'];
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   // Koa, its router and koa-ratelimit throw http-errors with `status`, `expose` and `headers`.
-  const { status, headers, expose, message } = error as { status?: unknown; headers?: Record<string, unknown>; expose?: boolean; message?: string };
+  const { status, headers, expose, message } = error as {
+    status?: unknown;
+    headers?: Record<string, unknown>;
+    expose?: boolean;
+    message?: string;
+  };
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const known = KNOWN_CLIENT_ERRORS[status] ?? [ERROR_CODES.badRequest, 'The request is not valid.'];
     // Only the rate limiter's message (marked safe by http-errors' `expose`) replaces ours.
     const text = expose && typeof message === 'string' && status === 429 ? message : known[1];
     const safe: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers ?? {})) if (SAFE_THROWN_HEADERS.includes(name.toLowerCase())) safe[name.toLowerCase()] = String(value);
+    for (const [name, value] of Object.entries(headers ?? {}))
+      if (SAFE_THROWN_HEADERS.includes(name.toLowerCase())) safe[name.toLowerCase()] = String(value);
     return new HttpError(status, known[0], text, { cause: error, headers: safe });
   }
   return new HttpError(500, ERROR_CODES.internal, 'Something went wrong on our side.', { cause: error });

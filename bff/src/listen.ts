@@ -24,11 +24,18 @@ export interface Listening {
  * leaves `/metrics` off the public port). Without METRICS_PORT in production it warns that
  * `/metrics` is public. Rejects when a port cannot be listened on, leaving nothing open.
  */
-export async function listen(app: Listeners, { config, log, metrics }: Pick<Deps, 'config' | 'log' | 'metrics'>, serverOptions: { headersTimeoutMs?: number } = {}): Promise<Listening> {
+export async function listen(
+  app: Listeners,
+  { config, log, metrics }: Pick<Deps, 'config' | 'log' | 'metrics'>,
+  serverOptions: { headersTimeoutMs?: number } = {},
+): Promise<Listening> {
   const server = createBffServer(app.listener, { ...serverOptions, upgrade: app.upgrade });
   await listenOn(server, config.port, config.host);
   if (config.metrics.port === undefined) {
-    if (config.production) log.warn('METRICS_PORT is not set: /metrics is served on the public port to anyone who can reach it; set METRICS_PORT (and METRICS_HOST) to serve it only there');
+    if (config.production)
+      log.warn(
+        'METRICS_PORT is not set: /metrics is served on the public port to anyone who can reach it; set METRICS_PORT (and METRICS_HOST) to serve it only there',
+      );
     return { server };
   }
   // The same limits as the public server (header size and deadline, malformed requests, upgrades refused).
@@ -63,7 +70,10 @@ function metricsOnly(metrics: Metrics) {
       return;
     }
     metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : text),
+      (text) =>
+        res
+          .writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' })
+          .end(req.method === 'HEAD' ? undefined : text),
       (error: unknown) => writeError(res, toHttpError(error), { page: false, hsts: false, requestId: randomUUID() }),
     );
   };

@@ -10,18 +10,47 @@ export function createMetrics(cache?: SessionCache) {
   if (cache) registerCacheMetrics(registry, cache);
   return {
     registry,
-    requests: new LatencyHistogram(registry, 'bff_http_request_duration_seconds', 'BFF request latency by route class and status', ['route', 'method', 'status']),
-    upstream: new LatencyHistogram(registry, 'bff_upstream_duration_seconds', 'Time to the upstream response headers, by API route prefix and outcome', ['route', 'outcome']),
-    signIns: new Counter({ name: 'bff_sign_ins_total', help: 'Completed sign-ins', labelNames: ['result'] as const, registers: [registry] }),
-    refreshes: new Counter({ name: 'bff_token_refreshes_total', help: 'Refresh grants', labelNames: ['result'] as const, registers: [registry] }),
-    liveConnections: new Gauge({ name: 'bff_live_connections', help: 'Open WebSockets and event streams through the proxy', labelNames: ['kind'] as const, registers: [registry] }),
+    requests: new LatencyHistogram(registry, 'bff_http_request_duration_seconds', 'BFF request latency by route class and status', [
+      'route',
+      'method',
+      'status',
+    ]),
+    upstream: new LatencyHistogram(
+      registry,
+      'bff_upstream_duration_seconds',
+      'Time to the upstream response headers, by API route prefix and outcome',
+      ['route', 'outcome'],
+    ),
+    signIns: new Counter({
+      name: 'bff_sign_ins_total',
+      help: 'Completed sign-ins',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    refreshes: new Counter({
+      name: 'bff_token_refreshes_total',
+      help: 'Refresh grants',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    liveConnections: new Gauge({
+      name: 'bff_live_connections',
+      help: 'Open WebSockets and event streams through the proxy',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     liveConnectionsClosed: new Counter({
       name: 'bff_live_connections_closed_total',
       help: 'Closed WebSockets and event streams, by kind and reason (browser, upstream, session_ended, shutdown, error)',
       labelNames: ['kind', 'reason'] as const,
       registers: [registry],
     }),
-    clientTokens: new Counter({ name: 'bff_client_token_grants_total', help: 'Client credentials grants', labelNames: ['result'] as const, registers: [registry] }),
+    clientTokens: new Counter({
+      name: 'bff_client_token_grants_total',
+      help: 'Client credentials grants',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     backchannelLogouts: new Counter({
       name: 'bff_backchannel_logouts_total',
       help: 'Back-channel logout requests',
@@ -141,7 +170,11 @@ export class LatencyHistogram {
       let cumulative = 0;
       counts.forEach((count, i) => {
         cumulative += count;
-        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: i < this.buckets.length ? this.buckets[i]! : '+Inf' }, value: cumulative });
+        values.push({
+          metricName: `${this.name}_bucket`,
+          labels: { ...labels, le: i < this.buckets.length ? this.buckets[i]! : '+Inf' },
+          value: cumulative,
+        });
       });
       values.push({ metricName: `${this.name}_sum`, labels, value: sum });
       values.push({ metricName: `${this.name}_count`, labels, value: cumulative });

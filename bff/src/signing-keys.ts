@@ -35,7 +35,11 @@ export interface SigningKey {
 export class KeyProblem extends Error {}
 
 /** The members of each key type that make up its RFC 7638 thumbprint, in lexicographic order. */
-const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] };
+const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
+  EC: ['crv', 'kty', 'x', 'y'],
+  RSA: ['e', 'kty', 'n'],
+  OKP: ['crv', 'kty', 'x'],
+};
 
 /** RFC 7638 SHA-256 JWK thumbprint, base64url: the default `kid`, and DPoP's `jkt`. */
 function jwkThumbprint(jwk: JsonWebKey): string {
@@ -75,7 +79,9 @@ export function readPrivateKey(name: string, text: string, options: { kid?: stri
   }
   const alg = algorithmOf(name, privateKey, jwkAlg);
   if (!options.allowed.includes(alg)) {
-    throw new KeyProblem(`${name} is a ${alg} key; this use takes ${options.allowed.join(' or ')} only (${describeAllowed(options.allowed)})`);
+    throw new KeyProblem(
+      `${name} is a ${alg} key; this use takes ${options.allowed.join(' or ')} only (${describeAllowed(options.allowed)})`,
+    );
   }
   const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
   const kid = options.kid ?? (typeof jwkKid === 'string' && jwkKid ? jwkKid : jwkThumbprint(jwk));
@@ -85,18 +91,23 @@ export function readPrivateKey(name: string, text: string, options: { kid?: stri
 }
 
 function describeAllowed(allowed: readonly SigningAlg[]): string {
-  return allowed.map((alg) => ({ RS256: 'RSA', PS256: 'RSA', ES256: 'EC P-256', EdDSA: 'Ed25519' })[alg]).filter((v, i, all) => all.indexOf(v) === i).join(' or ');
+  return allowed
+    .map((alg) => ({ RS256: 'RSA', PS256: 'RSA', ES256: 'EC P-256', EdDSA: 'Ed25519' })[alg])
+    .filter((v, i, all) => all.indexOf(v) === i)
+    .join(' or ');
 }
 
 function algorithmOf(name: string, key: KeyObject, jwkAlg: unknown): SigningAlg {
   switch (key.asymmetricKeyType) {
     case 'rsa': {
       if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new KeyProblem(`${name} is an RSA key shorter than 2048 bits`);
-      if (jwkAlg !== undefined && jwkAlg !== 'RS256' && jwkAlg !== 'PS256') throw new KeyProblem(`${name}: an RSA JWK's "alg" must be RS256 or PS256`);
+      if (jwkAlg !== undefined && jwkAlg !== 'RS256' && jwkAlg !== 'PS256')
+        throw new KeyProblem(`${name}: an RSA JWK's "alg" must be RS256 or PS256`);
       return jwkAlg === 'PS256' ? 'PS256' : 'RS256';
     }
     case 'ec':
-      if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new KeyProblem(`${name} is an EC key on a curve other than P-256 (ES256 needs P-256)`);
+      if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+        throw new KeyProblem(`${name} is an EC key on a curve other than P-256 (ES256 needs P-256)`);
       return 'ES256';
     case 'ed25519':
       return 'EdDSA';
@@ -121,7 +132,9 @@ export async function toCryptoKeyPair(key: SigningKey): Promise<CryptoKeyPair> {
   const algorithm = WEB_CRYPTO_ALGORITHMS[key.alg];
   const [privateKey, publicKey] = await Promise.all([
     webcrypto.subtle.importKey('pkcs8', key.privateKey.export({ format: 'der', type: 'pkcs8' }), algorithm, false, ['sign']),
-    webcrypto.subtle.importKey('spki', createPublicKey(key.privateKey).export({ format: 'der', type: 'spki' }), algorithm, true, ['verify']),
+    webcrypto.subtle.importKey('spki', createPublicKey(key.privateKey).export({ format: 'der', type: 'spki' }), algorithm, true, [
+      'verify',
+    ]),
   ]);
   return { privateKey, publicKey };
 }

@@ -28,7 +28,11 @@ export interface StartedBff {
  * discovery runs in the background (an unreachable provider is no reason to stay down: `/readyz`
  * says so); `waitForProvider` waits for it too (tests, which sign in at once).
  */
-export async function startBff(config: Config, log: Logger, options: { deps?: DepsOptions; server?: { headersTimeoutMs?: number }; waitForProvider?: boolean } = {}): Promise<StartedBff> {
+export async function startBff(
+  config: Config,
+  log: Logger,
+  options: { deps?: DepsOptions; server?: { headersTimeoutMs?: number }; waitForProvider?: boolean } = {},
+): Promise<StartedBff> {
   const tracing = await startTracing(config.tracing, log);
   const deps = createDeps(config, log, { tracing, ...options.deps });
   const app = createApp(deps);

@@ -41,9 +41,16 @@ describe('demo API', () => {
   }
 
   const call = (path: string, token: string | undefined, init: RequestInit = {}) =>
-    fetch(`${api.url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) } });
+    fetch(`${api.url}${path}`, {
+      ...init,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) },
+    });
   const post = (token: string, body: unknown, contentType = 'application/json') =>
-    call('/notes', token, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    call('/notes', token, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     idp = await startIdp({
@@ -67,7 +74,12 @@ describe('demo API', () => {
 
   it('carries the API scope when the client asks for it', async () => {
     const token = await accessToken(BOB, 'openid notes');
-    expect(await (await call('/me', token)).json()).toEqual({ sub: BOB.sub, scope: 'notes', audience: AUDIENCE, clientId: expect.any(String) });
+    expect(await (await call('/me', token)).json()).toEqual({
+      sub: BOB.sub,
+      scope: 'notes',
+      audience: AUDIENCE,
+      clientId: expect.any(String),
+    });
   });
 
   it('greets on its public path with or without a token, but never with a bad one', async () => {

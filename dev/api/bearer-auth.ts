@@ -19,12 +19,20 @@ export type OptionalAuthState = Partial<AuthState>;
  * throw away a session over an outage. Paths for which `tokenOptional` is true also answer calls
  * without any token.
  */
-export function bearerAuth(authenticate: RequestAuthenticator, tokenOptional: (path: string) => boolean = () => false): Middleware<AuthState> {
+export function bearerAuth(
+  authenticate: RequestAuthenticator,
+  tokenOptional: (path: string) => boolean = () => false,
+): Middleware<AuthState> {
   return async (ctx, next: Next) => {
     const authorization = ctx.get('authorization');
     // A public path answers a call without a token; a token it does get must still be valid.
     if (authorization === '' && tokenOptional(ctx.path)) return next();
-    const outcome = await authenticate({ method: ctx.method, htu: `${ctx.protocol}://${ctx.host}${ctx.path}`, authorization, dpop: ctx.req.headers.dpop });
+    const outcome = await authenticate({
+      method: ctx.method,
+      htu: `${ctx.protocol}://${ctx.host}${ctx.path}`,
+      authorization,
+      dpop: ctx.req.headers.dpop,
+    });
     if (outcome.nonce) ctx.set('DPoP-Nonce', outcome.nonce);
     if (!outcome.ok) {
       ctx.status = outcome.status;

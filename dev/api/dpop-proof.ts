@@ -41,7 +41,8 @@ export function createDpopProofVerifier(options: { nonceLifetimeMs?: number } = 
   const nonces = options.nonceLifetimeMs ? { current: fresh(), previous: '', rotatedAt: Date.now() } : undefined;
 
   function rotate() {
-    if (nonces && Date.now() - nonces.rotatedAt > options.nonceLifetimeMs!) Object.assign(nonces, { previous: nonces.current, current: fresh(), rotatedAt: Date.now() });
+    if (nonces && Date.now() - nonces.rotatedAt > options.nonceLifetimeMs!)
+      Object.assign(nonces, { previous: nonces.current, current: fresh(), rotatedAt: Date.now() });
   }
 
   /** A jti may be used once while its proof could still be accepted. */

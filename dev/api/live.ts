@@ -29,7 +29,14 @@ export function attachLiveNotes(server: Server, notes: NotesStore, authenticate:
     // The handshake is an HTTP GET: a DPoP proof's htu is its http URL.
     const htu = `http://${req.headers.host ?? ''}${LIVE_PATH}`;
     const outcome = await authenticate({ method: 'GET', htu, authorization: req.headers.authorization, dpop: req.headers.dpop });
-    if (!outcome.ok) return refuse(socket, outcome.status, outcome.status === 401 ? 'Unauthorized' : 'Service Unavailable', outcome.challenge, outcome.nonce);
+    if (!outcome.ok)
+      return refuse(
+        socket,
+        outcome.status,
+        outcome.status === 401 ? 'Unauthorized' : 'Service Unavailable',
+        outcome.challenge,
+        outcome.nonce,
+      );
     const claims: AccessTokenClaims = outcome.claims;
     sockets.handleUpgrade(req, socket, head, (ws) => {
       const stop = notes.watch(claims.sub, () => ws.send(JSON.stringify({ type: 'notes-changed' })));

@@ -32,12 +32,22 @@ export function createRequestAuthenticator(verifier: AccessTokenVerifier, dpop: 
     error,
     message,
     nonce,
-    challenge: scheme === 'DPoP' ? `DPoP algs="${DPOP_ALGORITHMS.join(' ')}", error="${error}", error_description="${message}"` : `Bearer realm="${REALM}", error="${error}", error_description="${message}"`,
+    challenge:
+      scheme === 'DPoP'
+        ? `DPoP algs="${DPOP_ALGORITHMS.join(' ')}", error="${error}", error_description="${message}"`
+        : `Bearer realm="${REALM}", error="${error}", error_description="${message}"`,
   });
 
   return async function authenticate(request: AuthRequest): Promise<AuthOutcome> {
     const match = CREDENTIALS.exec(request.authorization ?? '');
-    if (!match) return { ok: false, status: 401, challenge: `Bearer realm="${REALM}", DPoP algs="${DPOP_ALGORITHMS.join(' ')}"`, error: 'invalid_token', message: 'an access token is required' };
+    if (!match)
+      return {
+        ok: false,
+        status: 401,
+        challenge: `Bearer realm="${REALM}", DPoP algs="${DPOP_ALGORITHMS.join(' ')}"`,
+        error: 'invalid_token',
+        message: 'an access token is required',
+      };
     const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
     const token = match[2]!;
     let jkt: string | undefined;
@@ -57,9 +67,11 @@ export function createRequestAuthenticator(verifier: AccessTokenVerifier, dpop: 
       if (error instanceof InvalidTokenError) return refuse(scheme, 'invalid_token', error.description, dpop.nonce);
       return { ok: false, status: 503, error: 'unavailable', message: 'the access token cannot be checked right now' };
     }
-    if (claims.jkt !== undefined && scheme === 'Bearer') return refuse('Bearer', 'invalid_token', 'this token is DPoP-bound: present it with a DPoP proof');
+    if (claims.jkt !== undefined && scheme === 'Bearer')
+      return refuse('Bearer', 'invalid_token', 'this token is DPoP-bound: present it with a DPoP proof');
     if (scheme === 'DPoP' && claims.jkt === undefined) return refuse('DPoP', 'invalid_token', 'this token is not DPoP-bound');
-    if (scheme === 'DPoP' && claims.jkt !== jkt) return refuse('DPoP', 'invalid_token', 'the DPoP proof was signed by another key than the token is bound to');
+    if (scheme === 'DPoP' && claims.jkt !== jkt)
+      return refuse('DPoP', 'invalid_token', 'the DPoP proof was signed by another key than the token is bound to');
     return { ok: true, claims, nonce: scheme === 'DPoP' ? dpop.nonce : undefined };
   };
 }

@@ -76,7 +76,9 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
     // With session_required the logout token and the ID token carry `sid`, so a client can end
     // exactly the session the provider ends. Without a back-channel URI there is no `sid`.
-    ...(client.backchannel_logout_uri ? { backchannel_logout_uri: client.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
+    ...(client.backchannel_logout_uri
+      ? { backchannel_logout_uri: client.backchannel_logout_uri, backchannel_logout_session_required: true }
+      : {}),
   };
 }
 
@@ -123,7 +125,8 @@ export function createConfiguration(input: {
     rotateRefreshToken: true,
     ttl: { ...TTL, AccessToken: accessTokenTtl, ClientCredentials: accessTokenTtl },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    renderError: (ctx, out) => errorPage(ctx, { error: out.error ?? 'server_error', description: out.error_description }, ctx.status >= 400 ? ctx.status : 400),
+    renderError: (ctx, out) =>
+      errorPage(ctx, { error: out.error ?? 'server_error', description: out.error_description }, ctx.status >= 400 ? ctx.status : 400),
     // Browsers never call this provider's endpoints cross-origin: the BFF does, server side.
     clientBasedCORS: () => false,
     // The library guards outgoing requests (back-channel logout) against loopback and private
@@ -161,7 +164,8 @@ export function createConfiguration(input: {
         // an application's pre-approved APIs: the BFF then gets each API's token on a refresh
         // with `resource`, without asking the user again. A token request without `resource`
         // (code exchange, refresh, client credentials) still means the demo API.
-        defaultResource: (ctx: KoaContextWithOIDC) => (AUTHORIZATION_ROUTES.has(ctx.oidc.route ?? '') ? [...resourceScopes.keys()] : apiAudience),
+        defaultResource: (ctx: KoaContextWithOIDC) =>
+          AUTHORIZATION_ROUTES.has(ctx.oidc.route ?? '') ? [...resourceScopes.keys()] : apiAudience,
         // Code and refresh grants without `resource` get a token for what was granted.
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: KoaContextWithOIDC, resource: string) => {

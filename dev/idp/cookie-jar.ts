@@ -32,7 +32,12 @@ function parse(url: URL, header: string, now: number): StoredCookie | undefined 
   const [pair = '', ...attributes] = header.split(';');
   const eq = pair.indexOf('=');
   if (eq <= 0) return undefined;
-  const cookie: StoredCookie = { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), path: defaultPath(url.pathname), expiresAt: undefined };
+  const cookie: StoredCookie = {
+    name: pair.slice(0, eq).trim(),
+    value: pair.slice(eq + 1).trim(),
+    path: defaultPath(url.pathname),
+    expiresAt: undefined,
+  };
   let maxAge: number | undefined;
   for (const attribute of attributes) {
     const [rawKey = '', ...rest] = attribute.split('=');

@@ -76,7 +76,12 @@ describe('dev OpenID Provider', () => {
     expect(back.searchParams.get('state')).toBe(request.state);
     expect(back.searchParams.get('iss')).toBe(idp.issuer);
     const code = back.searchParams.get('code')!;
-    const response = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: request.verifier });
+    const response = await tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: request.verifier,
+    });
     expect(response.status).toBe(200);
     return (await response.json()) as TokenResponse;
   }
@@ -110,20 +115,35 @@ describe('dev OpenID Provider', () => {
 
     const keys = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
     expect(decodeProtectedHeader(tokens.access_token).typ).toBe('at+jwt');
-    const { payload: access } = await jwtVerify(tokens.access_token, keys, { issuer: idp.issuer, audience: AUDIENCE, algorithms: ['RS256'] });
+    const { payload: access } = await jwtVerify(tokens.access_token, keys, {
+      issuer: idp.issuer,
+      audience: AUDIENCE,
+      algorithms: ['RS256'],
+    });
     expect(access.sub).toBe(ALICE.sub);
     expect(access.client_id).toBe(CLIENT_ID);
     expect(access.exp! - access.iat!).toBe(120);
 
     const { payload: id } = await jwtVerify(tokens.id_token!, keys, { issuer: idp.issuer, audience: CLIENT_ID });
-    expect(id).toMatchObject({ sub: ALICE.sub, name: ALICE.name, preferred_username: ALICE.username, email: ALICE.email, email_verified: true });
+    expect(id).toMatchObject({
+      sub: ALICE.sub,
+      name: ALICE.name,
+      preferred_username: ALICE.username,
+      email: ALICE.email,
+      email_verified: true,
+    });
     expect(id.sid).toEqual(expect.any(String));
   });
 
   it('issues a refresh token even when offline_access is not requested at all', async () => {
     const request = authorization({ scope: 'openid' });
     const code = new URL(await loginThroughIdp(request.url, BOB)).searchParams.get('code')!;
-    const response = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: request.verifier });
+    const response = await tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: request.verifier,
+    });
     const tokens = (await response.json()) as TokenResponse;
     expect(tokens.refresh_token).toBeTruthy();
     expect(decodeJwt(tokens.id_token!)).not.toHaveProperty('email');
@@ -187,7 +207,9 @@ describe('dev OpenID Provider', () => {
   });
 
   it('shows the login page again with an error on a wrong password', async () => {
-    await expect(loginThroughIdp(authorization().url, { username: 'alice', password: 'wrong' })).rejects.toThrow(/Wrong username or password/);
+    await expect(loginThroughIdp(authorization().url, { username: 'alice', password: 'wrong' })).rejects.toThrow(
+      /Wrong username or password/,
+    );
 
     // The same by hand: the page, its headers and the kept username.
     const start = await fetch(authorization().url, { redirect: 'manual' });

@@ -57,7 +57,9 @@ export function createInteractionRouter(provider: Provider, apiAudience: string)
       uid: interaction.uid,
       clientName: clientName(interaction),
       userName: (accountId && userBySub(accountId)?.name) || 'unknown user',
-      scopes: String(interaction.params.scope ?? '').split(' ').filter(Boolean),
+      scopes: String(interaction.params.scope ?? '')
+        .split(' ')
+        .filter(Boolean),
       audience: apiAudience,
     });
   });

@@ -76,7 +76,14 @@ describe('dev OpenID Provider sign-out', () => {
     // client_secret_post: the secret travels in the form body.
     const response = await fetch(`${idp.issuer}/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+      }),
     });
     expect(response.status).toBe(200);
     return (await response.json()) as { id_token: string; refresh_token: string };
@@ -105,7 +112,11 @@ describe('dev OpenID Provider sign-out', () => {
     expect(sid).toEqual(expect.any(String));
 
     const endSession = new URL(`${idp.issuer}/session/end`);
-    endSession.search = new URLSearchParams({ id_token_hint: tokens.id_token, post_logout_redirect_uri: postLogoutUri, state: 'bye' }).toString();
+    endSession.search = new URLSearchParams({
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: postLogoutUri,
+      state: 'bye',
+    }).toString();
     const page = await browse(cookies, endSession);
     expect(page.status).toBe(200);
     const html = await page.text();
@@ -133,14 +144,21 @@ describe('dev OpenID Provider sign-out', () => {
     // Signing out at the provider revoked the grant behind the refresh token.
     const refresh = await fetch(`${idp.issuer}/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token,
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+      }),
     });
     expect(refresh.status).toBe(400);
   });
 
   it('answers a logout without a provider session with a plain form, no script', async () => {
     const cookies = createCookieJar();
-    const endSession = new URL(`${idp.issuer}/session/end?client_id=${CLIENT_ID}&post_logout_redirect_uri=${encodeURIComponent(postLogoutUri)}`);
+    const endSession = new URL(
+      `${idp.issuer}/session/end?client_id=${CLIENT_ID}&post_logout_redirect_uri=${encodeURIComponent(postLogoutUri)}`,
+    );
     const page = await browse(cookies, endSession);
     expect(page.status).toBe(200);
     const html = await page.text();

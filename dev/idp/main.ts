@@ -12,7 +12,11 @@
 import { DEMO_USERS, startIdp } from './index.js';
 
 const env = process.env;
-const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 const clientId = env.IDP_CLIENT_ID;
 const clientSecret = env.IDP_CLIENT_SECRET;

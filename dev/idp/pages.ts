@@ -36,7 +36,10 @@ ${error}
 }
 
 /** The consent form: what the client asks for, with Allow and Deny. */
-export function consentPage(ctx: Context, input: { uid: string; clientName: string; userName: string; scopes: string[]; audience?: string }): void {
+export function consentPage(
+  ctx: Context,
+  input: { uid: string; clientName: string; userName: string; scopes: string[]; audience?: string },
+): void {
   const paths = interactionPaths(input.uid);
   const scopes = input.scopes.map((scope) => html`<li><code>${scope}</code></li>`);
   const audience = input.audience ? html`<dt>API</dt><dd><code>${input.audience}</code></dd>` : '';

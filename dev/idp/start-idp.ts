@@ -66,7 +66,8 @@ const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
  */
 export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
   const accessTokenTtl = options.accessTokenTtl ?? 300;
-  if (!Number.isSafeInteger(accessTokenTtl) || accessTokenTtl <= 0) throw new TypeError(`accessTokenTtl must be a positive whole number of seconds, got ${accessTokenTtl}`);
+  if (!Number.isSafeInteger(accessTokenTtl) || accessTokenTtl <= 0)
+    throw new TypeError(`accessTokenTtl must be a positive whole number of seconds, got ${accessTokenTtl}`);
   const host = options.host ?? '127.0.0.1';
   const server = createServer();
   const port = await listen(server, options.port ?? 0, host);
@@ -75,7 +76,13 @@ export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
     const privateJwk = await generateSigningKey();
     const provider = new Provider(
       issuer,
-      createConfiguration({ clients: options.clients, signingKey: privateJwk, apiAudience: options.apiAudience, accessTokenTtl, profile: { ...PLAIN_PROFILE, ...options.profile } }),
+      createConfiguration({
+        clients: options.clients,
+        signingKey: privateJwk,
+        apiAudience: options.apiAudience,
+        accessTokenTtl,
+        profile: { ...PLAIN_PROFILE, ...options.profile },
+      }),
     );
     // Behind docker's port publishing or a dev proxy, trust X-Forwarded-* (dev only).
     provider.proxy = true;

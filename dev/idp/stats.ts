@@ -27,7 +27,15 @@ const REVOCABLE = ['RefreshToken', 'AccessToken', 'ClientCredentials'];
  * so a middleware counts the answers where the provider had found the token.
  */
 export function attachStats(provider: Provider): IdpStats {
-  const stats: IdpStats = { tokenGrants: {}, revokedTokens: 0, revokedValues: [], backchannelLogouts: 0, pushedRequests: 0, dpopNonceChallenges: 0, dpopTokens: {} };
+  const stats: IdpStats = {
+    tokenGrants: {},
+    revokedTokens: 0,
+    revokedValues: [],
+    backchannelLogouts: 0,
+    pushedRequests: 0,
+    dpopNonceChallenges: 0,
+    dpopTokens: {},
+  };
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');

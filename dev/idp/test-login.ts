@@ -69,7 +69,9 @@ export async function loginThroughIdp(authorizationUrl: string, user: LoginCrede
     if (login) {
       if (submittedLogin) {
         const message = /id="login-error">([^<]*)</.exec(page)?.[1];
-        throw new Error(`dev provider refused the sign-in of ${user.username}: ${message ? decodeEntities(message) : 'login page shown again'}`);
+        throw new Error(
+          `dev provider refused the sign-in of ${user.username}: ${message ? decodeEntities(message) : 'login page shown again'}`,
+        );
       }
       submittedLogin = true;
       url = login;

@@ -21,7 +21,8 @@ export const sessionStorageId = (id: string, secret = TEST_SESSION_KEY) => stora
 /** Redis key of a session (by its cookie value) as a BFF with the test key stores it: the BFF's own layout. */
 export const sessionKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.session(sessionStorageId(id, secret));
 /** Redis key of a user's session index (by issuer and sub) as a BFF with the test key names it. */
-export const userIndexKey = (user: SessionUser & { iss: string }, secret = TEST_SESSION_KEY) => redisKeys.byUser(userHashUnder(deriveUserIndexKey(secret), new URL(user.iss).href, user));
+export const userIndexKey = (user: SessionUser & { iss: string }, secret = TEST_SESSION_KEY) =>
+  redisKeys.byUser(userHashUnder(deriveUserIndexKey(secret), new URL(user.iss).href, user));
 /** Redis key of a session's refresh lock. */
 export const lockKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.lock(storageIdUnder(deriveStorageIdKey(secret), id));
 /** Redis key of the index of sessions per provider session (`sid`). */
@@ -59,11 +60,23 @@ export async function startBff(
   depsOptions?: DepsOptions,
 ): Promise<RunningBff> {
   const listenPort = port ?? (await freePort());
-  const config = loadConfig({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, SESSION_KEYS: TEST_SESSION_KEY, LOG_LEVEL: 'debug', NODE_ENV: 'test', STATIC_DIR: STATIC_FIXTURE, ...env });
+  const config = loadConfig({
+    PORT: String(listenPort),
+    PUBLIC_URL: `http://127.0.0.1:${listenPort}`,
+    SESSION_KEYS: TEST_SESSION_KEY,
+    LOG_LEVEL: 'debug',
+    NODE_ENV: 'test',
+    STATIC_DIR: STATIC_FIXTURE,
+    ...env,
+  });
   const capture = logCapture();
   const log = createLogger({ level: config.logLevel, destination: capture.destination });
   // Exactly as main.ts starts it (bff/src/start.ts), waiting for discovery too: tests sign in at once.
-  const { deps, app, server, metricsServer, stop } = await startBffLikeMain(config, log, { deps: depsOptions, server: serverOptions, waitForProvider: true });
+  const { deps, app, server, metricsServer, stop } = await startBffLikeMain(config, log, {
+    deps: depsOptions,
+    server: serverOptions,
+    waitForProvider: true,
+  });
   return {
     url: `http://127.0.0.1:${listenPort}`,
     port: listenPort,

@@ -54,7 +54,9 @@ function compileSchema(): ValidateFunction {
 export function composeSchemaErrors(document: unknown): string[] {
   validator ??= compileSchema();
   if (validator(document)) return [];
-  return (validator.errors ?? []).map((error) => `${error.instancePath || '(top level)'} ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`);
+  return (validator.errors ?? []).map(
+    (error) => `${error.instancePath || '(top level)'} ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`,
+  );
 }
 
 /**

@@ -84,7 +84,15 @@ interface JsonRequest {
   resourceSpans?: {
     resource?: { attributes?: JsonKeyValue[] };
     scopeSpans?: {
-      spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: JsonKeyValue[]; status?: { code?: number; message?: string } }[];
+      spans?: {
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        kind: number;
+        attributes?: JsonKeyValue[];
+        status?: { code?: number; message?: string };
+      }[];
     }[];
   }[];
 }
@@ -92,7 +100,8 @@ interface JsonRequest {
 function jsonAttributes(list: JsonKeyValue[] = []): ReceivedSpan['attributes'] {
   const attributes: ReceivedSpan['attributes'] = {};
   for (const { key, value } of list) {
-    attributes[key] = value.stringValue ?? value.boolValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? ''));
+    attributes[key] =
+      value.stringValue ?? value.boolValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? ''));
   }
   return attributes;
 }
@@ -167,7 +176,15 @@ function protoAttributes(list: Field[]): ReceivedSpan['attributes'] {
     const bool = one(value, 2);
     const int = one(value, 3);
     const double = one(value, 4);
-    attributes[key] = string ? string.bytes!.toString('utf8') : bool ? bool.varint === 1n : int ? Number(BigInt.asIntN(64, int.varint!)) : double ? double.bytes!.readDoubleLE(0) : '';
+    attributes[key] = string
+      ? string.bytes!.toString('utf8')
+      : bool
+        ? bool.varint === 1n
+        : int
+          ? Number(BigInt.asIntN(64, int.varint!))
+          : double
+            ? double.bytes!.readDoubleLE(0)
+            : '';
   }
   return attributes;
 }

@@ -5,7 +5,12 @@ import { connect } from 'node:net';
  * One request through node:http with the path sent exactly as given (fetch would normalise
  * `..` and percent-encodings away, which is what these tests must send).
  */
-export function rawRequest(url: string, path: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; body: string }> {
+export function rawRequest(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ hostname, port, path, method, headers }, (res) => {

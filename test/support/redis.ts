@@ -58,7 +58,22 @@ export interface RedisSecurity {
 /** redis-server arguments for {@link RedisSecurity}, with the server's port. */
 function securityArgs(port: number, { tls, user }: RedisSecurity): string[] {
   const listen = tls
-    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no', '--tls-replication', 'yes']
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        tls.certFile,
+        '--tls-key-file',
+        tls.keyFile,
+        '--tls-ca-cert-file',
+        tls.caFile,
+        '--tls-auth-clients',
+        'no',
+        '--tls-replication',
+        'yes',
+      ]
     : ['--port', String(port)];
   const acl = user ? ['--user', 'default', 'off', '--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all'] : [];
   return [...listen, ...acl];
@@ -79,11 +94,22 @@ export async function startRedis(extraArgs: string[] = [], security: RedisSecuri
   const dir = mkdtempSync(join(tmpdir(), 'bff-redis-'));
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('redis-server', [...securityArgs(port, security), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'redis-server',
+      [...securityArgs(port, security), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
+      {
+        stdio: 'ignore',
+      },
+    );
     for (let attempt = 0; attempt < 100; attempt++) {
-      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...clientOptions(security) });
+      const probe = new Redis({
+        port,
+        host: '127.0.0.1',
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        ...clientOptions(security),
+      });
       probe.on('error', () => {});
       try {
         await probe.connect();
@@ -100,7 +126,10 @@ export async function startRedis(extraArgs: string[] = [], security: RedisSecuri
   await launch();
   const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, ...clientOptions(security) });
   client.on('error', () => {});
-  const exited = () => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const exited = () =>
+    new Promise<void>((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+    );
   return {
     url: `${security.tls ? 'rediss' : 'redis'}://${userInfo(security)}127.0.0.1:${port}`,
     port,
@@ -125,11 +154,19 @@ export async function startRedis(extraArgs: string[] = [], security: RedisSecuri
  * A real three-master Redis Cluster on free loopback ports (`--cluster-enabled yes`, joined with
  * `redis-cli --cluster create`), for tests that must prove the key layout works on a cluster.
  */
-export async function startRedisCluster(security: RedisSecurity = {}): Promise<{ url: string; nodes: RunningRedis[]; stop(): Promise<void> }> {
+export async function startRedisCluster(
+  security: RedisSecurity = {},
+): Promise<{ url: string; nodes: RunningRedis[]; stop(): Promise<void> }> {
   const nodes: RunningRedis[] = [];
   // Over TLS the cluster bus is TLS too, and the nodes announce their TLS ports.
   const tlsCluster = security.tls ? ['--tls-cluster', 'yes'] : [];
-  for (let i = 0; i < 3; i++) nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000', ...tlsCluster], security));
+  for (let i = 0; i < 3; i++)
+    nodes.push(
+      await startRedis(
+        ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000', ...tlsCluster],
+        security,
+      ),
+    );
   const cliSecurity = [
     ...(security.tls ? ['--tls', '--cacert', security.tls.caFile] : []),
     ...(security.user ? ['--user', security.user.name, '--pass', security.user.password, '--no-auth-warning'] : []),
@@ -139,7 +176,8 @@ export async function startRedisCluster(security: RedisSecurity = {}): Promise<{
     [...cliSecurity, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
     { encoding: 'utf8' },
   );
-  if (create.error) throw new Error('redis-cli not found: install redis-tools (Debian: apt-get install -y redis-server) to run the cluster tests');
+  if (create.error)
+    throw new Error('redis-cli not found: install redis-tools (Debian: apt-get install -y redis-server) to run the cluster tests');
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
   for (let attempt = 0; attempt < 100; attempt++) {
     const states = await Promise.all(nodes.map((n) => n.client.cluster('INFO') as Promise<string>));
@@ -159,7 +197,9 @@ export async function startRedisCluster(security: RedisSecurity = {}): Promise<{
  * A Redis master watched by one Sentinel (`redis-server --sentinel`), both on free loopback
  * ports: the kit's `redis+sentinel://` URL asks the Sentinel where the master is.
  */
-export async function startRedisSentinel(security: RedisSecurity = {}): Promise<{ url: string; master: RunningRedis; stop(): Promise<void> }> {
+export async function startRedisSentinel(
+  security: RedisSecurity = {},
+): Promise<{ url: string; master: RunningRedis; stop(): Promise<void> }> {
   const master = await startRedis([], security);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bff-sentinel-'));
@@ -170,7 +210,15 @@ export async function startRedisSentinel(security: RedisSecurity = {}): Promise<
     [
       // The Sentinel itself over TLS too; it reaches the master as the ACL user. Clients ask it without credentials.
       ...(tls
-        ? ['port 0', `tls-port ${port}`, `tls-cert-file ${tls.certFile}`, `tls-key-file ${tls.keyFile}`, `tls-ca-cert-file ${tls.caFile}`, 'tls-auth-clients no', 'tls-replication yes']
+        ? [
+            'port 0',
+            `tls-port ${port}`,
+            `tls-cert-file ${tls.certFile}`,
+            `tls-key-file ${tls.keyFile}`,
+            `tls-ca-cert-file ${tls.caFile}`,
+            'tls-auth-clients no',
+            'tls-replication yes',
+          ]
         : [`port ${port}`]),
       'bind 127.0.0.1',
       `dir ${dir}`,
@@ -182,7 +230,14 @@ export async function startRedisSentinel(security: RedisSecurity = {}): Promise<
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   for (let attempt = 0; ; attempt++) {
     // A fresh probe per attempt: a TLS client that once failed to connect does not connect again.
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(tls ? { tls: { ca: tls.ca } } : {}) });
+    const probe = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      ...(tls ? { tls: { ca: tls.ca } } : {}),
+    });
     probe.on('error', () => {});
     try {
       await probe.connect();

@@ -26,7 +26,8 @@ export function storedSessions(redis: RunningRedis, bffUrl: string) {
     await announce(browser);
   }
   /** Publishes that the browser's session changed (after a test wrote to Redis directly). */
-  const announce = (browser: TestBrowser) => redis.client.publish(SESSION_EVENTS_CHANNEL, changedMessage(storageIdOf(browser))).then(() => undefined);
+  const announce = (browser: TestBrowser) =>
+    redis.client.publish(SESSION_EVENTS_CHANNEL, changedMessage(storageIdOf(browser))).then(() => undefined);
   return {
     idOf,
     keyOf,

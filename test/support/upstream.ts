@@ -42,7 +42,14 @@ export async function startRecordingUpstream() {
       setTimeout(() => req.resume(), Number(slowRead[1]));
     }
     req.on('end', () => {
-      const record: Recorded = { method: req.method!, url: req.url!, headers: req.headers, bodyBytes: bytes, bodySha256: hash.digest('hex'), remotePort: req.socket.remotePort! };
+      const record: Recorded = {
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        bodyBytes: bytes,
+        bodySha256: hash.digest('hex'),
+        remotePort: req.socket.remotePort!,
+      };
       requests.push(record);
       route(record, res);
     });

@@ -27,7 +27,9 @@ export async function startWebSocketUpstream() {
     handshakes.push({ url: req.url!, headers: req.headers });
     if (req.url!.startsWith('/refuse')) {
       const body = JSON.stringify({ error: 'refused_by_upstream' });
-      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nSet-Cookie: upstream=1\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nSet-Cookie: upstream=1\r\n\r\n${body}`,
+      );
       return;
     }
     // `/slow` answers the handshake after 300 ms (a browser may leave meanwhile).

@@ -13,7 +13,9 @@ const css = readFileSync(new URL('./styles.css', import.meta.url), 'utf8');
 function tokens(marker: string): Record<string, string> {
   const start = css.indexOf('{', css.indexOf(marker));
   const block = css.slice(start, css.indexOf('}', start));
-  return Object.fromEntries([...block.matchAll(/--([\w-]+):\s*(#[0-9a-f]{6})\s*;/gi)].map(([, name, value]) => [name!, value!.toLowerCase()]));
+  return Object.fromEntries(
+    [...block.matchAll(/--([\w-]+):\s*(#[0-9a-f]{6})\s*;/gi)].map(([, name, value]) => [name!, value!.toLowerCase()]),
+  );
 }
 
 const light = tokens(':root {');

@@ -6,7 +6,10 @@ const GENERIC_LOGIN_ERROR = strings.loginErrorGeneric;
 
 function fakeHistory() {
   const replaced: string[] = [];
-  const history = { state: { keep: true }, replaceState: (_state: unknown, _title: string, url?: string | URL | null) => replaced.push(String(url)) };
+  const history = {
+    state: { keep: true },
+    replaceState: (_state: unknown, _title: string, url?: string | URL | null) => replaced.push(String(url)),
+  };
   return { history, replaced };
 }
 

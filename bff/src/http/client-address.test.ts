@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { clientAddress } from './client-address.js';
 
 const request = (forwardedFor: string | undefined, remoteAddress = '10.0.0.9') =>
-  ({ headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress } }) as unknown as IncomingMessage;
+  ({
+    headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor },
+    socket: { remoteAddress },
+  }) as unknown as IncomingMessage;
 
 describe('client address', () => {
   it('is the socket address when no proxy is trusted, whatever X-Forwarded-For says', () => {

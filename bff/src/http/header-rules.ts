@@ -4,7 +4,18 @@
  */
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus proxy-only ones. */
-export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
 
 /**
  * Never forwarded, not even when `API_FORWARD_HEADERS` names them (that is a configuration error):

@@ -10,9 +10,10 @@ import { RedisStore } from '../session/redis-store.js';
  * The client address is the socket's, or the trusted X-Forwarded-For entry (TRUST_PROXY hops).
  */
 export function loginRateLimit(kv: KeyValueStore, perMinute: number, trustedProxyHops: number): Middleware {
-  if (perMinute === 0) return async function noLoginRateLimit(_ctx, next) {
-    await next();
-  };
+  if (perMinute === 0)
+    return async function noLoginRateLimit(_ctx, next) {
+      await next();
+    };
   const backend = kv instanceof RedisStore ? { driver: 'redis' as const, db: kv.redis } : { driver: 'memory' as const, db: new Map() };
   const limiter = ratelimit({
     ...backend,

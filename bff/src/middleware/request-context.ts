@@ -16,7 +16,13 @@ export function requestContext(log: Logger, metrics: Metrics) {
     try {
       await next();
     } finally {
-      recordRequest(log, metrics, { requestId, method: ctx.method, url: ctx.path, status: ctx.status, seconds: (performance.now() - started) / 1000 });
+      recordRequest(log, metrics, {
+        requestId,
+        method: ctx.method,
+        url: ctx.path,
+        status: ctx.status,
+        seconds: (performance.now() - started) / 1000,
+      });
     }
   };
 }

@@ -30,7 +30,14 @@ function keysUnreachable(error: unknown): boolean {
  * iat window, events, sid and/or sub, no nonce, single-use jti) and ends every matching session
  * on every instance through the Redis sid/sub indexes.
  */
-export function backchannelLogout({ config, oidc, logoutTokens, sessions, log, metrics }: Pick<Deps, 'config' | 'oidc' | 'logoutTokens' | 'sessions' | 'log' | 'metrics'>) {
+export function backchannelLogout({
+  config,
+  oidc,
+  logoutTokens,
+  sessions,
+  log,
+  metrics,
+}: Pick<Deps, 'config' | 'oidc' | 'logoutTokens' | 'sessions' | 'log' | 'metrics'>) {
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   return async function backchannelLogout(ctx: Context) {
     const token = await readLogoutToken(ctx);
@@ -53,8 +60,11 @@ export function backchannelLogout({ config, oidc, logoutTokens, sessions, log, m
     } catch (error) {
       if (keysUnreachable(error)) {
         metrics.backchannelLogouts.inc({ result: 'unavailable' });
-        log.warn({ event: 'backchannel_jwks_unreachable', err: describeError(error) }, 'logout token not checked: the provider\'s keys could not be fetched');
-        throw unavailable('The provider\'s signing keys could not be fetched. Please retry.', error);
+        log.warn(
+          { event: 'backchannel_jwks_unreachable', err: describeError(error) },
+          "logout token not checked: the provider's keys could not be fetched",
+        );
+        throw unavailable("The provider's signing keys could not be fetched. Please retry.", error);
       }
       metrics.backchannelLogouts.inc({ result: 'rejected' });
       log.warn({ event: 'backchannel_rejected', err: describeError(error) }, 'logout token rejected');

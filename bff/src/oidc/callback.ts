@@ -15,7 +15,22 @@ import { hashBrowserBinding } from './login.js';
 import { tokenTypeOf } from '../tokens.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
-const PROTOCOL_CLAIMS = ['nonce', 'at_hash', 'c_hash', 'aud', 'azp', 'iss', 'iat', 'exp', 'auth_time', 'sid', 'jti', 'acr', 'amr', 's_hash'];
+const PROTOCOL_CLAIMS = [
+  'nonce',
+  'at_hash',
+  'c_hash',
+  'aud',
+  'azp',
+  'iss',
+  'iat',
+  'exp',
+  'auth_time',
+  'sid',
+  'jti',
+  'acr',
+  'amr',
+  's_hash',
+];
 
 /** Error codes of authorization responses (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). */
 const AUTHORIZATION_ERRORS = new Set([
@@ -44,7 +59,9 @@ const SIGN_IN_FAILED = 'Sign-in could not be completed';
  * exchanges the code with PKCE and client authentication, lets openid-client validate the ID token
  * (iss, aud, exp, signature, nonce), and starts a session under a NEW id (no fixation).
  */
-export function callback(deps: Pick<Deps, 'config' | 'oidc' | 'loginTransactions' | 'log' | 'metrics' | 'sessions' | 'sessionTokens' | 'tracing'>) {
+export function callback(
+  deps: Pick<Deps, 'config' | 'oidc' | 'loginTransactions' | 'log' | 'metrics' | 'sessions' | 'sessionTokens' | 'tracing'>,
+) {
   const { config, oidc, loginTransactions, log, metrics, sessionTokens, tracing } = deps;
   const names = cookieNames(config);
   return async function callback(ctx: Context) {
@@ -75,7 +92,12 @@ export function callback(deps: Pick<Deps, 'config' | 'oidc' | 'loginTransactions
         client.authorizationCodeGrant(
           configuration,
           currentUrl,
-          { pkceCodeVerifier: transaction.codeVerifier, expectedState: state as string, expectedNonce: transaction.nonce, idTokenExpected: true },
+          {
+            pkceCodeVerifier: transaction.codeVerifier,
+            expectedState: state as string,
+            expectedNonce: transaction.nonce,
+            idTokenExpected: true,
+          },
           tokenEndpointParams(config),
           oidc.dpop, // with DPoP the access token is bound to the BFF's key
         ),
@@ -100,7 +122,10 @@ export function callback(deps: Pick<Deps, 'config' | 'oidc' | 'loginTransactions
         const { access_token: accessToken } = response;
         // A DPoP-bound access token is only accepted with a proof, at userinfo too.
         const proof = response.token_type === 'dpop' ? oidc.dpop : undefined;
-        claims = { ...claims, ...(await traced(tracing, 'oidc userinfo', () => client.fetchUserInfo(oidc.configuration, accessToken, idClaims.sub, proof))) };
+        claims = {
+          ...claims,
+          ...(await traced(tracing, 'oidc userinfo', () => client.fetchUserInfo(oidc.configuration, accessToken, idClaims.sub, proof))),
+        };
       } catch (failure) {
         // Not fatal: the ID token's claims are enough to sign in.
         log.warn({ event: 'userinfo_failed', err: describeError(failure) }, 'userinfo failed; using ID token claims');
@@ -116,7 +141,12 @@ export function callback(deps: Pick<Deps, 'config' | 'oidc' | 'loginTransactions
       logoutGuard: SessionStore.newId(),
       createdAt: now,
       expiresAt: now + config.absoluteTimeout,
-      sealedTokens: sessionTokens.seal({ accessToken: response.access_token, ...tokenTypeOf(response.token_type), refreshToken: response.refresh_token, idToken: response.id_token }),
+      sealedTokens: sessionTokens.seal({
+        accessToken: response.access_token,
+        ...tokenTypeOf(response.token_type),
+        refreshToken: response.refresh_token,
+        idToken: response.id_token,
+      }),
       ...accessTiming(response.expires_in, now),
       publicId: SessionStore.newPublicId(),
       device: describeDevice(ctx.get('user-agent')),

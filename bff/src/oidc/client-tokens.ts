@@ -60,8 +60,14 @@ export class ClientTokens {
     const { oidc, log, metrics, tracing } = this.deps;
     try {
       // With DPoP the client token is sender-constrained too (a proof per grant).
-      const response = await traced(tracing, 'oidc client_credentials', () => client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {}, oidc.dpop));
-      const token: TimedAccessToken = { accessToken: response.access_token, ...tokenTypeOf(response.token_type), ...accessTiming(response.expires_in) };
+      const response = await traced(tracing, 'oidc client_credentials', () =>
+        client.clientCredentialsGrant(oidc.configuration, target ? targetParams(target) : {}, oidc.dpop),
+      );
+      const token: TimedAccessToken = {
+        accessToken: response.access_token,
+        ...tokenTypeOf(response.token_type),
+        ...accessTiming(response.expires_in),
+      };
       this.#cache.set(key, token);
       this.#refused.delete(key);
       metrics.clientTokens.inc({ result: 'ok' });
@@ -73,9 +79,15 @@ export class ClientTokens {
       const refused: Refused = { until: Date.now() + wait, forbidden: refusal === 'target' };
       this.#refused.set(key, refused);
       if (refusal === 'target') {
-        log.warn({ event: 'client_token_target_refused', resource: target?.resource, scope: target?.scope, err: describeError(error) }, 'the provider will not issue a client token for this resource or scope');
+        log.warn(
+          { event: 'client_token_target_refused', resource: target?.resource, scope: target?.scope, err: describeError(error) },
+          'the provider will not issue a client token for this resource or scope',
+        );
       } else if (refusal !== 'unavailable') {
-        log.error({ event: 'client_token_refused', err: describeError(error) }, 'the provider refused the client credentials grant; is it enabled for OIDC_CLIENT_ID?');
+        log.error(
+          { event: 'client_token_refused', err: describeError(error) },
+          'the provider refused the client credentials grant; is it enabled for OIDC_CLIENT_ID?',
+        );
       } else {
         log.warn({ event: 'client_token_failed', err: describeError(error), retryInMs: wait }, 'client credentials grant failed');
       }
@@ -91,5 +103,8 @@ export class ClientTokens {
 function answerFor(refused: Refused, cause?: unknown): HttpError {
   if (refused.forbidden) return forbidden('This API is not available to this application.', cause);
   const seconds = Math.max(1, Math.ceil((refused.until - Date.now()) / 1000));
-  return new HttpError(503, ERROR_CODES.unavailable, 'The sign-in service is not available. Please try again shortly.', { cause, headers: { 'retry-after': String(seconds) } });
+  return new HttpError(503, ERROR_CODES.unavailable, 'The sign-in service is not available. Please try again shortly.', {
+    cause,
+    headers: { 'retry-after': String(seconds) },
+  });
 }

@@ -83,13 +83,25 @@ export class OidcClient {
       const auth = await authenticators(this.settings);
       const configuration = await discover(this.settings, auth);
       this.#revocation = revocationConfiguration(this.settings, configuration, auth);
-      if (this.dpopKey) this.#dpop = { DPoP: client.getDPoPHandle(configuration, await toCryptoKeyPair(this.dpopKey), algorithmHeader(this.dpopKey)) };
+      if (this.dpopKey)
+        this.#dpop = { DPoP: client.getDPoPHandle(configuration, await toCryptoKeyPair(this.dpopKey), algorithmHeader(this.dpopKey)) };
       this.#config = configuration;
-      this.log.info({ issuer: this.settings.issuer.href, clientAuth: this.settings.clientAuth, par: this.pushesAuthorizationRequests, dpop: this.dpopKey !== undefined }, 'provider metadata loaded');
+      this.log.info(
+        {
+          issuer: this.settings.issuer.href,
+          clientAuth: this.settings.clientAuth,
+          par: this.pushesAuthorizationRequests,
+          dpop: this.dpopKey !== undefined,
+        },
+        'provider metadata loaded',
+      );
       this.#checkFeatures(configuration.serverMetadata());
     } catch (error) {
       const next = Math.min(delayMs * 2, this.backoff.maxMs);
-      this.log.warn({ issuer: this.settings.issuer.href, err: describeError(error), retryInMs: delayMs }, 'provider discovery failed; retrying');
+      this.log.warn(
+        { issuer: this.settings.issuer.href, err: describeError(error), retryInMs: delayMs },
+        'provider discovery failed; retrying',
+      );
       this.#timer = setTimeout(() => void this.#attempt(next), delayMs).unref();
     }
   }
@@ -98,13 +110,22 @@ export class OidcClient {
   #checkFeatures(metadata: client.ServerMetadata): void {
     const { par } = this.settings;
     if (par === 'required' && !metadata.pushed_authorization_request_endpoint) {
-      this.log.error({ event: 'par_unsupported' }, 'OIDC_PAR=true but the provider advertises no pushed_authorization_request_endpoint: sign-in will refuse to start');
+      this.log.error(
+        { event: 'par_unsupported' },
+        'OIDC_PAR=true but the provider advertises no pushed_authorization_request_endpoint: sign-in will refuse to start',
+      );
     }
     if (par === 'off' && metadata.require_pushed_authorization_requests) {
-      this.log.error({ event: 'par_required' }, 'the provider requires pushed authorization requests but OIDC_PAR=false: sign-in will fail at the provider');
+      this.log.error(
+        { event: 'par_required' },
+        'the provider requires pushed authorization requests but OIDC_PAR=false: sign-in will fail at the provider',
+      );
     }
     if (this.dpopKey && !metadata.dpop_signing_alg_values_supported?.includes(this.dpopKey.alg)) {
-      this.log.warn({ event: 'dpop_unadvertised', alg: this.dpopKey.alg }, 'OIDC_DPOP=true but the provider does not advertise DPoP with this key\'s algorithm; it may issue Bearer tokens (sent as Bearer)');
+      this.log.warn(
+        { event: 'dpop_unadvertised', alg: this.dpopKey.alg },
+        "OIDC_DPOP=true but the provider does not advertise DPoP with this key's algorithm; it may issue Bearer tokens (sent as Bearer)",
+      );
     }
   }
 }
@@ -124,7 +145,10 @@ async function authenticators(settings: ClientSettings): Promise<Authenticators>
   // The WebCrypto import is done once; every assertion (code exchange, refresh, revocation,
   // client credentials) is then signed with it by openid-client, with a fresh jti and exp.
   const assertionKey = key ? { key: (await toCryptoKeyPair(key)).privateKey, kid: key.kid } : undefined;
-  const usable: ClientAuthMethod[] = [...(assertionKey ? (['private_key_jwt'] as const) : []), ...(secret ? (['client_secret_basic', 'client_secret_post'] as const) : [])];
+  const usable: ClientAuthMethod[] = [
+    ...(assertionKey ? (['private_key_jwt'] as const) : []),
+    ...(secret ? (['client_secret_basic', 'client_secret_post'] as const) : []),
+  ];
   return {
     usable,
     make(method) {
@@ -183,7 +207,11 @@ export function revocationAuthMethod(
 }
 
 /** The configuration handle for revocation calls (the same one unless the provider needs another client authentication there). */
-function revocationConfiguration(settings: ClientSettings, configuration: client.Configuration, auth: Authenticators): client.Configuration {
+function revocationConfiguration(
+  settings: ClientSettings,
+  configuration: client.Configuration,
+  auth: Authenticators,
+): client.Configuration {
   const metadata = configuration.serverMetadata();
   const method = revocationAuthMethod(settings.clientAuth, metadata.revocation_endpoint_auth_methods_supported, auth.usable);
   if (method === settings.clientAuth) return configuration;
@@ -191,7 +219,6 @@ function revocationConfiguration(settings: ClientSettings, configuration: client
   transportOptions(settings, forRevocation);
   return forRevocation;
 }
-
 
 /** Parameters sent on the code exchange and every refresh (RFC 8707 `resource`, when configured). */
 export function tokenEndpointParams(config: Pick<Config, 'authParams'>): Record<string, string> {

@@ -54,12 +54,20 @@ const json = (status: number, body: object, headers: OutgoingHttpHeaders = {}) =
 describe('classifyGrantFailure with the errors openid-client throws', () => {
   it.each<[string, GrantRefusal, Exclude<typeof next, 'hang'>]>([
     ['invalid_grant', 'grant', json(400, { error: 'invalid_grant' })],
-    ['invalid_request (LemonLDAP::NG, unknown refresh token)', 'request', json(400, { error: 'invalid_request', error_description: 'Invalid refresh token' })],
+    [
+      'invalid_request (LemonLDAP::NG, unknown refresh token)',
+      'request',
+      json(400, { error: 'invalid_request', error_description: 'Invalid refresh token' }),
+    ],
     ['a bare 400 with an empty body (Glewlwyd)', 'request', { status: 400 }],
     ['a 400 HTML page', 'request', { status: 400, headers: { 'content-type': 'text/html' }, body: '<h1>Bad Request</h1>' }],
     ['a 400 JSON body without an error code', 'request', json(400, { message: 'no' })],
     ['invalid_client with 401', 'client', json(401, { error: 'invalid_client' })],
-    ['invalid_client with a WWW-Authenticate challenge', 'client', json(401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="token"' })],
+    [
+      'invalid_client with a WWW-Authenticate challenge',
+      'client',
+      json(401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="token"' }),
+    ],
     ['unauthorized_client', 'client', json(400, { error: 'unauthorized_client' })],
     ['unsupported_grant_type', 'client', json(400, { error: 'unsupported_grant_type' })],
     ['a bare 401', 'client', { status: 401 }],
@@ -86,12 +94,20 @@ describe('classifyGrantFailure with the errors openid-client throws', () => {
     expect(classifyGrantFailure(await refusal('hang', configuration(undefined, 1)))).toBe('unavailable');
   });
 
-  it('errors of the library\'s exported classes, built directly', () => {
+  it("errors of the library's exported classes, built directly", () => {
     const response = new Response(null, { status: 400 });
     expect(classifyGrantFailure(new client.ResponseBodyError('x', { cause: { error: 'invalid_request' }, response }))).toBe('request');
     expect(classifyGrantFailure(new client.ResponseBodyError('x', { cause: { error: 'invalid_grant' }, response }))).toBe('grant');
-    expect(classifyGrantFailure(new client.ResponseBodyError('x', { cause: { error: 'invalid_client' }, response: new Response(null, { status: 401 }) }))).toBe('client');
-    expect(classifyGrantFailure(new client.ResponseBodyError('x', { cause: { error: 'invalid_grant' }, response: new Response(null, { status: 502 }) }))).toBe('unavailable');
+    expect(
+      classifyGrantFailure(
+        new client.ResponseBodyError('x', { cause: { error: 'invalid_client' }, response: new Response(null, { status: 401 }) }),
+      ),
+    ).toBe('client');
+    expect(
+      classifyGrantFailure(
+        new client.ResponseBodyError('x', { cause: { error: 'invalid_grant' }, response: new Response(null, { status: 502 }) }),
+      ),
+    ).toBe('unavailable');
     expect(classifyGrantFailure(new client.ClientError('unexpected HTTP response status code', { cause: response }))).toBe('request');
     expect(classifyGrantFailure(new Error('anything else'))).toBe('unavailable');
     expect(classifyGrantFailure(undefined)).toBe('unavailable');

@@ -27,7 +27,8 @@ export function classifyGrantFailure(error: unknown): GrantRefusal {
     if (TARGET_CODES.has(error.error)) return 'target';
     return 'client';
   }
-  if (error instanceof client.WWWAuthenticateChallengeError) return error.status >= 500 || error.status === TOO_MANY_REQUESTS ? 'unavailable' : 'client';
+  if (error instanceof client.WWWAuthenticateChallengeError)
+    return error.status >= 500 || error.status === TOO_MANY_REQUESTS ? 'unavailable' : 'client';
   // An error status without an OAuth error body: openid-client keeps the Response as the cause.
   // Anything else (including a rejection with no object at all) is an outage, never a crash here.
   const status = responseOf(error)?.status;

@@ -61,7 +61,9 @@ export function login({ config, oidc, loginTransactions, log }: Pick<Deps, 'conf
       maxAge: LOGIN_TTL_MS,
       overwrite: true,
     });
-    const url = pushed ? await pushAuthorizationRequest(authorization, parameters) : client.buildAuthorizationUrl(authorization, parameters);
+    const url = pushed
+      ? await pushAuthorizationRequest(authorization, parameters)
+      : client.buildAuthorizationUrl(authorization, parameters);
     ctx.redirect(url.href);
   };
 
@@ -73,7 +75,10 @@ export function login({ config, oidc, loginTransactions, log }: Pick<Deps, 'conf
       if (classifyGrantFailure(error) === 'unavailable') {
         log.warn({ event: 'par_failed', err: describeError(error) }, 'pushed authorization request failed');
       } else {
-        log.error({ event: 'par_refused', err: describeError(error) }, 'the provider refused the pushed authorization request; check the client registration, OIDC_CLIENT_AUTH and OIDC_AUTH_PARAMS');
+        log.error(
+          { event: 'par_refused', err: describeError(error) },
+          'the provider refused the pushed authorization request; check the client registration, OIDC_CLIENT_AUTH and OIDC_AUTH_PARAMS',
+        );
       }
       throw unavailable('The sign-in service could not be reached. Please try again in a moment.', error);
     }

@@ -53,7 +53,11 @@ export function logout(deps: Pick<Deps, 'config' | 'oidc' | 'sessions' | 'sessio
       return;
     }
     // `state` and `client_id` always: some providers return to post_logout_redirect_uri only with a state.
-    const parameters: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri, client_id: config.clientId, state: client.randomState() };
+    const parameters: Record<string, string> = {
+      post_logout_redirect_uri: postLogoutRedirectUri,
+      client_id: config.clientId,
+      state: client.randomState(),
+    };
     if (secrets?.idToken) parameters.id_token_hint = secrets.idToken;
     ctx.redirect(client.buildEndSessionUrl(oidc.configuration, parameters).href);
   };

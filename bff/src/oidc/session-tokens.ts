@@ -87,7 +87,12 @@ export class SessionTokens {
   hotOf(record: SessionRecord): HotSession {
     const open = (held: SealedToken): TimedAccessToken => {
       const { accessToken, tokenType } = this.#openSealed(held.sealedTokens);
-      return { accessToken, ...(tokenType ? { tokenType } : {}), accessExpiresAt: held.accessExpiresAt, accessLifetime: held.accessLifetime };
+      return {
+        accessToken,
+        ...(tokenType ? { tokenType } : {}),
+        accessExpiresAt: held.accessExpiresAt,
+        accessLifetime: held.accessLifetime,
+      };
     };
     const tokens: Record<string, TimedAccessToken> = { '': open(record) };
     for (const id in record.routeTokens) tokens[id] = open(record.routeTokens[id]!);
@@ -170,7 +175,9 @@ export class SessionTokens {
     try {
       const { refreshToken } = tokens;
       // With DPoP the new access token is bound to the BFF's key (a proof per grant).
-      response = await traced(tracing, 'oidc refresh', () => client.refreshTokenGrant(oidc.configuration, refreshToken, target ? targetParams(target) : tokenEndpointParams(config), oidc.dpop));
+      response = await traced(tracing, 'oidc refresh', () =>
+        client.refreshTokenGrant(oidc.configuration, refreshToken, target ? targetParams(target) : tokenEndpointParams(config), oidc.dpop),
+      );
     } catch (error) {
       const refusal = classifyGrantFailure(error);
       // invalid_request or a bare 400 ends the session only for the sign-in token's own refresh
@@ -185,11 +192,17 @@ export class SessionTokens {
         throw sessionEnded();
       }
       if (refusal === 'target' || refusal === 'request') {
-        log.warn({ event: 'refresh_target_refused', resource: target?.resource, scope: target?.scope, err: describeError(error) }, 'the provider will not issue a token for this resource or scope; session kept');
+        log.warn(
+          { event: 'refresh_target_refused', resource: target?.resource, scope: target?.scope, err: describeError(error) },
+          'the provider will not issue a token for this resource or scope; session kept',
+        );
         throw forbidden('This API is not available to your account.', error);
       }
       if (refusal === 'client') {
-        log.error({ event: 'refresh_client_refused', err: describeError(error) }, 'the provider refused the BFF\'s client registration at refresh; check OIDC_CLIENT_ID, the secret and OIDC_CLIENT_AUTH');
+        log.error(
+          { event: 'refresh_client_refused', err: describeError(error) },
+          "the provider refused the BFF's client registration at refresh; check OIDC_CLIENT_ID, the secret and OIDC_CLIENT_AUTH",
+        );
       } else {
         log.warn({ event: 'refresh_failed', err: describeError(error) }, 'token refresh failed; session kept');
       }

@@ -2,7 +2,6 @@ import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { readPrivateKey, type SigningKey } from '../signing-keys.js';
 import type { AccessToken } from '../tokens.js';
 
-
 /** Nonces remembered per upstream origin; more origins than this cannot exist (API_ROUTES is fixed), but stay bounded anyway. */
 const MAX_ORIGINS = 256;
 /** Access token hashes (`ath`) remembered; a token is hashed once, not once per call. */
@@ -51,7 +50,10 @@ export class DpopProofs {
     if (nonce !== undefined) payload.nonce = nonce;
     const input = `${this.#encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     // ES256 JWS signatures are r||s (IEEE P1363), not DER; Ed25519 takes no digest name.
-    const signature = this.#key.alg === 'ES256' ? sign('sha256', Buffer.from(input), { key: this.#key.privateKey, dsaEncoding: 'ieee-p1363' }) : sign(null, Buffer.from(input), this.#key.privateKey);
+    const signature =
+      this.#key.alg === 'ES256'
+        ? sign('sha256', Buffer.from(input), { key: this.#key.privateKey, dsaEncoding: 'ieee-p1363' })
+        : sign(null, Buffer.from(input), this.#key.privateKey);
     return `${input}.${signature.toString('base64url')}`;
   }
 

@@ -23,7 +23,14 @@ describe('request header allowlist', () => {
       tracestate: 'a=b',
       baggage: 'k=v',
     };
-    expect(forward(incoming, extras)).toEqual({ ...incoming, authorization: 'Bearer t', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', 'x-request-id': 'req-1' });
+    expect(forward(incoming, extras)).toEqual({
+      ...incoming,
+      authorization: 'Bearer t',
+      'x-forwarded-for': '203.0.113.7',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'app.example.com',
+      'x-request-id': 'req-1',
+    });
   });
 
   it.each([
@@ -50,8 +57,23 @@ describe('request header allowlist', () => {
   });
 
   it('replaces client-written X-Forwarded-For, -Host, -Proto, X-Request-Id and Authorization with its own', () => {
-    const headers = forward({ 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil', 'x-forwarded-proto': 'gopher', 'x-request-id': 'mine', authorization: 'Basic x' }, extras);
-    expect(headers).toMatchObject({ 'x-forwarded-for': '203.0.113.7', 'x-forwarded-host': 'app.example.com', 'x-forwarded-proto': 'https', 'x-request-id': 'req-1', authorization: 'Bearer t' });
+    const headers = forward(
+      {
+        'x-forwarded-for': '6.6.6.6',
+        'x-forwarded-host': 'evil',
+        'x-forwarded-proto': 'gopher',
+        'x-request-id': 'mine',
+        authorization: 'Basic x',
+      },
+      extras,
+    );
+    expect(headers).toMatchObject({
+      'x-forwarded-for': '203.0.113.7',
+      'x-forwarded-host': 'app.example.com',
+      'x-forwarded-proto': 'https',
+      'x-request-id': 'req-1',
+      authorization: 'Bearer t',
+    });
   });
 
   it('forwards the names API_FORWARD_HEADERS adds, never a forbidden one', () => {

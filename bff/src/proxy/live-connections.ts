@@ -102,21 +102,24 @@ export class LiveConnections {
       removed = true;
       this.metrics.liveConnections.dec({ kind: connection.kind });
       connections.delete(connection);
-      if (storageId !== undefined && connections.size === 0 && this.#byStorageId.get(storageId) === connections) this.#byStorageId.delete(storageId);
+      if (storageId !== undefined && connections.size === 0 && this.#byStorageId.get(storageId) === connections)
+        this.#byStorageId.delete(storageId);
     };
   }
 
   /** How many connections of this kind are open. */
   count(kind: LiveKind): number {
     let total = 0;
-    for (const connections of [this.#anonymous, ...this.#byStorageId.values()]) for (const connection of connections) if (connection.kind === kind) total++;
+    for (const connections of [this.#anonymous, ...this.#byStorageId.values()])
+      for (const connection of connections) if (connection.kind === kind) total++;
     return total;
   }
 
   /** Closes every live connection (graceful shutdown: "going away"), and any that registers later. */
   closeAll(): void {
     this.#closed = true;
-    for (const connections of [this.#anonymous, ...this.#byStorageId.values()]) for (const connection of [...connections]) connection.close('shutdown');
+    for (const connections of [this.#anonymous, ...this.#byStorageId.values()])
+      for (const connection of [...connections]) connection.close('shutdown');
   }
 
   stop(): void {
@@ -143,7 +146,8 @@ export class LiveConnections {
     this.#sweeping = true;
     try {
       const storageIds = [...this.#byStorageId.keys()];
-      for (let i = 0; i < storageIds.length; i += SWEEP_BATCH) await Promise.all(storageIds.slice(i, i + SWEEP_BATCH).map((storageId) => this.#check(storageId)));
+      for (let i = 0; i < storageIds.length; i += SWEEP_BATCH)
+        await Promise.all(storageIds.slice(i, i + SWEEP_BATCH).map((storageId) => this.#check(storageId)));
     } finally {
       this.#sweeping = false;
     }

@@ -21,12 +21,21 @@ describe('API path resolution', () => {
     expect(resolved && resolved !== 'invalid' && resolved.upstreamPath).toBe(upstreamPath);
   });
 
-  it.each(['/api/../admin', '/api/a/./b', '/api/..', '/api/%2e%2e/admin', '/api/%2E./x', '/api/a%2fb', '/api/a%5cb', '/api/a\\b', '/api/%2F', '/root//evil.example/x', '/api//evil.example'])(
-    'refuses %s',
-    (raw) => {
-      expect(resolveApiPath(routes, raw)).toBe('invalid');
-    },
-  );
+  it.each([
+    '/api/../admin',
+    '/api/a/./b',
+    '/api/..',
+    '/api/%2e%2e/admin',
+    '/api/%2E./x',
+    '/api/a%2fb',
+    '/api/a%5cb',
+    '/api/a\\b',
+    '/api/%2F',
+    '/root//evil.example/x',
+    '/api//evil.example',
+  ])('refuses %s', (raw) => {
+    expect(resolveApiPath(routes, raw)).toBe('invalid');
+  });
 
   it.each([
     '/api/..;/admin',
@@ -53,11 +62,14 @@ describe('API path resolution', () => {
 });
 
 describe('API path resolution: the upstream host never changes', () => {
-  it.each(['/root/x', '/root//evil.example/x', '/root///x', '/root/%2F%2Fevil.example'])('%s resolves under the route upstream or is refused', (raw) => {
-    const resolved = resolveApiPath(routes, raw);
-    if (resolved === 'invalid') return;
-    expect(new URL(resolved!.route.upstream.origin + resolved!.upstreamPath).origin).toBe('http://h:5000');
-  });
+  it.each(['/root/x', '/root//evil.example/x', '/root///x', '/root/%2F%2Fevil.example'])(
+    '%s resolves under the route upstream or is refused',
+    (raw) => {
+      const resolved = resolveApiPath(routes, raw);
+      if (resolved === 'invalid') return;
+      expect(new URL(resolved!.route.upstream.origin + resolved!.upstreamPath).origin).toBe('http://h:5000');
+    },
+  );
 });
 
 describe('API path resolution: nested prefixes', () => {
@@ -72,7 +84,14 @@ describe('API path resolution: nested prefixes', () => {
 });
 
 describe('API path resolution: a path selects the route a lenient upstream would read it as', () => {
-  const route = (prefix: string): ApiRoute => ({ prefix, upstream: new URL(`http://${prefix.replace(/\W/g, '') || 'x'}:1/`), token: 'user', target: undefined, websocket: false, timeoutMs: 1000 });
+  const route = (prefix: string): ApiRoute => ({
+    prefix,
+    upstream: new URL(`http://${prefix.replace(/\W/g, '') || 'x'}:1/`),
+    token: 'user',
+    target: undefined,
+    websocket: false,
+    timeoutMs: 1000,
+  });
   // As parseRoutes sorts them: longest first.
   const nested = [route('/api/admin'), route('/api'), route('/Files')];
   const prefixOf = (raw: string) => {
@@ -123,11 +142,25 @@ describe('API path resolution: a path selects the route a lenient upstream would
 });
 
 describe('API path resolution: fragments and control characters', () => {
-  it.each(['/api/x#y', '/api/x#', '/api#/x', '/api/x?q=1#y', '/api?#', '/root/a%0ab', '/root/a%0Db', '/api/%00', '/api/%1f', '/api/a%7Fb', '/api/%09x'])('refuses %s', (raw) => {
+  it.each([
+    '/api/x#y',
+    '/api/x#',
+    '/api#/x',
+    '/api/x?q=1#y',
+    '/api?#',
+    '/root/a%0ab',
+    '/root/a%0Db',
+    '/api/%00',
+    '/api/%1f',
+    '/api/a%7Fb',
+    '/api/%09x',
+  ])('refuses %s', (raw) => {
     expect(resolveApiPath(routes, raw)).toBe('invalid');
   });
 
   it('forwards escaped # and control characters in the query, and %20 or %23 in the path', () => {
-    expect(resolveApiPath(routes, '/api/a%20b%23c?x=%23y&t=a%0Ab%00&p=%25')).toMatchObject({ upstreamPath: '/v1/a%20b%23c?x=%23y&t=a%0Ab%00&p=%25' });
+    expect(resolveApiPath(routes, '/api/a%20b%23c?x=%23y&t=a%0Ab%00&p=%25')).toMatchObject({
+      upstreamPath: '/v1/a%20b%23c?x=%23y&t=a%0Ab%00&p=%25',
+    });
   });
 });

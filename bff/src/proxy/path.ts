@@ -64,7 +64,9 @@ function matchRoute(routes: readonly ApiRoute[], url: string, lowerCasePrefixes:
 
 /** The path as a lenient upstream could read it: unreserved escapes decoded, `;` parameters gone, lower case. */
 function normalise(path: string): string {
-  const decoded = path.includes('%') ? path.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16))) : path;
+  const decoded = path.includes('%')
+    ? path.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)))
+    : path;
   return (decoded.includes(';') ? decoded.replace(PARAMETERS, '') : decoded).toLowerCase();
 }
 

@@ -55,7 +55,10 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
  * 9. `retry`     once, after a forced refresh, when the upstream refused the token (safe methods
  *                only, and only a token obtained more than 10 s ago: a fresh one's refusal is relayed).
  */
-export function createApiProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' | 'metrics' | 'tracing' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens'>, live: LiveConnections) {
+export function createApiProxy(
+  deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' | 'metrics' | 'tracing' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens'>,
+  live: LiveConnections,
+) {
   const { config, sessions, metrics, log, tracing } = deps;
   const credentials = createCredentials(deps);
   const streams = eventStreams(live, deps.metrics);
@@ -100,7 +103,13 @@ export function createApiProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' 
    * streamed body cannot be sent twice: it gets a 503 (not the upstream's 401, which the SPA
    * would read as signed out), and the browser's next attempt carries the nonce.
    */
-  async function send(call: ProxyCall, target: ResolvedRoute, token: TimedAccessToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean): Promise<RelayOutcome> {
+  async function send(
+    call: ProxyCall,
+    target: ResolvedRoute,
+    token: TimedAccessToken | undefined,
+    body: Buffer | MeteredBody | null,
+    mayRetry: boolean,
+  ): Promise<RelayOutcome> {
     const outcome = await withNonceRetry((nonceRetry) => {
       if (!nonceRetry && body instanceof MeteredBody) throw unavailable('The API asked for a fresh proof of possession. Please try again.');
       return forward(call, target, token, body, mayRetry, nonceRetry);
@@ -115,7 +124,8 @@ export function createApiProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' 
   function admit(call: ProxyCall, sessionId: string | undefined): void {
     const owner: Owner = sessionId === undefined ? { kind: 'address', key: call.clientAddress } : { kind: 'session', key: sessionId };
     call.slot = call.wantsEventStream ? live.reserve(owner) : calls.take(owner);
-    if (!call.slot) throw call.wantsEventStream ? live.refusal() : overBudget('Too many calls are in progress. Please wait for some to finish.');
+    if (!call.slot)
+      throw call.wantsEventStream ? live.refusal() : overBudget('Too many calls are in progress. Please wait for some to finish.');
   }
 
   /** 2. The resolved route; dot segments and encoded separators are refused. */
@@ -140,7 +150,8 @@ export function createApiProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' 
     call.sessionId = user?.id;
     if (!user && call.slot?.owner.kind === 'session') {
       call.slot = call.slot.moveTo({ kind: 'address', key: call.clientAddress });
-      if (!call.slot) throw call.wantsEventStream ? live.refusal() : overBudget('Too many calls are in progress. Please wait for some to finish.');
+      if (!call.slot)
+        throw call.wantsEventStream ? live.refusal() : overBudget('Too many calls are in progress. Please wait for some to finish.');
     }
     return user;
   }
@@ -151,7 +162,12 @@ export function createApiProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' 
    * stream; the upstream connection is taken only then.
    */
   async function upload(call: ProxyCall, stallMs: number): Promise<Buffer | MeteredBody> {
-    const body = new MeteredBody(call.req, config.maxBodyBytes, stallMs, Math.max(0, config.bodyTimeoutMs - (performance.now() - call.started)));
+    const body = new MeteredBody(
+      call.req,
+      config.maxBodyBytes,
+      stallMs,
+      Math.max(0, config.bodyTimeoutMs - (performance.now() - call.started)),
+    );
     call.body = body;
     if (EXPECT_CONTINUE.test(call.req.headers.expect ?? '')) call.res.writeContinue();
     const ready = await body.ready;
@@ -162,7 +178,14 @@ export function createApiProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' 
    * 8. Sends the request upstream once; resolves to 'retry' when the token was refused and a
    * replay is allowed, 'nonce' when the upstream asked for a DPoP nonce and `nonceRetry`.
    */
-  function forward(call: ProxyCall, target: ResolvedRoute, token: TimedAccessToken | undefined, body: Buffer | MeteredBody | null, mayRetry: boolean, nonceRetry: boolean): Promise<RelayOutcome> {
+  function forward(
+    call: ProxyCall,
+    target: ResolvedRoute,
+    token: TimedAccessToken | undefined,
+    body: Buffer | MeteredBody | null,
+    mayRetry: boolean,
+    nonceRetry: boolean,
+  ): Promise<RelayOutcome> {
     const { req, res } = call;
     const { route, upstreamPath } = target;
     const proofs = requests.proofsFor(token);

@@ -76,7 +76,13 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       this.#outcome = 'nonce';
       return;
     }
-    if (this.retryable && statusCode === 401 && typeof challenge === 'string' && INVALID_TOKEN.test(challenge) && renewable(this.retryable)) {
+    if (
+      this.retryable &&
+      statusCode === 401 &&
+      typeof challenge === 'string' &&
+      INVALID_TOKEN.test(challenge) &&
+      renewable(this.retryable)
+    ) {
       this.#outcome = 'retry';
       return;
     }

@@ -50,7 +50,13 @@ export function upstreamRequests(deps: Pick<Deps, 'config' | 'dpopProofs'>) {
     },
 
     /** The upstream request headers for `method` on the resolved route. */
-    headers(caller: Caller, target: ResolvedRoute, method: string, token: AccessToken | undefined, span: UpstreamSpan | undefined): Record<string, string | string[]> {
+    headers(
+      caller: Caller,
+      target: ResolvedRoute,
+      method: string,
+      token: AccessToken | undefined,
+      span: UpstreamSpan | undefined,
+    ): Record<string, string | string[]> {
       const proofs = this.proofsFor(token);
       const headers = allowlisted(caller.req.headers, {
         authorization: token === undefined ? undefined : authorizationOf(token, dpop),
@@ -65,7 +71,6 @@ export function upstreamRequests(deps: Pick<Deps, 'config' | 'dpopProofs'>) {
     },
   };
 }
-
 
 /**
  * Runs one upstream exchange, and once more when the upstream answered a DPoP proof with a

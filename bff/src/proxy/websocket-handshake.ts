@@ -45,9 +45,18 @@ const forbiddenHandshake = (message: string) => new HttpError(403, ERROR_CODES.c
  * cut. Every socket the BFF stops serving is destroyed, never only ended (closeAfterAnswer), and
  * every upgrade socket is known, so shutdown can destroy what Node's closeAllConnections cannot see.
  */
-export function createWebSocketProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' | 'metrics' | 'tracing'>, credentials: Credentials, live: LiveConnections) {
+export function createWebSocketProxy(
+  deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' | 'metrics' | 'tracing'>,
+  credentials: Credentials,
+  live: LiveConnections,
+) {
   const { config, metrics, log } = deps;
-  const server = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxMessageBytes, perMessageDeflate: false, handleProtocols: chosenProtocol });
+  const server = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.wsMaxMessageBytes,
+    perMessageDeflate: false,
+    handleProtocols: chosenProtocol,
+  });
   /** Every socket an upgrade request handed over, until it closes. */
   const sockets = new Set<Duplex>();
   let stopping = false;
@@ -61,7 +70,9 @@ export function createWebSocketProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 
     const protocols = checkHandshake(req);
     const { route: apiRoute } = target;
     admit(handshake, usesSession(apiRoute) ? credentials.sessionIdOf(req.headers.cookie) : undefined);
-    const user = usesSession(apiRoute) ? await credentials.session(credentials.sessionIdOf(req.headers.cookie), needsSession(apiRoute)) : undefined;
+    const user = usesSession(apiRoute)
+      ? await credentials.session(credentials.sessionIdOf(req.headers.cookie), needsSession(apiRoute))
+      : undefined;
     if (!user && handshake.slot?.owner.kind === 'session') {
       handshake.slot = handshake.slot.moveTo(addressOf(handshake));
       if (!handshake.slot) throw live.refusal();
@@ -107,15 +118,18 @@ export function createWebSocketProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 
     const offered = req.headers['sec-websocket-protocol'];
     if (offered === undefined) return [];
     const protocols = offered.split(',').map((name) => name.trim());
-    if (protocols.some((name) => !TOKEN.test(name)) || new Set(protocols).size !== protocols.length) throw badRequest('The WebSocket subprotocols are not valid.');
+    if (protocols.some((name) => !TOKEN.test(name)) || new Set(protocols).size !== protocols.length)
+      throw badRequest('The WebSocket subprotocols are not valid.');
     return protocols;
   }
 
   /** 1. Only `websocket=true` routes, on a path that cannot escape the route. */
   function route(req: IncomingMessage): ResolvedRoute {
     const resolved = resolveApiPath(config.apiRoutes, req.url ?? '/');
-    if (resolved === undefined || resolved === 'invalid' || !resolved.route.websocket) throw badRequest('WebSocket upgrades are not accepted here.');
-    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') throw badRequest('Only WebSocket upgrades are accepted.');
+    if (resolved === undefined || resolved === 'invalid' || !resolved.route.websocket)
+      throw badRequest('WebSocket upgrades are not accepted here.');
+    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket')
+      throw badRequest('Only WebSocket upgrades are accepted.');
     return resolved;
   }
 
@@ -145,7 +159,14 @@ export function createWebSocketProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 
 
   /** The handshake's end: its access-log line and request metric, as every HTTP request has. */
   function record(handshake: Handshake, status: number): void {
-    recordRequest(log, metrics, { requestId: handshake.requestId, method: 'GET', url: handshake.req.url ?? '/', route: 'websocket', status, seconds: (performance.now() - handshake.started) / 1000 });
+    recordRequest(log, metrics, {
+      requestId: handshake.requestId,
+      method: 'GET',
+      url: handshake.req.url ?? '/',
+      route: 'websocket',
+      status,
+      seconds: (performance.now() - handshake.started) / 1000,
+    });
   }
 
   /** Runs one handshake under its deadline; every ending releases its slot (the socket's close). */
@@ -190,7 +211,11 @@ export function createWebSocketProxy(deps: Pick<Deps, 'config' | 'dpopProofs' | 
       // Tracing on: the handshake is a server span, named by its route as HTTP requests are.
       const resolved = resolveApiPath(config.apiRoutes, req.url ?? '/');
       const label = resolved === undefined ? 'other' : resolved === 'invalid' ? 'proxy' : resolved.route.prefix;
-      void deps.tracing.handshake(req, label, (end) => new Promise<void>((resolve) => run(handshake, head, (status) => resolve(end(status)))));
+      void deps.tracing.handshake(
+        req,
+        label,
+        (end) => new Promise<void>((resolve) => run(handshake, head, (status) => resolve(end(status)))),
+      );
     },
     /** Shutdown: upgrades from now on get 503, and handshakes in progress do not complete. */
     stop(): void {

@@ -43,7 +43,13 @@ export function upstreamHandshakes(deps: Pick<Deps, 'config' | 'dpopProofs' | 'm
    * as HTTP instead, 'nonce' when it was a DPoP `use_dpop_nonce` challenge and `nonceRetry`
    * (nothing relayed).
    */
-  function connect(handshake: Handshake, target: ResolvedRoute, protocols: string[], token: AccessToken | undefined, nonceRetry: boolean): Promise<WebSocket | 'nonce' | number> {
+  function connect(
+    handshake: Handshake,
+    target: ResolvedRoute,
+    protocols: string[],
+    token: AccessToken | undefined,
+    nonceRetry: boolean,
+  ): Promise<WebSocket | 'nonce' | number> {
     const { socket } = handshake;
     const { route: apiRoute } = target;
     // Origin + path, never a URL resolved against the upstream: the host is the route's, always.
@@ -90,7 +96,10 @@ export function upstreamHandshakes(deps: Pick<Deps, 'config' | 'dpopProofs' | 'm
       upstream.once('unexpected-response', (request, response) => {
         settled();
         answered(response.statusCode ?? 502);
-        if (proofs?.observe(origin, response.statusCode ?? 0, response.headers['www-authenticate'], response.headers['dpop-nonce']) && nonceRetry) {
+        if (
+          proofs?.observe(origin, response.statusCode ?? 0, response.headers['www-authenticate'], response.headers['dpop-nonce']) &&
+          nonceRetry
+        ) {
           response.resume();
           response.once('end', () => request.destroy());
           resolve('nonce');

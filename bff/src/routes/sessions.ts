@@ -71,7 +71,8 @@ export function userSessionRoutes(deps: Pick<Deps, 'config' | 'oidc' | 'sessions
       const { record, handle: currentStorageId } = signedIn(ctx);
       const others = (await sessions.ofUser(record)).filter((stored) => stored.storageId !== currentStorageId);
       // A few at a time: each ending is a Redis write and a revocation call to the provider.
-      for (let i = 0; i < others.length; i += END_BATCH) await Promise.all(others.slice(i, i + END_BATCH).map((stored) => endSession(deps, stored, 'revoked_by_user')));
+      for (let i = 0; i < others.length; i += END_BATCH)
+        await Promise.all(others.slice(i, i + END_BATCH).map((stored) => endSession(deps, stored, 'revoked_by_user')));
       ctx.body = { ended: others.length } satisfies SessionsEnded;
     },
   };

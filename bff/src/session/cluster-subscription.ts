@@ -13,7 +13,12 @@ import { Redis, type Cluster } from 'ioredis';
  *
  * Resolves with a function that unsubscribes and closes the connection.
  */
-export function subscribeOnClusterNode(cluster: Cluster, channel: string, onMessage: (message: string) => void, onDown: () => void): () => Promise<void> {
+export function subscribeOnClusterNode(
+  cluster: Cluster,
+  channel: string,
+  onMessage: (message: string) => void,
+  onDown: () => void,
+): () => Promise<void> {
   let connection: Redis | undefined;
   let retry: NodeJS.Timeout | undefined;
   let turn = 0;
@@ -34,7 +39,17 @@ export function subscribeOnClusterNode(cluster: Cluster, channel: string, onMess
     if (!node) return again(); // the Cluster has not found its nodes yet
     const { host, port, username, password, tls, connectTimeout } = node.options;
     // No retry strategy: a lost connection ends, and the next one may go to another node.
-    const subscriber = new Redis({ host, port, username, password, tls, connectTimeout, enableOfflineQueue: false, autoResubscribe: false, retryStrategy: () => null });
+    const subscriber = new Redis({
+      host,
+      port,
+      username,
+      password,
+      tls,
+      connectTimeout,
+      enableOfflineQueue: false,
+      autoResubscribe: false,
+      retryStrategy: () => null,
+    });
     connection = subscriber;
     subscriber.on('error', () => {});
     subscriber.on('message', (from: string, message: string) => {
@@ -56,7 +71,8 @@ export function subscribeOnClusterNode(cluster: Cluster, channel: string, onMess
 
   // A node that leaves the cluster no longer hears its PUBLISHes: move to another one.
   const onNodeLeft = (left: Redis) => {
-    if (connection && left.options.host === connection.options.host && left.options.port === connection.options.port) connection.disconnect();
+    if (connection && left.options.host === connection.options.host && left.options.port === connection.options.port)
+      connection.disconnect();
   };
   cluster.on('-node', onNodeLeft);
   open();

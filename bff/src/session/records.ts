@@ -42,7 +42,6 @@ export interface SessionRecord {
   device?: string;
 }
 
-
 /** A session as the user's sessions view reads it: found by storage storageId, its idle timeout not slid. */
 export interface StoredSession {
   /** Storage storageId (HMAC of the id): server-side only, never sent to a browser. */
@@ -73,8 +72,6 @@ export function publicIdOf(stored: Pick<StoredSession, 'storageId' | 'record'>):
  * from each record: a record is a few hundred bytes from the next allocation size in Redis).
  */
 export type SessionUser = Pick<SessionRecord, 'sub'>;
-
-
 
 /**
  * A stored record exactly as read: the version a compare-and-set write must still find (see

@@ -53,5 +53,7 @@ export function deriveUserIndexKey(secret: string): Buffer {
  * can read as another), base64url.
  */
 export function userHashUnder(key: Buffer, issuer: string, user: SessionUser): string {
-  return createHmac('sha256', key).update(JSON.stringify([issuer, user.sub])).digest('base64url');
+  return createHmac('sha256', key)
+    .update(JSON.stringify([issuer, user.sub]))
+    .digest('base64url');
 }

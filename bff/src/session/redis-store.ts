@@ -7,7 +7,8 @@ const DEL_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redi
 // Extends the lock only if we still own it (a long refresh keeps its lock; a lost lock stays lost).
 const EXTEND_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 // Compare-and-set of a whole value, keeping the TTL.
-const REPLACE_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') return 1 else return 0 end";
+const REPLACE_IF_EQUALS =
+  "if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') return 1 else return 0 end";
 // SADD then raise the TTL, never lower it (an index outlives each of its sessions).
 const ADD_TO_SET =
   "redis.call('SADD', KEYS[1], ARGV[1]) local ttl = redis.call('PTTL', KEYS[1]) if ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
@@ -65,7 +66,12 @@ export function connectRedis(url: string): Redis | Cluster {
       ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
     });
   }
-  return new Redis({ ...redisOptions, sentinels: nodes, name: name || 'mymaster', ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}) });
+  return new Redis({
+    ...redisOptions,
+    sentinels: nodes,
+    name: name || 'mymaster',
+    ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+  });
 }
 
 const storeUnavailable = (error: unknown): never => {

@@ -40,7 +40,11 @@ export class SessionSync {
 
   /** Subscribes and starts the heartbeat; the cache goes live when the first heartbeat returns. */
   async start(): Promise<void> {
-    this.#unsubscribe = await this.kv.subscribe(SESSION_EVENTS_CHANNEL, (message) => this.#receive(message), () => this.#down('subscription lost'));
+    this.#unsubscribe = await this.kv.subscribe(
+      SESSION_EVENTS_CHANNEL,
+      (message) => this.#receive(message),
+      () => this.#down('subscription lost'),
+    );
     this.#timer = setInterval(() => this.#heartbeat(), HEARTBEAT_MS).unref();
     this.#heartbeat();
   }
@@ -70,7 +74,10 @@ export class SessionSync {
           continue;
         }
         this.#down('publish failed');
-        this.log.error({ err: String(error) }, 'could not announce a session change: other instances may serve it for up to min(60 s, idle/10)');
+        this.log.error(
+          { err: String(error) },
+          'could not announce a session change: other instances may serve it for up to min(60 s, idle/10)',
+        );
         return;
       }
     }

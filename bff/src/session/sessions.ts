@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyValueStore } from './kv.js';
-import { parseRecord, readRecord, serialiseRecord, type RecordVersion, type SessionRecord, type SessionUser, type StoredSession } from './records.js';
+import type { RecordVersion, SessionRecord, SessionUser, StoredSession } from './records.js';
+import { parseRecord, readRecord, serialiseRecord } from './records.js';
 import { deriveStorageIdKey, deriveUserIndexKey, storageIdUnder, redisKeys, userHashUnder } from './redis-keys.js';
 import { RefreshLock } from './refresh-lock.js';
 import type { SessionSync } from './session-sync.js';
 
-
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-const HANDLE_CACHE_SIZE = 10_000;
+const STORAGE_ID_CACHE_SIZE = 10_000;
 
 /**
  * Session persistence with the idle timeout (key TTL, slid on read) and the absolute deadline.
@@ -60,7 +60,7 @@ export class SessionStore {
     let storageId = this.#storageIds.get(id);
     if (storageId === undefined) {
       storageId = storageIdUnder(this.#storageIdKeys[0]!, id);
-      if (this.#storageIds.size >= HANDLE_CACHE_SIZE) this.#storageIds.delete(this.#storageIds.keys().next().value!);
+      if (this.#storageIds.size >= STORAGE_ID_CACHE_SIZE) this.#storageIds.delete(this.#storageIds.keys().next().value!);
       this.#storageIds.set(id, storageId);
     }
     return storageId;

@@ -29,10 +29,20 @@ describe('session stores', () => {
     await redis?.stop();
   });
 
-  const store = (refreshLockMs?: number) => new SessionStore(kv, { idleSeconds: 60, absoluteSeconds: 600, refreshLockMs }, ['s'.repeat(32)], sync, 'https://issuer.example/');
+  const store = (refreshLockMs?: number) =>
+    new SessionStore(kv, { idleSeconds: 60, absoluteSeconds: 600, refreshLockMs }, ['s'.repeat(32)], sync, 'https://issuer.example/');
   const record = (): SessionRecord => {
     const now = Math.floor(Date.now() / 1000);
-    return { sub: 'alice', claims: {}, logoutGuard: 'g', createdAt: now, expiresAt: now + 600, sealedTokens: 'sealed-1', accessExpiresAt: now + 60, accessLifetime: 60 };
+    return {
+      sub: 'alice',
+      claims: {},
+      logoutGuard: 'g',
+      createdAt: now,
+      expiresAt: now + 600,
+      sealedTokens: 'sealed-1',
+      accessExpiresAt: now + 60,
+      accessLifetime: 60,
+    };
   };
 
   it('hands a login transaction out once: a second take of the same state finds nothing', async () => {
@@ -87,7 +97,9 @@ describe('session stores', () => {
   it('frees the refresh lock when the holder fails', async () => {
     const sessions = store(300);
     const id = SessionStore.newId();
-    await expect(sessions.withRefreshLock(id, () => Promise.reject(new Error('token endpoint down')))).rejects.toThrow('token endpoint down');
+    await expect(sessions.withRefreshLock(id, () => Promise.reject(new Error('token endpoint down')))).rejects.toThrow(
+      'token endpoint down',
+    );
     expect(await sessions.withRefreshLock(id, async () => 'next')).toBe('next');
   });
 });

@@ -28,9 +28,10 @@ export function freshKeyPair(kind = 'es256'): { privateKey: string; oneLine: str
   if (!chosen) throw new Error(`unknown key type "${kind}"; use one of ${Object.keys(KINDS).join(', ')}`);
   const generated = chosen.generate();
   // PS256 is a choice of the JWK form (an RSA PEM means RS256), so PS256 keys are printed as JWKs.
-  const privateKey = chosen.alg === 'PS256'
-    ? JSON.stringify({ ...generated.export({ format: 'jwk' }), alg: 'PS256' })
-    : generated.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const privateKey =
+    chosen.alg === 'PS256'
+      ? JSON.stringify({ ...generated.export({ format: 'jwk' }), alg: 'PS256' })
+      : generated.export({ format: 'pem', type: 'pkcs8' }).toString();
   const key = readPrivateKey('key', privateKey, { allowed: [chosen.alg] });
   return { privateKey, oneLine: privateKey.trim().replace(/\n/g, '\\n'), publicJwk: JSON.stringify(key.publicJwk), alg: key.alg };
 }

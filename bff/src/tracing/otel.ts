@@ -43,7 +43,8 @@ const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
  * may carry is decided here, not by a library that would record URLs and headers.
  */
 export function createOtelTracing(settings: TracingSettings): Tracing {
-  const exporter = settings.protocol === 'http/json' ? new JsonExporter({ url: settings.url }) : new ProtobufExporter({ url: settings.url });
+  const exporter =
+    settings.protocol === 'http/json' ? new JsonExporter({ url: settings.url }) : new ProtobufExporter({ url: settings.url });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
     sampler: sampler(settings),
@@ -60,7 +61,11 @@ export function createOtelTracing(settings: TracingSettings): Tracing {
       // The browser's (or an edge proxy's) traceparent is the parent; a malformed one is ignored.
       const parent = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
       const method = methodOf(req.method);
-      const span = tracer.startSpan(`${method} ${route}`, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_HTTP_ROUTE]: route } }, parent);
+      const span = tracer.startSpan(
+        `${method} ${route}`,
+        { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_HTTP_ROUTE]: route } },
+        parent,
+      );
       res.once('close', () => {
         const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
         span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
@@ -72,7 +77,11 @@ export function createOtelTracing(settings: TracingSettings): Tracing {
 
     handshake(req: IncomingMessage, route: string, work: (end: (status: number) => void) => Promise<void>): Promise<void> {
       const parent = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
-      const span = tracer.startSpan(`GET ${route} websocket`, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: 'GET', [ATTR_HTTP_ROUTE]: route } }, parent);
+      const span = tracer.startSpan(
+        `GET ${route} websocket`,
+        { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: 'GET', [ATTR_HTTP_ROUTE]: route } },
+        parent,
+      );
       let ended = false;
       const end = (status: number) => {
         if (ended) return;
@@ -106,7 +115,15 @@ export function createOtelTracing(settings: TracingSettings): Tracing {
       const port = Number(origin.port || (origin.protocol === 'https:' ? 443 : 80));
       const span = tracer.startSpan(
         `${methodOf(method)} ${route}`,
-        { kind: SpanKind.CLIENT, attributes: { [ATTR_HTTP_REQUEST_METHOD]: methodOf(method), [ATTR_HTTP_ROUTE]: route, [ATTR_SERVER_ADDRESS]: origin.hostname, [ATTR_SERVER_PORT]: port } },
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            [ATTR_HTTP_REQUEST_METHOD]: methodOf(method),
+            [ATTR_HTTP_ROUTE]: route,
+            [ATTR_SERVER_ADDRESS]: origin.hostname,
+            [ATTR_SERVER_PORT]: port,
+          },
+        },
         current,
       );
       // Unsampled spans are injected too (flags 00): the upstream learns the decision.
@@ -138,7 +155,11 @@ export function createOtelTracing(settings: TracingSettings): Tracing {
 
 /** The sampler `OTEL_TRACES_SAMPLER` names; parent-based ones follow the incoming traceparent's sampled flag. */
 function sampler({ sampler: name, samplerRatio }: TracingSettings): Sampler {
-  const root = name.endsWith('always_off') ? new AlwaysOffSampler() : name.endsWith('traceidratio') ? new TraceIdRatioBasedSampler(samplerRatio) : new AlwaysOnSampler();
+  const root = name.endsWith('always_off')
+    ? new AlwaysOffSampler()
+    : name.endsWith('traceidratio')
+      ? new TraceIdRatioBasedSampler(samplerRatio)
+      : new AlwaysOnSampler();
   return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root;
 }
 

@@ -52,7 +52,6 @@ export interface UpstreamSpan {
   end(status: number | 'error'): void;
 }
 
-
 /**
  * Loads the OpenTelemetry SDK and starts exporting, when `settings` are given; undefined
  * otherwise. The dynamic import is the point: a BFF without tracing never loads the SDK.
@@ -61,7 +60,10 @@ export async function startTracing(settings: TracingSettings | undefined, log: L
   if (!settings) return undefined;
   const { createOtelTracing } = await import('./otel.js');
   const tracing = createOtelTracing(settings);
-  log.info({ endpoint: tracing.endpoint, protocol: settings.protocol, service: settings.serviceName, sampler: settings.sampler }, 'exporting traces over OTLP/HTTP');
+  log.info(
+    { endpoint: tracing.endpoint, protocol: settings.protocol, service: settings.serviceName, sampler: settings.sampler },
+    'exporting traces over OTLP/HTTP',
+  );
   return tracing;
 }
 

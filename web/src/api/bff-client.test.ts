@@ -3,7 +3,8 @@ import { ApiError, describeError, getUser, loginUrl, onUnauthorized, request } f
 
 const USER = { sub: 'u', claims: {}, session: { expiresAt: 2_000_000_000, idleExpiresAt: 1_900_000_000 }, logoutUrl: '/bff/logout?sid=s' };
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 /** Stubs globalThis.fetch with a function answering `response`, and returns the mock. */
 function stubFetch(response: () => Response | Promise<Response>) {
@@ -22,7 +23,10 @@ const parseNote = (body: unknown) => {
   const { id, text, createdAt } = (body ?? {}) as Record<string, unknown>;
   return typeof id === 'string' && typeof text === 'string' && typeof createdAt === 'number' ? { id, text, createdAt } : undefined;
 };
-const listNotes = () => request('/api/notes', { parse: (body) => (Array.isArray(body) && body.every((n) => parseNote(n)) ? body.map((n) => parseNote(n)!) : undefined) });
+const listNotes = () =>
+  request('/api/notes', {
+    parse: (body) => (Array.isArray(body) && body.every((n) => parseNote(n)) ? body.map((n) => parseNote(n)!) : undefined),
+  });
 const addNote = (text: string) => request('/api/notes', { method: 'POST', body: JSON.stringify({ text }), parse: parseNote });
 async function deleteNote(id: string): Promise<void> {
   await request(`/api/notes/${encodeURIComponent(id)}`, { method: 'DELETE' });
@@ -84,7 +88,11 @@ describe('the BFF client', () => {
     const html = request('/x', {}, async () => new Response('<html>bad gateway</html>', { status: 502 }));
     await expect(html).rejects.toMatchObject({ status: 502, code: 'http_error', message: 'The request failed (502).' });
     const empty503 = request('/x', {}, async () => new Response('', { status: 503 }));
-    await expect(empty503).rejects.toMatchObject({ status: 503, code: 'http_error', message: expect.stringMatching(/temporarily unavailable/) });
+    await expect(empty503).rejects.toMatchObject({
+      status: 503,
+      code: 'http_error',
+      message: expect.stringMatching(/temporarily unavailable/),
+    });
     const odd = request('/x', {}, async () => json(400, { error: 42, message: ['x'] }));
     await expect(odd).rejects.toMatchObject({ status: 400, code: 'http_error', message: 'The request failed (400).' });
     const nullBody = request('/x', {}, async () => json(500, null));
@@ -105,7 +113,11 @@ describe('the BFF client', () => {
 
   it('rejects a success body of the wrong shape as "bad_response" instead of handing it on', async () => {
     stubFetch(() => json(200, { not: 'a list' }));
-    await expect(listNotes()).rejects.toMatchObject({ status: 200, code: 'bad_response', message: expect.stringMatching(/could not read/) });
+    await expect(listNotes()).rejects.toMatchObject({
+      status: 200,
+      code: 'bad_response',
+      message: expect.stringMatching(/could not read/),
+    });
     await expect(getUser()).rejects.toMatchObject({ status: 200, code: 'bad_response' });
     stubFetch(() => json(201, { id: 7, text: 'hi' }));
     await expect(addNote('hi')).rejects.toMatchObject({ status: 201, code: 'bad_response' });
@@ -153,7 +165,11 @@ describe('the BFF client', () => {
       retryable: true,
     });
     expect(describeError(new ApiError(0, 'network', 'Offline.')).retryable).toBe(true);
-    expect(describeError(new ApiError(400, 'bad_request', 'Too long.'), 'Could not save')).toEqual({ title: 'Could not save', message: 'Too long.', retryable: false });
+    expect(describeError(new ApiError(400, 'bad_request', 'Too long.'), 'Could not save')).toEqual({
+      title: 'Could not save',
+      message: 'Too long.',
+      retryable: false,
+    });
     expect(describeError(new Error('internal detail')).message).not.toContain('internal detail');
     expect(describeError(new ApiError(200, 'bad_response', 'Unreadable.'), 'Could not load')).toEqual({
       title: 'Unexpected answer from the server',

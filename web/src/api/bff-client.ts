@@ -170,7 +170,8 @@ export const getUser = (signal?: AbortSignal, { slide = true }: { slide?: boolea
   request(slide ? BFF_PATHS.user : `${BFF_PATHS.user}?${SLIDE_PARAM}=false`, { signal, parse: parseUserInfo });
 
 /** Every live session of the signed-in user, newest first. */
-export const listSessions = (signal?: AbortSignal): Promise<UserSessions> => request(BFF_PATHS.sessions, { signal, parse: parseUserSessions });
+export const listSessions = (signal?: AbortSignal): Promise<UserSessions> =>
+  request(BFF_PATHS.sessions, { signal, parse: parseUserSessions });
 
 /** Ends one of the user's sessions by its public handle (204); a 404 means it had already ended. */
 export async function endSession(handle: string): Promise<void> {

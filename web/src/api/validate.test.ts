@@ -69,7 +69,13 @@ describe('parseUserInfo', () => {
 });
 
 describe('parseUserSessions', () => {
-  const session = { handle: 'h0123456789abcdefghijk', current: true, createdAt: 1_700_000_000, lastActiveAt: 1_700_000_100, device: 'Chrome on Linux' };
+  const session = {
+    handle: 'h0123456789abcdefghijk',
+    current: true,
+    createdAt: 1_700_000_000,
+    lastActiveAt: 1_700_000_100,
+    device: 'Chrome on Linux',
+  };
 
   it('accepts the /bff/sessions payload and keeps only the known fields', () => {
     expect(parseUserSessions({ sessions: [] })).toEqual({ sessions: [] });
@@ -78,7 +84,14 @@ describe('parseUserSessions', () => {
 
   it('rejects a body that is not a list of sessions, or one malformed entry', () => {
     for (const body of [null, [], [session], {}, { sessions: 'x' }]) expect(parseUserSessions(body)).toBeUndefined();
-    for (const broken of [{ handle: '' }, { current: 'yes' }, { createdAt: '2024' }, { lastActiveAt: 1e300 }, { device: '' }, { device: 3 }]) {
+    for (const broken of [
+      { handle: '' },
+      { current: 'yes' },
+      { createdAt: '2024' },
+      { lastActiveAt: 1e300 },
+      { device: '' },
+      { device: 3 },
+    ]) {
       expect(parseUserSessions({ sessions: [session, { ...session, ...broken }] })).toBeUndefined();
     }
   });
@@ -97,7 +110,14 @@ describe('parseBffConfig', () => {
 
   it('accepts the /bff/config payload and keeps only the known fields of each route', () => {
     expect(parseBffConfig({ routes: [] })).toEqual({ routes: [] });
-    expect(parseBffConfig({ routes: [{ ...route, upstream: 'http://x' }, { prefix: '/public', websocket: false, token: 'user-or-none' }] })).toEqual({
+    expect(
+      parseBffConfig({
+        routes: [
+          { ...route, upstream: 'http://x' },
+          { prefix: '/public', websocket: false, token: 'user-or-none' },
+        ],
+      }),
+    ).toEqual({
       routes: [route, { prefix: '/public', websocket: false, token: 'user-or-none' }],
     });
   });

@@ -1,4 +1,15 @@
-import { BFF_PATHS, type BffConfig, type BffStatus, type Note, type RouteInfo, type RouteTokenPolicy, type SessionsEnded, type UserInfo, type UserSession, type UserSessions } from '../../../shared/src/index.js';
+import {
+  BFF_PATHS,
+  type BffConfig,
+  type BffStatus,
+  type Note,
+  type RouteInfo,
+  type RouteTokenPolicy,
+  type SessionsEnded,
+  type UserInfo,
+  type UserSession,
+  type UserSessions,
+} from '../../../shared/src/index.js';
 
 /*
  * Checks for the JSON bodies the SPA reads. A 200 is no promise about its body: a misrouted
@@ -68,7 +79,8 @@ export function parseUserInfo(body: unknown): UserInfo | undefined {
 function parseUserSession(body: unknown): UserSession | undefined {
   if (!isObject(body)) return undefined;
   const { handle, current, createdAt, lastActiveAt, device } = body;
-  if (typeof handle !== 'string' || handle === '' || typeof current !== 'boolean' || typeof device !== 'string' || device === '') return undefined;
+  if (typeof handle !== 'string' || handle === '' || typeof current !== 'boolean' || typeof device !== 'string' || device === '')
+    return undefined;
   if (!isTimeSeconds(createdAt) || !isTimeSeconds(lastActiveAt)) return undefined;
   return { handle, current, createdAt, lastActiveAt, device };
 }

@@ -105,12 +105,14 @@ export class AppShell extends LitElement {
     return html`
       <header>
         <h1 class="brand"><span class="logo" aria-hidden="true"></span>${strings.app.name}</h1>
-        ${state.status === 'signed-in'
-          ? html`<div class="who">
+        ${
+          state.status === 'signed-in'
+            ? html`<div class="who">
               <span class="name" data-testid="user-name" title=${displayName(state.user)}>${displayName(state.user)}</span>
               <button type="button" data-testid="signout" ?disabled=${this.#session.leaving} @click=${this.#signOut}>${strings.app.signOut}</button>
             </div>`
-          : nothing}
+            : nothing
+        }
       </header>
       <main>${this.#view()}</main>
     `;

@@ -112,9 +112,11 @@ export class NotesPanel extends LitElement {
         <button class="primary" type="submit" data-testid="note-add" ?disabled=${saving}>${saving ? strings.notes.saving : strings.notes.add}</button>
         <p id="note-hint" class="hint muted">${strings.notes.hint(NOTE_MAX_LENGTH)}</p>
       </form>
-      ${saveError
-        ? html`<div class="alert" role="alert" data-testid="notes-error"><strong>${saveError.title}</strong><p>${saveError.message}</p></div>`
-        : nothing}
+      ${
+        saveError
+          ? html`<div class="alert" role="alert" data-testid="notes-error"><strong>${saveError.title}</strong><p>${saveError.message}</p></div>`
+          : nothing
+      }
       ${this.#notes.render({
         loading: () => html`<p class="status muted" role="status">${strings.notes.loading}</p>`,
         list: (loaded, refreshing) => this.#list(loaded, refreshing, saving),

@@ -139,11 +139,13 @@ export class SessionsPanel extends LitElement {
         ${list.map((session) => this.#item(session))}
       </ul>
       <div class="actions">
-        ${others > 0
-          ? html`<button type="button" data-testid="sessions-end-others" ?disabled=${this.#sessions.busy} @click=${() => this.#sessions.ask()}>
+        ${
+          others > 0
+            ? html`<button type="button" data-testid="sessions-end-others" ?disabled=${this.#sessions.busy} @click=${() => this.#sessions.ask()}>
               ${strings.sessions.signOutOthers}
             </button>`
-          : html`<p class="muted" data-testid="sessions-only-this">${strings.sessions.onlyThis}</p>`}
+            : html`<p class="muted" data-testid="sessions-only-this">${strings.sessions.onlyThis}</p>`
+        }
       </div>`;
   }
 
@@ -155,9 +157,10 @@ export class SessionsPanel extends LitElement {
         </p>
         <p class="times muted">${strings.sessions.times(localTime(session.createdAt), localTime(session.lastActiveAt))}</p>
       </div>
-      ${session.current
-        ? nothing
-        : html`<button
+      ${
+        session.current
+          ? nothing
+          : html`<button
             class="quiet"
             type="button"
             data-testid="session-end"
@@ -166,7 +169,8 @@ export class SessionsPanel extends LitElement {
             @click=${() => this.#sessions.ask(session)}
           >
             ${strings.sessions.signOut}
-          </button>`}
+          </button>`
+      }
     </li>`;
   }
 

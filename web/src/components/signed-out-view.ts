@@ -52,7 +52,8 @@ export class SignedOutView extends LitElement {
 
   /** Moves focus to the message (so assistive technology reads it) or, without one, to the heading. */
   focusStart(): void {
-    const target = this.renderRoot.querySelector<HTMLElement>('[data-testid="auth-message"]') ?? this.renderRoot.querySelector<HTMLElement>('h2');
+    const target =
+      this.renderRoot.querySelector<HTMLElement>('[data-testid="auth-message"]') ?? this.renderRoot.querySelector<HTMLElement>('h2');
     target?.focus();
   }
 

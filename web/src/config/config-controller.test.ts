@@ -27,7 +27,10 @@ describe('ConfigController', () => {
   });
 
   it('counts a failed or malformed answer as no routes', async () => {
-    for (const answer of [() => json(503, { error: 'unavailable', message: 'Later.' }), () => json(200, { routes: [{ prefix: '/api' }] })]) {
+    for (const answer of [
+      () => json(503, { error: 'unavailable', message: 'Later.' }),
+      () => json(200, { routes: [{ prefix: '/api' }] }),
+    ]) {
       stubApi({ 'GET /bff/config': answer });
       const host = fakeHost();
       const config = new ConfigController(host);

@@ -12,7 +12,10 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 
 /** A list on a connected host that has had its first update, loading from `answers` in turn. */
 function started(answers: Array<() => Response | Promise<Response>>) {
-  vi.stubGlobal('fetch', vi.fn(async () => (answers.length > 1 ? answers.shift()! : answers[0]!)()));
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async () => (answers.length > 1 ? answers.shift()! : answers[0]!)()),
+  );
   const host = fakeHost();
   const list = new ListTask<string>(host, {
     load: (signal) => request('/api/items', { signal, parse: (body) => (Array.isArray(body) ? (body as string[]) : undefined) }),
@@ -56,7 +59,12 @@ describe('ListTask (the list part of the notes and sessions controllers)', () =>
   it('aborts a load when its host leaves and loads again when it comes back', async () => {
     let aborts = 0;
     const { host, list } = started([
-      () => new Promise<Response>((_resolve, reject) => (vi.mocked(fetch).mock.lastCall![1]!.signal!.addEventListener('abort', () => (aborts++, reject(new DOMException('gone', 'AbortError')))))),
+      () =>
+        new Promise<Response>((_resolve, reject) =>
+          vi
+            .mocked(fetch)
+            .mock.lastCall![1]!.signal!.addEventListener('abort', () => (aborts++, reject(new DOMException('gone', 'AbortError')))),
+        ),
       () => json(200, ['back']),
     ]);
     host.disconnect();

@@ -64,14 +64,18 @@ export class ApiPanel extends LitElement {
           greeting: ({ greeting }) => this.#greeting(greeting),
           failed: ({ message }) => this.#greeting(message, true),
         })}
-        ${apis.reports
-          ? html`<dt>${text.reportsApi}</dt>
+        ${
+          apis.reports
+            ? html`<dt>${text.reportsApi}</dt>
               <dd data-testid="reports-audience">${text.tokenFor(apis.reports.audience)}</dd>`
-          : nothing}
+            : nothing
+        }
       </dl>
-      ${apis.available.reports
-        ? html`<button type="button" data-testid="call-reports" ?disabled=${apis.busy} @click=${() => void apis.callReports()}>${text.callReports}</button>`
-        : nothing}
+      ${
+        apis.available.reports
+          ? html`<button type="button" data-testid="call-reports" ?disabled=${apis.busy} @click=${() => void apis.callReports()}>${text.callReports}</button>`
+          : nothing
+      }
       ${apis.problem ? this.#problem(apis.problem) : nothing}
     </section>`;
   }

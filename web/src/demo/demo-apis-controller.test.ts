@@ -42,7 +42,10 @@ describe('DemoApisController', () => {
 
   it('calls the reports API signed in, is busy meanwhile, and keeps what it answered or why it refused', async () => {
     stubApi({
-      'GET /reports/me': [() => json(200, { sub: 'alice', audience: 'urn:reports', scope: 'openid' }), () => json(403, { error: 'forbidden', message: 'Not for you.' })],
+      'GET /reports/me': [
+        () => json(200, { sub: 'alice', audience: 'urn:reports', scope: 'openid' }),
+        () => json(403, { error: 'forbidden', message: 'Not for you.' }),
+      ],
     });
     const apis = started([REPORTS], true);
     const call = apis.callReports();

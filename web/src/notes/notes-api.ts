@@ -11,7 +11,8 @@ export const LIVE_NOTES_PATH = '/api/notes/live';
 export const listNotes = (signal?: AbortSignal): Promise<Note[]> => request(NOTES_PATH, { signal, parse: parseNotes });
 
 /** Adds a note; the API trims the text and answers 201 with the new note. */
-export const addNote = (text: string): Promise<Note> => request(NOTES_PATH, { method: 'POST', body: JSON.stringify({ text }), parse: parseNote });
+export const addNote = (text: string): Promise<Note> =>
+  request(NOTES_PATH, { method: 'POST', body: JSON.stringify({ text }), parse: parseNote });
 
 /** Deletes a note (204; any body is ignored). */
 export async function deleteNote(id: string): Promise<void> {

@@ -12,7 +12,8 @@ class FakeWindow extends EventTarget {
   location = { pathname: '/notes', search: '?x=1', assign: vi.fn() };
 }
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const unauthenticated = () => json(401, { error: 'unauthenticated', message: 'Sign in.' });
 
 function userInfo(endsInSeconds: number): UserInfo {
@@ -98,19 +99,33 @@ describe('SessionController', () => {
   });
 
   it('shows "Service temporarily unavailable" on a 503 and recovers on retry', async () => {
-    stubUserEndpoint(() => json(503, { error: 'unavailable', message: 'The session store is unavailable.' }), () => json(200, userInfo(600)));
+    stubUserEndpoint(
+      () => json(503, { error: 'unavailable', message: 'The session store is unavailable.' }),
+      () => json(200, userInfo(600)),
+    );
     const session = connect();
     await settle();
-    expect(session.state).toEqual({ status: 'error', title: 'Service temporarily unavailable', message: 'The session store is unavailable.' });
+    expect(session.state).toEqual({
+      status: 'error',
+      title: 'Service temporarily unavailable',
+      message: 'The session store is unavailable.',
+    });
     await session.refresh();
     expect(session.state.status).toBe('signed-in');
   });
 
   it('shows an error with Try again, not a crash, when /bff/user answers 200 with something else', async () => {
-    stubUserEndpoint(() => json(200, { not: 'a user' }), () => json(200, userInfo(600)));
+    stubUserEndpoint(
+      () => json(200, { not: 'a user' }),
+      () => json(200, userInfo(600)),
+    );
     const session = connect();
     await settle();
-    expect(session.state).toEqual({ status: 'error', title: 'Unexpected answer from the server', message: 'The server sent an answer the app could not read.' });
+    expect(session.state).toEqual({
+      status: 'error',
+      title: 'Unexpected answer from the server',
+      message: 'The server sent an answer the app could not read.',
+    });
     await session.refresh();
     expect(session.state.status).toBe('signed-in');
   });
@@ -166,7 +181,10 @@ describe('SessionController', () => {
     doc.dispatchEvent(new Event('visibilitychange'));
     await settle();
     expect(fetchMock).toHaveBeenCalledTimes(2);
-    expect(session.state).toMatchObject({ status: 'signed-out', message: expect.stringMatching(/^(Your session expired|You were signed out on this device)/) });
+    expect(session.state).toMatchObject({
+      status: 'signed-out',
+      message: expect.stringMatching(/^(Your session expired|You were signed out on this device)/),
+    });
   });
 
   it('keeps the page when a background check cannot reach the server', async () => {

@@ -10,7 +10,6 @@ export type AuthState =
   | { status: 'signed-in'; user: UserInfo }
   | { status: 'error'; title: string; message: string };
 
-
 export interface SessionControllerOptions {
   /** Shown if the first check finds no session (e.g. the readable `login_error` message). */
   initialMessage?: string;

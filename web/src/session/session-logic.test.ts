@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { UserInfo } from '../../../shared/src/index.js';
-import { MAX_CHECK_DELAY_MS, SESSION_MESSAGES, displayName, endedMessage, nextCheckDelay, parseChannelMessage, sessionEndsAt } from './session-logic.js';
+import {
+  MAX_CHECK_DELAY_MS,
+  SESSION_MESSAGES,
+  displayName,
+  endedMessage,
+  nextCheckDelay,
+  parseChannelMessage,
+  sessionEndsAt,
+} from './session-logic.js';
 
 const NOW = 1_700_000_000_000;
 const user = (claims: Record<string, unknown> = {}, idleIn = 600, absoluteIn = 3600): UserInfo => ({

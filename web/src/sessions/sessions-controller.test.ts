@@ -3,18 +3,26 @@ import { fakeHost, json, stubApi } from '../test-support/controller-host.js';
 import type { UserSession } from '../../../shared/src/index.js';
 import { SessionsController, type SessionsRenderers } from './sessions-controller.js';
 
-const session = (handle: string, device: string, current = false): UserSession => ({ handle, current, createdAt: 1_700_000_000, lastActiveAt: 1_700_000_060, device });
+const session = (handle: string, device: string, current = false): UserSession => ({
+  handle,
+  current,
+  createdAt: 1_700_000_000,
+  lastActiveAt: 1_700_000_060,
+  device,
+});
 const HERE = session('hereHandle000000000000', 'Chrome on Linux', true);
 const PHONE = session('phoneHandle00000000000', 'Safari on iOS');
 const DESKTOP = session('deskHandle000000000000', 'Firefox on Windows');
 
 const asText: SessionsRenderers<string> = {
   loading: () => 'loading',
-  list: (sessions, refreshing) => `${refreshing ? 'refreshing ' : ''}[${sessions.map((s) => (s.current ? `*${s.device}` : s.device)).join(', ')}]`,
+  list: (sessions, refreshing) =>
+    `${refreshing ? 'refreshing ' : ''}[${sessions.map((s) => (s.current ? `*${s.device}` : s.device)).join(', ')}]`,
   failed: (problem) => `failed: ${problem.title}`,
 };
 
-const calls = (fetchMock: ReturnType<typeof stubApi>) => fetchMock.mock.calls.map(([input, init]) => `${init?.method ?? 'GET'} ${String(input)}`);
+const calls = (fetchMock: ReturnType<typeof stubApi>) =>
+  fetchMock.mock.calls.map(([input, init]) => `${init?.method ?? 'GET'} ${String(input)}`);
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 
@@ -83,7 +91,10 @@ describe('SessionsController', () => {
   it('treats a 404 as "already ended" and shows failures as problems, keeping the list', async () => {
     stubApi({
       'GET /bff/sessions': () => json(200, { sessions: [PHONE, HERE] }),
-      [`DELETE /bff/sessions/${PHONE.handle}`]: [() => json(404, { error: 'not_found', message: 'gone' }), () => json(503, { error: 'unavailable', message: 'Down.' })],
+      [`DELETE /bff/sessions/${PHONE.handle}`]: [
+        () => json(404, { error: 'not_found', message: 'gone' }),
+        () => json(503, { error: 'unavailable', message: 'Down.' }),
+      ],
     });
     const sessions = started();
     await settle();

@@ -2,7 +2,8 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { vi } from 'vitest';
 
 /** A JSON answer as the BFF gives it. */
-export const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+export const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 /** A stand-in for the element: it keeps its controllers and lets the test run their hooks. */
 export function fakeHost() {
