@@ -22,11 +22,19 @@ export interface LoadResult {
   errors: number;
 }
 
-/** Loads `url` for `seconds` with CONNECTIONS connections, every request carrying `headers`. */
-export async function load(procs: Children, url: string, seconds: number, headers: Record<string, string>): Promise<LoadResult> {
-  const args = [fileURLToPath(import.meta.resolve('autocannon/autocannon.js')), '-c', String(CONNECTIONS), '-d', String(seconds), '-j'];
-  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
-  args.push(url);
+/**
+ * Loads `url` for `seconds` with CONNECTIONS connections, every request carrying `headers`, and
+ * with `sessionsFile` (session ids, one a line) the next session's cookie, round robin.
+ */
+export async function load(procs: Children, url: string, seconds: number, headers: Record<string, string>, sessionsFile?: string): Promise<LoadResult> {
+  const args = sessionsFile
+    ? ['--import', 'tsx', 'bench/loadgen.ts', url, String(CONNECTIONS), String(seconds), JSON.stringify(headers), sessionsFile]
+    : [
+        fileURLToPath(import.meta.resolve('autocannon/autocannon.js')),
+        ...['-c', String(CONNECTIONS), '-d', String(seconds), '-j'],
+        ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]),
+        url,
+      ];
   const child = procs.spawn(process.execPath, args);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));

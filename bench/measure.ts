@@ -17,6 +17,8 @@ export interface Row {
   name: string;
   url: string;
   headers: Record<string, string>;
+  /** A file of session ids, one a line: each request carries the next one's cookie, round robin. */
+  sessionsFile?: string;
   /** The process (tree) whose CPU is measured; none for the upstream itself. */
   pid?: number;
   /** Samples the process's RSS every 250 ms while it is loaded. */
@@ -90,7 +92,7 @@ export async function measure(m: Measured, ctx: MeasureContext): Promise<void> {
   const sample = () => (m.maxRssMiB = Math.max(m.maxRssMiB, rssMiB(row.pid!)));
   if (row.sampleRss) sample();
   const sampler = row.sampleRss ? setInterval(sample, 250) : undefined;
-  const run = await load(ctx.procs, row.url, ctx.seconds, row.headers);
+  const run = await load(ctx.procs, row.url, ctx.seconds, row.headers, row.sessionsFile);
   m.runs.push(run);
   if (sampler) {
     clearInterval(sampler);
@@ -109,7 +111,7 @@ export async function measure(m: Measured, ctx: MeasureContext): Promise<void> {
 
 /** Loads every row once for `seconds`, unmeasured (connection pools, JIT, caches). */
 export async function warmUp(rows: Row[], seconds: number, ctx: MeasureContext): Promise<void> {
-  for (const row of rows) await load(ctx.procs, row.url, seconds, row.headers);
+  for (const row of rows) await load(ctx.procs, row.url, seconds, row.headers, row.sessionsFile);
 }
 
 /** Measures `rounds` rounds, each row once per round, in order. */

@@ -3,6 +3,7 @@
  * targets, and the printed table.
  */
 import type { TracedVariant } from './rows.js';
+import type { ScaleFigures, SessionsFigures } from './scale.js';
 
 type Latency = { rps: number; p50: number; p99: number };
 type Compared = Latency & { ratio: number; cpuMsPerRequest: number };
@@ -28,6 +29,8 @@ export type Summary = {
   tracing: Record<TracedVariant, Latency & { ratioToPlain: number; cpuMsPerRequest: number; exportRequests: number; requests: number }>;
   admission: { nsPerCall: number };
   baseline: (Compared & { ref: string }) | null;
+  /** The "cost as the work grows" groups BENCH_ROWS selected (bench/scale.ts). */
+  scaling: { sessions?: SessionsFigures[]; routes?: (ScaleFigures & { routes: number })[]; workers?: (ScaleFigures & { workers: number })[] };
   upstreamSaw: { withBearer: number; withDpop: number; withoutBearer: number };
 };
 
@@ -81,6 +84,28 @@ export function report(s: Summary, targets: readonly Target[]) {
     console.log(`Baseline ${s.baseline.ref}: CPU per proxied request ${f(s.baseline.cpuMsPerRequest, 3)} ms; this BFF ${change >= 0 ? '+' : ''}${f(change, 1)}% (req/s ${f(s.proxied.rps / s.baseline.rps, 3)}x the baseline's)`);
   }
   console.log(`Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`);
+  reportScaling(s);
   console.log('\nTargets:');
   for (const [name, met] of targets) console.log(`  ${met ? 'met    ' : 'MISSED '} ${name}`);
+}
+
+/** The scaling tables: one line per row, ratios to the group's first row. */
+function reportScaling(s: Summary) {
+  const { sessions, routes, workers } = s.scaling;
+  const head = (cells: string[]) => console.log(`\n${row(cells)}\n${row(cells.map(() => '---'))}`);
+  if (sessions?.length) {
+    head(['sessions, round robin', 'req/s', 'p99 ms', 'vs 1 session', 'Redis commands per call', 'cache hit rate', 'CPU ms per call', 'BFF RSS MiB', 'Redis bytes per session']);
+    for (const r of sessions) {
+      const cells = [r.sessions, f(r.rps, 0), f(r.p99), `${f(r.rps / sessions[0]!.rps, 2)}x`, f(r.commandsPerRequest, 3), `${f(r.cacheHitRate * 100, 1)}%`, f(r.cpuMsPerRequest, 3), f(r.maxRssMiB), f(r.redisBytesPerSession, 0)];
+      console.log(row(cells));
+    }
+  }
+  if (routes?.length) {
+    head(['API_ROUTES entries (last one called)', 'req/s', 'p99 ms', 'CPU ms per call', 'CPU vs 1 route']);
+    for (const r of routes) console.log(row([r.routes, f(r.rps, 0), f(r.p99), f(r.cpuMsPerRequest, 3), `${f((r.cpuMsPerRequest / routes[0]!.cpuMsPerRequest - 1) * 100, 1)}%`]));
+  }
+  if (workers?.length) {
+    head(['BFF_WORKERS', 'req/s', 'p99 ms', 'vs 1 worker', 'CPU ms per call', 'max RSS of one process MiB']);
+    for (const r of workers) console.log(row([r.workers, f(r.rps, 0), f(r.p99), `${f(r.rps / workers[0]!.rps, 2)}x`, f(r.cpuMsPerRequest, 3), f(r.maxRssMiB)]));
+  }
 }

@@ -22,6 +22,7 @@ import { fullCacheRow, mainRows, TRACED, tracedRow, type TracedVariant } from '.
 import { redisFootprint, signInCost } from './sign-in.js';
 import { expectOk, sessionIdOf, startStack } from './stack.js';
 import { startTraceSink } from './trace-sink.js';
+import { measureScaling, selectedGroups } from './scale.js';
 
 const smoke = process.argv.includes('--smoke');
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -39,6 +40,13 @@ const ECHOES = smoke ? 200 : 5000;
 /** BENCH_PROFILE=1: one worker under --cpu-prof; the profile lands in bench/results/profile/. */
 const PROFILE = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : [];
 const WORKERS = PROFILE.length ? 1 : Number(process.env.BFF_WORKERS ?? '2');
+/** BENCH_ROWS: which "cost as the work grows" groups run (sessions,routes,workers; none). */
+const SCALE_GROUPS = selectedGroups(process.env.BENCH_ROWS);
+/** Rounds of each scaling row: fewer than the main rows', to keep a full run near 15 minutes. */
+const SCALE_ROUNDS = Math.min(ROUNDS, 3);
+const SESSION_COUNTS = smoke ? [1, 100] : [1, 1000, 10_000, 100_000];
+const ROUTE_COUNTS = smoke ? [1, 20] : [1, 20, 200];
+const WORKER_COUNTS = [...new Set([1, 2, cpus().length])];
 
 async function main() {
   // Two BFFs sign in: the plain one and the one with DPoP (the price of a proof per call).
@@ -91,11 +99,16 @@ async function main() {
     }
     await sink.close();
 
+    const scaling = await measureScaling(
+      { stack, redis, measure: ctx, headers, sessionId: sessionIdOf(headers), rounds: SCALE_ROUNDS, warmupSeconds: WARMUP_SECONDS, sessionCounts: SESSION_COUNTS, routeCounts: ROUTE_COUNTS, workerCounts: WORKER_COUNTS },
+      SCALE_GROUPS,
+    );
+
     const direct = row('direct')!;
     const proxied = row('proxied')!;
     const nginxRow = row('nginx');
     const baselineRow = row('baseline');
-    const all = [...results, withCache, traced.sampled.m, traced.unsampled.m];
+    const all = [...results, withCache, traced.sampled.m, traced.unsampled.m, ...scaling.measured];
     // What made a run invalid, said by name (a failed round is reported, never hidden). Errors of
     // the yardsticks (direct, floor, nginx) are reported too, but only the BFF's own rows decide.
     const failed = all.filter((m) => !m.row.yardstick).flatMap((m) => problems(m) ?? []);
@@ -125,6 +138,7 @@ async function main() {
       tracing: { sampled: tracedSummary(traced.sampled), unsampled: tracedSummary(traced.unsampled) },
       admission: { nsPerCall: admissionNs() },
       baseline: baselineRow ? { ref: BASELINE!, ...figures(baselineRow, direct) } : null,
+      scaling: scaling.figures,
       upstreamSaw: (await (await fetch(`${stack.upstreamUrl}/__stats`)).json()) as Summary['upstreamSaw'],
     };
     const targets = targetsOf(summary);
