@@ -10,7 +10,7 @@ describe('npm run bench (smoke mode)', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], {
       cwd: root,
       encoding: 'utf8',
-      timeout: 180_000,
+      timeout: 280_000,
     });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/GET \/api\/items through the BFF \| \d+/);
@@ -58,5 +58,19 @@ describe('npm run bench (smoke mode)', () => {
     expect(result.tracing.sampled.exportRequests).toBeGreaterThan(0);
     expect(result.tracing.unsampled.rps).toBeGreaterThan(0);
     expect(result.tracing.unsampled.exportRequests).toBe(0);
-  }, 200_000);
+    // Cost as the work grows (BENCH_ROWS, all groups by default): many distinct sessions round
+    // robin, many API_ROUTES entries, one and two workers, each row measured and printed.
+    expect(result.scaling.sessions.map((r: { sessions: number }) => r.sessions)).toEqual([1, 100]);
+    for (const r of result.scaling.sessions) {
+      expect(r.rps > 0 && r.cpuMsPerRequest > 0 && r.maxRssMiB > 0 && r.redisBytesPerSession > 0).toBe(true);
+      expect(r.cacheHitRate).toBeGreaterThanOrEqual(0);
+      expect(r.commandsPerRequest).toBeGreaterThanOrEqual(0);
+    }
+    expect(result.scaling.routes.map((r: { routes: number }) => r.routes)).toEqual([1, 20]);
+    expect(result.scaling.workers.map((r: { workers: number }) => r.workers)).toEqual([1, 2]);
+    for (const r of [...result.scaling.routes, ...result.scaling.workers]) expect(r.rps > 0 && r.cpuMsPerRequest > 0).toBe(true);
+    expect(run.stdout).toMatch(/\| sessions, round robin \|/);
+    expect(run.stdout).toMatch(/\| API_ROUTES entries \(last one called\) \|/);
+    expect(run.stdout).toMatch(/\| BFF_WORKERS \|/);
+  }, 300_000);
 });

@@ -1,0 +1,169 @@
+/**
+ * The processes the bench measures, started on loopback: redis-server, the upstream, the dev
+ * provider (in this process, only used to sign in), the production build of the BFF started
+ * exactly as `npm run start:bff` starts it, and the yardsticks (the floor and nginx).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DEMO_USERS, startIdp } from '../dev/idp/index.js';
+import { loginThroughIdp } from '../dev/idp/test-login.js';
+import { TestBrowser } from '../test/support/browser.js';
+import { sessionKey } from '../test/support/bff.js';
+import { freePort, startRedis } from '../test/support/redis.js';
+import { CONNECTIONS } from './load.js';
+import { findNginx, startNginx } from './nginx.js';
+import { children, exited, firstLine, waitFor } from './processes.js';
+
+/** The session-cookie HMAC key of every BFF the bench starts (the bench writes session copies). */
+export const BENCH_SESSION_KEY = 'bench-session-key-0123456789-0123456789-0123';
+const CLIENT_SECRET = 'bench-client-secret-0123456789-0123456789';
+
+/** The session id in the `cookie` header of a signed-in call. */
+export const sessionIdOf = (headers: Record<string, string>) => /(?:^|; )bff=([^;]+)/.exec(headers.cookie!)![1]!;
+
+/** Throws unless a GET of `url` with `headers` answers 200 (a row must not measure error pages). */
+export async function expectOk(url: string, headers: Record<string, string>): Promise<void> {
+  const answer = await fetch(url, { headers });
+  if (answer.status !== 200) throw new Error(`${url} answered ${answer.status}: ${await answer.text()}`);
+}
+
+/** A BFF process the bench started. */
+export interface BffProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Everything started by {@link startStack}; `stop()` ends it all. */
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/**
+ * Starts Redis, the upstream and the provider, and builds the BFF. `ports` BFF ports are
+ * registered with the provider as redirect URIs (a BFF can sign in only on one of them).
+ */
+export async function startStack(root: string, options: { ports: number; workers: number }) {
+  const procs = children(root);
+  const redis = await startRedis();
+  const upstream = procs.spawn(process.execPath, ['--import', 'tsx', 'bench/upstream.ts']);
+  const upstreamUrl = `http://127.0.0.1:${(await firstLine<{ port: number }>(upstream)).port}`;
+  const ports = await Promise.all(Array.from({ length: options.ports }, () => freePort()));
+  const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+  const idp = await startIdp({
+    clients: [
+      {
+        client_id: 'bench',
+        client_secret: CLIENT_SECRET,
+        redirect_uris: urls.map((url) => `${url}/bff/callback`),
+        post_logout_redirect_uris: [`${urls[0]}/`],
+      },
+    ],
+    apiAudience: 'urn:bff-kit:bench',
+    // Longer than a run: the bench measures the steady state, and its copies of one session (the
+    // cache memory figure) share one refresh token that must never be spent.
+    accessTokenTtl: 3600,
+  });
+  // The production build, as `npm run start:bff` runs it.
+  const build = procs.spawn(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json']);
+  if ((await exited(build)) !== 0) throw new Error('building the BFF failed');
+  // Exactly the command line of `npm run start:bff`, node flags included.
+  const startCommand = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts[
+    'start:bff'
+  ]!.split(/\s+/).slice(1);
+  const baseEnv = {
+    BFF_WORKERS: String(options.workers),
+    NODE_ENV: 'production',
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_ID: 'bench',
+    OIDC_CLIENT_SECRET: CLIENT_SECRET,
+    REDIS_URL: redis.url,
+    SESSION_KEYS: BENCH_SESSION_KEY,
+    API_ROUTES: `/api=${upstreamUrl}#websocket=true`,
+    LOG_LEVEL: 'warn',
+    LOGIN_RATE_LIMIT: '0',
+    // The load generator drives all its connections with one session (a real user holds a few
+    // calls at once): the session's call budget must not be what is measured.
+    API_MAX_CALLS_PER_SESSION: String(CONNECTIONS * 2),
+  };
+  let nextPort = 0;
+  const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+
+  /**
+   * Starts a BFF with the bench's settings plus `env`, on the next registered port (or a free
+   * one). `entry` replaces the built entry point (BENCH_BASELINE); `nodeFlags` go first
+   * (BENCH_PROFILE's --cpu-prof).
+   */
+  async function startBff(
+    env: Record<string, string> = {},
+    { entry, nodeFlags = [] }: { entry?: string; nodeFlags?: string[] } = {},
+  ): Promise<BffProcess> {
+    const port = nextPort < ports.length ? ports[nextPort++]! : await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const args = [...nodeFlags, ...(entry ? [...startCommand.slice(0, -1), entry] : startCommand)];
+    const child = procs.spawn(process.execPath, args, { ...baseEnv, PORT: String(port), PUBLIC_URL: url, ...env });
+    await waitFor(`${url}/readyz`);
+    return { url, pid: child.pid!, stop: async () => void (child.kill('SIGTERM'), await exited(child)) };
+  }
+
+  /** A browser signed in at `bffUrl` as the first demo user. */
+  async function signIn(bffUrl: string): Promise<TestBrowser> {
+    const browser = new TestBrowser();
+    const start = await browser.fetch(`${bffUrl}/bff/login`);
+    await browser.fetch(await loginThroughIdp(start.headers.get('location')!, DEMO_USERS[0]!));
+    return browser;
+  }
+
+  /** Headers of a signed-in API call at `bffUrl`, checked with one call that must answer 200. */
+  async function apiHeaders(bffUrl: string): Promise<Record<string, string>> {
+    const headers = { cookie: (await signIn(bffUrl)).cookieHeader(bffUrl)!, 'x-csrf': '1' };
+    await expectOk(`${bffUrl}/api/items`, headers);
+    return headers;
+  }
+
+  /** The bare Node proxy (bench/floor.ts) reading the session of `headers`. */
+  async function startFloor(headers: Record<string, string>, workers: number) {
+    const key = sessionKey(sessionIdOf(headers), BENCH_SESSION_KEY);
+    const floor = procs.spawn(process.execPath, [
+      '--import',
+      'tsx',
+      'bench/floor.ts',
+      String(await freePort()),
+      upstreamUrl,
+      redis.url,
+      key,
+      String(workers),
+    ]);
+    const { port } = await firstLine<{ port: number }>(floor);
+    return { url: `http://127.0.0.1:${port}/items`, pid: floor.pid! };
+  }
+
+  /** A plain nginx reverse proxy, or undefined when nginx is not installed. */
+  async function startNginxProxy() {
+    const binary = findNginx();
+    if (!binary) return undefined;
+    const port = await freePort();
+    const nginx = procs.adopt(startNginx(binary, port, upstreamUrl));
+    const url = `http://127.0.0.1:${port}/items`;
+    await waitFor(url);
+    return { url, pid: nginx.pid! };
+  }
+
+  return {
+    procs,
+    redis,
+    idp,
+    upstreamUrl,
+    dpopKey,
+    startBff,
+    signIn,
+    apiHeaders,
+    startFloor,
+    startNginxProxy,
+    async stop() {
+      await idp.close().catch(() => {});
+      procs.stopAll();
+      await new Promise((resolve) => setTimeout(resolve, 500)); // let the BFF drain and write its profile
+      await redis.stop();
+    },
+  };
+}
