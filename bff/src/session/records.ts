@@ -33,7 +33,7 @@ export interface SessionRecord {
    */
   routeTokens?: Record<string, SealedToken>;
   /**
-   * The session's random public name in "Your sessions" (`storageId` in the HTTP API). Not the
+   * The session's random public name in "Your sessions" (`handle` in the HTTP API). Not the
    * storage storageId (an HMAC of the id, see {@link SessionStore.storageIdOf}), which never leaves the
    * server. Absent on sessions made before it existed: {@link publicIdOf} derives one for those.
    */

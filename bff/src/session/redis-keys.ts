@@ -35,7 +35,8 @@ export const redisKeys = {
 
 /** The HMAC key for session storageIds, derived from one SESSION_KEYS secret (never the secret itself). */
 export function deriveStorageIdKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'session-storageId/v1', 32));
+  // The label is frozen: every stored session is named under it (redis-keys.test.ts pins it).
+  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'session-handle/v1', 32));
 }
 
 /** A session's storageId under one key: HMAC-SHA256 of the id, base64url. */
