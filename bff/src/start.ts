@@ -24,9 +24,12 @@ export interface StartedBff {
 /**
  * Starts the BFF, the one way `main.ts` and the tests both do it: tracing (when configured), the
  * services (`createDeps`), the app (`createApp`), then the sockets at once (a port reserved a
- * moment ago is taken before anything else can), and only then waits for the store. Provider
- * discovery runs in the background (an unreachable provider is no reason to stay down: `/readyz`
- * says so); `waitForProvider` waits for it too (tests, which sign in at once).
+ * moment ago is taken before anything else, such as the store's own connection, can take it).
+ * Requests that arrive before the store answered wait for it (at most its 5 s `ready()`), rather
+ * than being refused: with `BFF_WORKERS` a worker shares the port with ready ones, and a load
+ * balancer cannot tell them apart. Provider discovery runs in the background (an unreachable
+ * provider is no reason to stay down: `/readyz` says so); `waitForProvider` waits for it too
+ * (tests, which sign in at once).
  */
 export async function startBff(
   config: Config,
@@ -37,8 +40,9 @@ export async function startBff(
   const deps = createDeps(config, log, { tracing, ...options.deps });
   const app = createApp(deps);
   const discovery = deps.oidc.start();
-  const { server, metricsServer } = await listen(app, deps, options.server);
-  await deps.kv.ready();
+  const storeReady = deps.kv.ready();
+  const { server, metricsServer } = await listen(untilReady(app, storeReady), deps, options.server);
+  await storeReady;
   if (options.waitForProvider) await discovery;
   return {
     deps,
@@ -52,5 +56,22 @@ export async function startBff(
       await shutDown(server, app, log, timeoutMs);
       await deps.kv.close();
     },
+  };
+}
+
+/**
+ * The app's listeners, holding what arrives before `ready` settles until it does (settled either
+ * way: a store still down then answers 503 itself). One boolean test per call afterwards.
+ */
+function untilReady(app: App, ready: Promise<void>): Pick<App, 'listener' | 'upgrade'> {
+  let settled = false;
+  const after = ready
+    .catch(() => undefined)
+    .then(() => {
+      settled = true;
+    });
+  return {
+    listener: (req, res) => (settled ? app.listener(req, res) : void after.then(() => app.listener(req, res))),
+    upgrade: (req, socket, head) => (settled ? app.upgrade(req, socket, head) : void after.then(() => app.upgrade(req, socket, head))),
   };
 }
