@@ -86,7 +86,10 @@ export function relayWebSocket(
     side.on('error', (error) => {
       closedBy ??= 'error';
       log.debug({ err: String(error) }, 'websocket relay error');
-      terminateBoth();
+      // For a protocol error (a message above WS_MAX_MESSAGE_BYTES: 1009) `ws` has just queued its
+      // close frame: cutting the socket now would lose it (the peer would see 1006). The close
+      // handlers above pass the close on; whatever is still open after the grace is cut.
+      setTimeout(terminateBoth, CLOSE_GRACE_MS).unref();
     });
   }
 }
