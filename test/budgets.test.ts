@@ -99,7 +99,9 @@ const connectionsOf = (bff: RunningBff) =>
 async function startChildBff(env: Record<string, string | undefined>) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
+  // Node's flags as `npm run start:bff` sets them (the young generation's size is part of the RSS).
+  const flags = startBffFlags();
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'bff/src/main.ts'], {
     env: {
       ...process.env,
       REDIS_URL: undefined,
@@ -114,6 +116,12 @@ async function startChildBff(env: Record<string, string | undefined>) {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await expect.poll(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status, { timeout: 15_000 }).toBe(200);
   return { port, url, child, exited };
+}
+
+/** The node flags of package.json's `start:bff` script (what production runs with). */
+function startBffFlags(): string[] {
+  const script = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts['start:bff']!;
+  return script.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
 /** The resident memory of a process, from /proc (bytes). */
