@@ -18,6 +18,7 @@ const BINARY = /\.(png|jpe?g|gif|ico|webp|woff2?|pem|der|p12|zip|gz|tgz)$/i;
 function repoFiles(dir = root): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
+    if (entry.isSymbolicLink()) return []; // e.g. a node_modules linked into a copy of the repository
     if (entry.isDirectory()) return SKIPPED_DIRS.has(entry.name) ? [] : repoFiles(path);
     return BINARY.test(entry.name) ? [] : [relative(root, path)];
   });
