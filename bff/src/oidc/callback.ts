@@ -8,7 +8,7 @@ import { HttpError, badRequest, describeError } from '../errors.js';
 import { ERROR_CODES } from '../../../shared/src/index.js';
 import type { SessionRecord } from '../session/records.js';
 import { SessionStore } from '../session/sessions.js';
-import { describeDevice } from '../session/device.js';
+import { describeDevice } from '../your-sessions/device.js';
 import { accessTiming } from './session-tokens.js';
 import { traced } from '../tracing/tracing.js';
 import { hashBrowserBinding } from './login.js';

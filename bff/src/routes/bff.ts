@@ -16,7 +16,7 @@ import { koaSessionStore, type SessionReadState } from '../session/koa-store.js'
 import type { SessionRecord } from '../session/records.js';
 import { SessionStore } from '../session/sessions.js';
 import { jwks } from './jwks.js';
-import { userSessionRoutes } from './sessions.js';
+import { userSessionRoutes } from '../your-sessions/routes.js';
 
 /**
  * `?slide=false` makes the session read of this request leave the idle timeout alone (the SPA's

@@ -4,7 +4,7 @@ import type { Deps } from '../deps.js';
 import { sessionNotFound, unauthenticated } from '../errors.js';
 import { endSession } from '../oidc/end-session.js';
 import { cookieNames } from '../session/cookies.js';
-import { UNKNOWN_DEVICE } from '../session/device.js';
+import { UNKNOWN_DEVICE } from './device.js';
 import { publicIdOf, type SessionRecord, type StoredSession } from '../session/records.js';
 import { SessionStore } from '../session/sessions.js';
 
