@@ -137,11 +137,13 @@ describe('the session cache on standalone Redis', () => {
     const browser = await stack.signIn();
     expect((await call(browser)).status).toBe(200); // the first call reads (and caches) the session
     const before = await commandStats();
+    const started = performance.now();
     for (let i = 0; i < 300; i += 10) {
       const statuses = await Promise.all(Array.from({ length: 10 }, () => call(browser).then((r) => r.status)));
       expect(statuses).toEqual(Array(10).fill(200));
     }
     const after = await commandStats();
+    const seconds = (performance.now() - started) / 1000;
     const delta = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
     // No session read at all; what remains is the instances' heartbeats (PUBLISH, twice a second).
     expect(delta('getex') + delta('get')).toBe(0);
@@ -149,7 +151,9 @@ describe('the session cache on standalone Redis', () => {
       .filter((name) => !['publish', 'info'].includes(name))
       .reduce((sum, name) => sum + delta(name), 0);
     expect(other).toBe(0);
-    expect(delta('publish')).toBeLessThanOrEqual(20);
+    // Heartbeats follow the clock, not the calls: at most two instances x two a second (plus one
+    // each in flight at either end), however slowly a loaded machine made the 300 calls.
+    expect(delta('publish')).toBeLessThanOrEqual(2 * (Math.ceil(seconds * 2) + 2));
   });
 
   crossInstanceChecks('changes on one instance, seen on the other (standalone)', async () => {

@@ -88,8 +88,10 @@ export function createApiProxy(
     const target = path(call);
     bodyLimit(call);
     const { route } = target;
-    admit(call, usesSession(route) ? credentials.sessionIdOf(call.req.headers.cookie) : undefined);
-    const user = usesSession(route) ? await session(call, needsSession(route)) : undefined;
+    // The cookie is read once: the id it names is both the budget's owner and the session looked up.
+    const sessionId = usesSession(route) ? credentials.sessionIdOf(call.req.headers.cookie) : undefined;
+    admit(call, sessionId);
+    const user = usesSession(route) ? await session(call, sessionId, needsSession(route)) : undefined;
     let token = credentials.token(route, user);
     if (token instanceof Promise) token = await token; // no await when the token is at hand
     const body = call.hasBody ? await upload(call, route.timeoutMs) : null;
@@ -145,8 +147,8 @@ export function createApiProxy(
    * path. A cookie that named no session had its slot reserved in that name: the caller's
    * address pays for the call instead, so made-up cookies buy no extra calls.
    */
-  async function session(call: ProxyCall, required: boolean): Promise<SignedInUser | undefined> {
-    const user = await credentials.session(credentials.sessionIdOf(call.req.headers.cookie), required);
+  async function session(call: ProxyCall, sessionId: string | undefined, required: boolean): Promise<SignedInUser | undefined> {
+    const user = await credentials.session(sessionId, required);
     call.sessionId = user?.id;
     if (!user && call.slot?.owner.kind === 'session') {
       call.slot = call.slot.moveTo({ kind: 'address', key: call.clientAddress });
