@@ -54,7 +54,7 @@ export async function waitFor(url: string, timeoutMs = 20_000) {
 }
 
 /** A process and its children (the BFF's cluster workers), from /proc. */
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   let members: number[] = [];
   try {
     members = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);

@@ -4,6 +4,8 @@
  */
 import type { TracedVariant } from './rows.js';
 import type { ScaleFigures, SessionsFigures } from './scale.js';
+import type { SignInFigures } from './sign-in.js';
+import type { SocketsFigures } from './sockets.js';
 
 type Latency = { rps: number; p50: number; p99: number };
 type Compared = Latency & { ratio: number; cpuMsPerRequest: number };
@@ -31,7 +33,7 @@ export type Summary = {
     bytesPerSession: number;
     sessionValueBytes: number;
   };
-  signIn: { perSecond: number; bffCpuMs: number };
+  signIn: { perSecond: number; bffCpuMs: number; redisCommands: number };
   tracing: Record<TracedVariant, Latency & { ratioToPlain: number; cpuMsPerRequest: number; exportRequests: number; requests: number }>;
   admission: { nsPerCall: number };
   baseline: (Compared & { ref: string }) | null;
@@ -40,6 +42,8 @@ export type Summary = {
     sessions?: SessionsFigures[];
     routes?: (ScaleFigures & { routes: number })[];
     workers?: (ScaleFigures & { workers: number })[];
+    sockets?: SocketsFigures[];
+    signIns?: SignInFigures[];
   };
   upstreamSaw: { withBearer: number; withDpop: number; withoutBearer: number };
 };
@@ -112,7 +116,7 @@ export function report(s: Summary, targets: readonly Target[]) {
     );
   }
   console.log(
-    `Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms per sign-in`,
+    `Sign-in: ${f(s.signIn.perSecond)} complete sign-ins/s (BFF + dev provider, sequential); BFF CPU ${f(s.signIn.bffCpuMs, 2)} ms and ${f(s.signIn.redisCommands, 1)} Redis commands per sign-in`,
   );
   reportScaling(s);
   console.log('\nTargets:');
@@ -121,7 +125,7 @@ export function report(s: Summary, targets: readonly Target[]) {
 
 /** The scaling tables: one line per row, ratios to the group's first row. */
 function reportScaling(s: Summary) {
-  const { sessions, routes, workers } = s.scaling;
+  const { sessions, routes, workers, sockets, signIns } = s.scaling;
   const head = (cells: string[]) => console.log(`\n${row(cells)}\n${row(cells.map(() => '---'))}`);
   if (sessions?.length) {
     head([
@@ -167,5 +171,14 @@ function reportScaling(s: Summary) {
     head(['BFF_WORKERS', 'req/s', 'p99 ms', 'vs 1 worker', 'CPU ms per call', 'max RSS of one process MiB']);
     for (const r of workers)
       console.log(row([r.workers, f(r.rps, 0), f(r.p99), `${f(r.rps / workers[0]!.rps, 2)}x`, f(r.cpuMsPerRequest, 3), f(r.maxRssMiB)]));
+  }
+  if (sockets?.length) {
+    head(['idle WebSockets (16 per session)', 'BFF KiB per socket', 'BFF file descriptors', 'echo of one more: p50 µs', 'p99 µs']);
+    for (const r of sockets) console.log(row([r.sockets, f(r.rssKiBPerSocket), r.fds, f(r.echo.p50, 0), f(r.echo.p99, 0)]));
+  }
+  if (signIns?.length) {
+    head(['sign-ins', 'at once', 'sign-ins/s', 'BFF CPU ms per sign-in', 'Redis commands per sign-in']);
+    for (const r of signIns)
+      console.log(row([r.par ? 'PAR' : 'PAR off', r.parallel, f(r.perSecond), f(r.bffCpuMs, 2), f(r.redisCommands, 1)]));
   }
 }

@@ -58,10 +58,13 @@ const SCALE_ROUNDS = Math.min(ROUNDS, 3);
 const SESSION_COUNTS = smoke ? [1, 100] : [1, 1000, 10_000, 100_000];
 const ROUTE_COUNTS = smoke ? [1, 20] : [1, 20, 200];
 const WORKER_COUNTS = [...new Set([1, 2, cpus().length])];
+/** Idle WebSockets per sockets row (16 per session; each BFF worker holds two descriptors a socket). */
+const SOCKET_COUNTS = smoke ? [32] : [1000, 10_000];
 
 async function main() {
-  // Two BFFs sign in: the plain one and the one with DPoP (the price of a proof per call).
-  const stack = await startStack(root, { ports: 2, workers: WORKERS });
+  // Redirect URIs for every BFF that signs in: the plain one, the one with DPoP (the price of a
+  // proof per call), and the sign-in rows' (registered in start order; the others take any port).
+  const stack = await startStack(root, { ports: 10, workers: WORKERS });
   let baselineBuild: ReturnType<typeof buildBaseline> | undefined;
   try {
     baselineBuild = BASELINE ? buildBaseline(root, BASELINE) : undefined;
@@ -72,7 +75,7 @@ async function main() {
     // BENCH_BASELINE: the same settings and session store, the code as it was at that ref.
     const baseline = baselineBuild && (await stack.startBff({}, { entry: baselineBuild.entry }));
 
-    const signIn = await signInCost(stack, bff, SIGN_INS);
+    const signIn = await signInCost(stack, redis, bff, SIGN_INS);
     const footprint = await redisFootprint(stack, redis, bff.url, SESSIONS_FOR_FOOTPRINT);
     const headers = await stack.apiHeaders(bff.url);
     const dpopHeaders = await stack.apiHeaders(dpop.url);
@@ -126,6 +129,10 @@ async function main() {
         sessionCounts: SESSION_COUNTS,
         routeCounts: ROUTE_COUNTS,
         workerCounts: WORKER_COUNTS,
+        socketCounts: SOCKET_COUNTS,
+        echoes: smoke ? 200 : 2000,
+        signIns: SIGN_INS,
+        signInLanes: 8,
       },
       SCALE_GROUPS,
     );

@@ -1,17 +1,21 @@
 /**
  * "Cost as the work grows" (issue 29): the proxied GET again, with more of what a deployment
  * has: many signed-in sessions called round robin, many API_ROUTES entries, one or more cluster
- * workers. Each group runs on fresh BFFs of its own (same build, settings and Redis), so the main
- * rows' caches do not leak into them. BENCH_ROWS picks groups (`sessions,routes,workers`; `none`).
+ * workers, idle WebSockets (bench/sockets.ts), and the price of a sign-in with and without PAR
+ * (bench/sign-in.ts). Each group runs on fresh BFFs of its own (same build, settings and Redis), so
+ * the main rows' caches do not leak into them. BENCH_ROWS picks groups
+ * (`sessions,routes,workers,sockets,signins`; `none`).
  */
 import type { Redis } from 'ioredis';
 import { cpuMsPerCall, interleave, warmUp, type MeasureContext, type Measured, type Row } from './measure.js';
 import { median } from './load.js';
 import { redisUsedMemory, sessionCopies } from './session-copies.js';
+import { signInRows, type SignInFigures } from './sign-in.js';
+import { socketsGroup, type SocketsFigures } from './sockets.js';
 import type { Stack } from './stack.js';
 
 /** The groups BENCH_ROWS may name. */
-export const SCALE_GROUPS = ['sessions', 'routes', 'workers'] as const;
+export const SCALE_GROUPS = ['sessions', 'routes', 'workers', 'sockets', 'signins'] as const;
 export type ScaleGroup = (typeof SCALE_GROUPS)[number];
 
 /** The groups a BENCH_ROWS value selects: all when unset, none for `none`. */
@@ -63,6 +67,12 @@ export interface ScaleContext {
   sessionCounts: number[];
   routeCounts: number[];
   workerCounts: number[];
+  /** Idle WebSockets per sockets row, and the echo round trips timed beside them. */
+  socketCounts: number[];
+  echoes: number;
+  /** Sign-ins per sign-in row, and the lanes of the parallel rows. */
+  signIns: number;
+  signInLanes: number;
 }
 
 const apiRow = (name: string, bff: { url: string; pid: number }, headers: Record<string, string>, extra: Partial<Row> = {}): Row => ({
@@ -140,8 +150,12 @@ export async function measureScaling(c: ScaleContext, groups: ScaleGroup[]) {
     sessions?: SessionsFigures[];
     routes?: (ScaleFigures & { routes: number })[];
     workers?: (ScaleFigures & { workers: number })[];
+    sockets?: SocketsFigures[];
+    signIns?: SignInFigures[];
   } = {};
   const all: Measured[] = [];
+  // First: its BFFs sign in, so they need ports registered with the provider (taken in start order).
+  if (groups.includes('signins')) result.signIns = await signInRows(c.stack, c.redis, c.signIns, c.signInLanes);
   if (groups.includes('sessions')) {
     const { rows, measured: m } = await sessionsGroup(c);
     result.sessions = rows;
@@ -159,5 +173,6 @@ export async function measureScaling(c: ScaleContext, groups: ScaleGroup[]) {
     result.workers = rows;
     all.push(...m);
   }
+  if (groups.includes('sockets')) result.sockets = await socketsGroup(c.stack, c.redis, c.sessionId, c.headers, c.socketCounts, c.echoes);
   return { figures: result, measured: all };
 }

@@ -59,6 +59,8 @@ export async function startStack(root: string, options: { ports: number; workers
       },
     ],
     apiAudience: 'urn:bff-kit:bench',
+    // PAR advertised but not required: the sign-in rows measure it off and on (OIDC_PAR).
+    profile: { par: 'optional', dpopNonce: false, fapi: false },
     // Longer than a run: the bench measures the steady state, and its copies of one session (the
     // cache memory figure) share one refresh token that must never be spent.
     accessTokenTtl: 3600,
@@ -81,6 +83,8 @@ export async function startStack(root: string, options: { ports: number; workers
     API_ROUTES: `/api=${upstreamUrl}#websocket=true`,
     LOG_LEVEL: 'warn',
     LOGIN_RATE_LIMIT: '0',
+    // The main rows sign in without PAR, as they did before the provider advertised it.
+    OIDC_PAR: 'false',
     // The load generator drives all its connections with one session (a real user holds a few
     // calls at once): the session's call budget must not be what is measured.
     API_MAX_CALLS_PER_SESSION: String(CONNECTIONS * 2),
