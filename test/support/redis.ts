@@ -79,6 +79,13 @@ function securityArgs(port: number, { tls, user }: RedisSecurity): string[] {
   return [...listen, ...acl];
 }
 
+/** A one-shot client that asks whether a server is up yet: no retries, errors left to the caller. */
+function probeClient(port: number, options: RedisOptions): Redis {
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...options });
+  probe.on('error', () => {});
+  return probe;
+}
+
 /** ioredis options that reach a server started with {@link RedisSecurity}. */
 export function clientOptions({ tls, user }: RedisSecurity): RedisOptions {
   return { ...(tls ? { tls: { ca: tls.ca } } : {}), ...(user ? { username: user.name, password: user.password } : {}) };
@@ -102,15 +109,7 @@ export async function startRedis(extraArgs: string[] = [], security: RedisSecuri
       },
     );
     for (let attempt = 0; attempt < 100; attempt++) {
-      const probe = new Redis({
-        port,
-        host: '127.0.0.1',
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        ...clientOptions(security),
-      });
-      probe.on('error', () => {});
+      const probe = probeClient(port, clientOptions(security));
       try {
         await probe.connect();
         await probe.ping();
@@ -230,15 +229,7 @@ export async function startRedisSentinel(
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   for (let attempt = 0; ; attempt++) {
     // A fresh probe per attempt: a TLS client that once failed to connect does not connect again.
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      ...(tls ? { tls: { ca: tls.ca } } : {}),
-    });
-    probe.on('error', () => {});
+    const probe = probeClient(port, tls ? { tls: { ca: tls.ca } } : {});
     try {
       await probe.connect();
       const address = (await probe.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) as string[] | null;
