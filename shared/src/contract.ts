@@ -113,7 +113,7 @@ export interface SessionsEnded {
 }
 
 /** Who a route's calls speak for (docs/route-policies.md): the `token=` option of an `API_ROUTES` entry. */
-export type RouteTokenPolicy = 'user' | 'user-or-none' | 'client' | 'user-or-client' | 'none';
+export type RouteTokenPolicy = 'user' | 'user-or-none' | 'client' | 'user-or-client' | 'none' | 'exchange' | 'assertion';
 
 /** One `API_ROUTES` entry as the SPA sees it: never its upstream URL, resource or scope. */
 export interface RouteInfo {
