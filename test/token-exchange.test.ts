@@ -13,9 +13,11 @@ import { storedSessions } from './support/stored-sessions.js';
 
 /**
  * Token exchange (RFC 8693) and BFF-signed identity assertions (docs/token-exchange.md), on two
- * BFF instances sharing Redis, against the dev provider's token-exchange grant. Exchanged tokens
- * are checked by real APIs (the reports API) or verified with the provider's keys; assertions by
- * an internal service that trusts only the BFF's `/bff/jwks`.
+ * BFF instances sharing Redis, against the dev provider's token-exchange grant. The BFF
+ * authenticates with private_key_jwt (its client has no secret at the provider) and gets
+ * DPoP-bound tokens, so every exchange shows that both apply to it as to every grant. Exchanged
+ * tokens are checked by a real API (the reports API, proofs included) or verified with the
+ * provider's keys; assertions by an internal service that trusts only the BFF's `/bff/jwks`.
  */
 
 /** Audiences the dev provider refuses as some real products do (see `refusals` below). */
@@ -52,6 +54,8 @@ describe('token exchange and identity assertions on two BFF instances', () => {
   let inner: RunningAssertionApi;
   const signingKey = freshKeyPair('es256');
   const previousKey = freshKeyPair('eddsa');
+  const clientKey = freshKeyPair('es256');
+  const dpopKey = freshKeyPair('es256');
   const quirks = providerQuirks();
 
   beforeAll(async () => {
@@ -61,7 +65,20 @@ describe('token exchange and identity assertions on two BFF instances', () => {
       redisUrl: redis.url,
       instances: 2,
       idpFront: [quirks.middleware],
-      env: { BFF_SIGNING_KEY: signingKey.privateKey, BFF_SIGNING_KEY_PREVIOUS: previousKey.oneLine },
+      client: {
+        client_secret: undefined,
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [JSON.parse(clientKey.publicJwk)] },
+      },
+      env: {
+        OIDC_CLIENT_AUTH: 'private_key_jwt',
+        OIDC_CLIENT_PRIVATE_KEY: clientKey.privateKey,
+        OIDC_CLIENT_SECRET: '',
+        OIDC_DPOP: 'true',
+        DPOP_PRIVATE_KEY: dpopKey.privateKey,
+        BFF_SIGNING_KEY: signingKey.privateKey,
+        BFF_SIGNING_KEY_PREVIOUS: previousKey.oneLine,
+      },
       routes: ({ upstream, reports }) =>
         [
           `/ledger=${upstream}/ledger#token=exchange&audience=${LEDGER_API.audience}`,
@@ -87,9 +104,9 @@ describe('token exchange and identity assertions on two BFF instances', () => {
     fetch(`${stack.bffs[instance]!.url}${path}`, {
       headers: { 'x-csrf': '1', ...(browser ? { cookie: browser.cookieHeader(stack.bff.url)! } : {}) },
     });
-  /** The bearer token the recording upstream received on the last request under `base`. */
-  const received = (base: string) =>
-    stack.upstream.requests.findLast((r) => r.url.startsWith(`${base}/`))?.headers.authorization?.replace(/^Bearer /, '');
+  /** The token the recording upstream received on the last request under `base`, and its scheme. */
+  const authorization = (base: string) => stack.upstream.requests.findLast((r) => r.url.startsWith(`${base}/`))?.headers.authorization;
+  const received = (base: string) => authorization(base)?.replace(/^(Bearer|DPoP) /, '');
   const verify = (token: string, audience: string) => createAccessTokenVerifier({ issuer: stack.idp.issuer, audience }).verify(token);
   const attemptsFor = (audience: string) => quirks.state.attempts.get(audience) ?? 0;
   const exchanges = () => stack.idp.stats.tokenGrants[TOKEN_EXCHANGE_GRANT] ?? 0;
@@ -103,6 +120,12 @@ describe('token exchange and identity assertions on two BFF instances', () => {
     expect((await call('/ledger/x', browser)).status).toBe(200);
     const token = received('/ledger')!;
     expect(await verify(token, LEDGER_API.audience)).toMatchObject({ sub: ALICE.sub, audience: LEDGER_API.audience });
+    // Obtained with the client assertion (the only client authentication registered) and a DPoP
+    // proof: bound to the BFF's DPoP key, and sent with a proof.
+    expect(stack.idp.stats.dpopTokens[TOKEN_EXCHANGE_GRANT]).toBeGreaterThanOrEqual(1);
+    expect(decodeJwt(token).cnf).toEqual({ jkt: JSON.parse(dpopKey.publicJwk).kid });
+    expect(authorization('/ledger')).toMatch(/^DPoP /);
+    expect(stack.upstream.requests.at(-1)!.headers.dpop).toBeDefined();
     await expect(verify(token, API_AUDIENCE)).rejects.toThrow();
     const record = (await stored().record(browser))!;
     expect(Object.keys(record.routeTokens!)).toEqual([ledgerId()]);
@@ -197,11 +220,14 @@ describe('token exchange and identity assertions on two BFF instances', () => {
     }
     expect(new Set(seen.values()).size).toBe(3);
     for (const request of stack.upstream.requests) {
-      const token = request.headers.authorization?.replace(/^Bearer /, '');
+      const token = request.headers.authorization?.replace(/^(Bearer|DPoP) /, '');
       if (token === seen.get('/rec')) expect(request.url).toMatch(/^\/v1\//);
       if (token === seen.get('/ledger')) expect(request.url).toMatch(/^\/ledger\//);
       if (token === seen.get('/as')) expect(request.url).toMatch(/^\/as\//);
     }
+    // None of them reaches a log line of either instance.
+    const logs = stack.bffs.flatMap((bff) => bff.logs).join('');
+    for (const token of seen.values()) expect(logs).not.toContain(token);
     // The exchanged token is for its audience only; the sign-in token is not the exchanged one.
     await expect(verify(seen.get('/ledger')!, REPORTS_API.audience)).rejects.toThrow();
     expect(await verify(seen.get('/rec')!, API_AUDIENCE)).toMatchObject({ sub: BOB.sub });
@@ -220,6 +246,7 @@ describe('token exchange and identity assertions on two BFF instances', () => {
     // The route's audience and claims; a claim the session lacks (nickname) is left out.
     expect((await call('/as/x', browser)).status).toBe(200);
     const token = received('/as')!;
+    expect(authorization('/as')).toMatch(/^Bearer /); // an assertion is no DPoP-bound token
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', kid: JSON.parse(signingKey.publicJwk).kid });
     const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: await bffKeys() }), {
       issuer: stack.bff.url,

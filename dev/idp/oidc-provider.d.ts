@@ -186,6 +186,8 @@ declare module 'oidc-provider' {
     scope?: string;
     readonly expiration: number;
     readonly tokenType: string;
+    /** Binds the token to a key: `jkt` with a DPoP key's RFC 7638 thumbprint. */
+    setThumbprint(kind: 'jkt', thumbprint: string): void;
     save(): Promise<string>;
   }
 
@@ -214,6 +216,7 @@ declare module 'oidc-provider' {
     InvalidGrant: new (description?: string) => Error;
     InvalidScope: new (description?: string, scope?: string) => Error;
     InvalidTarget: new (description?: string) => Error;
+    InvalidDpopProof: new (description?: string) => Error;
     SessionNotFound: new (description?: string) => Error;
   };
 

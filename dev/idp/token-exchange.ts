@@ -1,4 +1,4 @@
-import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, EmbeddedJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 
 /** RFC 8693's grant type and the one token type the dev provider exchanges (and issues). */
@@ -12,7 +12,9 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
  * the provider's known APIs). oidc-provider has no such grant; `registerGrantType` adds it.
  * Refusals use RFC 8693 §2.2.2's codes: an unknown audience is `invalid_target`, a token the
  * provider did not issue to this client `invalid_grant`, a malformed request `invalid_request`.
- * The token it issues is Bearer (this small grant does not bind tokens to DPoP keys).
+ * With a DPoP proof (RFC 9449) the token is bound to the proof's key (`cnf.jkt`, token type DPoP),
+ * as the built-in grants do; this small grant checks the proof's signature, type, method, URL and
+ * age, but neither replays nor the provider's nonce.
  */
 export function registerTokenExchange(
   provider: Provider,
@@ -31,6 +33,24 @@ export function registerTokenExchange(
     // A client exchanges only tokens that were issued to it.
     if (payload.client_id !== ctx.oidc.client!.clientId) throw new errors.InvalidGrant('subject_token was issued to another client');
     return payload as JWTPayload & { sub: string };
+  }
+
+  /** The thumbprint of the key a DPoP proof on this request was signed with; undefined without a proof. */
+  async function dpopKeyOf(ctx: KoaContextWithOIDC): Promise<string | undefined> {
+    const proof = ctx.get('dpop');
+    if (!proof) return undefined;
+    try {
+      const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+        typ: 'dpop+jwt',
+        algorithms: ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'],
+        maxTokenAge: '60s',
+        requiredClaims: ['jti', 'htm', 'htu', 'iat'],
+      });
+      if (payload.htm !== 'POST' || payload.htu !== ctx.oidc.urlFor('token')) throw new Error('htm or htu mismatch');
+      return await calculateJwkThumbprint(protectedHeader.jwk!);
+    } catch {
+      throw new errors.InvalidDpopProof('invalid DPoP proof');
+    }
   }
 
   async function exchange(ctx: KoaContextWithOIDC): Promise<void> {
@@ -59,11 +79,13 @@ export function registerTokenExchange(
       accessTokenTTL: options.accessTokenTtl,
       jwt: { sign: { alg: 'RS256' } },
     };
+    const jkt = await dpopKeyOf(ctx);
+    if (jkt) token.setThumbprint('jkt', jkt);
     const value = await token.save();
     ctx.body = {
       access_token: value,
       issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
+      token_type: token.tokenType,
       expires_in: token.expiration,
       ...(scope ? { scope } : {}),
     };
