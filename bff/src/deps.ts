@@ -114,9 +114,11 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record));
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
   const dpopProofs = dpopKey ? new DpopProofs(dpopKey) : undefined;
-  const identityAssertions = config.assertion.needed
-    ? new IdentityAssertions({ sessions, key: assertionKey(config, log), publicUrl: config.publicUrl })
-    : undefined;
+  // Published in /bff/jwks whenever the key is set (so upstreams can learn it before a route uses it).
+  const identityAssertions =
+    config.assertion.needed || config.assertion.key
+      ? new IdentityAssertions({ sessions, key: assertionKey(config, log), publicUrl: config.publicUrl })
+      : undefined;
   return {
     config,
     log,

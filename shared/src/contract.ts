@@ -14,7 +14,7 @@ export const BFF_PATHS = {
   sessions: '/bff/sessions',
   /** Whether the cookie names a live session: `{ signedIn }`, never 401, the idle timeout left alone. */
   status: '/bff/status',
-  /** The BFF's public keys (client assertion key, DPoP key) as a JWK set: public, no session, no X-CSRF. */
+  /** The BFF's public keys (client assertion key, DPoP key, identity assertion keys) as a JWK set: public, no session, no X-CSRF. */
   jwks: '/bff/jwks',
   /** What the SPA may call: the `API_ROUTES` prefixes with their policies (X-CSRF, no session needed). */
   config: '/bff/config',
