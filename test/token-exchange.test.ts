@@ -162,6 +162,7 @@ describe('token exchange and identity assertions on two BFF instances', () => {
       const first = await Promise.all(Array.from({ length: 20 }, (_, i) => call(`/ledger/${i}`, browser, i % 2)));
       expect(first.map((r) => r.status)).toEqual(Array(20).fill(200));
       expect(exchanges() - before).toBe(1);
+      expect(await (await fetch(`${stack.bff.url}/metrics`)).text()).toMatch(/^bff_token_exchanges_total\{result="ok"\} [1-9]/m);
       const token = received('/ledger')!;
       // The token falls due: the next 20 calls share one new exchange.
       const record = (await stored().record(browser))!;
@@ -194,6 +195,8 @@ describe('token exchange and identity assertions on two BFF instances', () => {
     expect((await call('/rec/x', browser)).status).toBe(200);
     expect((await call('/bff/user', browser)).status).toBe(200);
     expect(exchanges()).toBe(before); // refusals are no successful grants
+    const metrics = await (await fetch(`${stack.bff.url}/metrics`)).text();
+    expect(metrics).toMatch(/^bff_token_exchanges_total\{result="forbidden"\} [1-9]/m);
   });
 
   it('exchange and assertion routes without a session: 401, and nothing is asked of the provider', async () => {

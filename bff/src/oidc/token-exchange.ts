@@ -2,6 +2,7 @@ import * as client from 'openid-client';
 import type { TokenTarget } from '../api-routes.js';
 import { describeError, forbidden, HttpError, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { OidcClient } from './client.js';
 import { classifyGrantFailure, retryAfterMs } from './grant-refusal.js';
 import { accessTiming } from './session-tokens.js';
@@ -40,7 +41,7 @@ const FORBIDDEN = new Set(['invalid_target', 'invalid_request', 'unauthorized_cl
 export class TokenExchange {
   readonly #refused = new Map<string, { until: number; answer: HttpError }>();
 
-  constructor(private readonly deps: { oidc: OidcClient; log: Logger; tracing?: Tracing }) {}
+  constructor(private readonly deps: { oidc: OidcClient; log: Logger; metrics: Metrics; tracing?: Tracing }) {}
 
   /** The answer of a refusal of `key` (session and route) that is still remembered; undefined: ask the provider. */
   refusal(key: string): HttpError | undefined {
@@ -57,7 +58,7 @@ export class TokenExchange {
    * {@link RETRY_MS}.
    */
   async exchange(key: string, subject: AccessToken, target: TokenTarget): Promise<TimedAccessToken> {
-    const { oidc, log, tracing } = this.deps;
+    const { oidc, log, metrics, tracing } = this.deps;
     const parameters: Record<string, string> = {
       subject_token: subject.accessToken,
       subject_token_type: ACCESS_TOKEN_TYPE,
@@ -71,6 +72,7 @@ export class TokenExchange {
         client.genericGrantRequest(oidc.configuration, TOKEN_EXCHANGE_GRANT, parameters, oidc.dpop),
       );
       this.#refused.delete(key);
+      metrics.tokenExchanges.inc({ result: 'ok' });
       return { accessToken: response.access_token, ...tokenTypeOf(response.token_type), ...accessTiming(response.expires_in) };
     } catch (error) {
       const code = error instanceof client.ResponseBodyError ? error.error : undefined;
@@ -78,6 +80,7 @@ export class TokenExchange {
       const policy = (code !== undefined && FORBIDDEN.has(code)) || (code === undefined && refusal === 'request');
       const fields = { audience: target.audience, resource: target.resource, scope: target.scope, err: describeError(error) };
       let answer: HttpError;
+      metrics.tokenExchanges.inc({ result: policy ? 'forbidden' : 'failed' });
       if (policy) {
         log.warn(
           { event: 'token_exchange_refused', ...fields },
