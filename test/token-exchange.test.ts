@@ -3,6 +3,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JW
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createAccessTokenVerifier, startAssertionApi, type RunningAssertionApi } from '../dev/api/index.js';
 import { LEDGER_API, REPORTS_API, TOKEN_EXCHANGE_GRANT } from '../dev/idp/index.js';
 import { freshKeyPair } from '../bff/src/tools/keys.js';
@@ -82,6 +83,7 @@ describe('token exchange and identity assertions on two BFF instances', () => {
       routes: ({ upstream, reports }) =>
         [
           `/ledger=${upstream}/ledger#token=exchange&audience=${LEDGER_API.audience}`,
+          `/wsx=${reports}#token=exchange&audience=${REPORTS_API.audience}&websocket=true`,
           `/rex=${reports}#token=exchange&resource=${REPORTS_API.audience}`,
           `/nope=${upstream}/nope#token=exchange&audience=urn:bff-kit:unknown`,
           `/uc=${upstream}/uc#token=exchange&audience=${UNAUTHORIZED_AUDIENCE}`,
@@ -197,6 +199,29 @@ describe('token exchange and identity assertions on two BFF instances', () => {
     expect(exchanges()).toBe(before); // refusals are no successful grants
     const metrics = await (await fetch(`${stack.bff.url}/metrics`)).text();
     expect(metrics).toMatch(/^bff_token_exchanges_total\{result="forbidden"\} [1-9]/m);
+  });
+
+  it('exchange on a WebSocket route: the handshake carries the exchanged token (the reports API refuses the sign-in one), 401 without a session', async () => {
+    const browser = await stack.signIn();
+    const before = exchanges();
+    const open = (cookie?: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${stack.bff.url.replace('http:', 'ws:')}/wsx/notes/live`, {
+          headers: { origin: stack.bff.url, ...(cookie ? { cookie } : {}) },
+        });
+        ws.on('error', () => resolve(0)); // after a refusal, terminate() reports the aborted handshake
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          ws.terminate();
+          resolve(res.statusCode!);
+        });
+      });
+    expect(await open(browser.cookieHeader(stack.bff.url)!)).toBe(101);
+    expect(exchanges() - before).toBe(1);
+    expect(await open()).toBe(401);
   });
 
   it('exchange and assertion routes without a session: 401, and nothing is asked of the provider', async () => {
