@@ -18,13 +18,13 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadEnvFile } from './env-file.js';
 // demo:start
-import { startDemoApi } from './api/index.js';
+import { startAssertionApi, startDemoApi } from './api/index.js';
 // demo:end
 import { startMeApi } from './me-api/index.js';
 import { startBanner } from './banner.js';
 import { DEMO_USERS, FAPI_PROFILE, startIdp, type IdpClient } from './idp/index.js';
 // demo:start
-import { REPORTS_API } from './idp/index.js';
+import { LEDGER_API, REPORTS_API } from './idp/index.js';
 // demo:end
 import { main as startBff } from '../bff/src/main.js';
 import { loadConfig } from '../bff/src/config.js';
@@ -86,10 +86,24 @@ if (ownProvider) {
   // The same demo API again, accepting only tokens for the reports audience: the BFF gets the
   // user's token for it with RFC 8707 `resource` on first use.
   const reports = await startDemoApi({ port: reportsPort, issuer: idp.issuer, audience: REPORTS_API.audience, dpopNonceLifetimeMs });
-  devApis.push({ label: 'notes', api }, { label: 'reports, its own audience', api: reports });
+  // The same API for the ledger audience, whose tokens the provider issues only by token exchange
+  // (RFC 8693), and an internal service that trusts the BFF's own identity assertions (checked
+  // against /bff/jwks); both on free ports (docs/token-exchange.md).
+  const ledger = await startDemoApi({ issuer: idp.issuer, audience: LEDGER_API.audience, dpopNonceLifetimeMs });
+  const inner = await startAssertionApi({ jwksUri: `http://127.0.0.1:${bffPort}/bff/jwks`, issuer: new URL(publicUrl).origin });
+  devApis.push(
+    { label: 'notes', api },
+    { label: 'reports, its own audience', api: reports },
+    { label: 'ledger, by token exchange', api: ledger },
+    { label: 'inner, trusts the BFF', api: inner },
+  );
   // The notes API with the sign-in token; the reports API with a token for its own audience;
-  // a public greeting that works signed in or out (docs/route-policies.md).
-  env.API_ROUTES ??= `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`;
+  // a public greeting that works signed in or out (docs/route-policies.md); the ledger with an
+  // exchanged token and the inner service with an identity assertion (docs/token-exchange.md).
+  env.API_ROUTES ??= [
+    `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
+    `/ledger=${ledger.url}#token=exchange&audience=${LEDGER_API.audience},/inner=${inner.url}#token=assertion`,
+  ].join(',');
   // demo:end
   Object.assign(env, {
     OIDC_ISSUER: idp.issuer,

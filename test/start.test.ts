@@ -148,7 +148,7 @@ describe('npm start', () => {
       expect(banner).toContain(`OpenID Provider: http://127.0.0.1:${idpPort} (the dev provider`);
       expect(banner).toContain(`/api -> http://127.0.0.1:`);
       // demo:start
-      for (const prefix of ['/reports', '/public']) expect(banner).toContain(`${prefix} -> http://127.0.0.1:`);
+      for (const prefix of ['/reports', '/public', '/ledger', '/inner']) expect(banner).toContain(`${prefix} -> http://127.0.0.1:`);
       // demo:end
       expect(banner).not.toContain('Settings from');
       expect(await listening(idpPort)).toBe(true);

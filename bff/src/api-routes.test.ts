@@ -102,3 +102,47 @@ describe('API_ROUTES', () => {
     ]);
   });
 });
+
+describe('API_ROUTES: token exchange and identity assertions', () => {
+  it('reads token=exchange with its audience, resource and scope as a token identity of its own', () => {
+    const { routes, problems } = parse(
+      '/x=http://h#token=exchange&audience=orders&scope=orders.read,/p=http://h#resource=urn:o&scope=orders.read,/e=http://h#token=exchange&resource=urn:o&scope=orders.read',
+    );
+    expect(problems).toEqual([]);
+    const [x, p, e] = ['/x', '/p', '/e'].map((prefix) => routes.find((route) => route.prefix === prefix)!);
+    expect(x!.target).toMatchObject({ exchange: true, audience: 'orders', scope: 'orders.read' });
+    // The same resource and scope as a per-resource route, yet never the same token.
+    expect(e!.target).toMatchObject({ exchange: true, resource: 'urn:o', scope: 'orders.read' });
+    expect(e!.target!.id).not.toBe(p!.target!.id);
+    expect(x!.assertion).toBeUndefined();
+  });
+
+  it('reads token=assertion: aud is the audience or the upstream origin, claims default to email and name', () => {
+    expect(only('/i=http://inner:7000/v1#token=assertion')).toMatchObject({
+      token: 'assertion',
+      target: undefined,
+      assertion: { audience: 'http://inner:7000', claims: ['email', 'name'] },
+    });
+    expect(only('/i=http://inner#token=assertion&audience=urn:inner&claims=email+groups').assertion).toEqual({
+      audience: 'urn:inner',
+      claims: ['email', 'groups'],
+    });
+  });
+
+  it.each([
+    ['/a=http://h#token=exchange', 'token=exchange needs an audience or a resource'],
+    ['/a=http://h#audience=x', 'audience is only for token=exchange or token=assertion'],
+    ['/a=http://h#token=client&audience=x', 'audience is only for token=exchange or token=assertion'],
+    ['/a=http://h#token=exchange&audience=x&claims=email', 'claims is only for token=assertion'],
+    ['/a=http://h#token=exchange&audience=a%20b', 'audience must be one name or URI'],
+    ['/a=http://h#token=assertion&resource=urn:x', 'token=assertion takes no resource or scope'],
+    ['/a=http://h#token=assertion&scope=x', 'token=assertion takes no resource or scope'],
+    ['/a=http://h#token=assertion&claims=email+sub', 'claims cannot include sub'],
+    ['/a=http://h#token=assertion&claims=a%22b', 'claims must be space-separated claim names'],
+  ])('refuses %s, naming the entry', (entry, message) => {
+    const { routes, problems } = parse(entry);
+    expect(routes).toEqual([]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.startsWith(`API_ROUTES entry "${entry}": ${message}`), problems[0]).toBe(true);
+  });
+});

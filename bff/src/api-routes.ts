@@ -13,7 +13,7 @@ import type { RouteTokenPolicy } from '../../shared/src/index.js';
 
 /** Who a route's calls speak for (the shared contract's type: `GET /bff/config` tells the SPA). */
 export type TokenPolicy = RouteTokenPolicy;
-const TOKEN_POLICIES: readonly TokenPolicy[] = ['user', 'user-or-none', 'client', 'user-or-client', 'none'];
+const TOKEN_POLICIES: readonly TokenPolicy[] = ['user', 'user-or-none', 'client', 'user-or-client', 'none', 'exchange', 'assertion'];
 
 /**
  * A token other than the plain one: issued for `resource` (RFC 8707) and/or with `scope`.
@@ -23,6 +23,18 @@ export interface TokenTarget {
   id: string;
   resource?: string;
   scope?: string;
+  /** `token=exchange`: obtained by exchanging the sign-in token (RFC 8693), not with the refresh token. */
+  exchange?: true;
+  /** RFC 8693 `audience` of an exchange. */
+  audience?: string;
+}
+
+/** What a `token=assertion` route's JWT says besides the subject (see identity-assertions.ts). */
+export interface AssertionSpec {
+  /** `aud`: the route's `audience`, else the upstream's origin. */
+  audience: string;
+  /** Session claims copied into the JWT when the session has them (default `email name`). */
+  claims: readonly string[];
 }
 
 /** One `API_ROUTES` entry: requests under `prefix` go to `upstream` (which may carry a base path). */
@@ -32,6 +44,8 @@ export interface ApiRoute {
   token: TokenPolicy;
   /** The route's own token identity; undefined means the sign-in token (user) or a plain client token. */
   target: TokenTarget | undefined;
+  /** `token=assertion` only: the JWT the BFF signs for this route. */
+  assertion?: AssertionSpec;
   /** WebSocket upgrades are accepted on this route. */
   websocket: boolean;
   /** This route's API_TIMEOUT_MS. */
@@ -39,10 +53,10 @@ export interface ApiRoute {
 }
 
 /** The route needs the user's session: without one its calls are refused with 401. */
-export const needsSession = (route: ApiRoute) => route.token === 'user';
+export const needsSession = (route: ApiRoute) => route.token === 'user' || route.token === 'exchange' || route.token === 'assertion';
 /** The route uses the user's token whenever a session exists. */
 export const usesSession = (route: ApiRoute) =>
-  route.token === 'user' || route.token === 'user-or-none' || route.token === 'user-or-client';
+  route.token === 'user' || route.token === 'user-or-none' || route.token === 'user-or-client' || needsSession(route);
 /** Without a session, the route's calls carry the BFF's own client-credentials token. */
 export const usesClientToken = (route: ApiRoute) => route.token === 'client' || route.token === 'user-or-client';
 
@@ -50,7 +64,7 @@ const PREFIX = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 // RFC 6749 §3.3: scope tokens are printable ASCII except space, `"` and `\`.
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 const MAX_TIMEOUT_MS = 3_600_000;
-const OPTIONS = ['token', 'resource', 'scope', 'websocket', 'timeout', 'anonymous'] as const;
+const OPTIONS = ['token', 'resource', 'scope', 'websocket', 'timeout', 'audience', 'claims', 'anonymous'] as const;
 type Option = (typeof OPTIONS)[number];
 
 /** Parses `API_ROUTES`; `problems` has one line per bad entry, each naming it. */
@@ -107,6 +121,8 @@ function parseEntry(entry: string, defaultTimeoutMs: number): ApiRoute | string 
   if (resource !== undefined && !isResourceIndicator(resource)) return 'resource must be an absolute URI without a fragment (RFC 8707)';
   if (scope !== undefined && !SCOPE.test(scope)) return 'scope must be space-separated scope names (+ or %20 between them)';
   if (token === 'none' && (resource !== undefined || scope !== undefined)) return 'token=none takes no resource or scope';
+  const identity = identityOptionsProblem(token, options);
+  if (identity !== undefined) return identity;
   if (options.websocket !== undefined && options.websocket !== 'true' && options.websocket !== 'false')
     return 'websocket must be true or false';
   let timeoutMs = defaultTimeoutMs;
@@ -119,7 +135,13 @@ function parseEntry(entry: string, defaultTimeoutMs: number): ApiRoute | string 
     prefix,
     upstream,
     token,
-    target: resource === undefined && scope === undefined ? undefined : tokenTarget(resource, scope),
+    target:
+      token === 'exchange'
+        ? exchangeTarget(options)
+        : resource === undefined && scope === undefined
+          ? undefined
+          : tokenTarget(resource, scope),
+    ...(token === 'assertion' ? { assertion: assertionSpec(options, upstream) } : {}),
     websocket: options.websocket === 'true',
     timeoutMs,
   };
@@ -148,4 +170,58 @@ function tokenTarget(resource: string | undefined, scope: string | undefined): T
     .digest('base64url')
     .slice(0, 12);
   return { id, ...(resource === undefined ? {} : { resource }), ...(scope === undefined ? {} : { scope }) };
+}
+
+// An RFC 8693 audience or a claim name: printable ASCII without spaces, quotes or backslashes.
+const NAME = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+/** Claims the BFF itself sets in an assertion: a route cannot ask for them. */
+const RESERVED_CLAIMS = new Set(['iss', 'aud', 'sub', 'iat', 'exp', 'nbf', 'jti', 'cnf']);
+const DEFAULT_ASSERTION_CLAIMS = ['email', 'name'];
+
+/**
+ * What is wrong with a route's `audience` and `claims` for its policy (token exchange and
+ * identity assertions, docs/token-exchange.md), or undefined.
+ */
+function identityOptionsProblem(token: TokenPolicy, options: Partial<Record<Option, string>>): string | undefined {
+  const { audience, claims, resource, scope } = options;
+  if (audience !== undefined && token !== 'exchange' && token !== 'assertion')
+    return 'audience is only for token=exchange or token=assertion';
+  if (claims !== undefined && token !== 'assertion') return 'claims is only for token=assertion';
+  if (audience !== undefined && !NAME.test(audience)) return 'audience must be one name or URI without spaces';
+  if (token === 'exchange' && audience === undefined && resource === undefined)
+    return 'token=exchange needs an audience or a resource to exchange the token for';
+  if (token === 'assertion' && (resource !== undefined || scope !== undefined))
+    return 'token=assertion takes no resource or scope (the BFF signs the token itself)';
+  if (claims !== undefined) {
+    const names = claims.split(' ');
+    if (!names.every((name) => NAME.test(name))) return 'claims must be space-separated claim names (+ or %20 between them)';
+    const reserved = names.find((name) => RESERVED_CLAIMS.has(name));
+    if (reserved !== undefined) return `claims cannot include ${reserved} (the BFF sets it)`;
+  }
+  return undefined;
+}
+
+/**
+ * The token identity of an exchange route: its own id space (the `exchange` line), so an
+ * exchanged token never serves a per-resource route with the same resource and scope, or back.
+ */
+function exchangeTarget({ audience, resource, scope }: Partial<Record<Option, string>>): TokenTarget {
+  const id = createHash('sha256')
+    .update(`exchange\n${audience ?? ''}\n${resource ?? ''}\n${scope ?? ''}`)
+    .digest('base64url')
+    .slice(0, 12);
+  return {
+    id,
+    exchange: true,
+    ...(audience === undefined ? {} : { audience }),
+    ...(resource === undefined ? {} : { resource }),
+    ...(scope === undefined ? {} : { scope }),
+  };
+}
+
+function assertionSpec({ audience, claims }: Partial<Record<Option, string>>, upstream: URL): AssertionSpec {
+  return {
+    audience: audience ?? upstream.origin,
+    claims: claims === undefined ? DEFAULT_ASSERTION_CLAIMS : [...new Set(claims.split(' '))],
+  };
 }

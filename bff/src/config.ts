@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseRoutes } from './api-routes.js';
 import { CLIENT_AUTH_METHODS, readFapiSettings, type FapiEnv } from './config-fapi.js';
+import { assertionEnvShape, readAssertionSettings, routeProblems } from './config-assertion.js';
 import { SAMPLERS, otlpProtocol, tracingSettings } from './config-tracing.js';
 import { isNeverForwarded } from './http/header-rules.js';
 
@@ -85,6 +86,7 @@ const envSchema = z
     OIDC_PAR: z.enum(['auto', 'true', 'false'], { error: 'OIDC_PAR must be auto, true or false' }).default('auto'),
     OIDC_DPOP: z.enum(['true', 'false'], { error: 'OIDC_DPOP must be true or false' }).default('false'),
     DPOP_PRIVATE_KEY: z.string().optional(),
+    ...assertionEnvShape,
     OIDC_AUTH_PARAMS: z.string().default(''),
     REDIS_URL: z
       .string()
@@ -195,7 +197,7 @@ const envSchema = z
       ) {
         readFapiSettings(fapiEnv(env)).problems.forEach(problem);
       }
-      if (typeof env.API_ROUTES === 'string') parseRoutes(env.API_ROUTES, 1).problems.forEach(problem);
+      routeProblems(env).forEach(problem);
       if (typeof env.API_FORWARD_HEADERS === 'string') forwardHeaderProblems(csv(env.API_FORWARD_HEADERS)).forEach(problem);
       if (production && typeof env.OIDC_ISSUER === 'string' && URL.canParse(env.OIDC_ISSUER)) {
         const issuer = new URL(env.OIDC_ISSUER);
@@ -229,6 +231,7 @@ const envSchema = z
       par: fapi.par,
       /** DPoP-bound tokens; `key` undefined with `enabled` means a random per-process key (development). */
       dpop: fapi.dpop,
+      assertion: readAssertionSettings(env).settings,
       scopes: env.OIDC_SCOPES.trim().split(/\s+/).join(' '),
       authParams: new URLSearchParams(env.OIDC_AUTH_PARAMS),
       redisUrl: env.REDIS_URL,

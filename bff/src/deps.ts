@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
+import { IdentityAssertions, randomAssertionKey } from './identity-assertions.js';
 import type { Logger } from './logger.js';
 import { createMetrics, registerReadiness, type Metrics } from './metrics.js';
 import { OidcClient } from './oidc/client.js';
@@ -44,6 +45,8 @@ export interface Deps {
   clientTokens: ClientTokens;
   /** DPoP proofs for upstream calls (RFC 9449), with OIDC_DPOP=true; undefined otherwise. */
   dpopProofs: DpopProofs | undefined;
+  /** The signer of `token=assertion` routes' JWTs; undefined when no route has that policy. */
+  identityAssertions: IdentityAssertions | undefined;
   metrics: Metrics;
   /** OpenTelemetry hooks; undefined when tracing is off (every hook is then skipped). */
   tracing?: Tracing;
@@ -111,6 +114,11 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record));
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
   const dpopProofs = dpopKey ? new DpopProofs(dpopKey) : undefined;
+  // Published in /bff/jwks whenever the key is set (so upstreams can learn it before a route uses it).
+  const identityAssertions =
+    config.assertion.needed || config.assertion.key
+      ? new IdentityAssertions({ sessions, key: assertionKey(config, log), publicUrl: config.publicUrl })
+      : undefined;
   return {
     config,
     log,
@@ -125,7 +133,17 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
     sessionTokens,
     clientTokens,
     dpopProofs,
+    identityAssertions,
     metrics,
     tracing,
   };
+}
+
+/** BFF_SIGNING_KEY, or in development a random key for this process (config refuses that in production). */
+function assertionKey(config: Config, log: Logger) {
+  if (config.assertion.key) return config.assertion.key;
+  log.warn(
+    'a route has token=assertion but BFF_SIGNING_KEY is not set: using a random key for this process (development only; upstreams must fetch /bff/jwks again after a restart)',
+  );
+  return randomAssertionKey();
 }

@@ -45,6 +45,12 @@ export function createMetrics(cache?: SessionCache) {
       labelNames: ['kind', 'reason'] as const,
       registers: [registry],
     }),
+    tokenExchanges: new Counter({
+      name: 'bff_token_exchanges_total',
+      help: 'Token exchanges (RFC 8693) for token=exchange routes: ok, forbidden (refused by policy), failed',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     clientTokens: new Counter({
       name: 'bff_client_token_grants_total',
       help: 'Client credentials grants',

@@ -15,6 +15,7 @@ import { createAccessTokenVerifier } from './token-verifier.js';
 
 export { createAccessTokenVerifier, InvalidTokenError, type AccessTokenClaims, type AccessTokenVerifier } from './token-verifier.js';
 export { NOTE_TEXT } from './routes.js';
+export { startAssertionApi, type RunningAssertionApi } from './assertion-api.js';
 
 export interface DemoApiOptions {
   /** Address to listen on. Default `127.0.0.1`. */

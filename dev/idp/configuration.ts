@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { createMemoryAdapter } from './memory-adapter.js';
 import { errorPage, logoutPage, signedOutPage } from './pages.js';
+import { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 import { findAccount, userBySub } from './users.js';
 
 /** A client registered at the dev provider (RFC 7591 metadata names). */
@@ -20,6 +21,8 @@ export interface IdpClient {
   dpop_bound_access_tokens?: boolean;
   /** This client's authorization requests must be pushed (PAR) first. */
   require_pushed_authorization_requests?: boolean;
+  /** false: this client may not use the token-exchange grant (default: it may). */
+  token_exchange?: boolean;
 }
 
 /**
@@ -48,6 +51,25 @@ export const API_SCOPE = 'notes';
  */
 export const REPORTS_API = { audience: 'urn:bff-kit:reports-api', scope: 'reports.read' } as const;
 
+/**
+ * A third demo API whose tokens the provider issues only by token exchange (RFC 8693, see
+ * token-exchange.ts): neither sign-in nor a refresh with `resource` reaches it.
+ */
+export const LEDGER_API = { audience: 'urn:bff-kit:ledger-api', scope: 'ledger.read' } as const;
+
+/** The audiences the provider issues tokens for at sign-in and refresh, with their scopes; the first is the default. */
+export function grantableAudiences(apiAudience: string): Map<string, string> {
+  return new Map<string, string>([
+    [apiAudience, API_SCOPE],
+    [REPORTS_API.audience, REPORTS_API.scope],
+  ]);
+}
+
+/** The audiences a token exchange may ask for: the grantable ones and the exchange-only ledger API. */
+export function exchangeAudiences(apiAudience: string): Map<string, string> {
+  return new Map([...grantableAudiences(apiAudience), [LEDGER_API.audience, LEDGER_API.scope]]);
+}
+
 /** Where a sign-in starts (directly, or pushed first: RFC 9126). */
 const AUTHORIZATION_ROUTES = new Set(['authorization', 'pushed_authorization_request']);
 
@@ -71,7 +93,12 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     ...(client.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     redirect_uris: client.redirect_uris,
     post_logout_redirect_uris: client.post_logout_redirect_uris,
-    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grant_types: [
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      ...(client.token_exchange === false ? [] : [TOKEN_EXCHANGE_GRANT]),
+    ],
     response_types: ['code'],
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
     // With session_required the logout token and the ID token carry `sid`, so a client can end
@@ -96,10 +123,7 @@ export function createConfiguration(input: {
   const { apiAudience, accessTokenTtl } = input;
   const profile = input.profile ?? PLAIN_PROFILE;
   // Every audience the provider issues tokens for, with its scopes; the first is the default.
-  const resourceScopes = new Map<string, string>([
-    [apiAudience, API_SCOPE],
-    [REPORTS_API.audience, REPORTS_API.scope],
-  ]);
+  const resourceScopes = grantableAudiences(apiAudience);
   return {
     adapter: createMemoryAdapter(),
     clients: input.clients.map(clientMetadata),

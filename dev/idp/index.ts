@@ -5,7 +5,8 @@
  * the FAPI 2.0 toolbox: private_key_jwt clients, pushed authorization requests, DPoP (with nonces).
  */
 export type { IdpClient, IdpSecurityProfile } from './configuration.js';
-export { API_SCOPE, FAPI_PROFILE, PLAIN_PROFILE, REPORTS_API } from './configuration.js';
+export { API_SCOPE, FAPI_PROFILE, LEDGER_API, PLAIN_PROFILE, REPORTS_API } from './configuration.js';
+export { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 export type { IdpStats } from './stats.js';
 export { startIdp, type IdpOptions, type RunningIdp } from './start-idp.js';
 export { DEMO_USERS, type DemoUser } from './users.js';

@@ -180,10 +180,28 @@ declare module 'oidc-provider' {
     };
   }
 
+  /** An access token being issued (a grant handler's `new provider.AccessToken(...)`). */
+  export interface AccessToken {
+    resourceServer?: ResourceServerInfo;
+    scope?: string;
+    readonly expiration: number;
+    readonly tokenType: string;
+    /** Binds the token to a key: `jkt` with a DPoP key's RFC 7638 thumbprint. */
+    setThumbprint(kind: 'jkt', thumbprint: string): void;
+    save(): Promise<string>;
+  }
+
+  export interface AccessTokenConstructor {
+    new (properties: { accountId: string; client: Client; gty: string; scope?: string }): AccessToken;
+  }
+
   export class Provider extends Koa {
     constructor(issuer: string, configuration?: Configuration);
     readonly issuer: string;
     readonly Grant: GrantConstructor;
+    readonly AccessToken: AccessTokenConstructor;
+    /** Adds a grant type to the token endpoint; `params` are the request parameters it reads. */
+    registerGrantType(name: string, handler: (ctx: KoaContextWithOIDC) => Promise<void>, params?: string[], dupes?: string[]): void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionResult(
       req: IncomingMessage,
@@ -195,7 +213,10 @@ declare module 'oidc-provider' {
 
   export const errors: {
     InvalidRequest: new (description?: string) => Error;
+    InvalidGrant: new (description?: string) => Error;
+    InvalidScope: new (description?: string, scope?: string) => Error;
     InvalidTarget: new (description?: string) => Error;
+    InvalidDpopProof: new (description?: string) => Error;
     SessionNotFound: new (description?: string) => Error;
   };
 

@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
 import type { Middleware } from 'koa';
 import { Provider } from 'oidc-provider';
-import { createConfiguration, PLAIN_PROFILE, type IdpClient, type IdpSecurityProfile } from './configuration.js';
+import { createConfiguration, exchangeAudiences, PLAIN_PROFILE, type IdpClient, type IdpSecurityProfile } from './configuration.js';
 import { createInteractionRouter } from './interactions.js';
 import { plainLogoutForms } from './logout-pages.js';
 import { generateSigningKey } from './signing-key.js';
 import { attachStats, type IdpStats } from './stats.js';
+import { registerTokenExchange } from './token-exchange.js';
 
 export interface IdpOptions {
   /** Address to listen on. Default `127.0.0.1`. */
@@ -84,6 +85,8 @@ export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
         profile: { ...PLAIN_PROFILE, ...options.profile },
       }),
     );
+    // Before the first request: static clients are read on first use, and theirs name this grant.
+    registerTokenExchange(provider, { signingKey: privateJwk, audiences: exchangeAudiences(options.apiAudience), accessTokenTtl });
     // Behind docker's port publishing or a dev proxy, trust X-Forwarded-* (dev only).
     provider.proxy = true;
     const log = options.log;

@@ -14,7 +14,7 @@ export const BFF_PATHS = {
   sessions: '/bff/sessions',
   /** Whether the cookie names a live session: `{ signedIn }`, never 401, the idle timeout left alone. */
   status: '/bff/status',
-  /** The BFF's public keys (client assertion key, DPoP key) as a JWK set: public, no session, no X-CSRF. */
+  /** The BFF's public keys (client assertion key, DPoP key, identity assertion keys) as a JWK set: public, no session, no X-CSRF. */
   jwks: '/bff/jwks',
   /** What the SPA may call: the `API_ROUTES` prefixes with their policies (X-CSRF, no session needed). */
   config: '/bff/config',
@@ -113,7 +113,7 @@ export interface SessionsEnded {
 }
 
 /** Who a route's calls speak for (docs/route-policies.md): the `token=` option of an `API_ROUTES` entry. */
-export type RouteTokenPolicy = 'user' | 'user-or-none' | 'client' | 'user-or-client' | 'none';
+export type RouteTokenPolicy = 'user' | 'user-or-none' | 'client' | 'user-or-client' | 'none' | 'exchange' | 'assertion';
 
 /** One `API_ROUTES` entry as the SPA sees it: never its upstream URL, resource or scope. */
 export interface RouteInfo {

@@ -13,6 +13,7 @@ import type { RecordVersion, SessionRecord } from '../session/records.js';
 import type { SessionStore } from '../session/sessions.js';
 import type { TokenVault } from '../session/vault.js';
 import { tokenEndpointParams, type OidcClient } from './client.js';
+import { TokenExchange } from './token-exchange.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
 import { type SealedToken, type TimedAccessToken, type TokenSet, tokenTypeOf } from '../tokens.js';
 
@@ -48,6 +49,8 @@ export function accessTiming(expiresIn: number | undefined, nowSeconds = Math.fl
  */
 export class SessionTokens {
   readonly #inflight = new Map<string, Promise<TimedAccessToken>>();
+  /** `token=exchange` routes' grants (RFC 8693), run under the same lock as every other grant. */
+  readonly #exchange: TokenExchange;
 
   constructor(
     private readonly deps: {
@@ -59,7 +62,9 @@ export class SessionTokens {
       metrics: Metrics;
       tracing?: Tracing;
     },
-  ) {}
+  ) {
+    this.#exchange = new TokenExchange(deps);
+  }
 
   /** Decrypts a record's sign-in tokens. */
   open(record: SessionRecord): TokenSet {
@@ -128,6 +133,9 @@ export class SessionTokens {
     const key = target ? `${id} ${target.id}` : id;
     let pending = this.#inflight.get(key);
     if (!pending) {
+      // A refused exchange is not asked again for a while (token-exchange.ts): no lock, no grant.
+      const refused = target?.exchange ? this.#exchange.refusal(key) : undefined;
+      if (refused) return Promise.reject(refused);
       pending = this.#grantOnce(id, target, rejected).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
     }
@@ -165,6 +173,7 @@ export class SessionTokens {
    * stores the rotated refresh token, which every later grant of the session then uses.
    */
   async #grant(id: string, record: SessionRecord, version: RecordVersion, target: TokenTarget | undefined): Promise<TimedAccessToken> {
+    if (target?.exchange) return this.#exchangeFor(id, record, version, target);
     const { oidc, sessions, config, log, metrics, tracing } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
@@ -228,19 +237,50 @@ export class SessionTokens {
     }
     // Compare-and-set: should the lock ever have been lost (a Redis outage longer than its
     // lifetime), a slower refresh never overwrites a newer token set.
-    if (!(await sessions.update(id, updated, version))) {
-      const now = await sessions.readForUpdate(id);
-      if (now === null) {
-        // The session ended while the grant ran (sign-out, logout, idle end): nobody will ever
-        // use or revoke the refresh token we hold now, so revoke it here.
-        await revokeRefreshToken(this.deps, refreshToken);
-        throw sessionEnded();
-      }
-      const usable = this.ready(now.record, target);
-      if (usable === undefined) throw unavailable('Token refresh is taking too long. Please try again.');
-      return usable;
-    }
+    if (!(await sessions.update(id, updated, version))) return this.#afterLostWrite(id, target, refreshToken);
     return { ...access, ...timing };
+  }
+
+  /**
+   * One token exchange (RFC 8693) for an exchange route, under the lock: the sign-in access
+   * token is the subject, refreshed first in the same hold of the lock when it is due. The
+   * result is sealed in the session beside the per-resource tokens, under the route's identity.
+   */
+  async #exchangeFor(id: string, record: SessionRecord, version: RecordVersion, target: TokenTarget): Promise<TimedAccessToken> {
+    let subject = this.ready(record, undefined);
+    if (subject === undefined) {
+      await this.#grant(id, record, version, undefined);
+      ({ record, version } = await this.#current(id));
+      subject = this.ready(record, undefined);
+      if (subject === undefined) throw unavailable('Token refresh is taking too long. Please try again.');
+    }
+    const issued = await this.#exchange.exchange(`${id} ${target.id}`, subject, target);
+    const { accessToken, tokenType, accessExpiresAt, accessLifetime } = issued;
+    const sealed: SealedToken = {
+      sealedTokens: this.seal({ accessToken, ...(tokenType ? { tokenType } : {}) }),
+      accessExpiresAt,
+      accessLifetime,
+    };
+    const updated = { ...record, routeTokens: { ...record.routeTokens, [target.id]: sealed } };
+    if (!(await this.deps.sessions.update(id, updated, version))) return this.#afterLostWrite(id, target);
+    return issued;
+  }
+
+  /**
+   * A grant's result could not be written over the record it started from. Should the session
+   * have ended while the grant ran (sign-out, logout, idle end), nobody will ever use or revoke
+   * the refresh token we hold now (`refreshToken`), so it is revoked here. Otherwise another
+   * writer got there first: its token is used.
+   */
+  async #afterLostWrite(id: string, target: TokenTarget | undefined, refreshToken?: string): Promise<TimedAccessToken> {
+    const now = await this.deps.sessions.readForUpdate(id);
+    if (now === null) {
+      if (refreshToken !== undefined) await revokeRefreshToken(this.deps, refreshToken);
+      throw sessionEnded();
+    }
+    const usable = this.ready(now.record, target);
+    if (usable === undefined) throw unavailable('Token refresh is taking too long. Please try again.');
+    return usable;
   }
 }
 

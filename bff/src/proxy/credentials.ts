@@ -19,8 +19,11 @@ export interface SignedInUser {
  * session named by the cookie and the route's token. Shared by HTTP calls and WebSocket
  * handshakes, so both follow one set of rules.
  */
-export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens'>) {
-  const { sessions, hotSessions, sessionTokens, clientTokens } = deps;
+/** What the credentials step uses of the dependencies. */
+export type CredentialsDeps = Pick<Deps, 'config' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens' | 'identityAssertions'>;
+
+export function createCredentials(deps: CredentialsDeps) {
+  const { sessions, hotSessions, sessionTokens, clientTokens, identityAssertions } = deps;
   const sessionCookie = cookieNames(deps.config).session;
 
   /** The well-formed session id the cookie names (not yet looked up: it may name nothing). */
@@ -55,13 +58,15 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotS
   }
 
   /**
-   * The route's access token: the user's (sign-in or the route's own) when there is a session,
+   * The route's access token: the user's (sign-in, the route's own, exchanged, or the BFF's
+   * identity assertion for it) when there is a session,
    * else the BFF's client token when the policy says so, else none. The token (with its type:
    * Bearer or DPoP-bound, and its timing) when at hand (no I/O: the hot path), a promise when a
    * grant must come first.
    */
   function token(route: ApiRoute, user: SignedInUser | undefined): TimedAccessToken | Promise<TimedAccessToken> | undefined {
     if (user) {
+      if (route.assertion) return identityAssertions!.token(user.id, route);
       const held = user.session.tokens[route.target?.id ?? ''];
       return held && !refreshDue(held) ? held : sessionTokens.obtain(user.id, route.target);
     }
@@ -73,6 +78,7 @@ export function createCredentials(deps: Pick<Deps, 'config' | 'sessions' | 'hotS
    * than the refusal cool-down (the relay checks `renewable` before it holds a refusal back).
    */
   function renew(route: ApiRoute, user: SignedInUser | undefined, rejected: string): Promise<TimedAccessToken> {
+    if (user && route.assertion) return Promise.resolve(identityAssertions!.token(user.id, route, rejected));
     if (user) return sessionTokens.obtain(user.id, route.target, rejected);
     return Promise.resolve(clientTokens.token(route.target, rejected));
   }

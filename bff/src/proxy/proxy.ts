@@ -5,7 +5,7 @@ import type { Deps } from '../deps.js';
 import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable } from '../errors.js';
 import { VaultError } from '../session/vault.js';
 import { Budget, overBudget, type Owner } from './budget.js';
-import { createCredentials, type SignedInUser } from './credentials.js';
+import { createCredentials, type CredentialsDeps, type SignedInUser } from './credentials.js';
 import { eventStreams } from './event-streams.js';
 import type { LiveConnections } from './live-connections.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
@@ -44,8 +44,8 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
  *                instead. Released by `finish`, which every ending of the call reaches.
  * 5. `session`   the session record from the cookie, idle timeout slid (401 without one when the
  *                route's policy needs it); a cookie that named no session: the address pays.
- * 6. `token`     the route's token: the user's (sign-in or per-resource) or the BFF's own client
- *                token, obtained or refreshed first when due; none for `token=none`.
+ * 6. `token`     the route's token: the user's (sign-in, per-resource or exchanged), the BFF's identity
+ *                assertion or its own client token, obtained first when due; none for `token=none`.
  * 7. `upload`    the body, metered (413 above the limit, 408 when it stalls or misses
  *                API_BODY_TIMEOUT_MS) and buffered up to BUFFERED_BODY_BYTES before an upstream
  *                connection is taken: a trickling upload holds no pooled connection.
@@ -56,7 +56,7 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
  *                only, and only a token obtained more than 10 s ago: a fresh one's refusal is relayed).
  */
 export function createApiProxy(
-  deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' | 'metrics' | 'tracing' | 'sessions' | 'hotSessions' | 'sessionTokens' | 'clientTokens'>,
+  deps: Pick<Deps, 'config' | 'dpopProofs' | 'log' | 'metrics' | 'tracing' | 'sessions'> & CredentialsDeps,
   live: LiveConnections,
 ) {
   const { config, sessions, metrics, log, tracing } = deps;

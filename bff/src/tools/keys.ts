@@ -1,6 +1,7 @@
 /**
  * `npm run keys [-- es256|eddsa|rs256|ps256]`: prints a fresh key pair for the BFF. The private
- * key goes into OIDC_CLIENT_PRIVATE_KEY or DPOP_PRIVATE_KEY: a PKCS#8 PEM (also as one line for
+ * key goes into OIDC_CLIENT_PRIVATE_KEY, DPOP_PRIVATE_KEY or BFF_SIGNING_KEY (the identity
+ * assertions of token=assertion routes; ES256 or EdDSA): a PKCS#8 PEM (also as one line for
  * .env files), or for PS256 a private JWK, because the JWK's `"alg":"PS256"` is what makes the BFF
  * sign with PS256 (it reads an RSA PEM as RS256). The public JWK (with its `kid`, the RFC 7638
  * thumbprint the BFF uses by default) is what to register at the provider. Nothing is written to
@@ -45,7 +46,7 @@ if (isEntryPoint(import.meta.url)) {
       [
         jwk
           ? `# ${pair.alg} private key as a JWK (its "alg" makes the BFF sign with ${pair.alg}; an RSA PEM would mean RS256): keep it secret (OIDC_CLIENT_PRIVATE_KEY)`
-          : `# ${pair.alg} private key: keep it secret (OIDC_CLIENT_PRIVATE_KEY or DPOP_PRIVATE_KEY)`,
+          : `# ${pair.alg} private key: keep it secret (OIDC_CLIENT_PRIVATE_KEY${pair.alg === 'ES256' || pair.alg === 'EdDSA' ? ', DPOP_PRIVATE_KEY or BFF_SIGNING_KEY' : ''})`,
         pair.privateKey.trim(),
         '',
         // A JWK is one line already.

@@ -122,6 +122,14 @@ describe('parseBffConfig', () => {
     });
   });
 
+  it('accepts the exchange and assertion policies', () => {
+    const routes = [
+      { prefix: '/ledger', websocket: false, token: 'exchange' },
+      { prefix: '/inner', websocket: false, token: 'assertion' },
+    ];
+    expect(parseBffConfig({ routes })).toEqual({ routes });
+  });
+
   it('rejects anything else, and the whole answer when one route is malformed', () => {
     for (const body of [null, [], {}, { routes: {} }, { routes: [null] }]) expect(parseBffConfig(body)).toBeUndefined();
     for (const bad of [{ prefix: 'api' }, { prefix: 1 }, { websocket: 'true' }, { token: 'admin' }, { token: undefined }]) {

@@ -99,7 +99,7 @@ export function parseSessionsEnded(body: unknown): SessionsEnded | undefined {
   return typeof ended === 'number' && Number.isInteger(ended) && ended >= 0 ? { ended } : undefined;
 }
 
-const TOKEN_POLICIES: readonly RouteTokenPolicy[] = ['user', 'user-or-none', 'client', 'user-or-client', 'none'];
+const TOKEN_POLICIES: readonly RouteTokenPolicy[] = ['user', 'user-or-none', 'client', 'user-or-client', 'none', 'exchange', 'assertion'];
 
 /** One route of `/bff/config`: a prefix starting with `/`, a boolean `websocket`, a known token policy. */
 function parseRouteInfo(body: unknown): RouteInfo | undefined {
