@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { createMemoryAdapter } from './memory-adapter.js';
 import { errorPage, logoutPage, signedOutPage } from './pages.js';
+import { MFA_ACR, PASSWORD_ACR, policyWithSecondFactor } from './second-factor.js';
 import { findAccount, userBySub } from './users.js';
 
 /** A client registered at the dev provider (RFC 7591 metadata names). */
@@ -74,6 +75,8 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
+    // Every ID token says when the user authenticated, so routes with max_age can judge a session.
+    require_auth_time: true,
     // With session_required the logout token and the ID token carry `sid`, so a client can end
     // exactly the session the provider ends. Without a back-channel URI there is no `sid`.
     ...(client.backchannel_logout_uri
@@ -114,6 +117,8 @@ export function createConfiguration(input: {
       email: ['email', 'email_verified'],
     },
     responseTypes: ['code'],
+    // Without these the library leaves `acr` out of ID tokens (step-up: second-factor.ts).
+    acrValues: [PASSWORD_ACR, MFA_ACR],
     // Discovery then advertises only what the kit's clients use.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     pkce: { required: () => true },
@@ -124,7 +129,8 @@ export function createConfiguration(input: {
     // Every refresh answers with a new refresh token; replaying a used one revokes the grant.
     rotateRefreshToken: true,
     ttl: { ...TTL, AccessToken: accessTokenTtl, ClientCredentials: accessTokenTtl },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // A second factor on request (acr_values with urn:bff-kit:acr:mfa): see second-factor.ts.
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: policyWithSecondFactor() },
     renderError: (ctx, out) =>
       errorPage(ctx, { error: out.error ?? 'server_error', description: out.error_description }, ctx.status >= 400 ? ctx.status : 400),
     // Browsers never call this provider's endpoints cross-origin: the BFF does, server side.
