@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Middleware } from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAPI_PROFILE } from '../dev/idp/index.js';
 import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
@@ -243,6 +246,59 @@ describe('step-up and per-route authorization (RFC 9470)', () => {
       const response = await browser.fetch(`${stack.bff.url}/bff/login?${query}`);
       expect(response.status, query).toBe(400);
     }
+  });
+});
+
+describe('step-up under FAPI 2.0: PAR required, private_key_jwt, DPoP-bound tokens with nonces', () => {
+  let redis: RunningRedis;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const pem = (key: ReturnType<typeof generateKeyPairSync>['privateKey']) => key.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const client = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const dpop = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicJwk = client.publicKey.export({ format: 'jwk' }) as JWK;
+    stack = await startStack({
+      redisUrl: redis.url,
+      idpProfile: FAPI_PROFILE,
+      client: {
+        client_secret: undefined,
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...publicJwk, kid: await calculateJwkThumbprint(publicJwk) }] },
+      },
+      env: {
+        OIDC_CLIENT_AUTH: 'private_key_jwt',
+        OIDC_CLIENT_PRIVATE_KEY: pem(client.privateKey),
+        OIDC_CLIENT_SECRET: '',
+        OIDC_PAR: 'true',
+        OIDC_DPOP: 'true',
+        DPOP_PRIVATE_KEY: pem(dpop.privateKey),
+      },
+      routes: ({ api }) => `/admin=${api}#acr=${encodeURIComponent(MFA)}&max_age=600`,
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await redis?.stop();
+  });
+
+  it('pushes acr_values and max_age with the rest, checks the answer, and the stepped-up DPoP token reaches the API', async () => {
+    const browser = await stack.signIn(ALICE);
+    const refused = await browser.api(`${stack.bff.url}/admin/me`);
+    expect(refused.status).toBe(401);
+    const { login } = (await refused.json()) as { login: string };
+    const pushed = stack.idp.stats.pushedRequests;
+    const start = await browser.fetch(`${stack.bff.url}${login}`);
+    const url = new URL(start.headers.get('location')!);
+    expect([...url.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
+    expect(stack.idp.stats.pushedRequests).toBe(pushed + 1);
+    const back = await browser.fetch(await loginThroughIdp(url.href, ALICE));
+    expect(back.headers.get('location')).toBe('/');
+    const me = await browser.api(`${stack.bff.url}/admin/me`);
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ sub: ALICE.sub, jkt: expect.any(String) });
+    expect(await (await browser.api(`${stack.bff.url}/bff/user`)).json()).toMatchObject({ session: { acr: MFA } });
   });
 });
 
