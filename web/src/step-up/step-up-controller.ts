@@ -1,0 +1,56 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { onStepUpRequired, stepUpLoginUrl, type StepUpAsk } from './step-up.js';
+
+/**
+ * The state of the "Confirm it's you" prompt: what the last refused call asked for (undefined:
+ * no prompt), and the two ways out. Listens while its element is connected; the element renders.
+ */
+export class StepUpController implements ReactiveController {
+  #ask: StepUpAsk | undefined;
+  #leaving = false;
+  #stop: (() => void) | undefined;
+
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    /** Where the browser is (tests pass their own). */
+    private readonly location: Pick<Location, 'pathname' | 'search' | 'hash' | 'assign'> = window.location,
+  ) {
+    host.addController(this);
+  }
+
+  hostConnected(): void {
+    this.#stop = onStepUpRequired((ask) => {
+      this.#ask = ask;
+      this.host.requestUpdate();
+    });
+  }
+
+  hostDisconnected(): void {
+    this.#stop?.();
+  }
+
+  /** What is asked, while the prompt shows. */
+  get ask(): StepUpAsk | undefined {
+    return this.#ask;
+  }
+
+  /** The sign-in navigation has started. */
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  /** Signs in with what is asked, back to this very view. */
+  confirm(): void {
+    if (!this.#ask || this.#leaving) return;
+    this.#leaving = true;
+    const { pathname, search, hash } = this.location;
+    this.location.assign(stepUpLoginUrl(this.#ask, `${pathname}${search}${hash}`));
+    this.host.requestUpdate();
+  }
+
+  /** Not now: the prompt goes, the session stays as it is. */
+  dismiss(): void {
+    this.#ask = undefined;
+    this.host.requestUpdate();
+  }
+}
