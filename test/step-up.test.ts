@@ -66,12 +66,14 @@ describe('step-up and per-route authorization (RFC 9470)', () => {
     stack = await startStack({
       redisUrl: redis.url,
       idpFront: [weaken.middleware],
+      env: { API_MAX_CALLS_PER_SESSION: '4' },
       routes: ({ upstream }) =>
         [
           `/admin=${upstream}/admin#acr=${encodeURIComponent(MFA)}`,
           `/recent=${upstream}/recent#max_age=120`,
           `/alice-only=${upstream}/alice-only#require=email:${ALICE.email}&require=email_verified:true`,
           `/live-admin=${ws.url}/live#websocket=true&acr=${encodeURIComponent(MFA)}`,
+          `/live=${ws.url}/live#websocket=true`,
           `/challenge=${challenging.url}`,
         ].join(','),
     });
@@ -209,14 +211,14 @@ describe('step-up and per-route authorization (RFC 9470)', () => {
     expect((await get(browser, '/bff/user')).status).toBe(200);
   });
 
-  it('refuses a WebSocket handshake on a route whose acr the session lacks, before any upstream handshake', async () => {
-    const browser = await stack.signIn(ALICE);
+  /** One WebSocket handshake through the BFF: the refusal's status and body, or 101 once upgraded (then closed). */
+  function handshake(browser: TestBrowser, path: string) {
     const origin = new URL(stack.bff.url);
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request({
         host: origin.hostname,
         port: origin.port,
-        path: '/live-admin/socket',
+        path,
         headers: {
           connection: 'Upgrade',
           upgrade: 'websocket',
@@ -226,7 +228,10 @@ describe('step-up and per-route authorization (RFC 9470)', () => {
           cookie: browser.cookieHeader(stack.bff.url)!,
         },
       });
-      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('upgrade', (_res, socket) => {
+        socket.destroy();
+        resolve({ status: 101, body: '' });
+      });
       req.on('response', (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -235,9 +240,33 @@ describe('step-up and per-route authorization (RFC 9470)', () => {
       req.on('error', reject);
       req.end();
     });
+  }
+
+  it('refuses a WebSocket handshake on a route whose acr the session lacks, before any upstream handshake', async () => {
+    const browser = await stack.signIn(ALICE);
+    const answer = await handshake(browser, '/live-admin/socket');
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'step_up_required', acr_values: MFA });
     expect(ws.handshakes).toHaveLength(0);
+  });
+
+  it('one session hammering refused calls and handshakes holds no slot afterwards, and nobody else notices', async () => {
+    const alice = await stack.signIn(ALICE);
+    const bob = await stack.signIn(BOB);
+    const before = upstreamSaw('/admin');
+    // Ten times its call budget at once: each is refused (step-up, or 429 over the budget) and releases its slot.
+    const answers = await Promise.all(Array.from({ length: 40 }, () => get(alice, '/admin/x')));
+    expect(answers.filter((r) => r.status !== 401 && r.status !== 429)).toEqual([]);
+    expect(answers.filter((r) => r.status === 401).length).toBeGreaterThanOrEqual(4);
+    // More refused handshakes than the 16 live connections a session may hold.
+    for (let i = 0; i < 20; i++) expect((await handshake(alice, '/live-admin/socket')).status).toBe(401);
+    expect(upstreamSaw('/admin')).toBe(before);
+    const during = await Promise.all(Array.from({ length: 4 }, () => get(bob, '/rec/x')));
+    expect(during.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    // Every slot came back: the full budget of calls, and a WebSocket, for the hammering session too.
+    const after = await Promise.all(Array.from({ length: 4 }, () => get(alice, '/rec/x')));
+    expect(after.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect((await handshake(alice, '/live/socket')).status).toBe(101);
   });
 
   it('/bff/login refuses a malformed acr_values or max_age (400) and starts nothing', async () => {

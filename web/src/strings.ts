@@ -73,6 +73,8 @@ export const strings = {
     signInAgain: 'sign in again',
     confirm: 'Continue',
     notNow: 'Not now',
+    failedTitle: 'Not confirmed',
+    close: 'Close',
   },
 
   /** Failed calls: the messages and titles of the BFF client's errors. */

@@ -32,8 +32,15 @@ export class StepUpPrompt extends LitElement {
 
   override render() {
     const ask = this.#stepUp.ask;
-    if (!ask) return nothing;
     const text = strings.stepUp;
+    if (!ask && this.#stepUp.failed) {
+      return html`<div class="card dialog alert" role="alertdialog" aria-labelledby="step-up-title" data-testid="step-up-failed" @keydown=${this.#onKey}>
+        <h2 id="step-up-title" tabindex="-1">${text.failedTitle}</h2>
+        <p>${strings.loginErrors.step_up_failed}</p>
+        <button type="button" data-testid="step-up-dismiss" @click=${() => this.#stepUp.dismiss()}>${text.close}</button>
+      </div>`;
+    }
+    if (!ask) return nothing;
     return html`<div
       class="card dialog"
       role="alertdialog"

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { onUnauthorized, request } from '../api/bff-client.js';
 import { fakeHost, json, stubApi } from '../test-support/controller-host.js';
+import { takeLoginError } from '../login-errors.js';
 import { describeAsk } from './step-up.js';
 import { StepUpController } from './step-up-controller.js';
 
@@ -54,6 +55,17 @@ describe('step-up in the SPA', () => {
     expect(stepUp.ask).toBeUndefined();
     stop();
     host.disconnect();
+  });
+
+  it('after a failed step-up the page says so once (it is still signed in), and only once', async () => {
+    const history = { state: null, replaceState: vi.fn() };
+    expect(takeLoginError({ href: 'https://app.example/?login_error=step_up_failed' }, history)).toMatch(/did not confirm/);
+    const host = fakeHost();
+    const stepUp = new StepUpController(host, { pathname: '/', search: '', hash: '', assign: vi.fn() });
+    expect(stepUp.failed).toBe(true);
+    expect(new StepUpController(fakeHost(), { pathname: '/', search: '', hash: '', assign: vi.fn() }).failed).toBe(false);
+    stepUp.dismiss();
+    expect(stepUp.failed).toBe(false);
   });
 
   it('names what is asked', () => {

@@ -1,12 +1,14 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { onStepUpRequired, stepUpLoginUrl, type StepUpAsk } from './step-up.js';
+import { onStepUpRequired, stepUpLoginUrl, takeStepUpFailed, type StepUpAsk } from './step-up.js';
 
 /**
  * The state of the "Confirm it's you" prompt: what the last refused call asked for (undefined:
- * no prompt), and the two ways out. Listens while its element is connected; the element renders.
+ * no prompt), and the two ways out; or that the last step-up failed (the page came back with
+ * `login_error=step_up_failed`). Listens while its element is connected; the element renders.
  */
 export class StepUpController implements ReactiveController {
   #ask: StepUpAsk | undefined;
+  #failed = takeStepUpFailed();
   #leaving = false;
   #stop: (() => void) | undefined;
 
@@ -21,6 +23,7 @@ export class StepUpController implements ReactiveController {
   hostConnected(): void {
     this.#stop = onStepUpRequired((ask) => {
       this.#ask = ask;
+      this.#failed = false;
       this.host.requestUpdate();
     });
   }
@@ -32,6 +35,11 @@ export class StepUpController implements ReactiveController {
   /** What is asked, while the prompt shows. */
   get ask(): StepUpAsk | undefined {
     return this.#ask;
+  }
+
+  /** The last step-up did not bring what was asked (the session is as it was). */
+  get failed(): boolean {
+    return this.#failed;
   }
 
   /** The sign-in navigation has started. */
@@ -51,6 +59,7 @@ export class StepUpController implements ReactiveController {
   /** Not now: the prompt goes, the session stays as it is. */
   dismiss(): void {
     this.#ask = undefined;
+    this.#failed = false;
     this.host.requestUpdate();
   }
 }

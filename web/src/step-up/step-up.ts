@@ -40,6 +40,20 @@ export function reportStepUpRequired(ask: StepUpAsk): void {
   for (const listener of [...listeners]) listener(ask);
 }
 
+let stepUpFailed = false;
+
+/** The page loaded after a step-up the provider did not deliver (`login_error=step_up_failed`). */
+export function noteStepUpFailed(): void {
+  stepUpFailed = true;
+}
+
+/** Whether the page loaded after a failed step-up; true only for the first caller. */
+export function takeStepUpFailed(): boolean {
+  const failed = stepUpFailed;
+  stepUpFailed = false;
+  return failed;
+}
+
 /** The sign-in that brings what is asked, back to `returnTo` (the current view). */
 export function stepUpLoginUrl(ask: StepUpAsk, returnTo: string): string {
   const query = new URLSearchParams();
