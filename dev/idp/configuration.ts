@@ -75,8 +75,6 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
-    // Every ID token says when the user authenticated, so routes with max_age can judge a session.
-    require_auth_time: true,
     // With session_required the logout token and the ID token carry `sid`, so a client can end
     // exactly the session the provider ends. Without a back-channel URI there is no `sid`.
     ...(client.backchannel_logout_uri
