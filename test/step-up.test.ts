@@ -44,6 +44,13 @@ async function startChallengingApi() {
     });
     res.end('{"error":"insufficient_user_authentication"}');
   });
+  // The same challenge to a WebSocket handshake.
+  server.on('upgrade', (req, socket) => {
+    seen.push(req.headers.authorization ?? '');
+    socket.end(
+      `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values="${MFA}"\r\nContent-Length: 0\r\n\r\n`,
+    );
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -74,7 +81,7 @@ describe('step-up and per-route authorization (RFC 9470)', () => {
           `/alice-only=${upstream}/alice-only#require=email:${ALICE.email}&require=email_verified:true`,
           `/live-admin=${ws.url}/live#websocket=true&acr=${encodeURIComponent(MFA)}`,
           `/live=${ws.url}/live#websocket=true`,
-          `/challenge=${challenging.url}`,
+          `/challenge=${challenging.url}#websocket=true`,
         ].join(','),
     });
   });
@@ -209,6 +216,16 @@ describe('step-up and per-route authorization (RFC 9470)', () => {
     });
     expect(challenging.seen).toHaveLength(1);
     expect(stack.idp.stats.tokenGrants.refresh_token ?? 0).toBe(refreshes);
+    expect((await get(browser, '/bff/user')).status).toBe(200);
+  });
+
+  it("turns an upstream's insufficient_user_authentication on a WebSocket handshake into step_up_required", async () => {
+    const browser = await stack.signIn(ALICE);
+    const seen = challenging.seen.length;
+    const answer = await handshake(browser, '/challenge/socket');
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'step_up_required', acr_values: MFA });
+    expect(challenging.seen).toHaveLength(seen + 1);
     expect((await get(browser, '/bff/user')).status).toBe(200);
   });
 
