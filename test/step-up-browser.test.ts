@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Middleware } from 'koa';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/chromium.js';
@@ -37,6 +38,30 @@ const MFA = 'urn:bff-kit:acr:mfa';
  * shows "Confirm it's you", the provider's one-time code page follows, and the user is back on
  * the same view with the call answered.
  */
+/** While `weaken.on`, the provider is asked for the password-only acr instead: it answers a weaker one. */
+const weaken = { on: false };
+const weakening: Middleware = async (ctx, next) => {
+  if (weaken.on && ctx.path === '/auth' && ctx.query.acr_values) {
+    const query = new URLSearchParams(ctx.querystring);
+    query.set('acr_values', 'urn:bff-kit:acr:pwd');
+    ctx.querystring = query.toString();
+  }
+  await next();
+};
+
+async function signInWithPassword(page: Page) {
+  await page.getByTestId('signin').click();
+  await page.getByLabel(/username/i).fill(ALICE.username);
+  await page.getByLabel(/password/i).fill(ALICE.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const allow = page.getByRole('button', { name: 'Allow' });
+  // The provider asks for consent once per user and client.
+  await Promise.race([
+    allow.waitFor({ timeout: 5000 }).then(() => allow.click()),
+    page.waitForURL((url) => !url.href.includes('/interaction/'), { timeout: 5000 }),
+  ]);
+}
+
 describe('step-up in the web app (Chromium)', () => {
   let dist: string;
   let stack: Stack;
@@ -49,7 +74,10 @@ describe('step-up in the web app (Chromium)', () => {
     await build({ configFile: `${root}web/vite.config.ts`, logLevel: 'silent', build: { outDir: dist, emptyOutDir: true } });
     api = await startMeLikeApi();
     // The app's example call (GET /api/me) on a route that needs the second factor.
-    stack = await startStack({ env: { STATIC_DIR: dist, API_ROUTES: `/api=${api.url}#acr=${encodeURIComponent(MFA)}` } });
+    stack = await startStack({
+      env: { STATIC_DIR: dist, API_ROUTES: `/api=${api.url}#acr=${encodeURIComponent(MFA)}` },
+      idpFront: [weakening],
+    });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -65,11 +93,7 @@ describe('step-up in the web app (Chromium)', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`${stack.bff.url}/?view=me`);
-    await page.getByTestId('signin').click();
-    await page.getByLabel(/username/i).fill(ALICE.username);
-    await page.getByLabel(/password/i).fill(ALICE.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Allow' }).click();
+    await signInWithPassword(page);
 
     // Signed in with the password only: the call is refused with step_up_required, the page stays signed in.
     const prompt = page.getByRole('alertdialog', { name: "Confirm it's you" });
@@ -95,6 +119,28 @@ describe('step-up in the web app (Chromium)', () => {
     const user = await page.evaluate(() => fetch('/bff/user', { headers: { 'x-csrf': '1' } }).then((r) => r.json()));
     expect(user).toMatchObject({ session: { acr: MFA } });
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('says so when the provider did not confirm it (a weaker acr), and the page stays signed in', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.bff.url}/`);
+    await signInWithPassword(page);
+    const prompt = page.getByRole('alertdialog', { name: "Confirm it's you" });
+    await expect.poll(() => prompt.isVisible()).toBe(true);
+    weaken.on = true;
+    try {
+      await page.getByTestId('step-up-confirm').click();
+      // No code page: the provider's session already has the (weaker) acr it was asked for.
+      await page.waitForURL(`${stack.bff.url}/`);
+    } finally {
+      weaken.on = false;
+    }
+    await expect.poll(() => page.getByTestId('step-up-failed').isVisible()).toBe(true);
+    expect(await page.getByTestId('user-name').textContent()).toBe(ALICE.name);
+    await page.getByTestId('step-up-dismiss').click();
+    expect(await page.getByTestId('step-up-failed').count()).toBe(0);
     await context.close();
   });
 });

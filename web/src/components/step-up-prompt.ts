@@ -51,6 +51,7 @@ export class StepUpPrompt extends LitElement {
       @keydown=${this.#onKey}
     >
       <h2 id="step-up-title" tabindex="-1">${text.title}</h2>
+      ${this.#stepUp.failed ? html`<p class="alert" data-testid="step-up-failed">${strings.loginErrors.step_up_failed}</p>` : nothing}
       <p id="step-up-what">${describeAsk(ask)}</p>
       <div class="actions">
         <button type="button" class="primary" data-testid="step-up-confirm" ?disabled=${this.#stepUp.leaving} @click=${() => this.#stepUp.confirm()}>

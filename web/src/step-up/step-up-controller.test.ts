@@ -63,6 +63,12 @@ describe('step-up in the SPA', () => {
     const host = fakeHost();
     const stepUp = new StepUpController(host, { pathname: '/', search: '', hash: '', assign: vi.fn() });
     expect(stepUp.failed).toBe(true);
+    host.connect();
+    stubApi({ 'GET /admin/me': () => json(401, STEP_UP) });
+    await expect(request('/admin/me')).rejects.toMatchObject({ status: 401 });
+    expect(stepUp.ask).toBeDefined();
+    expect(stepUp.failed).toBe(true); // said together with the new ask
+    host.disconnect();
     expect(new StepUpController(fakeHost(), { pathname: '/', search: '', hash: '', assign: vi.fn() }).failed).toBe(false);
     stepUp.dismiss();
     expect(stepUp.failed).toBe(false);

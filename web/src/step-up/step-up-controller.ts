@@ -22,8 +22,7 @@ export class StepUpController implements ReactiveController {
 
   hostConnected(): void {
     this.#stop = onStepUpRequired((ask) => {
-      this.#ask = ask;
-      this.#failed = false;
+      this.#ask = ask; // a failed step-up stays said until the user acts: the view's calls ask again at once
       this.host.requestUpdate();
     });
   }
