@@ -24,7 +24,7 @@ import { startMeApi } from './me-api/index.js';
 import { startBanner } from './banner.js';
 import { DEMO_USERS, FAPI_PROFILE, startIdp, type IdpClient } from './idp/index.js';
 // demo:start
-import { LEDGER_API, REPORTS_API } from './idp/index.js';
+import { LEDGER_API, MFA_ACR, REPORTS_API } from './idp/index.js';
 // demo:end
 import { main as startBff } from '../bff/src/main.js';
 import { loadConfig } from '../bff/src/config.js';
@@ -100,9 +100,12 @@ if (ownProvider) {
   // The notes API with the sign-in token; the reports API with a token for its own audience;
   // a public greeting that works signed in or out (docs/route-policies.md); the ledger with an
   // exchanged token and the inner service with an identity assertion (docs/token-exchange.md).
+  // Two routes with access rules (docs/step-up.md): the Admin report needs the second factor
+  // (a step-up), Alice's report a claim only Alice has.
   env.API_ROUTES ??= [
     `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
     `/ledger=${ledger.url}#token=exchange&audience=${LEDGER_API.audience},/inner=${inner.url}#token=assertion`,
+    `/admin=${api.url}#acr=${encodeURIComponent(MFA_ACR)},/alice=${api.url}#require=preferred_username:alice`,
   ].join(',');
   // demo:end
   Object.assign(env, {

@@ -17,7 +17,23 @@ describe('API_ROUTES', () => {
       target: undefined,
       websocket: false,
       timeoutMs: 30_000,
+      access: undefined,
     });
+  });
+
+  it('reads step-up and claim rules: acr values (+ separated), max_age, and require repeated', () => {
+    const route = only(
+      '/admin=http://h#acr=urn:bff-kit:acr:mfa+urn:other&max_age=300&require=groups:admins&require=realm_access.roles:reports%3Aread',
+    );
+    expect(route.access).toEqual({
+      acr: ['urn:bff-kit:acr:mfa', 'urn:other'],
+      maxAge: 300,
+      require: [
+        { path: ['groups'], value: 'admins' },
+        { path: ['realm_access', 'roles'], value: 'reports:read' },
+      ],
+    });
+    expect(only('/a=http://h#max_age=60').access).toEqual({ acr: undefined, maxAge: 60, require: [] });
   });
 
   it('keeps #anonymous as another spelling of token=none', () => {
@@ -68,6 +84,21 @@ describe('API_ROUTES', () => {
     ['/a=http://h#timeout=0', 'timeout must be a whole number of milliseconds'],
     ['/a=http://h#timeout=1.5', 'timeout must be a whole number of milliseconds'],
     ['/a=http://h#timeout=99999999', 'timeout must be a whole number of milliseconds'],
+    ['/a=http://h#acr=a%22b', 'acr must be space-separated acr values'],
+    ['/a=http://h#acr=a++b', 'acr must be space-separated acr values'],
+    ['/a=http://h#acr=urn:x&acr=urn:y', 'option acr given twice'],
+    ['/a=http://h#max_age=0', 'max_age must be a whole number of seconds from 1 to 31536000'],
+    ['/a=http://h#max_age=5m', 'max_age must be a whole number of seconds'],
+    ['/a=http://h#max_age=', 'option max_age needs a value'],
+    ['/a=http://h#require=admins', 'require must be name:value'],
+    ['/a=http://h#require=:admins', 'require must be name:value'],
+    ['/a=http://h#require=groups:', 'require must be name:value'],
+    ['/a=http://h#require=gro%20ups:x', 'require must be name:value'],
+    ['/a=http://h#require=groups:a%0Ab', 'require must be name:value'],
+    ['/a=http://h#require=', 'option require needs a value'],
+    ['/a=http://h#token=user-or-none&acr=urn:x', 'acr, max_age and require need token=user'],
+    ['/a=http://h#token=client&require=groups:x', 'acr, max_age and require need token=user'],
+    ['/a=http://h#anonymous&max_age=60', 'acr, max_age and require need token=user'],
   ])('refuses %s, naming the entry', (entry, message) => {
     const { routes, problems } = parse(entry);
     expect(routes).toEqual([]);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RouteTokenPolicy } from '../../shared/src/index.js';
+import { parseAccess, type RouteAccess } from './route-access.js';
 
 /**
  * The `API_ROUTES` table: which path prefix goes to which upstream, and which token each route's
@@ -50,6 +51,8 @@ export interface ApiRoute {
   websocket: boolean;
   /** This route's API_TIMEOUT_MS. */
   timeoutMs: number;
+  /** What the signed-in user must satisfy (`acr`, `max_age`, `require`); undefined: nothing. */
+  access?: RouteAccess;
 }
 
 /** The route needs the user's session: without one its calls are refused with 401. */
@@ -64,7 +67,21 @@ const PREFIX = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 // RFC 6749 §3.3: scope tokens are printable ASCII except space, `"` and `\`.
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 const MAX_TIMEOUT_MS = 3_600_000;
-const OPTIONS = ['token', 'resource', 'scope', 'websocket', 'timeout', 'audience', 'claims', 'anonymous'] as const;
+const OPTIONS = [
+  'token',
+  'resource',
+  'scope',
+  'websocket',
+  'timeout',
+  'audience',
+  'claims',
+  'acr',
+  'max_age',
+  'require',
+  'anonymous',
+] as const;
+/** Options that may be given more than once (each occurrence is one more rule). */
+const REPEATABLE: readonly Option[] = ['require'];
 type Option = (typeof OPTIONS)[number];
 
 /** Parses `API_ROUTES`; `problems` has one line per bad entry, each naming it. */
@@ -102,7 +119,8 @@ function parseEntry(entry: string, defaultTimeoutMs: number): ApiRoute | string 
     return 'needs a prefix like /api (letters, digits, -._~; not under /bff)';
   if (!URL.canParse(target) || !/^https?:$/.test(new URL(target).protocol)) return 'needs an http(s) upstream URL';
   const upstream = new URL(target);
-  const options = readOptions(upstream.hash.slice(1));
+  const rules: string[] = [];
+  const options = readOptions(upstream.hash.slice(1), rules);
   upstream.hash = '';
   if (upstream.search || upstream.username || upstream.password) return 'no query or credentials in the upstream';
   if (typeof options === 'string') return options;
@@ -131,6 +149,9 @@ function parseEntry(entry: string, defaultTimeoutMs: number): ApiRoute | string 
     if (!/^\d+$/.test(options.timeout) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS)
       return `timeout must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`;
   }
+  const access = parseAccess(options, rules);
+  if (typeof access === 'string') return access;
+  if (access && token !== 'user') return 'acr, max_age and require need token=user (they judge the signed-in user)';
   return {
     prefix,
     upstream,
@@ -144,14 +165,23 @@ function parseEntry(entry: string, defaultTimeoutMs: number): ApiRoute | string 
     ...(token === 'assertion' ? { assertion: assertionSpec(options, upstream) } : {}),
     websocket: options.websocket === 'true',
     timeoutMs,
+    access,
   };
 }
 
-/** The options after `#`, decoded like a query string; unknown, repeated or empty ones are refused. */
-function readOptions(fragment: string): Partial<Record<Option, string>> | string {
+/**
+ * The options after `#`, decoded like a query string; unknown, repeated or empty ones are refused.
+ * The values of REPEATABLE options go to `repeated`, in order.
+ */
+function readOptions(fragment: string, repeated: string[]): Partial<Record<Option, string>> | string {
   const options: Partial<Record<Option, string>> = {};
   for (const [name, value] of new URLSearchParams(fragment)) {
     if (!OPTIONS.includes(name as Option)) return `unknown option "${name}" (options: ${OPTIONS.slice(0, -1).join(', ')})`;
+    if (REPEATABLE.includes(name as Option)) {
+      if (value === '') return `option ${name} needs a value`;
+      repeated.push(value);
+      continue;
+    }
     if (options[name as Option] !== undefined) return `option ${name} given twice`;
     if (value === '' && name !== 'anonymous') return `option ${name} needs a value`;
     options[name as Option] = value;

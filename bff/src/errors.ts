@@ -17,17 +17,20 @@ export class HttpError extends Error {
   readonly headers: Record<string, string> | undefined;
   /** Heading of the HTML page, when this failure is answered with one. */
   readonly title: string | undefined;
+  /** More members of the JSON body, safe to send (e.g. a step-up's `acr_values`). */
+  readonly details: Record<string, string | number> | undefined;
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; headers?: Record<string, string>; title?: string },
+    options?: { cause?: unknown; headers?: Record<string, string>; title?: string; details?: Record<string, string | number> },
   ) {
     super(message, options);
     this.name = 'HttpError';
     this.expose = status < 500;
     this.headers = options?.headers;
     this.title = options?.title;
+    this.details = options?.details;
   }
 }
 

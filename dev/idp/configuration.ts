@@ -4,6 +4,7 @@ import { errors, type ClientMetadata, type Configuration, type KoaContextWithOID
 import { createMemoryAdapter } from './memory-adapter.js';
 import { errorPage, logoutPage, signedOutPage } from './pages.js';
 import { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
+import { MFA_ACR, PASSWORD_ACR, policyWithSecondFactor } from './second-factor.js';
 import { findAccount, userBySub } from './users.js';
 
 /** A client registered at the dev provider (RFC 7591 metadata names). */
@@ -138,6 +139,8 @@ export function createConfiguration(input: {
       email: ['email', 'email_verified'],
     },
     responseTypes: ['code'],
+    // Without these the library leaves `acr` out of ID tokens (step-up: second-factor.ts).
+    acrValues: [PASSWORD_ACR, MFA_ACR],
     // Discovery then advertises only what the kit's clients use.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     pkce: { required: () => true },
@@ -148,7 +151,8 @@ export function createConfiguration(input: {
     // Every refresh answers with a new refresh token; replaying a used one revokes the grant.
     rotateRefreshToken: true,
     ttl: { ...TTL, AccessToken: accessTokenTtl, ClientCredentials: accessTokenTtl },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // A second factor on request (acr_values with urn:bff-kit:acr:mfa): see second-factor.ts.
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: policyWithSecondFactor() },
     renderError: (ctx, out) =>
       errorPage(ctx, { error: out.error ?? 'server_error', description: out.error_description }, ctx.status >= 400 ? ctx.status : 400),
     // Browsers never call this provider's endpoints cross-origin: the BFF does, server side.

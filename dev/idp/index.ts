@@ -7,6 +7,7 @@
 export type { IdpClient, IdpSecurityProfile } from './configuration.js';
 export { API_SCOPE, FAPI_PROFILE, LEDGER_API, PLAIN_PROFILE, REPORTS_API } from './configuration.js';
 export { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
+export { MFA_ACR, PASSWORD_ACR } from './second-factor.js';
 export type { IdpStats } from './stats.js';
 export { startIdp, type IdpOptions, type RunningIdp } from './start-idp.js';
 export { DEMO_USERS, type DemoUser } from './users.js';

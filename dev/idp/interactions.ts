@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Interaction, InteractionResults, Provider } from 'oidc-provider';
 import { readFormBody } from './form-body.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
+import { MFA_ACR, PASSWORD_ACR, SECOND_FACTOR_REASON, checkCode, codePage } from './second-factor.js';
 import { checkCredentials, userBySub } from './users.js';
 
 /**
@@ -10,6 +11,7 @@ import { checkCredentials, userBySub } from './users.js';
  *
  * - `GET  /interaction/:uid`          shows the login or the consent page, whichever is due
  * - `POST /interaction/:uid/login`    fields `username`, `password`
+ * - `POST /interaction/:uid/code`     field `code`: the second factor, when a step-up asked for it
  * - `POST /interaction/:uid/confirm`  grants what the client asked for
  * - `POST /interaction/:uid/abort`    ends the request with `access_denied` (Deny / Cancel)
  *
@@ -48,11 +50,15 @@ export function createInteractionRouter(provider: Provider, apiAudience: string)
   router.get('/:uid', async (ctx) => {
     const interaction = await current(ctx, ctx.params.uid);
     if (!interaction) return;
+    const accountId = interaction.session?.accountId;
+    if (secondFactorDue(interaction) && accountId) {
+      codePage(ctx, { uid: interaction.uid, userName: userBySub(accountId)?.name ?? 'unknown user' });
+      return;
+    }
     if (interaction.prompt.name === 'login') {
       loginPage(ctx, { uid: interaction.uid, clientName: clientName(interaction) });
       return;
     }
-    const accountId = interaction.session?.accountId;
     consentPage(ctx, {
       uid: interaction.uid,
       clientName: clientName(interaction),
@@ -78,7 +84,23 @@ export function createInteractionRouter(provider: Provider, apiAudience: string)
       loginPage(ctx, { uid: interaction.uid, clientName: clientName(interaction), username, error: 'Wrong username or password.' });
       return;
     }
-    await finish(ctx, { login: { accountId: user.sub } });
+    await finish(ctx, { login: { accountId: user.sub, acr: PASSWORD_ACR, amr: ['pwd'] } });
+  });
+
+  router.post('/:uid/code', async (ctx) => {
+    const interaction = await current(ctx, ctx.params.uid);
+    if (!interaction) return;
+    const accountId = interaction.session?.accountId;
+    if (!secondFactorDue(interaction) || !accountId) {
+      errorPage(ctx, { error: 'Unexpected sign-in step', description: 'No one-time code was asked for.' });
+      return;
+    }
+    const form = await readFormBody(ctx);
+    if (!checkCode(interaction.uid, form?.get('code') ?? '')) {
+      codePage(ctx, { uid: interaction.uid, userName: userBySub(accountId)?.name ?? 'unknown user', error: 'Wrong code.' });
+      return;
+    }
+    await finish(ctx, { login: { accountId, acr: MFA_ACR, amr: ['pwd', 'otp'] } });
   });
 
   router.post('/:uid/confirm', async (ctx) => {
@@ -112,3 +134,9 @@ export function createInteractionRouter(provider: Provider, apiAudience: string)
 
   return router;
 }
+
+/** Only the second factor is missing (a password sign-in comes first when it is due too). */
+const secondFactorDue = (interaction: Interaction) =>
+  interaction.prompt.name === 'login' &&
+  interaction.prompt.reasons.length > 0 &&
+  interaction.prompt.reasons.every((r) => r === SECOND_FACTOR_REASON);

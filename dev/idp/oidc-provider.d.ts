@@ -28,6 +28,8 @@ declare module 'oidc-provider' {
     dpop_bound_access_tokens?: boolean;
     /** Refuse authorization requests that were not pushed first (RFC 9126 §6). */
     require_pushed_authorization_requests?: boolean;
+    /** Every ID token carries `auth_time`. */
+    require_auth_time?: boolean;
   }
 
   /** A registered client as the provider hands it to hooks. */
@@ -73,6 +75,8 @@ declare module 'oidc-provider' {
 
   export interface Session {
     accountId?: string;
+    /** How the session's user last authenticated (the login result's `acr`). */
+    acr?: string;
     state?: { secret?: string; clientId?: string; postLogoutRedirectUri?: string };
   }
 
@@ -137,12 +141,17 @@ declare module 'oidc-provider' {
     claims?: Record<string, string[] | null>;
     scopes?: string[];
     responseTypes?: string[];
+    /** `acr` values the provider may put in ID tokens (`acr_values_supported`). */
+    acrValues?: string[];
     clientAuthMethods?: string[];
     pkce?: { required?: (ctx: KoaContextWithOIDC, client: Client) => boolean };
     issueRefreshToken?: (ctx: KoaContextWithOIDC, client: Client, code: unknown) => Promise<boolean> | boolean;
     rotateRefreshToken?: boolean | ((ctx: KoaContextWithOIDC) => boolean);
     ttl?: Record<string, number | ((ctx: KoaContextWithOIDC, token: unknown, client?: Client) => number)>;
-    interactions?: { url?: (ctx: KoaContextWithOIDC, interaction: { uid: string }) => string | Promise<string> };
+    interactions?: {
+      url?: (ctx: KoaContextWithOIDC, interaction: { uid: string }) => string | Promise<string>;
+      policy?: interactionPolicy.Prompt[];
+    };
     renderError?: (ctx: KoaContextWithOIDC, out: Record<string, string>, error: Error) => void | Promise<void>;
     clientBasedCORS?: (ctx: KoaContextWithOIDC, origin: string, client: Client) => boolean;
     fetch?: (url: string, options: RequestInit & { dispatcher?: unknown }) => Promise<Response>;
@@ -209,6 +218,20 @@ declare module 'oidc-provider' {
       result: InteractionResults,
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<string>;
+  }
+
+  /** Which prompts a sign-in needs and why (the library's interaction policy helpers). */
+  export namespace interactionPolicy {
+    class Check {
+      static readonly REQUEST_PROMPT: true;
+      static readonly NO_NEED_TO_PROMPT: false;
+      constructor(reason: string, description: string, check: (ctx: KoaContextWithOIDC) => boolean | Promise<boolean>);
+    }
+    interface Prompt {
+      name: string;
+      checks: Check[] & { add(check: Check, index?: number): void };
+    }
+    function base(): Prompt[] & { get(name: string): Prompt | undefined };
   }
 
   export const errors: {

@@ -32,7 +32,8 @@ function formActions(page: string, base: URL): URL[] {
 /**
  * Signs in at the dev provider the way a browser would, by plain HTTP: starting from an
  * authorization URL it follows the provider's redirects with its cookies, submits the sign-in
- * form, then Allow (or Deny) on the consent page, and returns the first redirect that leaves the
+ * form, the one-time code when a step-up asks for it (the page shows the demo code), then Allow
+ * (or Deny) on the consent page, and returns the first redirect that leaves the
  * provider's origin: the client's redirect_uri with `code` and `state` (or `error`).
  *
  * Unless given `opts.cookies`, it has its own cookie jar, so every call is a fresh browser
@@ -65,6 +66,7 @@ export async function loginThroughIdp(authorizationUrl: string, user: LoginCrede
     const login = find('/login');
     const confirm = find('/confirm');
     const abort = find('/abort');
+    const code = find('/code');
 
     if (login) {
       if (submittedLogin) {
@@ -76,6 +78,10 @@ export async function loginThroughIdp(authorizationUrl: string, user: LoginCrede
       submittedLogin = true;
       url = login;
       body = new URLSearchParams({ username: user.username, password: user.password });
+    } else if (code) {
+      if (page.includes('id="code-error"')) throw new Error('dev provider refused the one-time code');
+      url = code;
+      body = new URLSearchParams({ code: /id="demo-code">(\d{6})</.exec(page)?.[1] ?? '' });
     } else if (confirm && abort) {
       url = opts.deny ? abort : confirm;
       body = new URLSearchParams();

@@ -64,6 +64,8 @@ export const ERROR_CODES = {
   badGateway: 'bad_gateway',
   gatewayTimeout: 'gateway_timeout',
   internal: 'internal',
+  /** The route (or its upstream, RFC 9470) asks for a stronger or more recent sign-in: {@link StepUpRequired}. */
+  stepUpRequired: 'step_up_required',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
@@ -72,6 +74,23 @@ export interface ErrorBody {
   error: ErrorCode;
   message: string;
 }
+
+/**
+ * Body of a 401 `step_up_required` (RFC 9470): what the sign-in must bring, and a ready sign-in
+ * URL asking for it. `acr_values` and `max_age` are there only when asked for.
+ */
+export interface StepUpRequired extends ErrorBody {
+  error: typeof ERROR_CODES.stepUpRequired;
+  /** Space-separated acceptable `acr` values. */
+  acr_values?: string;
+  /** Seconds: the sign-in must be at most this old. */
+  max_age?: number;
+  /** `/bff/login?acr_values=...&max_age=N&returnTo=...`: the SPA may replace `returnTo`. */
+  login: string;
+}
+
+/** Query parameters of `GET /bff/login` that ask for a step-up (OpenID Connect Core §3.1.2.1). */
+export const STEP_UP_PARAMS = { acrValues: 'acr_values', maxAge: 'max_age' } as const;
 
 /** Payload of `GET /bff/user`. Times are epoch seconds. Never carries tokens. */
 export interface UserInfo {
@@ -83,6 +102,10 @@ export interface UserInfo {
     expiresAt: number;
     /** End of the session if no request comes before then (slides with use). */
     idleExpiresAt: number;
+    /** The sign-in's `acr` (how the user authenticated), when the provider said. */
+    acr?: string;
+    /** When the user last authenticated (`auth_time`), when the provider said. */
+    authTime?: number;
   };
   /** Relative URL that signs the user out, carrying the session's `sid` guard. */
   logoutUrl: string;
@@ -143,6 +166,11 @@ export interface BffStatus {
 
 /** Query parameter the BFF sets on `/` when sign-in failed at the provider or the callback. */
 export const LOGIN_ERROR_PARAM = 'login_error';
+/**
+ * `login_error` value of a step-up the provider did not deliver: the ID token's `acr` was none of
+ * those asked, or its `auth_time` older than `max_age`. The session, if any, is as it was.
+ */
+export const STEP_UP_FAILED = 'step_up_failed';
 
 /** BroadcastChannel name tabs use to tell each other about sign-out (no secrets on it). */
 export const AUTH_CHANNEL = 'bff-auth';

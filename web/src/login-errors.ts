@@ -1,4 +1,5 @@
-import { LOGIN_ERROR_PARAM } from '../../shared/src/index.js';
+import { LOGIN_ERROR_PARAM, STEP_UP_FAILED } from '../../shared/src/index.js';
+import { noteStepUpFailed } from './step-up/step-up.js';
 import { strings } from './strings.js';
 
 /** A readable sentence for a `login_error` code; unknown codes (or anything odd) get a generic one. */
@@ -16,5 +17,7 @@ export function takeLoginError(location: Pick<Location, 'href'>, history: Pick<H
   if (code === null) return undefined;
   url.searchParams.delete(LOGIN_ERROR_PARAM);
   history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
+  // The page is still signed in after a failed step-up: the step-up prompt says so.
+  if (code === STEP_UP_FAILED) noteStepUpFailed();
   return loginErrorMessage(code);
 }

@@ -10,7 +10,7 @@ import { html } from 'lit';
  * `msg(html\`…\`)` does. To translate, wrap each value in `msg('…', { id: 'notes.count' })` (with
  * `str` for the functions) and run `lit-localize extract`; until then this object is the catalogue.
  *
- * The `notes` and `demoApis` groups belong to the demo (`npm run strip-demo` removes them).
+ * The `notes`, `demoApis` and `protectedApis` groups belong to the demo (`npm run strip-demo` removes them).
  */
 export const strings = {
   app: {
@@ -58,8 +58,24 @@ export const strings = {
     unsupported_response_type: 'This app is not set up correctly for your identity provider. Please contact the app team.',
     temporarily_unavailable: 'The sign-in service is temporarily unavailable. Please try again in a moment.',
     server_error: 'The sign-in service had a problem. Please try again in a moment.',
+    step_up_failed: 'Your identity provider did not confirm it was you as asked, so nothing changed. Please try again.',
   } as Readonly<Record<string, string>>,
   loginErrorGeneric: 'Sign-in did not complete. Please try again.',
+
+  /** The "Confirm it's you" prompt of a call that needs a step-up (RFC 9470). */
+  stepUp: {
+    title: "Confirm it's you",
+    asks: (parts: string[]) => `To continue, ${parts.join(', and ')}. You will come back to this page.`,
+    secondFactor: 'sign in again with your second factor (a one-time code)',
+    strongerSignIn: 'sign in again with a stronger method',
+    recentSignIn: (seconds: number) =>
+      `sign in again (your last sign-in must be at most ${seconds >= 120 ? `${Math.floor(seconds / 60)} minutes` : `${seconds} seconds`} old)`,
+    signInAgain: 'sign in again',
+    confirm: 'Continue',
+    notNow: 'Not now',
+    failedTitle: 'Not confirmed',
+    close: 'Close',
+  },
 
   /** Failed calls: the messages and titles of the BFF client's errors. */
   errors: {
@@ -143,6 +159,15 @@ export const strings = {
     tokenFor: (audience: string) => `token for ${audience}`,
     callReports: 'Call the reports API',
     reportsRefused: 'The reports API refused the call',
+  },
+
+  protectedApis: {
+    title: 'Protected calls',
+    lead: 'Routes with access rules: the Admin report needs a sign-in with a second factor, the other one a claim only Alice has.',
+    admin: 'Admin report',
+    alice: "Alice's report",
+    answered: (sub: string) => `answered for ${sub}`,
+    refused: 'The API refused the call',
   },
   // demo:end
 };

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import * as client from 'openid-client';
-import { LOGIN_ERROR_PARAM } from '../../../shared/src/index.js';
+import { LOGIN_ERROR_PARAM, STEP_UP_FAILED } from '../../../shared/src/index.js';
 import type { Deps } from '../deps.js';
 import { cookieNames } from '../session/cookies.js';
 import { tokenEndpointParams } from './client.js';
@@ -13,6 +13,7 @@ import { accessTiming } from './session-tokens.js';
 import { traced } from '../tracing/tracing.js';
 import { hashBrowserBinding } from './login.js';
 import { tokenTypeOf } from '../tokens.js';
+import { stepUpShortfall } from './step-up-sign-in.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
 const PROTOCOL_CLAIMS = [
@@ -57,7 +58,9 @@ const SIGN_IN_FAILED = 'Sign-in could not be completed';
 /**
  * `GET /bff/callback`: checks that `state` belongs to a transaction of this browser (single use),
  * exchanges the code with PKCE and client authentication, lets openid-client validate the ID token
- * (iss, aud, exp, signature, nonce), and starts a session under a NEW id (no fixation).
+ * (iss, aud, exp, signature, nonce), checks a step-up's `acr` and `auth_time` itself, and starts a
+ * session under a NEW id (no fixation). A step-up by the session's own user continues that
+ * session (its handle, device and absolute end) with the new tokens and claims, under the new id.
  */
 export function callback(
   deps: Pick<Deps, 'config' | 'oidc' | 'loginTransactions' | 'log' | 'metrics' | 'sessions' | 'sessionTokens' | 'tracing'>,
@@ -116,6 +119,18 @@ export function callback(
     }
 
     const idClaims = response.claims()!;
+    // The provider may have ignored acr_values or max_age: a step-up it did not deliver signs
+    // nobody in, and the browser's existing session (if any) stays exactly as it was.
+    const shortfall = stepUpShortfall(transaction.stepUp, idClaims);
+    if (shortfall !== undefined) {
+      metrics.signIns.inc({ result: STEP_UP_FAILED });
+      log.warn(
+        { event: 'step_up_failed', claim: shortfall, acr: idClaims.acr, authTime: idClaims.auth_time },
+        'the ID token does not carry the step-up asked for; sign-in refused',
+      );
+      ctx.redirect(`/?${LOGIN_ERROR_PARAM}=${STEP_UP_FAILED}`);
+      return;
+    }
     let claims: Record<string, unknown> = { ...idClaims };
     if (oidc.configuration.serverMetadata().userinfo_endpoint) {
       try {
@@ -134,13 +149,18 @@ export function callback(
     for (const name of PROTOCOL_CLAIMS) delete claims[name];
 
     const now = Math.floor(Date.now() / 1000);
+    // Read before regenerate() drops it: the same user stepping up continues this session.
+    const previous = ctx.session as unknown as Partial<SessionRecord> | null;
+    const continued = previous?.sub === idClaims.sub ? previous : undefined;
     const record: SessionRecord = {
       sub: idClaims.sub,
       claims,
       opSid: typeof idClaims.sid === 'string' ? idClaims.sid : undefined,
+      acr: typeof idClaims.acr === 'string' ? idClaims.acr : undefined,
+      authTime: typeof idClaims.auth_time === 'number' ? idClaims.auth_time : undefined,
       logoutGuard: SessionStore.newId(),
-      createdAt: now,
-      expiresAt: now + config.absoluteTimeout,
+      createdAt: continued?.createdAt ?? now,
+      expiresAt: continued?.expiresAt ?? now + config.absoluteTimeout,
       sealedTokens: sessionTokens.seal({
         accessToken: response.access_token,
         ...tokenTypeOf(response.token_type),
@@ -148,14 +168,14 @@ export function callback(
         idToken: response.id_token,
       }),
       ...accessTiming(response.expires_in, now),
-      publicId: SessionStore.newPublicId(),
-      device: describeDevice(ctx.get('user-agent')),
+      publicId: continued?.publicId ?? SessionStore.newPublicId(),
+      device: continued?.device ?? describeDevice(ctx.get('user-agent')),
     };
     // koa-session writes the record through our store under a brand-new id and drops the old one.
     ctx.session = record as unknown as typeof ctx.session;
     await ctx.session!.regenerate();
     metrics.signIns.inc({ result: 'ok' });
-    log.info({ event: 'signed_in', sub: record.sub }, 'signed in');
+    log.info({ event: continued ? 'stepped_up' : 'signed_in', sub: record.sub }, 'signed in');
     ctx.redirect(transaction.returnTo);
   };
 }

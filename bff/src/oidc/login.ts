@@ -7,6 +7,7 @@ import { classifyGrantFailure } from './grant-refusal.js';
 import { cookieNames } from '../session/cookies.js';
 import { LOGIN_TTL_MS, type LoginTransaction } from '../session/login-transactions.js';
 import { safeReturnTo } from './return-to.js';
+import { readStepUpRequest, stepUpParameters } from './step-up-sign-in.js';
 
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
 
@@ -30,6 +31,7 @@ export function login({ config, oidc, loginTransactions, log }: Pick<Deps, 'conf
       // OIDC_PAR=true: never fall back to parameters in the browser's URL.
       throw unavailable('Sign-in is not available right now. Please try again later.');
     }
+    const stepUp = readStepUpRequest(ctx.query); // 400 for a bad acr_values or max_age
     const existing = ctx.cookies.get(names.login);
     const binding = existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : randomBytes(32).toString('base64url');
     // code_verifier, state and nonce MUST be fresh for every redirect.
@@ -39,6 +41,7 @@ export function login({ config, oidc, loginTransactions, log }: Pick<Deps, 'conf
       nonce: client.randomNonce(),
       codeVerifier: client.randomPKCECodeVerifier(),
       returnTo: safeReturnTo(ctx.query.returnTo, config.publicUrl),
+      ...(stepUp.acrValues === undefined && stepUp.maxAge === undefined ? {} : { stepUp }),
     };
     await loginTransactions.save(state, transaction);
     const parameters: Record<string, string> = {
@@ -50,6 +53,7 @@ export function login({ config, oidc, loginTransactions, log }: Pick<Deps, 'conf
       nonce: transaction.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(transaction.codeVerifier),
       code_challenge_method: 'S256',
+      ...stepUpParameters(stepUp), // pushed with the rest under PAR
     };
     const prompt = ctx.query.prompt;
     if (typeof prompt === 'string' && PROMPTS.has(prompt)) parameters.prompt = prompt;

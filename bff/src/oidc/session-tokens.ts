@@ -51,6 +51,8 @@ export class SessionTokens {
   readonly #inflight = new Map<string, Promise<TimedAccessToken>>();
   /** `token=exchange` routes' grants (RFC 8693), run under the same lock as every other grant. */
   readonly #exchange: TokenExchange;
+  /** Claims that some route's `require` rules look at: the only ones the session cache keeps. */
+  readonly #ruleClaims: readonly string[];
 
   constructor(
     private readonly deps: {
@@ -64,6 +66,8 @@ export class SessionTokens {
     },
   ) {
     this.#exchange = new TokenExchange(deps);
+    const names = deps.config.apiRoutes.flatMap((route) => route.access?.require.map((rule) => rule.path[0]!) ?? []);
+    this.#ruleClaims = [...new Set(names)];
   }
 
   /** Decrypts a record's sign-in tokens. */
@@ -101,7 +105,12 @@ export class SessionTokens {
     };
     const tokens: Record<string, TimedAccessToken> = { '': open(record) };
     for (const id in record.routeTokens) tokens[id] = open(record.routeTokens[id]!);
-    return { expiresAt: record.expiresAt, tokens };
+    const hot: HotSession = { expiresAt: record.expiresAt, tokens, acr: record.acr, authTime: record.authTime };
+    if (this.#ruleClaims.length > 0) {
+      hot.claims = {};
+      for (const name of this.#ruleClaims) if (name in record.claims) hot.claims[name] = record.claims[name];
+    }
+    return hot;
   }
 
   seal(tokens: TokenSet): string {

@@ -13,6 +13,7 @@ import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
 import { upstreamFailure, upstreamRequests, withNonceRetry } from './upstream-request.js';
 import { ProxyCall } from './proxy-call.js';
+import { authorize, stepUpRequired } from './step-up.js';
 import { writeError } from '../http/error-response.js';
 import { assertSameSiteRequest } from '../http/same-site.js';
 import { pathOf, recordRequest } from '../http/request.js';
@@ -44,6 +45,7 @@ const MIN_UPSTREAM_CONNECTIONS = 128;
  *                instead. Released by `finish`, which every ending of the call reaches.
  * 5. `session`   the session record from the cookie, idle timeout slid (401 without one when the
  *                route's policy needs it); a cookie that named no session: the address pays.
+ *    `authorize` `acr`/`max_age`/`require` (step-up.ts): 401 `step_up_required` or 403 `forbidden`.
  * 6. `token`     the route's token: the user's (sign-in, per-resource or exchanged), the BFF's identity
  *                assertion or its own client token, obtained first when due; none for `token=none`.
  * 7. `upload`    the body, metered (413 above the limit, 408 when it stalls or misses
@@ -92,12 +94,14 @@ export function createApiProxy(
     const sessionId = usesSession(route) ? credentials.sessionIdOf(call.req.headers.cookie) : undefined;
     admit(call, sessionId);
     const user = usesSession(route) ? await session(call, sessionId, needsSession(route)) : undefined;
+    if (route.access !== undefined) authorize(route.access, user!.session, config.publicUrl, call.req.headers.referer);
     let token = credentials.token(route, user);
     if (token instanceof Promise) token = await token; // no await when the token is at hand
     const body = call.hasBody ? await upload(call, route.timeoutMs) : null;
     const mayRetry = token !== undefined && RETRYABLE_METHODS.has(call.req.method!) && !call.hasBody;
-    const outcome = await send(call, target, token, body, mayRetry);
-    if (outcome === 'retry') await send(call, target, await credentials.renew(route, user, token!.accessToken), null, false);
+    let outcome = await send(call, target, token, body, mayRetry);
+    if (outcome === 'retry') outcome = await send(call, target, await credentials.renew(route, user, token!.accessToken), null, false);
+    if (outcome === 'step_up') throw stepUpRequired(call.relay!.stepUp!, config.publicUrl, call.req.headers.referer);
   }
 
   /**
@@ -176,10 +180,7 @@ export function createApiProxy(
     return 'whole' in ready ? ready.whole : ready.stream;
   }
 
-  /**
-   * 8. Sends the request upstream once; resolves to 'retry' when the token was refused and a
-   * replay is allowed, 'nonce' when the upstream asked for a DPoP nonce and `nonceRetry`.
-   */
+  /** 8. Sends the request upstream once; resolves to a RelayOutcome ('nonce' only when `nonceRetry`). */
   function forward(
     call: ProxyCall,
     target: ResolvedRoute,

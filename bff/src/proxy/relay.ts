@@ -3,15 +3,17 @@ import type { Dispatcher } from 'undici';
 import { renewable, type TokenTiming } from '../oidc/refusal-cooldown.js';
 import type { DpopProofs } from './dpop.js';
 import { browserResponseHeaders } from './header-policy.js';
+import { insufficientAuthentication, type StepUp } from './step-up.js';
 
 const INVALID_TOKEN = /error="?invalid_token"?/;
 const EVENT_STREAM = /^\s*text\/event-stream/i;
 
 /**
- * How one upstream exchange ended: relayed to the browser, refused the token (replay allowed), or
- * challenged the DPoP proof for a nonce (`use_dpop_nonce`; the nonce is remembered, replay allowed).
+ * How one upstream exchange ended: relayed to the browser, refused the token (replay allowed),
+ * challenged the DPoP proof for a nonce (`use_dpop_nonce`; the nonce is remembered, replay
+ * allowed), or asked for a stronger sign-in (RFC 9470: `stepUp` says what; nothing relayed).
  */
-export type RelayOutcome = 'sent' | 'retry' | 'nonce';
+export type RelayOutcome = 'sent' | 'retry' | 'nonce' | 'step_up';
 
 /**
  * Relays one upstream response into the browser's response, as an undici dispatch handler:
@@ -19,7 +21,8 @@ export type RelayOutcome = 'sent' | 'retry' | 'nonce';
  * and the upstream request aborted when the browser goes away. When the upstream answers 401
  * `invalid_token` to a call whose token may be retried (`retryable`) and that token is older than
  * the refusal cool-down, nothing reaches the browser and the outcome is 'retry'; a younger token's
- * refusal is relayed as it is (a new grant would be refused the same way).
+ * refusal is relayed as it is (a new grant would be refused the same way). A 401
+ * `insufficient_user_authentication` is held back too (outcome 'step_up'): the proxy answers it.
  */
 export class ResponseRelay implements Dispatcher.DispatchHandler {
   /** True once the status line went to the browser: from then on a failure can only cut the connection. */
@@ -34,6 +37,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
    * remembered for the origin, and a `use_dpop_nonce` challenge is held back when `nonceRetry`.
    */
   dpop: { proofs: DpopProofs; origin: string; nonceRetry: boolean } | undefined;
+  /** With the outcome 'step_up': what the upstream's `insufficient_user_authentication` challenge asked for. */
+  stepUp: StepUp | undefined;
   #forgetStream: (() => void) | undefined;
   #outcome: RelayOutcome = 'sent';
   #controller: Dispatcher.DispatchController | undefined;
@@ -76,15 +81,17 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       this.#outcome = 'nonce';
       return;
     }
-    if (
-      this.retryable &&
-      statusCode === 401 &&
-      typeof challenge === 'string' &&
-      INVALID_TOKEN.test(challenge) &&
-      renewable(this.retryable)
-    ) {
-      this.#outcome = 'retry';
-      return;
+    if (statusCode === 401 && typeof challenge === 'string') {
+      if (this.retryable && INVALID_TOKEN.test(challenge) && renewable(this.retryable)) {
+        this.#outcome = 'retry';
+        return;
+      }
+      // Not the token but the sign-in behind it: no refresh would help, the user must step up.
+      this.stepUp = insufficientAuthentication(challenge);
+      if (this.stepUp) {
+        this.#outcome = 'step_up';
+        return;
+      }
     }
     if (this.res.destroyed) return controller.abort(new Error('the browser closed the connection'));
     this.started = true;

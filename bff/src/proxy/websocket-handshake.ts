@@ -13,6 +13,7 @@ import type { Credentials } from './credentials.js';
 import type { LiveConnections } from './live-connections.js';
 import { resolveApiPath, type ResolvedRoute } from './path.js';
 import { withNonceRetry } from './upstream-request.js';
+import { authorize } from './step-up.js';
 import { Handshake, answerOn, upstreamHandshakes } from './websocket-upstream.js';
 import { relayWebSocket } from './websocket-relay.js';
 
@@ -33,7 +34,8 @@ const forbiddenHandshake = (message: string) => new HttpError(403, ERROR_CODES.c
  *              cross-site WebSocket hijacking (403).
  * 3. `admit`   a live-connection slot reserved in one synchronous step, by the session the cookie
  *              names (else the client address): 429 over the budget.
- * 4. `token`   the route's token policy, as for HTTP (401 without a needed session).
+ * 4. `token`   the route's token policy, as for HTTP (401 without a needed session), and its
+ *              `acr`/`max_age`/`require` (401 `step_up_required`, 403 `forbidden`).
  * 5. `connect` the upstream handshake, built by the same builder as HTTP calls (allowlisted
  *              headers, the token and DPoP proof, X-Forwarded-*, the request id, trace context),
  *              plus the subprotocols; a `use_dpop_nonce` challenge answered once. A non-101
@@ -77,6 +79,7 @@ export function createWebSocketProxy(
       handshake.slot = handshake.slot.moveTo(addressOf(handshake));
       if (!handshake.slot) throw live.refusal();
     }
+    if (apiRoute.access !== undefined) authorize(apiRoute.access, user!.session, config.publicUrl, req.headers.referer);
     const token = await credentials.token(apiRoute, user);
     const upstream = await withNonceRetry((nonceRetry) => connect(handshake, target, protocols, token, nonceRetry));
     if (typeof upstream === 'number') return upstream;

@@ -8,6 +8,7 @@ import { browserResponseHeaders } from './header-policy.js';
 import type { ResolvedRoute } from './path.js';
 import type { Slot } from './budget.js';
 import { Caller, upstreamFailure, upstreamRequests } from './upstream-request.js';
+import { insufficientAuthentication, stepUpRequired } from './step-up.js';
 import type { AccessToken } from '../tokens.js';
 
 /** Headers of the browser's handshake that describe a body: a handshake has none, so none go upstream. */
@@ -41,7 +42,8 @@ export function upstreamHandshakes(deps: Pick<Deps, 'config' | 'dpopProofs' | 'm
   /**
    * 5. The upstream handshake; resolves with the upstream's status when its answer was relayed
    * as HTTP instead, 'nonce' when it was a DPoP `use_dpop_nonce` challenge and `nonceRetry`
-   * (nothing relayed).
+   * (nothing relayed). An RFC 9470 `insufficient_user_authentication` challenge rejects with
+   * 401 `step_up_required`, as on HTTP calls.
    */
   function connect(
     handshake: Handshake,
@@ -103,6 +105,14 @@ export function upstreamHandshakes(deps: Pick<Deps, 'config' | 'dpopProofs' | 'm
           response.resume();
           response.once('end', () => request.destroy());
           resolve('nonce');
+          return;
+        }
+        const challenge = response.headers['www-authenticate'];
+        const stepUp = response.statusCode === 401 && typeof challenge === 'string' ? insufficientAuthentication(challenge) : undefined;
+        if (stepUp) {
+          response.resume();
+          response.once('end', () => request.destroy());
+          reject(stepUpRequired(stepUp, config.publicUrl, handshake.req.headers.referer));
           return;
         }
         relayRefusal(handshake, request, response, apiRoute.timeoutMs);

@@ -40,7 +40,12 @@ function user({ config }: Pick<Deps, 'config'>) {
     ctx.body = {
       sub: record.sub,
       claims: record.claims ?? {},
-      session: { expiresAt: record.expiresAt!, idleExpiresAt: Math.min(idleEnd, record.expiresAt!) },
+      session: {
+        expiresAt: record.expiresAt!,
+        idleExpiresAt: Math.min(idleEnd, record.expiresAt!),
+        ...(record.acr === undefined ? {} : { acr: record.acr }),
+        ...(record.authTime === undefined ? {} : { authTime: record.authTime }),
+      },
       logoutUrl: `${BFF_PATHS.logout}?sid=${encodeURIComponent(record.logoutGuard!)}`,
     } satisfies UserInfo;
   };

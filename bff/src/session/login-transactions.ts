@@ -1,3 +1,4 @@
+import type { StepUpRequest } from '../oidc/step-up-sign-in.js';
 import type { KeyValueStore } from './kv.js';
 import { redisKeys } from './redis-keys.js';
 
@@ -11,6 +12,8 @@ export interface LoginTransaction {
   nonce: string;
   codeVerifier: string;
   returnTo: string;
+  /** A step-up's `acr_values` and `max_age`, which the callback checks the ID token against. */
+  stepUp?: StepUpRequest;
 }
 
 /**

@@ -16,6 +16,9 @@ export interface SessionRecord {
   claims: Record<string, unknown>;
   /** The provider's session id (`sid` claim), for back-channel logout. */
   opSid?: string;
+  /** The ID token's `acr` and `auth_time` (epoch seconds) at sign-in or the last step-up. */
+  acr?: string;
+  authTime?: number;
   /** Random value in `logoutUrl`: a cross-site page cannot know it, so it cannot log users out. */
   logoutGuard: string;
   /** Epoch seconds. */

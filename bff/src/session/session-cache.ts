@@ -9,6 +9,11 @@ export interface HotSession {
   expiresAt: number;
   /** By `TokenTarget.id`; the sign-in token under ''. */
   tokens: Record<string, TimedAccessToken>;
+  /** The sign-in's `acr` and `auth_time` (epoch seconds), for routes with `acr`/`max_age`. */
+  acr?: string;
+  authTime?: number;
+  /** Only the claims some route's `require` rules name; absent when no route has any. */
+  claims?: Record<string, unknown>;
 }
 
 interface CachedSession {
@@ -140,5 +145,7 @@ export class SessionCache {
 function sizeOf(session: HotSession): number {
   let bytes = 200;
   for (const id in session.tokens) bytes += 120 + id.length + session.tokens[id]!.accessToken.length;
+  if (session.acr) bytes += session.acr.length;
+  if (session.claims) bytes += JSON.stringify(session.claims).length;
   return bytes;
 }

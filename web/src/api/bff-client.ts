@@ -12,6 +12,7 @@ import {
   type UserSessions,
 } from '../../../shared/src/index.js';
 import { strings } from '../strings.js';
+import { readStepUpAsk, reportStepUpRequired, type StepUpAsk } from '../step-up/step-up.js';
 import { parseBffConfig, parseBffStatus, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
 
 /**
@@ -22,12 +23,15 @@ import { parseBffConfig, parseBffStatus, parseSessionsEnded, parseUserInfo, pars
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
+  /** With `step_up_required`: what the sign-in must bring. */
+  readonly stepUp: StepUpAsk | undefined;
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, stepUp?: StepUpAsk) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.stepUp = stepUp;
   }
 }
 
@@ -91,7 +95,9 @@ export async function request(
 
   if (!response.ok) {
     const error = await toApiError(response);
-    if (error.status === 401) reportUnauthorized(error);
+    // A step-up leaves the session as it is: the prompt asks for it, the page stays signed in.
+    if (error.stepUp) reportStepUpRequired(error.stepUp);
+    else if (error.status === 401) reportUnauthorized(error);
     throw error;
   }
   let body: unknown;
@@ -116,7 +122,7 @@ function badResponse(status: number): ApiError {
 /** Turns a non-2xx answer into an ApiError, using the BFF's `{ error, message }` body when there is one. */
 async function toApiError(response: Response): Promise<ApiError> {
   // Typed loosely on purpose: the body may come from anything in front of the API.
-  let body: { [K in keyof ErrorBody]?: unknown } = {};
+  let body: { [K in keyof ErrorBody | 'acr_values' | 'max_age']?: unknown } = {};
   try {
     const parsed: unknown = await response.json();
     if (parsed !== null && typeof parsed === 'object') body = parsed as typeof body;
@@ -128,12 +134,12 @@ async function toApiError(response: Response): Promise<ApiError> {
     typeof body.message === 'string' && body.message !== ''
       ? body.message
       : (FALLBACK_MESSAGES[response.status] ?? strings.errors.requestFailed(response.status));
-  return new ApiError(response.status, code, message);
+  return new ApiError(response.status, code, message, response.status === 401 ? readStepUpAsk(body) : undefined);
 }
 
-/** True for the answer that means "no session (any more)". */
+/** True for the answer that means "no session (any more)" (a step-up request is not one). */
 export function isUnauthorized(error: unknown): error is ApiError {
-  return error instanceof ApiError && error.status === 401;
+  return error instanceof ApiError && error.status === 401 && !error.stepUp;
 }
 
 /** What an error view shows: a short title, the message, and whether a retry can help. */

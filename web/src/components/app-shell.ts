@@ -11,6 +11,7 @@ import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
 import './me-panel.js';
 import './sessions-panel.js';
+import './step-up-prompt.js';
 import type { SignedOutView } from './signed-out-view.js';
 import './signed-out-view.js';
 import type { UserPanel } from './user-panel.js';
@@ -145,7 +146,8 @@ export class AppShell extends LitElement {
           ${routes ? signedInDemoPanels(routes) : nothing}
           <!-- demo:end -->
           <sessions-panel></sessions-panel>
-        </div>`;
+        </div>
+        <step-up-prompt></step-up-prompt>`;
     }
   }
 

@@ -5,6 +5,8 @@ import { LIVE_NOTES_PATH, NOTES_PATH } from '../notes/notes-api.js';
 import { availableDemoApis } from './demo-apis-controller.js';
 import '../components/notes-panel.js';
 import './api-panel.js';
+import { PROTECTED_APIS } from './protected-apis-controller.js';
+import './protected-panel.js';
 
 /*
  * The demo's panels, and the one place that decides when each shows: only when `/bff/config`
@@ -21,5 +23,6 @@ export function signedOutDemoPanels(routes: readonly RouteInfo[]) {
 export function signedInDemoPanels(routes: readonly RouteInfo[]) {
   const apis = availableDemoApis({ routes, signedIn: true });
   return html`${canCall(routes, NOTES_PATH) ? html`<notes-panel ?live=${canOpenSocket(routes, LIVE_NOTES_PATH)}></notes-panel>` : nothing}
-  ${apis.greeting || apis.reports ? html`<api-panel signed-in .routes=${routes}></api-panel>` : nothing}`;
+  ${apis.greeting || apis.reports ? html`<api-panel signed-in .routes=${routes}></api-panel>` : nothing}
+  ${Object.values(PROTECTED_APIS).some((path) => canCall(routes, path)) ? html`<protected-panel .routes=${routes}></protected-panel>` : nothing}`;
 }
