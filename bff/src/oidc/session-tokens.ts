@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as client from 'openid-client';
+import { SESSION_END_REASONS } from '../../../shared/src/index.js';
 import type { Config } from '../config.js';
 
 import type { TokenTarget } from '../api-routes.js';
-import { describeError, forbidden, sessionEnded, unauthenticated, unavailable } from '../errors.js';
+import { describeError, forbidden, unauthenticated, unavailable } from '../errors.js';
 import { classifyGrantFailure } from './grant-refusal.js';
 import { revokeRefreshToken } from './revocation.js';
 import type { Logger } from '../logger.js';
@@ -154,7 +155,7 @@ export class SessionTokens {
 
   async #current(id: string): Promise<{ record: SessionRecord; version: RecordVersion }> {
     const current = await this.deps.sessions.readForUpdate(id);
-    if (current === null) throw sessionEnded();
+    if (current === null) throw unauthenticated(await this.deps.sessions.whyEnded(id));
     return current;
   }
 
@@ -168,8 +169,8 @@ export class SessionTokens {
     const { oidc, sessions, config, log, metrics, tracing } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
-      await sessions.destroy(id, record);
-      throw unauthenticated('Your session has expired. Please sign in again.');
+      await sessions.destroy(id, record, SESSION_END_REASONS.refreshRefused);
+      throw unauthenticated(SESSION_END_REASONS.refreshRefused);
     }
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
@@ -188,8 +189,8 @@ export class SessionTokens {
       metrics.refreshes.inc({ result: dead ? 'rejected' : 'failed' });
       if (dead) {
         log.info({ event: 'refresh_rejected' }, 'refresh token rejected by the provider; session ended');
-        await sessions.destroy(id, record);
-        throw sessionEnded();
+        await sessions.destroy(id, record, SESSION_END_REASONS.refreshRefused);
+        throw unauthenticated(SESSION_END_REASONS.refreshRefused);
       }
       if (refusal === 'target' || refusal === 'request') {
         log.warn(
@@ -234,7 +235,7 @@ export class SessionTokens {
         // The session ended while the grant ran (sign-out, logout, idle end): nobody will ever
         // use or revoke the refresh token we hold now, so revoke it here.
         await revokeRefreshToken(this.deps, refreshToken);
-        throw sessionEnded();
+        throw unauthenticated(await sessions.whyEnded(id));
       }
       const usable = this.ready(now.record, target);
       if (usable === undefined) throw unavailable('Token refresh is taking too long. Please try again.');

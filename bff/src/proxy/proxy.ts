@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { needsSession, usesSession } from '../api-routes.js';
 import type { Deps } from '../deps.js';
-import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable } from '../errors.js';
+import { SESSION_END_REASONS } from '../../../shared/src/index.js';
+import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, toHttpError, unauthenticated, unavailable } from '../errors.js';
 import { VaultError } from '../session/vault.js';
 import { Budget, overBudget, type Owner } from './budget.js';
 import { createCredentials, type SignedInUser } from './credentials.js';
@@ -234,8 +235,8 @@ export function createApiProxy(
   async function fail(call: ProxyCall, error: unknown): Promise<void> {
     if (error instanceof VaultError && call.sessionId) {
       // Tokens sealed under a retired key can never be used again: end the session.
-      await sessions.destroy(call.sessionId).catch(() => undefined);
-      error = sessionEnded();
+      await sessions.destroy(call.sessionId, undefined, SESSION_END_REASONS.refreshRefused).catch(() => undefined);
+      error = unauthenticated(SESSION_END_REASONS.refreshRefused);
     }
     const failure = toHttpError(error);
     logFailure(log, failure, error, pathOf(call.req.url!));

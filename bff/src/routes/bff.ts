@@ -29,11 +29,15 @@ function slideOption() {
   };
 }
 
-/** `GET /bff/user[?slide=false]`: who is signed in, until when, and the guarded logout URL. Never tokens. */
-function user({ config }: Pick<Deps, 'config'>) {
+/**
+ * `GET /bff/user[?slide=false]`: who is signed in, until when, and the guarded logout URL. Never
+ * tokens. A plain (sliding) call is also the SPA's "Stay signed in". Without a session: 401 with why.
+ */
+function user({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
+  const sessionCookie = cookieNames(config).session;
   return async function user(ctx: Context) {
     const record = ctx.session as unknown as Partial<SessionRecord> | null;
-    if (!record?.sub) throw unauthenticated();
+    if (!record?.sub) throw unauthenticated(await sessions.whyEnded(readCookie(ctx.get('cookie'), sessionCookie)));
     const now = Math.floor(Date.now() / 1000);
     // A non-sliding read found the real idle end; a sliding one has just moved it to now + idle.
     const idleEnd = (ctx.state as SessionReadState).idleEndsAt ?? now + config.idleTimeout;
