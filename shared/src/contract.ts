@@ -107,6 +107,8 @@ export interface UserInfo {
     expiresAt: number;
     /** End of the session if no request comes before then (slides with use). */
     idleExpiresAt: number;
+    /** SESSION_IDLE_TIMEOUT in seconds: how long without use ends it (the SPA's warning says so). */
+    idleTimeout: number;
   };
   /** Relative URL that signs the user out, carrying the session's `sid` guard. */
   logoutUrl: string;
@@ -163,6 +165,8 @@ export interface BffConfig {
  */
 export interface BffStatus {
   signedIn: boolean;
+  /** When not signed in: why (as in a 401), so a page loaded after a session ended can say so. */
+  reason?: SessionEndReason;
 }
 
 /** Query parameter the BFF sets on `/` when sign-in failed at the provider or the callback. */

@@ -44,7 +44,7 @@ function user({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
     ctx.body = {
       sub: record.sub,
       claims: record.claims ?? {},
-      session: { expiresAt: record.expiresAt!, idleExpiresAt: Math.min(idleEnd, record.expiresAt!) },
+      session: { expiresAt: record.expiresAt!, idleExpiresAt: Math.min(idleEnd, record.expiresAt!), idleTimeout: config.idleTimeout },
       logoutUrl: `${BFF_PATHS.logout}?sid=${encodeURIComponent(record.logoutGuard!)}`,
     } satisfies UserInfo;
   };
@@ -66,15 +66,16 @@ function clientConfig({ config }: Pick<Deps, 'config'>) {
 }
 
 /**
- * `GET /bff/status`: whether the cookie names a live session. Read without sliding the idle
- * timeout (a page load alone keeps nothing alive) and never answered with 401: a signed-out page
- * learns it without an error in the browser's console.
+ * `GET /bff/status`: whether the cookie names a live session, and if not why (as a 401 would say).
+ * Read without sliding the idle timeout (a page load alone keeps nothing alive) and never answered
+ * with 401: a signed-out page learns it without an error in the browser's console.
  */
 function status({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
   const sessionCookie = cookieNames(config).session;
   return async function status(ctx: Context) {
     const id = readCookie(ctx.get('cookie'), sessionCookie);
-    ctx.body = { signedIn: SessionStore.isId(id) && (await sessions.isLive(sessions.storageIdOf(id))) } satisfies BffStatus;
+    const signedIn = SessionStore.isId(id) && (await sessions.isLive(sessions.storageIdOf(id)));
+    ctx.body = (signedIn ? { signedIn } : { signedIn, reason: await sessions.whyEnded(id) }) satisfies BffStatus;
   };
 }
 
