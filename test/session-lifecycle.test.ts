@@ -63,6 +63,8 @@ describe('why a session ended, on two instances', () => {
   /** Every kind of request a browser makes with this cookie answers 401 with `reason`, on both instances. */
   async function expectReason(cookie: string | undefined, reason: SessionEndReason) {
     for (const bff of [second(), first()]) {
+      // A page load asks /bff/status first: no 401 there, the same reason.
+      expect(await (await call(bff, '/bff/status', cookie)).json()).toEqual({ signedIn: false, reason });
       const user = await call(bff, '/bff/user', cookie);
       expect(user.status).toBe(401);
       expect(await user.json()).toEqual({ error: 'unauthenticated', reason, message: expect.any(String) });
