@@ -98,7 +98,7 @@ describe('the expiry warning in Chromium', () => {
     await expect.poll(() => dialogOf(first).count(), { timeout: 5000 }).toBe(0);
     expect(await second.getByTestId('user-name').isVisible()).toBe(true);
     await context.close();
-  });
+  }, 90_000); // two rounds of the idle timeout's last 8 s, and two sign-ins
 
   it('before the absolute end: says when it ends, "Not now" dismisses it in every tab, then the session ends with that reason', async () => {
     const [first, second] = await twoTabs();
@@ -136,7 +136,7 @@ describe('the expiry warning in Chromium', () => {
     expect(await first.getByTestId('signin').textContent()).toContain('Sign in again');
     await first.screenshot({ path: `${SCREENSHOTS}/signed-out-absolute_timeout.png` });
     await context.close();
-  });
+  }, 60_000);
 
   it('left alone, the warning runs out and the signed-out view says the session timed out', async () => {
     context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
@@ -157,5 +157,5 @@ describe('the expiry warning in Chromium', () => {
     expect(await dialogOf(page).count()).toBe(0);
     await page.screenshot({ path: `${SCREENSHOTS}/signed-out-idle_timeout.png` });
     await context.close();
-  });
+  }, 60_000); // a whole idle timeout
 });

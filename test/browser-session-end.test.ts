@@ -101,7 +101,7 @@ describe('when the session ends, in Chromium', () => {
       expect(trip.some((url) => url.includes('/interaction/'))).toBe(false);
     }
     await context.close();
-  });
+  }, 60_000); // five sign-ins
 
   // demo:start
   it('keeps what was typed when the session is ended elsewhere (the live socket closed with 4401) and restores it after signing in again', async () => {
