@@ -57,8 +57,8 @@ describe('GET /bff/config', () => {
       expect(response.headers.get('cache-control')).toBe('no-store');
       return (await response.json()) as BffStatus;
     };
-    expect(await status({})).toEqual({ signedIn: false });
-    expect(await status({ cookie: 'bff=made-up-0123456789abcdef0123456789abcdef012' })).toEqual({ signedIn: false });
+    expect(await status({})).toEqual({ signedIn: false, reason: 'no_session' });
+    expect(await status({ cookie: 'bff=made-up-0123456789abcdef0123456789abcdef012' })).toEqual({ signedIn: false, reason: 'no_session' });
     const browser = await stack.signIn();
     const cookie = browser.cookieHeader(stack.bff.url)!;
     const idleBefore = (
@@ -73,7 +73,7 @@ describe('GET /bff/config', () => {
     await browser.fetch(
       `${stack.bff.url}${((await (await browser.api(`${stack.bff.url}/bff/user`)).json()) as { logoutUrl: string }).logoutUrl}`,
     );
-    expect(await status({ cookie })).toEqual({ signedIn: false });
+    expect(await status({ cookie })).toEqual({ signedIn: false, reason: 'signed_out' });
     expect((await fetch(`${stack.bff.url}/bff/status`)).status).toBe(403); // X-CSRF as every /bff JSON endpoint
   });
 

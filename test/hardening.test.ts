@@ -112,7 +112,10 @@ describe('hardening round two', () => {
         expect(response.headers.get('content-type'), what).toMatch(/application\/json/);
         expectSecurityHeaders(response, what);
         expect(response.headers.get('x-request-id'), what).toBeTruthy();
-        expect(Object.keys(await response.json()).sort(), what).toEqual(['error', 'message']);
+        // A 401 also says why there is no session (docs/session-lifecycle.md); nothing else is added.
+        expect(Object.keys(await response.json()).sort(), what).toEqual(
+          status === 401 ? ['error', 'message', 'reason'] : ['error', 'message'],
+        );
       }
     });
 

@@ -106,7 +106,8 @@ for (const store of ['redis', 'memory'] as const) {
       const sets = async () => Number(/cmdstat_set:calls=(\d+)/.exec(await redis!.client.info('commandstats'))?.[1] ?? 0);
       const before = await sets();
       expect((await browser.fetch(back)).status).toBe(302);
-      expect((await sets()) - before).toBe(1);
+      // The record and its end marker (why it ended, later: session-ends.ts), each once.
+      expect((await sets()) - before).toBe(2);
     });
 
     it('issues a new session id at sign-in (no fixation)', async () => {
@@ -129,7 +130,7 @@ for (const store of ['redis', 'memory'] as const) {
     it('answers 401 to /bff/user without a session and 403 without the CSRF header', async () => {
       const anonymous = await fetch(`${stack.bff.url}/bff/user`, { headers: { 'x-csrf': '1' } });
       expect(anonymous.status).toBe(401);
-      expect(await anonymous.json()).toEqual({ error: 'unauthenticated', message: expect.any(String) });
+      expect(await anonymous.json()).toEqual({ error: 'unauthenticated', reason: 'no_session', message: expect.any(String) });
       const browser = await stack.signIn();
       const noHeader = await browser.fetch(`${stack.bff.url}/bff/user`);
       expect(noHeader.status).toBe(403);

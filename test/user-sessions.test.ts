@@ -207,7 +207,7 @@ describe("the user's sessions on two BFF instances sharing Redis", () => {
     expect(newest).not.toBe(stack.bff.deps.sessionTokens.open(before).refreshToken);
     const { endSession } = await import('../bff/src/oidc/end-session.js');
     const storageId = stack.bff.deps.sessions.storageIdOf(stored.idOf(browser));
-    await endSession(stack.bff.deps, { storageId, record: before }, 'revoked_by_user');
+    await endSession(stack.bff.deps, { storageId, record: before }, 'ended_elsewhere');
     expect(stack.idp.stats.revokedValues.at(-1)).toBe(newest);
   });
 

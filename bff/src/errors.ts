@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '../../shared/src/index.js';
+import { ERROR_CODES, SESSION_END_REASONS, type ErrorCode, type SessionEndReason } from '../../shared/src/index.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -19,11 +19,19 @@ export class HttpError extends Error {
   readonly title: string | undefined;
   /** More members of the JSON body, safe to send (e.g. a step-up's `acr_values`). */
   readonly details: Record<string, string | number> | undefined;
+  /** Why there is no session: only on 401 `unauthenticated`. */
+  readonly reason: SessionEndReason | undefined;
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; headers?: Record<string, string>; title?: string; details?: Record<string, string | number> },
+    options?: {
+      cause?: unknown;
+      headers?: Record<string, string>;
+      title?: string;
+      details?: Record<string, string | number>;
+      reason?: SessionEndReason;
+    },
   ) {
     super(message, options);
     this.name = 'HttpError';
@@ -31,14 +39,25 @@ export class HttpError extends Error {
     this.headers = options?.headers;
     this.title = options?.title;
     this.details = options?.details;
+    this.reason = options?.reason;
   }
 }
 
 /** nginx's convention for "the client closed the connection before the answer was complete". */
 export const CLIENT_CLOSED = 499;
 
-export const unauthenticated = (message = 'Sign in to continue.') => new HttpError(401, ERROR_CODES.unauthenticated, message);
-export const sessionEnded = () => unauthenticated('Your session has ended. Please sign in again.');
+/** The safe message of each 401, by reason (the SPA words its own view from the reason alone). */
+const UNAUTHENTICATED_MESSAGES: Record<SessionEndReason, string> = {
+  [SESSION_END_REASONS.noSession]: 'Sign in to continue.',
+  [SESSION_END_REASONS.idleTimeout]: 'Your session timed out after a period without activity. Please sign in again.',
+  [SESSION_END_REASONS.absoluteTimeout]: 'Your session reached its time limit. Please sign in again.',
+  [SESSION_END_REASONS.signedOut]: 'You signed out. Sign in to continue.',
+  [SESSION_END_REASONS.endedElsewhere]: 'Your session was ended elsewhere. Please sign in again.',
+  [SESSION_END_REASONS.refreshRefused]: 'Your sign-in could not be renewed. Please sign in again.',
+};
+/** 401 `unauthenticated` with why there is no session (see SessionStore.whyEnded). */
+export const unauthenticated = (reason: SessionEndReason) =>
+  new HttpError(401, ERROR_CODES.unauthenticated, UNAUTHENTICATED_MESSAGES[reason], { reason });
 export const unavailable = (message: string, cause?: unknown) => new HttpError(503, ERROR_CODES.unavailable, message, { cause });
 export const badRequest = (message: string, title?: string) => new HttpError(400, ERROR_CODES.badRequest, message, { title });
 export const csrfRefused = () =>

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { ApiRoute } from './api-routes.js';
-import { sessionEnded } from './errors.js';
+import { unauthenticated } from './errors.js';
 import type { SessionStore } from './session/sessions.js';
 import { readPrivateKey, type PublicJwk, type SigningKey } from './signing-keys.js';
 import type { TimedAccessToken } from './tokens.js';
@@ -35,7 +35,7 @@ export class IdentityAssertions {
 
   constructor(
     private readonly deps: {
-      sessions: Pick<SessionStore, 'readForUpdate'>;
+      sessions: Pick<SessionStore, 'readForUpdate' | 'whyEnded'>;
       key: SigningKey;
       /** PUBLIC_URL; the assertions' `iss` is its origin. */
       publicUrl: URL;
@@ -69,7 +69,7 @@ export class IdentityAssertions {
   async #sign(key: string, sessionId: string, route: ApiRoute): Promise<TimedAccessToken> {
     // The proxy's cached session carries no claims: the record is read (not slid) once per assertion.
     const current = await this.deps.sessions.readForUpdate(sessionId);
-    if (current === null) throw sessionEnded();
+    if (current === null) throw unauthenticated(await this.deps.sessions.whyEnded(sessionId));
     const { sub, claims } = current.record;
     const chosen: Record<string, unknown> = {};
     for (const name of route.assertion!.claims) if (claims[name] !== undefined) chosen[name] = claims[name];

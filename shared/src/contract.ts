@@ -69,9 +69,33 @@ export const ERROR_CODES = {
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
+/**
+ * Why a request has no session, in every 401 `unauthenticated` answer (`/bff/*`, the proxy,
+ * WebSocket handshakes): the SPA's signed-out view says it in plain words. A cookie the BFF never
+ * issued (or none) reads `no_session`; the others come from a short-lived record of the ended
+ * session, reachable only by presenting its cookie (docs/session-lifecycle.md).
+ */
+export const SESSION_END_REASONS = {
+  /** No cookie, or one that names nothing the BFF knows (never issued, or ended long ago). */
+  noSession: 'no_session',
+  /** No use for SESSION_IDLE_TIMEOUT. */
+  idleTimeout: 'idle_timeout',
+  /** SESSION_ABSOLUTE_TIMEOUT after sign-in, however active. */
+  absoluteTimeout: 'absolute_timeout',
+  /** This browser signed out (in this tab or another). */
+  signedOut: 'signed_out',
+  /** Ended from another device ("Your sessions"), by the provider's back-channel logout or a security event. */
+  endedElsewhere: 'ended_elsewhere',
+  /** The provider refused to renew the session's tokens (or they can no longer be read). */
+  refreshRefused: 'refresh_refused',
+} as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[keyof typeof SESSION_END_REASONS];
+
 /** Body of every JSON error answer. `message` is safe to show; nothing internal is in it. */
 export interface ErrorBody {
   error: ErrorCode;
+  /** Only on `unauthenticated` (401) answers: why there is no session. */
+  reason?: SessionEndReason;
   message: string;
 }
 
@@ -102,6 +126,8 @@ export interface UserInfo {
     expiresAt: number;
     /** End of the session if no request comes before then (slides with use). */
     idleExpiresAt: number;
+    /** SESSION_IDLE_TIMEOUT in seconds: how long without use ends it (the SPA's warning says so). */
+    idleTimeout: number;
     /** The sign-in's `acr` (how the user authenticated), when the provider said. */
     acr?: string;
     /** When the user last authenticated (`auth_time`), when the provider said. */
@@ -162,6 +188,8 @@ export interface BffConfig {
  */
 export interface BffStatus {
   signedIn: boolean;
+  /** When not signed in: why (as in a 401), so a page loaded after a session ended can say so. */
+  reason?: SessionEndReason;
 }
 
 /** Query parameter the BFF sets on `/` when sign-in failed at the provider or the callback. */

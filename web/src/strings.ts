@@ -25,6 +25,8 @@ export const strings = {
     title: 'Sign in to your notes',
     lead: 'You sign in with your identity provider; this app never sees your password.',
     signIn: 'Sign in',
+    /** The button after a session ended: it tries a sign-in without a prompt first. */
+    signInAgain: 'Sign in again',
     redirecting: 'Redirecting…',
   },
 
@@ -43,6 +45,39 @@ export const strings = {
     otherTab: 'You signed out in another tab.',
     /** The app cannot know who ended it (another device, the provider, an administrator): says so. */
     elsewhere: 'You were signed out on this device, possibly from another device. Please sign in again.',
+  },
+
+  /** Why the session ended, by the BFF's `reason` (SESSION_END_REASONS), in plain words. */
+  endReasons: {
+    no_session: 'Your session ended. Please sign in again.',
+    idle_timeout: (idle: string | undefined) =>
+      idle
+        ? `Your session timed out after ${idle} without activity. Please sign in again.`
+        : 'Your session timed out after a while without activity. Please sign in again.',
+    absolute_timeout: 'Your session reached the longest time a session can last. Please sign in again.',
+    signed_out: 'You signed out. Sign in again whenever you like.',
+    ended_elsewhere: 'You were signed out on another device or by your sign-in provider. Please sign in again.',
+    refresh_refused: 'Your sign-in could no longer be renewed, so you were signed out. Please sign in again.',
+  },
+  /** A duration in words: "30 minutes", "1 hour", "45 seconds". */
+  duration: (seconds: number) => {
+    const [value, unit] =
+      seconds % 3600 === 0 ? [seconds / 3600, 'hour'] : seconds % 60 === 0 ? [seconds / 60, 'minute'] : [seconds, 'second'];
+    return `${value} ${unit}${value === 1 ? '' : 's'}`;
+  },
+
+  /** The warning before the session ends (an alert dialog with a countdown). */
+  expiry: {
+    idleTitle: 'Are you still there?',
+    idleText: (idle: string) => `For your security, your session ends after ${idle} without activity.`,
+    absoluteTitle: 'Your session ends soon',
+    absoluteText: (endsAt: unknown) =>
+      html`Your session ends at ${endsAt}, the longest a session can last. Sign in again to keep working; what you typed stays.`,
+    countdown: (left: string) => `Ends in ${left}`,
+    staySignedIn: 'Stay signed in',
+    signInAgain: 'Sign in again',
+    notNow: 'Not now',
+    extendFailed: 'Could not keep your session. Please try again.',
   },
 
   /** Readable sentences for the `login_error` codes the BFF passes on (OAuth 2 / OpenID Connect error codes). */

@@ -9,7 +9,7 @@ import { ERROR_CODES } from '../../../shared/src/index.js';
 import type { SessionRecord } from '../session/records.js';
 import { SessionStore } from '../session/sessions.js';
 import { describeDevice } from '../your-sessions/device.js';
-import { accessTiming } from './session-tokens.js';
+import { accessTiming } from './token-timing.js';
 import { traced } from '../tracing/tracing.js';
 import { hashBrowserBinding } from './login.js';
 import { tokenTypeOf } from '../tokens.js';

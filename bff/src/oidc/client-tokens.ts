@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { OidcClient } from './client.js';
 import { classifyGrantFailure, retryAfterMs } from './grant-refusal.js';
-import { accessTiming, refreshDue, targetParams } from './session-tokens.js';
+import { accessTiming, refreshDue, targetParams } from './token-timing.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
 import { type TimedAccessToken, tokenTypeOf } from '../tokens.js';
 

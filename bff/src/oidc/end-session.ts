@@ -1,11 +1,9 @@
+import type { SessionEndReason } from '../../../shared/src/index.js';
 import type { Deps } from '../deps.js';
 import type { SessionRecord } from '../session/records.js';
 import { VaultError } from '../session/vault.js';
 import { revokeRefreshToken } from './revocation.js';
 import type { TokenSet } from '../tokens.js';
-
-/** Why a session is being ended, for the log. */
-export type EndReason = 'sign_out' | 'revoked_by_user';
 
 /**
  * Ends a session on the user's or the app's behalf: sign-out, and revocation from "Your
@@ -22,11 +20,12 @@ export type EndReason = 'sign_out' | 'revoked_by_user';
 export async function endSession(
   { oidc, sessions, sessionTokens, log, tracing }: Pick<Deps, 'oidc' | 'sessions' | 'sessionTokens' | 'log' | 'tracing'>,
   session: { storageId: string; record: SessionRecord },
-  reason: EndReason,
+  /** What the session's browser is told from now on (its tombstone), and the log's reason. */
+  reason: SessionEndReason,
 ): Promise<TokenSet | undefined> {
   // The record as it was deleted: its refresh token is the newest, even if a refresh rotated it
   // after `session.record` was read.
-  const last = await sessions.destroyByStorageId(session.storageId, session.record);
+  const last = await sessions.destroyByStorageId(session.storageId, session.record, reason);
   const tokens = openForEnding(sessionTokens, last ?? session.record, log);
   log.info({ event: 'session_ended', reason }, 'session ended');
   if (tokens?.refreshToken) await revokeRefreshToken({ oidc, log, tracing }, tokens.refreshToken);

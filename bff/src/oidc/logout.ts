@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
+import { SESSION_END_REASONS } from '../../../shared/src/index.js';
 import type { Deps } from '../deps.js';
 import { cookieNames } from '../session/cookies.js';
 import { badRequest } from '../errors.js';
@@ -40,7 +41,11 @@ export function logout(deps: Pick<Deps, 'config' | 'oidc' | 'sessions' | 'sessio
     if (!sameGuard(ctx.query.sid, record.logoutGuard!)) {
       throw badRequest('This sign-out link is not valid for your session. Use the Sign out button in the app.', 'Sign-out not confirmed');
     }
-    const secrets = await endSession(deps, { storageId: sessions.storageIdOf(id), record: record as SessionRecord }, 'sign_out');
+    const secrets = await endSession(
+      deps,
+      { storageId: sessions.storageIdOf(id), record: record as SessionRecord },
+      SESSION_END_REASONS.signedOut,
+    );
     ctx.session = null;
 
     if (!oidc.ready) {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as client from 'openid-client';
+import { SESSION_END_REASONS } from '../../../shared/src/index.js';
 import type { Config } from '../config.js';
-
 import type { TokenTarget } from '../api-routes.js';
-import { describeError, forbidden, sessionEnded, unauthenticated, unavailable } from '../errors.js';
+import { describeError, forbidden, unauthenticated, unavailable } from '../errors.js';
 import { classifyGrantFailure } from './grant-refusal.js';
 import { revokeRefreshToken } from './revocation.js';
 import type { Logger } from '../logger.js';
@@ -16,26 +16,13 @@ import { tokenEndpointParams, type OidcClient } from './client.js';
 import { TokenExchange } from './token-exchange.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
 import { type SealedToken, type TimedAccessToken, type TokenSet, tokenTypeOf } from '../tokens.js';
+import { accessTiming, refreshDue, targetParams } from './token-timing.js';
 
 const POLL_MS = 40;
 /** Decrypted token sets kept: the proxy reads tokens from the session cache, so this serves reads on a miss and grants. */
 const OPENED_CACHE_SIZE = 1000;
 /** Base64url characters of a sealed token set's end: its 128-bit authentication tag. */
 const CACHE_KEY_CHARS = 22;
-
-/**
- * Refresh is due when less than min(30 s, half the token's lifetime) remains.
- * A token that is already expired is always due.
- */
-export function refreshDue(record: Pick<SealedToken, 'accessExpiresAt' | 'accessLifetime'>, nowSeconds = Date.now() / 1000): boolean {
-  return record.accessExpiresAt - nowSeconds < Math.min(30, record.accessLifetime / 2);
-}
-
-/** Access token lifetime from a token response; a missing `expires_in` counts as one hour. */
-export function accessTiming(expiresIn: number | undefined, nowSeconds = Math.floor(Date.now() / 1000)) {
-  const lifetime = expiresIn && expiresIn > 0 ? expiresIn : 3600;
-  return { accessExpiresAt: nowSeconds + lifetime, accessLifetime: lifetime };
-}
 
 /**
  * Keeps a session's access tokens fresh: the sign-in token, and the tokens of routes with their
@@ -171,7 +158,7 @@ export class SessionTokens {
 
   async #current(id: string): Promise<{ record: SessionRecord; version: RecordVersion }> {
     const current = await this.deps.sessions.readForUpdate(id);
-    if (current === null) throw sessionEnded();
+    if (current === null) throw unauthenticated(await this.deps.sessions.whyEnded(id));
     return current;
   }
 
@@ -186,8 +173,8 @@ export class SessionTokens {
     const { oidc, sessions, config, log, metrics, tracing } = this.deps;
     const tokens = this.open(record);
     if (!tokens.refreshToken) {
-      await sessions.destroy(id, record);
-      throw unauthenticated('Your session has expired. Please sign in again.');
+      await sessions.destroy(id, record, SESSION_END_REASONS.refreshRefused);
+      throw unauthenticated(SESSION_END_REASONS.refreshRefused);
     }
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
@@ -206,8 +193,8 @@ export class SessionTokens {
       metrics.refreshes.inc({ result: dead ? 'rejected' : 'failed' });
       if (dead) {
         log.info({ event: 'refresh_rejected' }, 'refresh token rejected by the provider; session ended');
-        await sessions.destroy(id, record);
-        throw sessionEnded();
+        await sessions.destroy(id, record, SESSION_END_REASONS.refreshRefused);
+        throw unauthenticated(SESSION_END_REASONS.refreshRefused);
       }
       if (refusal === 'target' || refusal === 'request') {
         log.warn(
@@ -285,15 +272,10 @@ export class SessionTokens {
     const now = await this.deps.sessions.readForUpdate(id);
     if (now === null) {
       if (refreshToken !== undefined) await revokeRefreshToken(this.deps, refreshToken);
-      throw sessionEnded();
+      throw unauthenticated(await this.deps.sessions.whyEnded(id));
     }
     const usable = this.ready(now.record, target);
     if (usable === undefined) throw unavailable('Token refresh is taking too long. Please try again.');
     return usable;
   }
-}
-
-/** The grant parameters of a route's own token. */
-export function targetParams(target: TokenTarget): Record<string, string> {
-  return { ...(target.resource ? { resource: target.resource } : {}), ...(target.scope ? { scope: target.scope } : {}) };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { OidcClient } from './client.js';
 import { classifyGrantFailure, retryAfterMs } from './grant-refusal.js';
-import { accessTiming } from './session-tokens.js';
+import { accessTiming } from './token-timing.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
 import { type AccessToken, type TimedAccessToken, tokenTypeOf } from '../tokens.js';
 

@@ -1,8 +1,9 @@
 import { type ApiRoute, usesClientToken } from '../api-routes.js';
 import type { Deps } from '../deps.js';
-import { sessionEnded, unauthenticated } from '../errors.js';
+import { SESSION_END_REASONS } from '../../../shared/src/index.js';
+import { unauthenticated } from '../errors.js';
 import { cookieNames, readCookie } from '../session/cookies.js';
-import { refreshDue } from '../oidc/session-tokens.js';
+import { refreshDue } from '../oidc/token-timing.js';
 import type { HotSession } from '../session/session-cache.js';
 import { SessionStore } from '../session/sessions.js';
 import { VaultError } from '../session/vault.js';
@@ -34,11 +35,12 @@ export function createCredentials(deps: CredentialsDeps) {
 
   /**
    * The session with this id (see sessionIdOf): from this instance's cache, or one Redis round
-   * trip that also slides the idle timeout. Without one: 401 when `required`, otherwise undefined.
+   * trip that also slides the idle timeout. Without one: 401 when `required` (with why: a read
+   * made only then), otherwise undefined.
    */
   async function session(id: string | undefined, required: boolean): Promise<SignedInUser | undefined> {
     if (id === undefined) {
-      if (required) throw unauthenticated();
+      if (required) throw unauthenticated(SESSION_END_REASONS.noSession);
       return undefined;
     }
     let session: HotSession | null;
@@ -47,11 +49,11 @@ export function createCredentials(deps: CredentialsDeps) {
     } catch (error) {
       if (!(error instanceof VaultError)) throw error;
       // Tokens sealed under a retired key can never be used again: end the session.
-      await sessions.destroy(id).catch(() => undefined);
-      throw sessionEnded();
+      await sessions.destroy(id, undefined, SESSION_END_REASONS.refreshRefused).catch(() => undefined);
+      throw unauthenticated(SESSION_END_REASONS.refreshRefused);
     }
     if (!session) {
-      if (required) throw sessionEnded();
+      if (required) throw unauthenticated(await sessions.whyEnded(id));
       return undefined;
     }
     return { id, session };

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
 import { needsSession, usesSession } from '../api-routes.js';
 import type { Deps } from '../deps.js';
-import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, sessionEnded, toHttpError, unavailable } from '../errors.js';
+import { SESSION_END_REASONS } from '../../../shared/src/index.js';
+import { CLIENT_CLOSED, badRequest, bodyTooLarge, logFailure, toHttpError, unauthenticated, unavailable } from '../errors.js';
 import { VaultError } from '../session/vault.js';
 import { Budget, overBudget, type Owner } from './budget.js';
 import { createCredentials, type CredentialsDeps, type SignedInUser } from './credentials.js';
@@ -13,6 +13,7 @@ import { MeteredBody } from './request-body.js';
 import { ResponseRelay, type RelayOutcome } from './relay.js';
 import { upstreamFailure, upstreamRequests, withNonceRetry } from './upstream-request.js';
 import { ProxyCall } from './proxy-call.js';
+import { upstreamPools } from './upstream-pools.js';
 import { authorize, stepUpRequired } from './step-up.js';
 import { writeError } from '../http/error-response.js';
 import { assertSameSiteRequest } from '../http/same-site.js';
@@ -27,8 +28,6 @@ const EXPECT_CONTINUE = /^100-continue$/i;
  * BUFFERED_BODY_BYTES: 128 MiB at most), for callers with and without a session alike.
  */
 const MAX_CALLS_PER_INSTANCE = 2048;
-/** Pooled connections per upstream origin; a session's share is at most a quarter of them. */
-const MIN_UPSTREAM_CONNECTIONS = 128;
 
 /**
  * The API proxy for every `API_ROUTES` prefix. It runs in front of Koa, on Node's own request
@@ -69,21 +68,7 @@ export function createApiProxy(
     session: { each: config.maxCallsPerSession, total: MAX_CALLS_PER_INSTANCE },
     address: { each: config.maxCallsPerSession, total: MAX_CALLS_PER_INSTANCE },
   });
-  // One session's calls can hold at most a quarter of an upstream's connections.
-  const connections = Math.max(MIN_UPSTREAM_CONNECTIONS, 4 * config.maxCallsPerSession);
-  const pools = new Map<string, Pool>();
-  for (const route of config.apiRoutes) {
-    if (!pools.has(route.upstream.origin)) {
-      pools.set(route.upstream.origin, new Pool(route.upstream.origin, { connections, keepAliveTimeout: 30_000 }));
-    }
-  }
-  // Event streams get connections of their own, as many as the live-connection budget admits.
-  const streamPools = new Map<string, Pool>();
-  const streamPoolFor = (origin: string) => {
-    let pool = streamPools.get(origin);
-    if (!pool) streamPools.set(origin, (pool = new Pool(origin, { connections: live.capacity, keepAliveTimeout: 5_000 })));
-    return pool;
-  };
+  const pools = upstreamPools(config.apiRoutes, config.maxCallsPerSession, live.capacity);
 
   /** Steps 2-9 for one call. */
   async function proxy(call: ProxyCall): Promise<void> {
@@ -206,7 +191,7 @@ export function createApiProxy(
     const eventStream = call.wantsEventStream;
     if (eventStream) relay.onEventStream = (stream) => streams.add(call, stream);
     const headers = requests.headers(call, target, req.method!, token, span);
-    (eventStream ? streamPoolFor(route.upstream.origin) : pools.get(route.upstream.origin)!).dispatch(
+    pools.for(route.upstream.origin, eventStream).dispatch(
       {
         path: upstreamPath,
         method: req.method as 'GET',
@@ -237,8 +222,8 @@ export function createApiProxy(
   async function fail(call: ProxyCall, error: unknown): Promise<void> {
     if (error instanceof VaultError && call.sessionId) {
       // Tokens sealed under a retired key can never be used again: end the session.
-      await sessions.destroy(call.sessionId).catch(() => undefined);
-      error = sessionEnded();
+      await sessions.destroy(call.sessionId, undefined, SESSION_END_REASONS.refreshRefused).catch(() => undefined);
+      error = unauthenticated(SESSION_END_REASONS.refreshRefused);
     }
     const failure = toHttpError(error);
     logFailure(log, failure, error, pathOf(call.req.url!));
@@ -293,7 +278,5 @@ export function createApiProxy(
     return resolved === 'invalid' ? 'proxy' : resolved?.route.prefix;
   }
 
-  /** Closes the upstream connection pools (graceful shutdown). */
-  const close = () => Promise.all([...pools.values(), ...streamPools.values()].map((pool) => pool.close())).then(() => undefined);
-  return { handle, routeOf, close, credentials };
+  return { handle, routeOf, close: pools.close, credentials };
 }

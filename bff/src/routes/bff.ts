@@ -29,11 +29,15 @@ function slideOption() {
   };
 }
 
-/** `GET /bff/user[?slide=false]`: who is signed in, until when, and the guarded logout URL. Never tokens. */
-function user({ config }: Pick<Deps, 'config'>) {
+/**
+ * `GET /bff/user[?slide=false]`: who is signed in, until when, and the guarded logout URL. Never
+ * tokens. A plain (sliding) call is also the SPA's "Stay signed in". Without a session: 401 with why.
+ */
+function user({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
+  const sessionCookie = cookieNames(config).session;
   return async function user(ctx: Context) {
     const record = ctx.session as unknown as Partial<SessionRecord> | null;
-    if (!record?.sub) throw unauthenticated();
+    if (!record?.sub) throw unauthenticated(await sessions.whyEnded(readCookie(ctx.get('cookie'), sessionCookie)));
     const now = Math.floor(Date.now() / 1000);
     // A non-sliding read found the real idle end; a sliding one has just moved it to now + idle.
     const idleEnd = (ctx.state as SessionReadState).idleEndsAt ?? now + config.idleTimeout;
@@ -43,6 +47,7 @@ function user({ config }: Pick<Deps, 'config'>) {
       session: {
         expiresAt: record.expiresAt!,
         idleExpiresAt: Math.min(idleEnd, record.expiresAt!),
+        idleTimeout: config.idleTimeout,
         ...(record.acr === undefined ? {} : { acr: record.acr }),
         ...(record.authTime === undefined ? {} : { authTime: record.authTime }),
       },
@@ -67,15 +72,16 @@ function clientConfig({ config }: Pick<Deps, 'config'>) {
 }
 
 /**
- * `GET /bff/status`: whether the cookie names a live session. Read without sliding the idle
- * timeout (a page load alone keeps nothing alive) and never answered with 401: a signed-out page
- * learns it without an error in the browser's console.
+ * `GET /bff/status`: whether the cookie names a live session, and if not why (as a 401 would say).
+ * Read without sliding the idle timeout (a page load alone keeps nothing alive) and never answered
+ * with 401: a signed-out page learns it without an error in the browser's console.
  */
 function status({ config, sessions }: Pick<Deps, 'config' | 'sessions'>) {
   const sessionCookie = cookieNames(config).session;
   return async function status(ctx: Context) {
     const id = readCookie(ctx.get('cookie'), sessionCookie);
-    ctx.body = { signedIn: SessionStore.isId(id) && (await sessions.isLive(sessions.storageIdOf(id))) } satisfies BffStatus;
+    const signedIn = SessionStore.isId(id) && (await sessions.isLive(sessions.storageIdOf(id)));
+    ctx.body = (signedIn ? { signedIn } : { signedIn, reason: await sessions.whyEnded(id) }) satisfies BffStatus;
   };
 }
 

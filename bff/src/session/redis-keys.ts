@@ -16,6 +16,8 @@ import type { SessionUser } from './records.js';
 export const redisKeys = {
   session: (storageId: string) => `bff:{${storageId}}:session`,
   lock: (storageId: string) => `bff:{${storageId}}:refresh-lock`,
+  /** Why the session is gone (session-ends.ts): its absolute end while it lives, then its tombstone. */
+  end: (storageId: string) => `bff:{${storageId}}:end`,
   login: (state: string) => `bff:login:{${state}}`,
   /** Set of session storageIds per provider session (`sid`). */
   bySid: (sid: string) => `bff:by-sid:{${sid}}`,

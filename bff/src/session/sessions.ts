@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { SESSION_END_REASONS, type SessionEndReason } from '../../../shared/src/index.js';
 import type { KeyValueStore } from './kv.js';
 import type { RecordVersion, SessionRecord, SessionUser, StoredSession } from './records.js';
 import { parseRecord, readRecord, serialiseRecord } from './records.js';
 import { deriveStorageIdKey, deriveUserIndexKey, storageIdUnder, redisKeys, userHashUnder } from './redis-keys.js';
 import { RefreshLock } from './refresh-lock.js';
+import { SessionEnds } from './session-ends.js';
 import type { SessionSync } from './session-sync.js';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -20,6 +22,7 @@ export class SessionStore {
   readonly #userKeys: Buffer[];
   readonly #storageIds = new Map<string, string>();
   readonly #refreshLock: RefreshLock;
+  readonly #ends: SessionEnds;
 
   constructor(
     private readonly kv: KeyValueStore,
@@ -35,6 +38,7 @@ export class SessionStore {
     this.#storageIdKeys = secrets.map(deriveStorageIdKey);
     this.#userKeys = secrets.map(deriveUserIndexKey);
     this.#refreshLock = new RefreshLock(kv, timeouts.refreshLockMs);
+    this.#ends = new SessionEnds(kv);
   }
 
   /** A new opaque session id: 256 random bits. */
@@ -52,10 +56,7 @@ export class SessionStore {
     return value !== undefined && ID_PATTERN.test(value);
   }
 
-  /**
-   * The name a session is stored under: HMAC-SHA256 of its id under the current key. Cached,
-   * because the proxy asks for it on every call.
-   */
+  /** The name a session is stored under: HMAC-SHA256 of its id under the current key; cached (the proxy asks on every call). */
   storageIdOf(id: string): string {
     let storageId = this.#storageIds.get(id);
     if (storageId === undefined) {
@@ -66,10 +67,7 @@ export class SessionStore {
     return storageId;
   }
 
-  /**
-   * Reads a session from Redis and slides its idle timeout, in one round trip. Null when
-   * absent, expired or corrupt.
-   */
+  /** Reads a session from Redis and slides its idle timeout, in one round trip. Null when absent, expired or corrupt. */
   async load(id: string): Promise<SessionRecord | null> {
     const storageId = this.storageIdOf(id);
     const idleMs = this.timeouts.idleSeconds * 1000;
@@ -88,10 +86,7 @@ export class SessionStore {
     return record;
   }
 
-  /**
-   * Loads a session WITHOUT sliding its idle timeout (`GET /bff/user?slide=false`: background
-   * checks must not keep a session alive), with its idle end. Null when absent, expired or corrupt.
-   */
+  /** Loads a session WITHOUT sliding its idle timeout (`slide=false`: background checks), with its idle end; null as for load. */
   async peek(id: string): Promise<StoredSession | null> {
     const storageId = this.storageIdOf(id);
     const found = await this.#read(storageId);
@@ -186,6 +181,7 @@ export class SessionStore {
     const now = Date.now() / 1000;
     const idleMs = Math.min(this.timeouts.idleSeconds, record.expiresAt - now) * 1000;
     await this.kv.set(redisKeys.session(storageId), serialiseRecord(record), Math.max(1, Math.ceil(idleMs)));
+    await this.#ends.begin(storageId, record.expiresAt);
     const indexTtlMs = Math.ceil((record.expiresAt - now) * 1000);
     if (record.opSid) await this.kv.addToSet(redisKeys.bySid(record.opSid), storageId, indexTtlMs);
     await this.kv.addToSet(this.#userIndexes(record)[0]!, storageId, indexTtlMs);
@@ -227,11 +223,17 @@ export class SessionStore {
     return this.#refreshLock.lifetimeMs;
   }
 
-  /** Ends a session: its record, its refresh lock and its index entries. `record` saves a read when the caller has it. */
-  async destroy(id: string, record?: SessionRecord | null): Promise<void> {
+  /** Ends a session: its record, refresh lock and index entries (`record` saves a read); its cookie is then told `reason`. */
+  async destroy(id: string, record?: SessionRecord | null, reason?: SessionEndReason): Promise<void> {
     const storageId = this.storageIdOf(id);
     record ??= parseRecord(await this.kv.get(redisKeys.session(storageId)));
-    await this.#remove(storageId, record);
+    await this.#remove(storageId, record, reason);
+  }
+
+  /** Why the session this cookie value named is gone (session-ends.ts): for 401s only, never on a live session's call. */
+  whyEnded(id: string | undefined): Promise<SessionEndReason> {
+    if (!SessionStore.isId(id)) return Promise.resolve(SESSION_END_REASONS.noSession);
+    return this.#ends.why(this.storageIdOf(id));
   }
 
   /**
@@ -248,9 +250,9 @@ export class SessionStore {
    * Resolves with its last stored record, taken as it is deleted (GETDEL): a refresh that rotated
    * the refresh token after `record` was read is not missed. `record` when it was already gone.
    */
-  async destroyByStorageId(storageId: string, record: SessionRecord | null): Promise<SessionRecord | null> {
+  async destroyByStorageId(storageId: string, record: SessionRecord | null, reason: SessionEndReason): Promise<SessionRecord | null> {
     const last = parseRecord(await this.kv.take(redisKeys.session(storageId))) ?? record;
-    await this.#remove(storageId, last);
+    await this.#remove(storageId, last, reason);
     return last;
   }
 
@@ -261,8 +263,10 @@ export class SessionStore {
    * attaches HERE, so no way of ending a session can miss it; it may run twice for one session
    * (koa-session destroys again after a sign-out), so what attaches must be idempotent. Idle
    * expiry runs no code (Redis drops the key): that issue has to notice it on its own.
+   * With a `reason`, a session that existed leaves its tombstone first (session-ends.ts).
    */
-  async #remove(storageId: string, record: SessionRecord | null): Promise<void> {
+  async #remove(storageId: string, record: SessionRecord | null, reason?: SessionEndReason): Promise<void> {
+    if (reason && record) await this.#ends.ended(storageId, reason);
     await this.kv.del([redisKeys.session(storageId), redisKeys.lock(storageId)]);
     await this.sync.changed(storageId); // every instance drops its copy before we answer
     if (record?.opSid) await this.kv.removeFromSet(redisKeys.bySid(record.opSid), storageId);
@@ -271,9 +275,9 @@ export class SessionStore {
 
   /**
    * Ends every session the provider's `sid` or the user's `sub` names (the logout token's issuer
-   * was checked: it is this BFF's provider); returns how many ended.
+   * was checked: it is this BFF's provider); returns how many ended, each told `reason`.
    */
-  async destroyByProviderSession(match: { sid?: string; sub?: string }): Promise<number> {
+  async destroyByProviderSession(match: { sid?: string; sub?: string }, reason: SessionEndReason = 'ended_elsewhere'): Promise<number> {
     const { sid, sub } = match;
     if (!sid && !sub) return 0;
     const storageIds = sid ? await this.kv.members(redisKeys.bySid(sid)) : await this.#indexed({ sub: sub! });
@@ -283,7 +287,7 @@ export class SessionStore {
       const record = records[i] ?? null;
       // With both sid and sub given, only sessions of that sid for that sub end (spec §2.4).
       if (sid && sub && record?.sub !== sub) continue;
-      await this.#remove(storageId, record);
+      await this.#remove(storageId, record, reason);
       if (record !== null) ended++;
       // Expired meanwhile: prune the index it was found in.
       else if (sid) await this.kv.removeFromSet(redisKeys.bySid(sid), storageId);

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, describeError, getUser, loginUrl, onUnauthorized, request } from './bff-client.js';
 
-const USER = { sub: 'u', claims: {}, session: { expiresAt: 2_000_000_000, idleExpiresAt: 1_900_000_000 }, logoutUrl: '/bff/logout?sid=s' };
+const USER = {
+  sub: 'u',
+  claims: {},
+  session: { expiresAt: 2_000_000_000, idleExpiresAt: 1_900_000_000, idleTimeout: 1800 },
+  logoutUrl: '/bff/logout?sid=s',
+};
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });

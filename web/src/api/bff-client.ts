@@ -7,13 +7,14 @@ import {
   type BffConfig,
   type BffStatus,
   type ErrorBody,
+  type SessionEndReason,
   type SessionsEnded,
   type UserInfo,
   type UserSessions,
 } from '../../../shared/src/index.js';
 import { strings } from '../strings.js';
 import { readStepUpAsk, reportStepUpRequired, type StepUpAsk } from '../step-up/step-up.js';
-import { parseBffConfig, parseBffStatus, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
+import { parseBffConfig, parseBffStatus, parseSessionEndReason, parseSessionsEnded, parseUserInfo, parseUserSessions } from './validate.js';
 
 /**
  * A failed call: the HTTP status (0 when the server could not be reached), the BFF's error code
@@ -25,13 +26,16 @@ export class ApiError extends Error {
   readonly code: string;
   /** With `step_up_required`: what the sign-in must bring. */
   readonly stepUp: StepUpAsk | undefined;
+  /** On a 401: why there is no session, when the BFF said (see SESSION_END_REASONS). */
+  readonly reason: SessionEndReason | undefined;
 
-  constructor(status: number, code: string, message: string, stepUp?: StepUpAsk) {
+  constructor(status: number, code: string, message: string, stepUp?: StepUpAsk, reason?: SessionEndReason) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.stepUp = stepUp;
+    this.reason = reason;
   }
 }
 
@@ -134,7 +138,13 @@ async function toApiError(response: Response): Promise<ApiError> {
     typeof body.message === 'string' && body.message !== ''
       ? body.message
       : (FALLBACK_MESSAGES[response.status] ?? strings.errors.requestFailed(response.status));
-  return new ApiError(response.status, code, message, response.status === 401 ? readStepUpAsk(body) : undefined);
+  return new ApiError(
+    response.status,
+    code,
+    message,
+    response.status === 401 ? readStepUpAsk(body) : undefined,
+    response.status === 401 ? parseSessionEndReason(body.reason) : undefined,
+  );
 }
 
 /** True for the answer that means "no session (any more)" (a step-up request is not one). */
@@ -196,7 +206,20 @@ export const getConfig = (signal?: AbortSignal): Promise<BffConfig> => request(B
 /** Whether the cookie names a live session, without a 401 and without sliding the idle timeout. */
 export const getStatus = (signal?: AbortSignal): Promise<BffStatus> => request(BFF_PATHS.status, { signal, parse: parseBffStatus });
 
-/** Where Sign in goes: a full-page navigation, so the BFF can redirect to the provider and back to `returnTo`. */
-export function loginUrl(returnTo: string): string {
-  return `${BFF_PATHS.login}?returnTo=${encodeURIComponent(returnTo)}`;
+/**
+ * Where Sign in goes: a full-page navigation, so the BFF can redirect to the provider and back to
+ * `returnTo`. `prompt: 'none'` asks the provider to sign in without showing anything (it answers
+ * `login_required` when it cannot).
+ */
+export function loginUrl(returnTo: string, { prompt }: { prompt?: 'none' } = {}): string {
+  return `${BFF_PATHS.login}?returnTo=${encodeURIComponent(returnTo)}${prompt ? `&prompt=${prompt}` : ''}`;
+}
+
+/**
+ * A live connection (WebSocket closed with 4401, or an event stream the BFF ended) says the
+ * session ended but not why: one non-sliding `/bff/user` asks, and its 401 (with the reason)
+ * reaches every `onUnauthorized` listener like any other.
+ */
+export function checkSessionAfterLiveEnd(): void {
+  getUser(undefined, { slide: false }).catch(() => undefined);
 }

@@ -5,7 +5,7 @@ const note = { id: 'n1', text: 'Buy oat milk', createdAt: 1_700_000_000_000 };
 const user = {
   sub: 'alice',
   claims: { name: 'Alice', email_verified: true },
-  session: { expiresAt: 1_700_003_600, idleExpiresAt: 1_700_000_600 },
+  session: { expiresAt: 1_700_003_600, idleExpiresAt: 1_700_000_600, idleTimeout: 1800 },
   logoutUrl: '/bff/logout?sid=abc',
 };
 

@@ -1,10 +1,12 @@
 import {
   BFF_PATHS,
+  SESSION_END_REASONS,
   type BffConfig,
   type BffStatus,
   type Note,
   type RouteInfo,
   type RouteTokenPolicy,
+  type SessionEndReason,
   type SessionsEnded,
   type UserInfo,
   type UserSession,
@@ -69,10 +71,11 @@ export function parseUserInfo(body: unknown): UserInfo | undefined {
   if (!isObject(body)) return undefined;
   const { sub, claims, session, logoutUrl } = body;
   if (typeof sub !== 'string' || sub === '' || !isObject(claims) || !isObject(session)) return undefined;
-  const { expiresAt, idleExpiresAt } = session;
+  const { expiresAt, idleExpiresAt, idleTimeout } = session;
   if (!isTimeSeconds(expiresAt) || !isTimeSeconds(idleExpiresAt)) return undefined;
+  if (typeof idleTimeout !== 'number' || !Number.isInteger(idleTimeout) || idleTimeout <= 0) return undefined;
   if (typeof logoutUrl !== 'string' || !(logoutUrl === BFF_PATHS.logout || logoutUrl.startsWith(`${BFF_PATHS.logout}?`))) return undefined;
-  return { sub, claims, session: { expiresAt, idleExpiresAt }, logoutUrl };
+  return { sub, claims, session: { expiresAt, idleExpiresAt, idleTimeout }, logoutUrl };
 }
 
 /** One entry of `/bff/sessions`: a non-empty handle and device text, a boolean `current`, epoch-second times. */
@@ -117,7 +120,14 @@ export function parseBffConfig(body: unknown): BffConfig | undefined {
   return routes && { routes };
 }
 
-/** `GET /bff/status`: `{ signedIn }`, nothing else kept. */
+/** One of the contract's reasons for a missing session, or undefined for anything else. */
+export function parseSessionEndReason(value: unknown): SessionEndReason | undefined {
+  return (Object.values(SESSION_END_REASONS) as unknown[]).includes(value) ? (value as SessionEndReason) : undefined;
+}
+
+/** `GET /bff/status`: `{ signedIn, reason? }` (a reason only when it is one of the contract's), nothing else kept. */
 export function parseBffStatus(body: unknown): BffStatus | undefined {
-  return isObject(body) && typeof body.signedIn === 'boolean' ? { signedIn: body.signedIn } : undefined;
+  if (!isObject(body) || typeof body.signedIn !== 'boolean') return undefined;
+  const reason = body.signedIn ? undefined : parseSessionEndReason(body.reason);
+  return reason ? { signedIn: body.signedIn, reason } : { signedIn: body.signedIn };
 }

@@ -1,14 +1,18 @@
 import { LitElement, css, html, nothing } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
 import { getStatus } from '../api/bff-client.js';
 import { ConfigController } from '../config/config-controller.js';
 // demo:start
 import { signedInDemoPanels, signedOutDemoPanels } from '../demo/demo-panels.js';
 // demo:end
 import { takeLoginError } from '../login-errors.js';
+import { ExpiryController } from '../session/expiry-controller.js';
 import { SessionController } from '../session/session-controller.js';
 import { displayName } from '../session/session-logic.js';
+import { takeSilentFallback } from '../session/silent-sign-in.js';
 import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
+import './expiry-dialog.js';
 import './me-panel.js';
 import './sessions-panel.js';
 import './step-up-prompt.js';
@@ -21,7 +25,8 @@ import './user-panel.js';
  * The page frame: a header with the app name and, when signed in, the user's name and Sign out;
  * below it the view for the current auth state (loading, signed out, error, signed in).
  * Owns the SessionController and the ConfigController (which routes exist: panels that call an
- * API show only when theirs does); moves focus to the new view when the state changes.
+ * API show only when theirs does); moves focus to the new view when the state changes. Shows
+ * the warning before the session ends (ExpiryController) over whatever view is on.
  */
 export class AppShell extends LitElement {
   static override styles = [
@@ -94,10 +99,20 @@ export class AppShell extends LitElement {
   ];
 
   readonly #config = new ConfigController(this);
+  /** This page answers a silent sign-in the provider refused: where to sign in interactively (read before the error is taken). */
+  readonly #fallback = takeSilentFallback(window.location);
+  readonly #loginError = takeLoginError(window.location, window.history);
   readonly #session = new SessionController(this, {
-    initialMessage: takeLoginError(window.location, window.history),
-    signedIn: () => getStatus().then((status) => status.signedIn),
+    initialMessage: this.#fallback === undefined ? this.#loginError : undefined,
+    signedIn: () => getStatus(),
   });
+  readonly #expiry = new ExpiryController(this, this.#session);
+
+  constructor() {
+    super();
+    // "Sign in again" found no session at the provider: now the interactive sign-in, to the same view.
+    if (this.#fallback !== undefined) this.#session.signIn({ again: false, returnTo: this.#fallback });
+  }
   /** The state the focus was last moved for, so a re-render of the same state leaves focus alone. */
   #focusedFor: string | undefined;
 
@@ -116,7 +131,29 @@ export class AppShell extends LitElement {
         }
       </header>
       <main>${this.#view()}</main>
+      ${this.#warning()}
     `;
+  }
+
+  /** The expiry warning, while it shows (a new element for each kind, so focus moves into it again). */
+  #warning() {
+    const warning = this.#expiry.warning;
+    const state = this.#session.state;
+    if (!warning || state.status !== 'signed-in') return nothing;
+    return keyed(
+      warning.kind,
+      html`<expiry-dialog
+        kind=${warning.kind}
+        .endsAt=${warning.endsAt}
+        .now=${Date.now()}
+        .idleTimeout=${state.user.session.idleTimeout}
+        ?failed=${this.#expiry.failed}
+        ?busy=${this.#session.leaving}
+        @stay=${() => void this.#expiry.stay()}
+        @sign-in-again=${() => this.#expiry.signInAgain()}
+        @not-now=${() => this.#expiry.notNow()}
+      ></expiry-dialog>`,
+    );
   }
 
   #view() {
@@ -127,7 +164,12 @@ export class AppShell extends LitElement {
         return html`<p class="loading muted" role="status">${strings.app.checkingSession}</p>`;
       case 'signed-out':
         // The demo's parts are marked for `npm run strip-demo` (HTML comments inside a template).
-        return html`<signed-out-view .message=${state.message} ?busy=${this.#session.leaving} @sign-in=${this.#signIn}></signed-out-view>
+        return html`<signed-out-view
+            .message=${state.message}
+            ?again=${state.reason !== undefined}
+            ?busy=${this.#session.leaving}
+            @sign-in=${this.#signIn}
+          ></signed-out-view>
           <!-- demo:start -->
           ${routes ? signedOutDemoPanels(routes) : nothing}
           <!-- demo:end -->

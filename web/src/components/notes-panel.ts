@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { Note } from '../../../shared/src/index.js';
+import { DraftController } from '../drafts/draft-controller.js';
 import { NOTE_MAX_LENGTH, NotesController, type Problem } from '../notes/notes-controller.js';
 import { strings } from '../strings.js';
 import { baseStyles } from './shared-styles.js';
@@ -16,6 +17,8 @@ export class NotesPanel extends LitElement {
   declare live: boolean;
 
   readonly #notes = new NotesController(this);
+  /** What was typed but not added survives the session ending (restored after signing in again). */
+  readonly #draft = new DraftController(this);
 
   constructor() {
     super();
@@ -104,6 +107,7 @@ export class NotesPanel extends LitElement {
           id="note-text"
           name="text"
           data-testid="note-input"
+          data-draft="note"
           autocomplete="off"
           enterkeyhint="done"
           aria-describedby="note-hint"
@@ -162,7 +166,10 @@ export class NotesPanel extends LitElement {
   #add = async (event: SubmitEvent) => {
     event.preventDefault();
     const input = this.#input();
-    if (await this.#notes.add(input.value)) input.value = '';
+    if (await this.#notes.add(input.value)) {
+      input.value = '';
+      this.#draft.sent('note');
+    }
     // Saved, refused or failed: put the cursor back (re-enabled after saving) for the next try.
     await this.updateComplete;
     if (this.isConnected) this.#input().focus();

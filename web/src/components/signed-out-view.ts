@@ -4,14 +4,18 @@ import { baseStyles } from './shared-styles.js';
 
 /**
  * The signed-out view: why the user is signed out (if known, in a polite live region) and a
- * Sign in button. Fires `sign-in` (bubbles, composed); the session controller navigates.
+ * Sign in button ("Sign in again" after a session ended). Fires `sign-in` (bubbles, composed);
+ * the session controller navigates.
  */
 export class SignedOutView extends LitElement {
   static override properties = {
     message: { attribute: false },
     busy: { type: Boolean },
+    again: { type: Boolean },
   };
   declare message: string | undefined;
+  /** A session ended (rather than a first visit): the button reads "Sign in again". */
+  declare again: boolean;
   /** Sign-in navigation has started: the button shows that and cannot be pressed twice. */
   declare busy: boolean;
 
@@ -19,6 +23,7 @@ export class SignedOutView extends LitElement {
     super();
     this.message = undefined;
     this.busy = false;
+    this.again = false;
   }
 
   static override styles = [
@@ -65,7 +70,7 @@ export class SignedOutView extends LitElement {
       </div>
       <p class="lead muted">${strings.signedOut.lead}</p>
       <button class="primary" type="button" data-testid="signin" ?disabled=${this.busy} @click=${this.#signIn}>
-        ${this.busy ? strings.signedOut.redirecting : strings.signedOut.signIn}
+        ${this.busy ? strings.signedOut.redirecting : this.again ? strings.signedOut.signInAgain : strings.signedOut.signIn}
       </button>
     </section>`;
   }

@@ -1,6 +1,5 @@
 import { WEBSOCKET_CLOSE } from '../../../shared/src/index.js';
-import { ApiError, reportUnauthorized } from '../api/bff-client.js';
-import { strings } from '../strings.js';
+import { checkSessionAfterLiveEnd } from '../api/bff-client.js';
 import { LIVE_NOTES_PATH } from './notes-api.js';
 
 /** The BFF's close code for "your session ended" (docs/real-time.md). */
@@ -19,7 +18,7 @@ export function backoffMs(attempt: number, random = Math.random): number {
  * Live updates of the user's notes: a WebSocket through the BFF (`/api/notes/live`, a
  * `websocket=true` route; the notes panel opens it only when `/bff/config` says so) that says when the notes changed in any tab or on any device. It
  * reconnects with backoff when the connection drops; when the BFF closes it because the session
- * ended (4401), it reports that like a 401, and the app shows the signed-out view.
+ * ended (4401), it asks the BFF why (a 401 with its reason), and the app shows the signed-out view.
  */
 export class LiveNotes {
   #socket: WebSocket | undefined;
@@ -61,7 +60,7 @@ export class LiveNotes {
       this.#socket = undefined;
       if (event.code === SESSION_ENDED_CLOSE) {
         this.#stopped = true;
-        reportUnauthorized(new ApiError(401, 'unauthenticated', strings.errors.sessionEnded));
+        checkSessionAfterLiveEnd();
         return;
       }
       const wait = event.code === TOKEN_EXPIRED_CLOSE ? 0 : backoffMs(this.#attempt++);

@@ -21,7 +21,7 @@ function userInfo(endsInSeconds: number): UserInfo {
   return {
     sub: 'alice',
     claims: { name: 'Alice' },
-    session: { idleExpiresAt: now + endsInSeconds, expiresAt: now + 3600 },
+    session: { idleExpiresAt: now + endsInSeconds, expiresAt: now + 3600, idleTimeout: 1800 },
     logoutUrl: '/bff/logout?sid=abc',
   };
 }
@@ -135,8 +135,40 @@ describe('SessionController', () => {
     const session = connect();
     await settle();
     await request('/api/notes').catch(() => undefined);
-    expect(session.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.elsewhere });
+    // No reason in the answer (something in front of the BFF): the app guesses from the times it knew.
+    expect(session.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.elsewhere, reason: 'no_session' });
     expect(SESSION_MESSAGES.elsewhere).toMatch(/possibly from another device/);
+  });
+
+  it.each([
+    ['ended_elsewhere', 'You were signed out on another device or by your sign-in provider. Please sign in again.'],
+    ['idle_timeout', 'Your session timed out after 30 minutes without activity. Please sign in again.'],
+    ['absolute_timeout', 'Your session reached the longest time a session can last. Please sign in again.'],
+    ['signed_out', 'You signed out. Sign in again whenever you like.'],
+    ['refresh_refused', 'Your sign-in could no longer be renewed, so you were signed out. Please sign in again.'],
+    ['no_session', 'Your session ended. Please sign in again.'],
+  ])('says why in plain words when a call answers 401 with reason %s', async (reason, message) => {
+    stubUserEndpoint(
+      () => json(200, userInfo(600)),
+      () => json(401, { error: 'unauthenticated', reason, message: 'x' }),
+    );
+    const session = connect();
+    await settle();
+    await request('/api/notes').catch(() => undefined);
+    expect(session.state).toEqual({ status: 'signed-out', message, reason });
+  });
+
+  it('a page loaded after its session ended says why (from /bff/status); a first visit says nothing', async () => {
+    stubUserEndpoint(unauthenticated);
+    const ended = connect({ signedIn: async () => ({ signedIn: false, reason: 'ended_elsewhere' }) });
+    const first = connect({ signedIn: async () => ({ signedIn: false, reason: 'no_session' }) });
+    await settle();
+    expect(ended.state).toMatchObject({
+      status: 'signed-out',
+      reason: 'ended_elsewhere',
+      message: expect.stringMatching(/another device/),
+    });
+    expect(first.state).toEqual({ status: 'signed-out' });
   });
 
   it('slides the idle timeout only on the first check; its own background checks send slide=false', async () => {
@@ -167,7 +199,7 @@ describe('SessionController', () => {
     expect(fetchMock).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1500);
     expect(fetchMock).toHaveBeenCalledTimes(2);
-    expect(session.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.expired });
+    expect(session.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.expired, reason: 'no_session' });
   });
 
   it('re-checks when the tab becomes visible again', async () => {
@@ -221,7 +253,7 @@ describe('SessionController', () => {
     first.signOut();
     expect(win.location.assign).toHaveBeenCalledWith('/bff/logout?sid=abc');
     await settle();
-    expect(second.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.otherTab });
+    expect(second.state).toEqual({ status: 'signed-out', message: SESSION_MESSAGES.otherTab, reason: 'signed_out' });
     expect(heard).toContainEqual({ type: 'signed-out' });
     expect(JSON.stringify(heard)).not.toContain('abc');
     spy.close();

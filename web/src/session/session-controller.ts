@@ -1,12 +1,15 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { AUTH_CHANNEL, type UserInfo } from '../../../shared/src/index.js';
-import { describeError, getUser, isUnauthorized, loginUrl, onUnauthorized } from '../api/bff-client.js';
-import { SESSION_MESSAGES, endedMessage, nextCheckDelay, parseChannelMessage, type ChannelMessage } from './session-logic.js';
+import { AUTH_CHANNEL, type BffStatus, type SessionEndReason, type UserInfo } from '../../../shared/src/index.js';
+import { type ApiError, describeError, getUser, isUnauthorized, loginUrl, onUnauthorized } from '../api/bff-client.js';
+import { clearDrafts, setDraftOwner } from '../drafts/draft-store.js';
+import { SESSION_MESSAGES, nextCheckDelay, parseChannelMessage, reasonMessage, type ChannelMessage } from './session-logic.js';
+import { signInAgain } from './silent-sign-in.js';
 
 /** What the app knows about the user; every view renders from this alone. */
 export type AuthState =
   | { status: 'loading' }
-  | { status: 'signed-out'; message?: string }
+  /** `reason`: why a session ended (the BFF's), when one did; then Sign in tries without a prompt first. */
+  | { status: 'signed-out'; message?: string; reason?: SessionEndReason }
   | { status: 'signed-in'; user: UserInfo }
   | { status: 'error'; title: string; message: string };
 
@@ -17,9 +20,10 @@ export interface SessionControllerOptions {
   retryDelayMs?: number;
   /**
    * Whether the cookie names a live session, asked once before the first `/bff/user` (the app
-   * passes `GET /bff/status`): when false the page is signed out without a 401.
+   * passes `GET /bff/status`, whose `reason` says why not): when false the page is signed out
+   * without a 401.
    */
-  signedIn?: () => Promise<boolean>;
+  signedIn?: () => Promise<boolean | BffStatus>;
 }
 
 /**
@@ -50,7 +54,9 @@ export class SessionController implements ReactiveController {
   #inFlight: AbortController | undefined;
   #leaving = false;
   /** Asked once, before the first `/bff/user`: false means signed out, and no 401 is asked for. */
-  #signedInHint: (() => Promise<boolean>) | undefined;
+  #signedInHint: (() => Promise<boolean | BffStatus>) | undefined;
+  /** Told about every message from other tabs (the expiry warning listens here). */
+  readonly #channelListeners = new Set<(message: ChannelMessage) => void>();
 
   constructor(host: ReactiveControllerHost, options: SessionControllerOptions = {}) {
     this.#host = host;
@@ -103,28 +109,36 @@ export class SessionController implements ReactiveController {
       // would log as an error; a failed hint is no answer, and /bff/user decides.
       const hint = this.#signedInHint;
       this.#signedInHint = undefined;
-      if (hint && before.status === 'loading' && !(await hint().catch(() => true))) {
+      const status = hint && before.status === 'loading' ? await hint().catch(() => true) : true;
+      if (status === false || (typeof status === 'object' && !status.signedIn)) {
         if (generation !== this.#generation) return;
         this.#inFlight = undefined;
-        const message = this.#initialMessage;
+        // A page loaded after its session ended says why (a first visit, `no_session`, says nothing).
+        const reason = typeof status === 'object' && status.reason !== 'no_session' ? status.reason : undefined;
+        const message = this.#initialMessage ?? reasonMessage(reason);
         this.#initialMessage = undefined;
-        this.#signedOut(message);
+        this.#signedOut(message, reason);
         return;
       }
       const user = await getUser(controller.signal, { slide: !background });
       if (generation !== this.#generation) return;
       this.#inFlight = undefined;
       this.#initialMessage = undefined;
+      setDraftOwner(user.sub);
       this.#set({ status: 'signed-in', user });
       this.#schedule(nextCheckDelay(user, Date.now()));
-      if (before.status !== 'signed-in') this.#post({ type: 'signed-in' });
+      if (before.status !== 'signed-in') this.post({ type: 'signed-in' });
     } catch (error) {
       if (generation !== this.#generation) return;
       this.#inFlight = undefined;
       if (isUnauthorized(error)) {
-        const message = before.status === 'signed-in' ? endedMessage(before.user, Date.now()) : this.#initialMessage;
+        // A session this page knew ended: say why. On a first look, only a session that ended
+        // is worth a word (`no_session` there is a first visit).
+        const known = before.status === 'signed-in' ? before.user : undefined;
+        const reason = known ? (error.reason ?? 'no_session') : error.reason === 'no_session' ? undefined : error.reason;
+        const message = this.#initialMessage ?? reasonMessage(known ? error.reason : reason, known);
         this.#initialMessage = undefined;
-        this.#signedOut(message);
+        this.#signedOut(message, reason);
       } else if (before.status === 'signed-in') {
         // A background check failed (offline after waking, BFF briefly unavailable): keep the
         // page as it is and look again soon; the next real call reports its own error.
@@ -136,11 +150,30 @@ export class SessionController implements ReactiveController {
     }
   }
 
-  /** Full-page navigation to the BFF's login, which redirects to the provider and back here. */
-  signIn(): void {
-    const { pathname, search } = window.location;
+  /**
+   * Full-page navigation to the BFF's login, which redirects to the provider and back here (the
+   * same view: `returnTo`). After a session ended ("Sign in again"), or with `again`, it first tries
+   * without a prompt (silent-sign-in.ts): a user still signed in at the provider types nothing.
+   */
+  signIn({
+    again = this.state.status === 'signed-out' && this.state.reason !== undefined,
+    returnTo = `${window.location.pathname}${window.location.search}`,
+  }: { again?: boolean; returnTo?: string } = {}): void {
     this.#leaving = true;
-    window.location.assign(loginUrl(`${pathname}${search}`));
+    if (again) signInAgain(returnTo, window.location);
+    else window.location.assign(loginUrl(returnTo));
+  }
+
+  /** "Stay signed in": one sliding `/bff/user`, which moves the idle end; the other tabs are told. */
+  async extend(): Promise<void> {
+    await this.refresh();
+    if (this.state.status === 'signed-in') this.post({ type: 'expiry-extended' });
+  }
+
+  /** Calls `listener` with every message other tabs send (see ChannelMessage); returns the unsubscribe. */
+  onChannelMessage(listener: (message: ChannelMessage) => void): () => void {
+    this.#channelListeners.add(listener);
+    return () => this.#channelListeners.delete(listener);
   }
 
   /** Tells the other tabs, then navigates to the guarded logout URL (the BFF ends the session). */
@@ -150,7 +183,8 @@ export class SessionController implements ReactiveController {
     this.#leaving = true;
     this.#cancelCheck();
     clearTimeout(this.#timer);
-    this.#post({ type: 'signed-out' });
+    this.post({ type: 'signed-out' });
+    clearDrafts(); // a deliberate sign-out leaves nothing typed behind on this device
     window.location.assign(logoutUrl);
   }
 
@@ -159,12 +193,13 @@ export class SessionController implements ReactiveController {
     return this.#leaving;
   }
 
-  #onUnauthorized = () => {
+  #onUnauthorized = (error: ApiError) => {
     // A 401 to a check in flight is that check's business (it knows the context).
     if (this.#inFlight || this.#leaving) return;
     const before = this.state;
-    if (before.status === 'signed-in') this.#signedOut(endedMessage(before.user, Date.now()));
-    else if (before.status !== 'signed-out') this.#signedOut(SESSION_MESSAGES.ended);
+    const reason = error.reason ?? 'no_session';
+    if (before.status === 'signed-in') this.#signedOut(reasonMessage(error.reason, before.user), reason);
+    else if (before.status !== 'signed-out') this.#signedOut(SESSION_MESSAGES.ended, reason);
   };
 
   #onChannelMessage = (event: MessageEvent<unknown>) => {
@@ -173,9 +208,11 @@ export class SessionController implements ReactiveController {
     if (message.type === 'signed-out') {
       if (this.state.status === 'signed-out') return;
       this.#cancelCheck();
-      this.#signedOut(SESSION_MESSAGES.otherTab);
-    } else if (this.state.status !== 'signed-in') {
-      void this.refresh({ background: true });
+      this.#signedOut(SESSION_MESSAGES.otherTab, 'signed_out');
+    } else if (message.type === 'signed-in') {
+      if (this.state.status !== 'signed-in') void this.refresh({ background: true });
+    } else {
+      for (const listener of [...this.#channelListeners]) listener(message);
     }
   };
 
@@ -203,7 +240,8 @@ export class SessionController implements ReactiveController {
     this.#inFlight = undefined;
   }
 
-  #post(message: ChannelMessage) {
+  /** Tells the other tabs (facts only: see ChannelMessage). */
+  post(message: ChannelMessage) {
     try {
       this.#channel?.postMessage(message);
     } catch {
@@ -211,9 +249,9 @@ export class SessionController implements ReactiveController {
     }
   }
 
-  #signedOut(message?: string) {
+  #signedOut(message?: string, reason?: SessionEndReason) {
     clearTimeout(this.#timer);
-    this.#set(message === undefined ? { status: 'signed-out' } : { status: 'signed-out', message });
+    this.#set({ status: 'signed-out', ...(message === undefined ? {} : { message }), ...(reason === undefined ? {} : { reason }) });
   }
 
   #set(state: AuthState) {

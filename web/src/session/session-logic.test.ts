@@ -5,6 +5,9 @@ import {
   SESSION_MESSAGES,
   displayName,
   endedMessage,
+  formatCountdown,
+  nextEnd,
+  warningLeadMs,
   nextCheckDelay,
   parseChannelMessage,
   sessionEndsAt,
@@ -14,7 +17,7 @@ const NOW = 1_700_000_000_000;
 const user = (claims: Record<string, unknown> = {}, idleIn = 600, absoluteIn = 3600): UserInfo => ({
   sub: 'sub-1',
   claims,
-  session: { idleExpiresAt: NOW / 1000 + idleIn, expiresAt: NOW / 1000 + absoluteIn },
+  session: { idleExpiresAt: NOW / 1000 + idleIn, expiresAt: NOW / 1000 + absoluteIn, idleTimeout: 1800 },
   logoutUrl: '/bff/logout?sid=x',
 });
 
@@ -53,5 +56,23 @@ describe('cross-tab messages', () => {
     expect(parseChannelMessage({ type: 'other' })).toBeUndefined();
     expect(parseChannelMessage('signed-out')).toBeUndefined();
     expect(parseChannelMessage(null)).toBeUndefined();
+  });
+});
+
+describe('the expiry warning', () => {
+  it('warns about whichever end comes first', () => {
+    expect(nextEnd(user({}, 600, 3600))).toEqual({ kind: 'idle', endsAt: NOW + 600_000 });
+    expect(nextEnd(user({}, 600, 300))).toEqual({ kind: 'absolute', endsAt: NOW + 300_000 });
+  });
+
+  it('shows two minutes before the end, or half the idle timeout when that is shorter', () => {
+    expect(warningLeadMs(user())).toBe(120_000);
+    expect(warningLeadMs({ ...user(), session: { ...user().session, idleTimeout: 20 } })).toBe(10_000);
+  });
+
+  it('counts down in m:ss and never below zero', () => {
+    expect(formatCountdown(120_000)).toBe('2:00');
+    expect(formatCountdown(61_200)).toBe('1:02');
+    expect(formatCountdown(-5)).toBe('0:00');
   });
 });
