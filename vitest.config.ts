@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration suites start real servers; two workers fit the 2-core machines.
     maxWorkers: 2,
+    globalSetup: ['test/support/global-setup.ts'],
     reporters: ['default', 'json'],
     outputFile: { json: 'test/artifacts/vitest.json' },
   },

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
@@ -11,9 +12,28 @@ export const SCREENSHOTS = `${root}test/artifacts/screenshots`;
 /** The built SPA, for STATIC_DIR. */
 export const SPA_DIST = `${root}web/dist`;
 
-/** The real SPA: built once if `npm run build` has not run yet. */
+/** The newest modification time of a file under `path` (or of `path` itself). */
+function newestChange(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestChange(join(path, name))));
+}
+
+/** True when web/dist is missing or older than a source it is built from. */
+function spaIsStale(): boolean {
+  const built = `${SPA_DIST}/index.html`;
+  if (!existsSync(built)) return true;
+  const sources = ['web/src', 'web/public', 'web/index.html', 'web/vite.config.ts', 'shared/src'].map((path) => `${root}${path}`);
+  return Math.max(...sources.filter(existsSync).map(newestChange)) > statSync(built).mtimeMs;
+}
+
+/**
+ * The real SPA, built when `npm run build` has not run yet or a source changed since: a stale
+ * build would test yesterday's SPA. Runs once before the workers start (test/support/global-setup.ts),
+ * so parallel test files never build into web/dist at the same time.
+ */
 export async function ensureBuiltSpa() {
-  if (!existsSync(`${SPA_DIST}/index.html`)) await build({ configFile: `${root}web/vite.config.ts`, logLevel: 'silent' });
+  if (spaIsStale()) await build({ configFile: `${root}web/vite.config.ts`, logLevel: 'silent' });
 }
 
 /** Presses Sign in and goes through the dev provider's pages as a user would. */
