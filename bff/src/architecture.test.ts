@@ -17,7 +17,7 @@ const LAYERS: Array<[string, RegExp]> = [
   ['composition', /^(start|listen|shutdown|deps|app)\.ts$/],
   ['handlers', /^(routes|middleware|proxy)\/|^your-sessions\/routes\.ts$|^oidc\/(login|callback|logout|backchannel|end-session)\.ts$/],
   ['services', /^(oidc|session|tracing|your-sessions)\/|^metrics\.ts$/],
-  ['configuration', /^(config|config-fapi|config-tracing|api-routes|signing-keys|logger)\.ts$/],
+  ['configuration', /^(config|config-cookies|config-fapi|config-tracing|api-routes|signing-keys|logger)\.ts$/],
   ['leaves', /^http\/|^(errors|tokens)\.ts$/],
 ];
 

@@ -30,10 +30,14 @@ export const SLIDE_PARAM = 'slide';
 export const CSRF_HEADER = 'x-csrf';
 export const CSRF_HEADER_VALUE = '1';
 
-/** Session cookie names: `__Host-` prefixed on https, plain on http (local development). */
-export const SESSION_COOKIE = { secure: '__Host-bff', insecure: 'bff' } as const;
+/**
+ * Session cookie names: `__Host-Http-` prefixed on https (RFC 10017: HttpOnly, Secure, Path=/, no
+ * Domain, and never settable from script), plain on http (local development). `SESSION_COOKIE_NAME`
+ * overrides it (e.g. `__Host-bff`, the name of 1.x, during a migration).
+ */
+export const SESSION_COOKIE = { secure: '__Host-Http-bff', insecure: 'bff' } as const;
 /** Login transaction cookie names (short-lived, SameSite=Lax, single use). */
-export const LOGIN_COOKIE = { secure: '__Host-bff-login', insecure: 'bff-login' } as const;
+export const LOGIN_COOKIE = { secure: '__Host-Http-bff-login', insecure: 'bff-login' } as const;
 
 /**
  * Close codes the BFF sends on WebSockets it relays (4000-4999 are the application's own; the

@@ -12,7 +12,7 @@ import { describeDevice } from '../your-sessions/device.js';
 import { accessTiming } from './session-tokens.js';
 import { traced } from '../tracing/tracing.js';
 import { hashBrowserBinding } from './login.js';
-import { tokenTypeOf } from '../tokens.js';
+import { refreshTokenCap, tokenTypeOf } from '../tokens.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
 const PROTOCOL_CLAIMS = [
@@ -140,7 +140,7 @@ export function callback(
       opSid: typeof idClaims.sid === 'string' ? idClaims.sid : undefined,
       logoutGuard: SessionStore.newId(),
       createdAt: now,
-      expiresAt: now + config.absoluteTimeout,
+      expiresAt: refreshTokenCap(response, now + config.absoluteTimeout, now) ?? now + config.absoluteTimeout,
       sealedTokens: sessionTokens.seal({
         accessToken: response.access_token,
         ...tokenTypeOf(response.token_type),
