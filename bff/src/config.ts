@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseRoutes } from './api-routes.js';
 import { cookieNamesFor, cookieProblems } from './config-cookies.js';
+import { SSF_ENV, ssfProblems, ssfSettings } from './config-ssf.js';
 import { CLIENT_AUTH_METHODS, readFapiSettings, type FapiEnv } from './config-fapi.js';
 import { SAMPLERS, otlpProtocol, tracingSettings } from './config-tracing.js';
 import { forwardHeaderProblems } from './http/header-rules.js';
@@ -127,6 +128,7 @@ const envSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'SHUTDOWN_TIMEOUT_MS must be a number' }).int().min(0).max(600_000).default(10_000),
     SESSION_CACHE_ENTRIES: z.coerce.number({ error: 'SESSION_CACHE_ENTRIES must be a number' }).int().min(0).max(1_000_000).default(10_000),
     BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
+    ...SSF_ENV,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // OpenTelemetry's own variable names (docs/observability.md): tracing is on when an endpoint is set.
     OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT').optional(),
@@ -160,6 +162,7 @@ const envSchema = z
         }
       }
       cookieProblems(/^https:/i.test(env.PUBLIC_URL ?? ''), env.SESSION_COOKIE_NAME || undefined).forEach(problem);
+      ssfProblems(env).forEach(problem);
       const sessionKeys = csv(env.SESSION_KEYS ?? '');
       if (sessionKeys.some((key) => Buffer.byteLength(key) < 32)) {
         problem('SESSION_KEYS entries must be at least 32 bytes each');
@@ -255,6 +258,8 @@ const envSchema = z
       workers: env.BFF_WORKERS,
       /** OTLP/HTTP trace export; undefined when no endpoint is set (or OTEL_SDK_DISABLED=true): no tracing code runs. */
       tracing: tracingSettings(env),
+      /** Shared Signals (`POST /bff/ssf`); undefined without SSF_ISSUER. */
+      ssf: ssfSettings(env, publicUrl),
     };
   });
 

@@ -16,6 +16,7 @@ import { SessionCache, type SessionCacheLimits } from './session/session-cache.j
 import { SessionSync } from './session/session-sync.js';
 import { SessionStore } from './session/sessions.js';
 import { TokenVault } from './session/vault.js';
+import { Transmitter } from './ssf/transmitter.js';
 import { tracedStore } from './tracing/traced-store.js';
 import type { Tracing } from './tracing/tracing.js';
 
@@ -36,6 +37,10 @@ export interface Deps {
   loginTransactions: LoginTransactions;
   /** Back-channel logout tokens already used. */
   logoutTokens: LogoutTokenLedger;
+  /** Security Event Tokens (Shared Signals) already used. */
+  setLedger: LogoutTokenLedger;
+  /** The Shared Signals transmitter (SSF_ISSUER); undefined when it is not set. */
+  transmitter: Transmitter | undefined;
   /** Keeps the session caches of all instances exact (pub/sub). */
   sync: SessionSync;
   vault: TokenVault;
@@ -119,6 +124,8 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
     hotSessions,
     loginTransactions: new LoginTransactions(kv),
     logoutTokens: new LogoutTokenLedger(kv),
+    setLedger: new LogoutTokenLedger(kv, 'set'),
+    transmitter: config.ssf ? new Transmitter(config.ssf, config.oidcTimeoutMs) : undefined,
     sync,
     vault,
     oidc,

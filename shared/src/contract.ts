@@ -18,6 +18,16 @@ export const BFF_PATHS = {
   jwks: '/bff/jwks',
   /** What the SPA may call: the `API_ROUTES` prefixes with their policies (X-CSRF, no session needed). */
   config: '/bff/config',
+  /** Shared Signals push delivery (RFC 8935) of Security Event Tokens from `SSF_ISSUER`; only when it is set. */
+  ssf: '/bff/ssf',
+} as const;
+
+/** The `err` codes of `POST /bff/ssf`'s refusals, in RFC 8935's `{ err, description }` form. */
+export const SSF_ERRORS = {
+  /** A bad SET: not parsable, not verified, wrong iss, aud or iat, replayed, or the wrong content type. */
+  invalidRequest: 'invalid_request',
+  /** No or the wrong `Authorization: Bearer` push token (status 401). */
+  authenticationFailed: 'authentication_failed',
 } as const;
 
 /**

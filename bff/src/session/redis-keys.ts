@@ -31,6 +31,8 @@ export const redisKeys = {
    */
   legacyBySub: (sub: string) => `bff:by-sub:{${sub}}`,
   logoutJti: (jti: string) => `bff:logout-jti:{${jti}}`,
+  /** Security Event Tokens (Shared Signals) already used, by issuer and `jti`. */
+  setJti: (jti: string) => `bff:set-jti:{${jti}}`,
 } as const;
 
 /** The HMAC key for session storageIds, derived from one SESSION_KEYS secret (never the secret itself). */
