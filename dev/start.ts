@@ -80,7 +80,14 @@ if (ownProvider) {
       ? { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [JSON.parse(clientKey.publicJwk)] }, dpop_bound_access_tokens: true }
       : { client_secret: clientSecret }),
   };
-  const idp = await startIdp({ port: idpPort, clients: [registration], apiAudience: audience, profile: fapi ? FAPI_PROFILE : undefined });
+  // With an OpenID Shared Signals transmitter beside it: the BFF registers its push stream at start.
+  const idp = await startIdp({
+    port: idpPort,
+    clients: [registration],
+    apiAudience: audience,
+    profile: fapi ? FAPI_PROFILE : undefined,
+    ssf: true,
+  });
   // demo:start
   const api = await startDemoApi({ port: apiPort, issuer: idp.issuer, audience, dpopNonceLifetimeMs });
   // The same demo API again, accepting only tokens for the reports audience: the BFF gets the
@@ -89,11 +96,15 @@ if (ownProvider) {
   devApis.push({ label: 'notes', api }, { label: 'reports, its own audience', api: reports });
   // The notes API with the sign-in token; the reports API with a token for its own audience;
   // a public greeting that works signed in or out (docs/route-policies.md).
-  env.API_ROUTES ??= `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`;
+  // `/provider` reaches the dev provider's "end my other sessions" (Shared Signals), with the user's token.
+  env.API_ROUTES ??= `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none,/provider=${idp.issuer}/demo`;
   // demo:end
   Object.assign(env, {
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: clientId,
+    SSF_ISSUER: idp.transmitter!.issuer,
+    SSF_PUSH_TOKEN: randomBytes(32).toString('base64url'),
+    SSF_STREAM: 'auto',
     ...(clientKey && dpopKey
       ? {
           OIDC_CLIENT_AUTH: 'private_key_jwt',
