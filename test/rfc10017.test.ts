@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +26,6 @@ const TSX = join(root, 'node_modules/tsx/dist/cli.mjs');
 
 /** A TLS terminator on a free loopback port in front of an http origin (as a deployment's proxy). */
 async function startTlsFront(tls: ThrowawayTls, target: number): Promise<{ url: string; close(): Promise<void> }> {
-  const { readFileSync } = await import('node:fs');
   const server: Server = createHttpsServer({ key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile) }, (req, res) => {
     const upstream = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode!, answer.headers);
@@ -174,5 +174,27 @@ describe('RFC 10017: the session cookie', () => {
       const record = (await stored().record(signedIn))!;
       expect(record.expiresAt).toBe(record.createdAt + 28800);
     });
+  });
+});
+
+describe('docs/rfc10017.md', () => {
+  it('names only tests that exist, each in the file it gives', () => {
+    const table = readFileSync(join(root, 'docs/rfc10017.md'), 'utf8');
+    const named: Array<[file: string, name: string]> = [];
+    for (const row of table.split('\n').filter((line) => /^\| \d/.test(line))) {
+      const cell = row.split(' | ').at(-1)!.replace(/ \|$/, '');
+      let file = '';
+      for (const part of cell.split(/; (?=`|›)/)) {
+        const match = /^(?:`([^`]+)` )?› (.+)$/.exec(part.trim());
+        expect(match, `${part} (in: ${row.slice(0, 40)}…)`).not.toBeNull();
+        file = match![1] ?? file;
+        named.push([file, match![2]!.trim()]);
+      }
+    }
+    expect(named.length).toBeGreaterThan(25);
+    for (const [file, name] of named) {
+      expect(existsSync(join(root, file)), file).toBe(true);
+      expect(readFileSync(join(root, file), 'utf8'), `${file} › ${name}`).toContain(name);
+    }
   });
 });
