@@ -274,6 +274,18 @@ describe('Shared Signals: POST /bff/ssf (two instances)', () => {
     expect(junkStatuses.filter((status) => status === 401)).toHaveLength(50);
   });
 
+  it('answers 503 (the transmitter retries), not 400, while the transmitter’s configuration cannot be fetched', async () => {
+    const unreachable = await startBff({ ...stack.env, SSF_ISSUER: 'http://127.0.0.1:1', SSF_STREAM: 'off' });
+    try {
+      const set = await setFor(`${CAEP}session-revoked`, issSub(issuer, ALICE.sub));
+      const response = await transmitter.push(`${unreachable.url}/bff/ssf`, set, bearer);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: 'unavailable' });
+    } finally {
+      await unreachable.close();
+    }
+  });
+
   it('has no /bff/ssf without SSF_ISSUER', async () => {
     const env = Object.fromEntries(Object.entries(stack.env).filter(([name]) => !name.startsWith('SSF_')));
     const plain = await startBff(env);
