@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { issSub, startTransmitter, userSession, type RunningTransmitter } from '../dev/ssf/transmitter.js';
 import { registerStream } from '../bff/src/ssf/stream.js';
-import { startBff } from './support/bff.js';
+import { startBff, startupClaimKey } from './support/bff.js';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, BOB, startStack, type Stack } from './support/stack.js';
@@ -82,9 +82,18 @@ describe('Shared Signals: POST /bff/ssf (two instances)', () => {
     expect(mine).toEqual([
       expect.objectContaining({ aud: AUDIENCE, authorization_header: bearer, events_requested: expect.arrayContaining(SESSION_ENDING) }),
     ]);
-    // A restart (or another instance behind the same PUBLIC_URL) finds it and makes no other.
+    // A restart a minute later (the start-up claim gone) finds it and makes no other.
+    await redis.client.del(startupClaimKey(`ssf-stream:${ssf(0)}`));
     expect(await registerStream(stack.bff.deps)).toBe('exists');
     expect(transmitter.streams.filter((stream) => stream.endpoint_url === ssf(0))).toHaveLength(1);
+  });
+
+  it('leaves the registration to one of the instances (or workers) that start together behind one PUBLIC_URL', async () => {
+    const publicUrl = new URL('http://127.0.0.1:9/');
+    const behind = (instance: number) => ({ ...stack.bffs[instance]!.deps, config: { ...stack.bffs[instance]!.deps.config, publicUrl } });
+    const outcomes = await Promise.all([registerStream(behind(0)), registerStream(behind(1))]);
+    expect(outcomes.sort()).toEqual(['claimed elsewhere', 'created']);
+    expect(transmitter.streams.filter((stream) => stream.endpoint_url === 'http://127.0.0.1:9/bff/ssf')).toHaveLength(1);
   });
 
   it.each(SESSION_ENDING)('%s ends every session of the iss_sub subject on both instances, and no one else’s', async (event) => {

@@ -15,6 +15,7 @@ import { LogoutTokenLedger } from './session/logout-tokens.js';
 import { SessionCache, type SessionCacheLimits } from './session/session-cache.js';
 import { SessionSync } from './session/session-sync.js';
 import { SessionStore } from './session/sessions.js';
+import { StartupClaims } from './session/startup-claims.js';
 import { TokenVault } from './session/vault.js';
 import { Transmitter } from './ssf/transmitter.js';
 import { tracedStore } from './tracing/traced-store.js';
@@ -39,6 +40,8 @@ export interface Deps {
   logoutTokens: LogoutTokenLedger;
   /** Security Event Tokens (Shared Signals) already used. */
   setLedger: LogoutTokenLedger;
+  /** Start-up work one instance does for all (the Shared Signals stream registration). */
+  startupClaims: StartupClaims;
   /** The Shared Signals transmitter (SSF_ISSUER); undefined when it is not set. */
   transmitter: Transmitter | undefined;
   /** Keeps the session caches of all instances exact (pub/sub). */
@@ -125,6 +128,7 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
     loginTransactions: new LoginTransactions(kv),
     logoutTokens: new LogoutTokenLedger(kv),
     setLedger: new LogoutTokenLedger(kv, 'set'),
+    startupClaims: new StartupClaims(kv),
     transmitter: config.ssf ? new Transmitter(config.ssf, config.oidcTimeoutMs) : undefined,
     sync,
     vault,

@@ -4,6 +4,8 @@ import { describeError } from '../errors.js';
 import { SESSION_ENDING_EVENTS } from './security-events.js';
 
 const PUSH_METHOD = 'urn:ietf:rfc:8935';
+/** How long a registration claim keeps other instances and workers from registering too. */
+const CLAIM_MS = 60_000;
 
 interface StreamConfiguration {
   stream_id?: string;
@@ -16,17 +18,23 @@ interface StreamConfiguration {
  * creates one for `PUBLIC_URL/bff/ssf` (push delivery, the session-ending events, SSF_PUSH_TOKEN as
  * the authorization header to send) unless one exists. It authenticates with a client-credentials
  * token from its own provider. Never fatal: a failure is logged and the endpoint keeps working for
- * a stream made by hand (README, Shared Signals). Returns what it did, for the log and tests.
+ * a stream made by hand (README, Shared Signals). Instances and workers starting together leave it
+ * to the first that claims it (a minute, in Redis): two streams would deliver every SET twice.
+ * Returns what it did, for the log and tests.
  */
 export async function registerStream({
   config,
   transmitter,
   clientTokens,
+  startupClaims,
   log,
-}: Pick<Deps, 'config' | 'transmitter' | 'clientTokens' | 'log'>): Promise<'created' | 'exists' | 'manual' | 'failed'> {
+}: Pick<Deps, 'config' | 'transmitter' | 'clientTokens' | 'startupClaims' | 'log'>): Promise<
+  'created' | 'exists' | 'manual' | 'claimed elsewhere' | 'failed'
+> {
   const settings = config.ssf!;
   const endpoint = new URL(BFF_PATHS.ssf, config.publicUrl).href;
   try {
+    if (!(await startupClaims.claim(`ssf-stream:${endpoint}`, CLAIM_MS))) return 'claimed elsewhere';
     const { configuration_endpoint: streams } = await transmitter!.configuration();
     if (!streams) {
       log.warn(
