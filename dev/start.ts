@@ -80,7 +80,14 @@ if (ownProvider) {
       ? { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [JSON.parse(clientKey.publicJwk)] }, dpop_bound_access_tokens: true }
       : { client_secret: clientSecret }),
   };
-  const idp = await startIdp({ port: idpPort, clients: [registration], apiAudience: audience, profile: fapi ? FAPI_PROFILE : undefined });
+  // With an OpenID Shared Signals transmitter beside it: the BFF registers its push stream at start.
+  const idp = await startIdp({
+    port: idpPort,
+    clients: [registration],
+    apiAudience: audience,
+    profile: fapi ? FAPI_PROFILE : undefined,
+    ssf: true,
+  });
   // demo:start
   const api = await startDemoApi({ port: apiPort, issuer: idp.issuer, audience, dpopNonceLifetimeMs });
   // The same demo API again, accepting only tokens for the reports audience: the BFF gets the
@@ -101,16 +108,21 @@ if (ownProvider) {
   // a public greeting that works signed in or out (docs/route-policies.md); the ledger with an
   // exchanged token and the inner service with an identity assertion (docs/token-exchange.md).
   // Two routes with access rules (docs/step-up.md): the Admin report needs the second factor
-  // (a step-up), Alice's report a claim only Alice has.
+  // (a step-up), Alice's report a claim only Alice has. `/provider` reaches the dev provider's
+  // "end my other sessions" (Shared Signals), with the user's token.
   env.API_ROUTES ??= [
     `/api=${api.url}#websocket=true,/reports=${reports.url}#resource=${REPORTS_API.audience},/public=${api.url}/public#token=user-or-none`,
     `/ledger=${ledger.url}#token=exchange&audience=${LEDGER_API.audience},/inner=${inner.url}#token=assertion`,
     `/admin=${api.url}#acr=${encodeURIComponent(MFA_ACR)},/alice=${api.url}#require=preferred_username:alice`,
+    `/provider=${idp.issuer}/demo`,
   ].join(',');
   // demo:end
   Object.assign(env, {
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: clientId,
+    SSF_ISSUER: idp.transmitter!.issuer,
+    SSF_PUSH_TOKEN: randomBytes(32).toString('base64url'),
+    SSF_STREAM: 'auto',
     ...(clientKey && dpopKey
       ? {
           OIDC_CLIENT_AUTH: 'private_key_jwt',

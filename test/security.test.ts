@@ -80,13 +80,14 @@ describe('security hardening', () => {
   });
 
   describe('cookies', () => {
-    it('uses __Host- prefixed Secure cookies when PUBLIC_URL is https', async () => {
+    it('uses __Host-Http- prefixed Secure cookies when PUBLIC_URL is https', async () => {
       const port = await freePort();
       const bff = await startBff({ ...stack.env, PUBLIC_URL: 'https://app.example.com', REDIS_URL: redis.url }, port);
       try {
         const response = await fetch(`${bff.url}/bff/login`, { redirect: 'manual' });
         const cookie = response.headers.getSetCookie()[0]!;
-        expect(cookie).toMatch(/^__Host-bff-login=/);
+        expect(cookie).toMatch(/^__Host-Http-bff-login=/);
+        expect(cookie).toMatch(/; httponly/i);
         expect(cookie).toMatch(/; secure/i);
         expect(cookie).toMatch(/; path=\//i);
         expect(cookie).not.toMatch(/domain=/i);

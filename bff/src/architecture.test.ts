@@ -15,9 +15,15 @@ const root = dirname(fileURLToPath(import.meta.url));
 const LAYERS: Array<[string, RegExp]> = [
   ['entry', /^(main|entry-point)\.ts$|^tools\//],
   ['composition', /^(start|listen|shutdown|deps|app)\.ts$/],
-  ['handlers', /^(routes|middleware|proxy)\/|^your-sessions\/routes\.ts$|^oidc\/(login|callback|logout|backchannel|end-session)\.ts$/],
-  ['services', /^(oidc|session|tracing|your-sessions)\/|^(metrics|identity-assertions)\.ts$/],
-  ['configuration', /^(config|config-fapi|config-tracing|config-assertion|api-routes|route-access|signing-keys|logger)\.ts$/],
+  [
+    'handlers',
+    /^(routes|middleware|proxy)\/|^your-sessions\/routes\.ts$|^ssf\/receiver\.ts$|^oidc\/(login|callback|logout|backchannel|end-session)\.ts$/,
+  ],
+  ['services', /^(oidc|session|tracing|your-sessions|ssf)\/|^(metrics|identity-assertions)\.ts$/],
+  [
+    'configuration',
+    /^(config|config-cookies|config-fapi|config-ssf|config-tracing|config-assertion|api-routes|route-access|signing-keys|logger)\.ts$/,
+  ],
   ['leaves', /^http\/|^(errors|tokens)\.ts$/],
 ];
 

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { parseRoutes } from './api-routes.js';
+import { cookieNamesFor, cookieProblems } from './config-cookies.js';
+import { SSF_ENV, ssfProblems, ssfSettings } from './config-ssf.js';
 import { CLIENT_AUTH_METHODS, readFapiSettings, type FapiEnv } from './config-fapi.js';
 import { assertionEnvShape, readAssertionSettings, routeProblems } from './config-assertion.js';
 import { SAMPLERS, otlpProtocol, tracingSettings } from './config-tracing.js';
-import { isNeverForwarded } from './http/header-rules.js';
+import { forwardHeaderProblems } from './http/header-rules.js';
 
 /**
  * The BFF's configuration, read from the environment and validated once at start-up.
@@ -32,16 +34,6 @@ const seconds = (name: string, fallback: number) =>
 /** A loopback host: the only place a production BFF may reach its provider over plain http. */
 function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
-
-/** `API_FORWARD_HEADERS` entries that are not header names, or that the proxy must never pass on. */
-function forwardHeaderProblems(names: string[]): string[] {
-  return names.flatMap((name) => {
-    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return [`API_FORWARD_HEADERS: "${name}" is not a header name`];
-    if (isNeverForwarded(name.toLowerCase()))
-      return [`API_FORWARD_HEADERS: ${name} must never be forwarded (it carries credentials, routing or client-address claims)`];
-    return [];
-  });
 }
 
 const RESERVED_AUTH_PARAMS = [
@@ -100,6 +92,7 @@ const envSchema = z
     API_TIMEOUT_MS: z.coerce.number({ error: 'API_TIMEOUT_MS must be a number' }).int().positive().default(30000),
     SESSION_IDLE_TIMEOUT: seconds('SESSION_IDLE_TIMEOUT', 1800),
     SESSION_ABSOLUTE_TIMEOUT: seconds('SESSION_ABSOLUTE_TIMEOUT', 28800),
+    SESSION_COOKIE_NAME: z.string().optional(),
     SESSION_SAMESITE: z.enum(['strict', 'lax'], { error: 'SESSION_SAMESITE must be strict or lax' }).default('strict'),
     STATIC_DIR: z.string().default('web/dist'),
     TRUST_PROXY: z
@@ -137,6 +130,7 @@ const envSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'SHUTDOWN_TIMEOUT_MS must be a number' }).int().min(0).max(600_000).default(10_000),
     SESSION_CACHE_ENTRIES: z.coerce.number({ error: 'SESSION_CACHE_ENTRIES must be a number' }).int().min(0).max(1_000_000).default(10_000),
     BFF_WORKERS: z.coerce.number({ error: 'BFF_WORKERS must be a number' }).int().min(1).max(64).default(1),
+    ...SSF_ENV,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // OpenTelemetry's own variable names (docs/observability.md): tracing is on when an endpoint is set.
     OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT').optional(),
@@ -169,6 +163,8 @@ const envSchema = z
           problem('PUBLIC_URL must be https in production (set ALLOW_INSECURE_PUBLIC_URL=true to override)');
         }
       }
+      cookieProblems(/^https:/i.test(env.PUBLIC_URL ?? ''), env.SESSION_COOKIE_NAME || undefined).forEach(problem);
+      ssfProblems(env).forEach(problem);
       const sessionKeys = csv(env.SESSION_KEYS ?? '');
       if (sessionKeys.some((key) => Buffer.byteLength(key) < 32)) {
         problem('SESSION_KEYS entries must be at least 32 bytes each');
@@ -221,6 +217,7 @@ const envSchema = z
       metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
       publicUrl,
       secureCookies: publicUrl.protocol === 'https:',
+      cookies: cookieNamesFor(publicUrl.protocol === 'https:', env.SESSION_COOKIE_NAME || undefined),
       issuer: new URL(env.OIDC_ISSUER),
       clientId: env.OIDC_CLIENT_ID,
       clientSecret: fapi.clientSecret,
@@ -264,6 +261,8 @@ const envSchema = z
       workers: env.BFF_WORKERS,
       /** OTLP/HTTP trace export; undefined when no endpoint is set (or OTEL_SDK_DISABLED=true): no tracing code runs. */
       tracing: tracingSettings(env),
+      /** Shared Signals (`POST /bff/ssf`); undefined without SSF_ISSUER. */
+      ssf: ssfSettings(env, publicUrl),
     };
   });
 

@@ -16,7 +16,9 @@ import { LogoutTokenLedger } from './session/logout-tokens.js';
 import { SessionCache, type SessionCacheLimits } from './session/session-cache.js';
 import { SessionSync } from './session/session-sync.js';
 import { SessionStore } from './session/sessions.js';
+import { StartupClaims } from './session/startup-claims.js';
 import { TokenVault } from './session/vault.js';
+import { Transmitter } from './ssf/transmitter.js';
 import { tracedStore } from './tracing/traced-store.js';
 import type { Tracing } from './tracing/tracing.js';
 
@@ -37,6 +39,12 @@ export interface Deps {
   loginTransactions: LoginTransactions;
   /** Back-channel logout tokens already used. */
   logoutTokens: LogoutTokenLedger;
+  /** Security Event Tokens (Shared Signals) already used. */
+  setLedger: LogoutTokenLedger;
+  /** Start-up work one instance does for all (the Shared Signals stream registration). */
+  startupClaims: StartupClaims;
+  /** The Shared Signals transmitter (SSF_ISSUER); undefined when it is not set. */
+  transmitter: Transmitter | undefined;
   /** Keeps the session caches of all instances exact (pub/sub). */
   sync: SessionSync;
   vault: TokenVault;
@@ -127,6 +135,9 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
     hotSessions,
     loginTransactions: new LoginTransactions(kv),
     logoutTokens: new LogoutTokenLedger(kv),
+    setLedger: new LogoutTokenLedger(kv, 'set'),
+    startupClaims: new StartupClaims(kv),
+    transmitter: config.ssf ? new Transmitter(config.ssf, config.oidcTimeoutMs) : undefined,
     sync,
     vault,
     oidc,

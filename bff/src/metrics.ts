@@ -63,6 +63,12 @@ export function createMetrics(cache?: SessionCache) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    securityEvents: new Counter({
+      name: 'bff_security_events_total',
+      help: 'Security Event Tokens pushed to /bff/ssf (Shared Signals), by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
   };
 }
 

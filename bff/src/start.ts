@@ -6,6 +6,7 @@ import { createDeps, type Deps, type DepsOptions } from './deps.js';
 import { listen } from './listen.js';
 import type { Logger } from './logger.js';
 import { shutDown } from './shutdown.js';
+import { registerStream } from './ssf/stream.js';
 import { startTracing } from './tracing/tracing.js';
 
 /** A BFF listening on its ports. */
@@ -44,6 +45,15 @@ export async function startBff(
   const { server, metricsServer } = await listen(untilReady(app, storeReady), deps, options.server);
   await storeReady;
   if (options.waitForProvider) await discovery;
+  // After discovery (the client-credentials token comes from the provider); in the background.
+  const stream =
+    config.ssf?.stream === 'auto'
+      ? discovery.then(
+          () => registerStream(deps),
+          () => undefined,
+        )
+      : undefined;
+  if (options.waitForProvider) await stream;
   return {
     deps,
     app,

@@ -47,3 +47,21 @@ export interface AccessToken {
   accessToken: string;
   tokenType?: 'dpop';
 }
+
+/**
+ * A session's absolute end brought forward to the end of the refresh token a token response just
+ * issued, when the provider says when that is (`refresh_token_expires_in`,
+ * draft-ietf-oauth-refresh-token-expiration): past it the session could get no new access token,
+ * so it must not look alive. `configuredEnd` is sign-in + SESSION_ABSOLUTE_TIMEOUT, never exceeded;
+ * a rotated token with a later end moves the end up to it again. Undefined when the response says
+ * nothing about a new refresh token (the session's end stays as it was).
+ */
+export function refreshTokenCap(
+  response: { refresh_token?: string; refresh_token_expires_in?: unknown },
+  configuredEnd: number,
+  now: number,
+): number | undefined {
+  const seconds = response.refresh_token_expires_in;
+  if (!response.refresh_token || typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds <= 0) return undefined;
+  return Math.min(configuredEnd, now + seconds);
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { createMemoryAdapter } from './memory-adapter.js';
+import { createMemoryAdapter, type MemoryAdapter } from './memory-adapter.js';
 import { errorPage, logoutPage, signedOutPage } from './pages.js';
 import { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 import { MFA_ACR, PASSWORD_ACR, policyWithSecondFactor } from './second-factor.js';
@@ -120,18 +120,32 @@ export function createConfiguration(input: {
   apiAudience: string;
   accessTokenTtl: number;
   profile?: IdpSecurityProfile;
+  /** The store (default: a fresh in-memory one). */
+  adapter?: MemoryAdapter;
 }): Configuration {
   const { apiAudience, accessTokenTtl } = input;
   const profile = input.profile ?? PLAIN_PROFILE;
   // Every audience the provider issues tokens for, with its scopes; the first is the default.
   const resourceScopes = grantableAudiences(apiAudience);
+  const adapter = input.adapter ?? createMemoryAdapter();
   return {
-    adapter: createMemoryAdapter(),
+    adapter,
     clients: input.clients.map(clientMetadata),
     jwks: { keys: [{ ...input.signingKey }] },
     // Random per run: provider cookies from an earlier run are simply ignored.
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     findAccount,
+    // demo:start
+    // The provider session a token comes from, as the `sid` its ID tokens carry: the demo's "end my
+    // other sessions at the provider" keeps that one and ends the others.
+    extraTokenClaims: async (_ctx, token) => {
+      if (!token.sessionUid || !token.clientId) return undefined;
+      const session = await adapter('Session').findByUid(token.sessionUid);
+      const authorizations = session?.authorizations as Record<string, { sid?: unknown }> | undefined;
+      const sid = authorizations?.[token.clientId]?.sid;
+      return typeof sid === 'string' ? { sid } : undefined;
+    },
+    // demo:end
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     claims: {
       openid: ['sub'],

@@ -6,6 +6,14 @@ interface StoredRecord {
   expiresAt: number | undefined;
 }
 
+/** The adapter factory oidc-provider takes, with what the demo needs of the store. */
+export type MemoryAdapter = ((model: string) => Adapter) & {
+  // demo:start
+  sessionsOf?: (accountId: string) => Array<{ id: string; payload: AdapterPayload }>;
+  destroySession?: (id: string) => void;
+  // demo:end
+};
+
 /** How many writes between sweeps of expired records. */
 const SWEEP_EVERY = 500;
 
@@ -16,7 +24,7 @@ const SWEEP_EVERY = 500;
  * a busy test or benchmark run could silently evict live sessions or refresh tokens. This one
  * has no size cap; expired records go on read and in a periodic sweep.
  */
-export function createMemoryAdapter(): (model: string) => Adapter {
+export function createMemoryAdapter(): MemoryAdapter {
   const records = new Map<string, StoredRecord>();
   /** grantId -> keys of the tokens issued under it, for revokeByGrantId. */
   const grants = new Map<string, Set<string>>();
@@ -60,7 +68,7 @@ export function createMemoryAdapter(): (model: string) => Adapter {
     }
   }
 
-  return (model: string): Adapter => {
+  const factory: MemoryAdapter = (model: string): Adapter => {
     const keyOf = (id: string) => `${model}:${id}`;
     return {
       async upsert(id, payload, expiresIn) {
@@ -104,4 +112,15 @@ export function createMemoryAdapter(): (model: string) => Adapter {
       },
     };
   };
+  // demo:start
+  /** The live provider sessions of an account, with their ids (the demo's "end my other sessions at the provider"). */
+  const sessionsOf = (accountId: string) =>
+    [...records.keys()]
+      .filter((key) => key.startsWith('Session:'))
+      .map((key) => ({ id: key.slice('Session:'.length), payload: read(key, key.slice('Session:'.length)) }))
+      .filter((entry): entry is { id: string; payload: AdapterPayload } => entry.payload?.accountId === accountId);
+  const destroySession = (id: string) => remove(`Session:${id}`, id);
+  Object.assign(factory, { sessionsOf, destroySession });
+  // demo:end
+  return factory;
 }

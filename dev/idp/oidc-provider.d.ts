@@ -133,6 +133,8 @@ declare module 'oidc-provider' {
 
   /** The configuration keys the dev provider sets (see the oidc-provider docs for all others). */
   export interface Configuration {
+    /** Claims added to JWT access tokens (`token` is the AccessToken being issued). */
+    extraTokenClaims?: (ctx: KoaContextWithOIDC, token: { sessionUid?: string; clientId?: string }) => Promise<JsonObject | undefined>;
     adapter?: (name: string) => Adapter;
     clients?: ClientMetadata[];
     jwks?: { keys: JsonObject[] };

@@ -7,6 +7,11 @@ import { createConfiguration, exchangeAudiences, PLAIN_PROFILE, type IdpClient, 
 import { createInteractionRouter } from './interactions.js';
 import { plainLogoutForms } from './logout-pages.js';
 import { generateSigningKey } from './signing-key.js';
+import { createMemoryAdapter } from './memory-adapter.js';
+import { startTransmitter, type RunningTransmitter } from '../ssf/transmitter.js';
+// demo:start
+import { endOtherSessions } from './end-other-sessions.js';
+// demo:end
 import { attachStats, type IdpStats } from './stats.js';
 import { registerTokenExchange } from './token-exchange.js';
 
@@ -33,6 +38,8 @@ export interface IdpOptions {
    * endpoint, other metadata), without changing the provider itself.
    */
   front?: Middleware[];
+  /** Start an OpenID Shared Signals transmitter beside the provider (dev/ssf), for its `transmitter`. */
+  ssf?: boolean;
   /** Where to report provider events worth a developer's eye (server errors always go to stderr). */
   log?: (message: string) => void;
 }
@@ -43,6 +50,8 @@ export interface RunningIdp {
   stats: IdpStats;
   /** The provider's RS256 signing key including its private part, so tests can sign logout tokens. */
   privateJwk: JWK;
+  /** The SSF transmitter beside the provider (with `ssf: true`): its SETs speak of this provider's users. */
+  transmitter?: RunningTransmitter;
   /** Stops listening and closes every open connection. */
   close(): Promise<void>;
 }
@@ -72,12 +81,16 @@ export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
   const host = options.host ?? '127.0.0.1';
   const server = createServer();
   const port = await listen(server, options.port ?? 0, host);
+  let transmitter: RunningTransmitter | undefined;
   try {
     const issuer = options.issuer ?? `http://${urlHost(host)}:${port}`;
     const privateJwk = await generateSigningKey();
+    const adapter = createMemoryAdapter();
+    transmitter = options.ssf ? await startTransmitter({ host }) : undefined;
     const provider = new Provider(
       issuer,
       createConfiguration({
+        adapter,
         clients: options.clients,
         signingKey: privateJwk,
         apiAudience: options.apiAudience,
@@ -99,6 +112,10 @@ export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
     }
 
     for (const middleware of options.front ?? []) provider.use(middleware);
+    // demo:start
+    if (transmitter)
+      provider.use(endOtherSessions({ issuer, signingJwk: privateJwk, audience: options.apiAudience, adapter, transmitter }));
+    // demo:end
     const stats = attachStats(provider);
     provider.use(plainLogoutForms());
     const interactions = createInteractionRouter(provider, options.apiAudience);
@@ -110,9 +127,14 @@ export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
       issuer,
       stats,
       privateJwk,
-      close: () => close(server),
+      transmitter,
+      async close() {
+        await transmitter?.close();
+        await close(server);
+      },
     };
   } catch (error) {
+    await transmitter?.close();
     await close(server);
     throw error;
   }

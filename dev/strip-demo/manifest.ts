@@ -14,6 +14,9 @@ export const DEMO_PATHS: readonly string[] = [
   'web/src/demo',
   'web/src/notes',
   'web/src/components/notes-panel.ts',
+  // The dev provider's "end my other sessions at the provider" (Shared Signals) and its test.
+  'dev/idp/end-other-sessions.ts',
+  'test/shared-signals-demo.test.ts',
   // The test of this script: after the strip there is nothing left for it to strip.
   'test/strip-demo.test.ts',
 ];

@@ -18,6 +18,16 @@ export const BFF_PATHS = {
   jwks: '/bff/jwks',
   /** What the SPA may call: the `API_ROUTES` prefixes with their policies (X-CSRF, no session needed). */
   config: '/bff/config',
+  /** Shared Signals push delivery (RFC 8935) of Security Event Tokens from `SSF_ISSUER`; only when it is set. */
+  ssf: '/bff/ssf',
+} as const;
+
+/** The `err` codes of `POST /bff/ssf`'s refusals, in RFC 8935's `{ err, description }` form. */
+export const SSF_ERRORS = {
+  /** A bad SET: not parsable, not verified, wrong iss, aud or iat, replayed, or the wrong content type. */
+  invalidRequest: 'invalid_request',
+  /** No or the wrong `Authorization: Bearer` push token (status 401). */
+  authenticationFailed: 'authentication_failed',
 } as const;
 
 /**
@@ -30,10 +40,14 @@ export const SLIDE_PARAM = 'slide';
 export const CSRF_HEADER = 'x-csrf';
 export const CSRF_HEADER_VALUE = '1';
 
-/** Session cookie names: `__Host-` prefixed on https, plain on http (local development). */
-export const SESSION_COOKIE = { secure: '__Host-bff', insecure: 'bff' } as const;
+/**
+ * Session cookie names: `__Host-Http-` prefixed on https (RFC 10017: HttpOnly, Secure, Path=/, no
+ * Domain, and never settable from script), plain on http (local development). `SESSION_COOKIE_NAME`
+ * overrides it (e.g. `__Host-bff`, the name of 1.x, during a migration).
+ */
+export const SESSION_COOKIE = { secure: '__Host-Http-bff', insecure: 'bff' } as const;
 /** Login transaction cookie names (short-lived, SameSite=Lax, single use). */
-export const LOGIN_COOKIE = { secure: '__Host-bff-login', insecure: 'bff-login' } as const;
+export const LOGIN_COOKIE = { secure: '__Host-Http-bff-login', insecure: 'bff-login' } as const;
 
 /**
  * Close codes the BFF sends on WebSockets it relays (4000-4999 are the application's own; the

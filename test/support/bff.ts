@@ -25,6 +25,8 @@ export const userIndexKey = (user: SessionUser & { iss: string }, secret = TEST_
   redisKeys.byUser(userHashUnder(deriveUserIndexKey(secret), new URL(user.iss).href, user));
 /** Redis key of a session's refresh lock. */
 export const lockKey = (id: string, secret = TEST_SESSION_KEY) => redisKeys.lock(storageIdUnder(deriveStorageIdKey(secret), id));
+/** Redis key of a start-up claim (e.g. `ssf-stream:<endpoint>`: the Shared Signals stream registration). */
+export const startupClaimKey = (name: string) => redisKeys.startupClaim(name);
 /** Redis key of the index of sessions per provider session (`sid`). */
 export const sidIndexKey = (sid: string) => redisKeys.bySid(sid);
 

@@ -12,6 +12,8 @@ export const CLIENT_SECRET = 'test-client-secret-that-is-long-enough-0123456789'
 export const API_AUDIENCE = 'urn:bff-kit:demo-api';
 export const ALICE = DEMO_USERS[0]!;
 export const BOB = DEMO_USERS[1]!;
+/** The push token of stacks with `ssf: true`. */
+export const SSF_PUSH_TOKEN = 'stack-ssf-push-token-0123456789abcdef';
 
 export interface StackOptions {
   /** Number of BFF instances sharing the store (needs `redisUrl` for more than one). */
@@ -28,7 +30,9 @@ export interface StackOptions {
   /** More origins to register at the provider (BFFs the test starts itself, e.g. as child processes). */
   extraOrigins?: string[];
   /** More `API_ROUTES` entries, given the servers' URLs (appended to the stack's own routes). */
-  routes?: (servers: { api: string; reports: string; upstream: string }) => string;
+  routes?: (servers: { api: string; reports: string; upstream: string; idp: string }) => string;
+  /** An SSF transmitter beside the dev provider (`stack.idp.transmitter`), and every BFF receiving from it (SSF_STREAM=auto). */
+  ssf?: boolean;
   /** The dev provider's PAR, DPoP nonce and FAPI profile settings (default: PAR off, no nonce). */
   idpProfile?: IdpOptions['profile'];
 }
@@ -58,11 +62,12 @@ export async function startStack(options: StackOptions = {}) {
     accessTokenTtl: options.accessTokenTtl,
     front: options.idpFront,
     profile: options.idpProfile,
+    ssf: options.ssf,
   });
   const api = await startDemoApi({ issuer: idp.issuer, audience: API_AUDIENCE });
   const reports = await startDemoApi({ issuer: idp.issuer, audience: REPORTS_API.audience });
   const upstream = await startRecordingUpstream();
-  const extraRoutes = options.routes?.({ api: api.url, reports: reports.url, upstream: upstream.url });
+  const extraRoutes = options.routes?.({ api: api.url, reports: reports.url, upstream: upstream.url, idp: idp.issuer });
   const env = {
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: CLIENT_ID,
@@ -74,6 +79,7 @@ export async function startStack(options: StackOptions = {}) {
       ...(extraRoutes ? [extraRoutes] : []),
     ].join(','),
     REDIS_URL: options.redisUrl,
+    ...(idp.transmitter ? { SSF_ISSUER: idp.transmitter.issuer, SSF_PUSH_TOKEN: SSF_PUSH_TOKEN, SSF_STREAM: 'auto' } : {}),
     ...options.env,
   };
   const bffs: RunningBff[] = [];

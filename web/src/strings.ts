@@ -204,5 +204,17 @@ export const strings = {
     answered: (sub: string) => `answered for ${sub}`,
     refused: 'The API refused the call',
   },
+
+  providerSessions: {
+    title: 'At the provider',
+    lead: 'The dev provider tells the BFF about sessions it ends (OpenID Shared Signals, CAEP session-revoked).',
+    endOthers: 'End my other sessions at the provider',
+    ending: 'Ending…',
+    ended: (count: number) =>
+      count === 0
+        ? 'You had no other sessions at the provider.'
+        : `The provider ended ${count === 1 ? '1 other session' : `${count} other sessions`}.`,
+    failed: 'The provider could not end your other sessions',
+  },
   // demo:end
 };

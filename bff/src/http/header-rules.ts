@@ -50,3 +50,13 @@ const NEVER_FORWARDED_PREFIXES = ['x-forwarded-', 'x-auth-request-', 'proxy-'];
 export function isNeverForwarded(name: string): boolean {
   return NEVER_FORWARDED.has(name) || NEVER_FORWARDED_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
+
+/** `API_FORWARD_HEADERS` entries that are not header names, or that the proxy must never pass on (one line each). */
+export function forwardHeaderProblems(names: string[]): string[] {
+  return names.flatMap((name) => {
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return [`API_FORWARD_HEADERS: "${name}" is not a header name`];
+    if (isNeverForwarded(name.toLowerCase()))
+      return [`API_FORWARD_HEADERS: ${name} must never be forwarded (it carries credentials, routing or client-address claims)`];
+    return [];
+  });
+}

@@ -18,7 +18,7 @@ const ACCEPTED_TYPES = new Set(['logout+jwt', 'application/logout+jwt', 'jwt']);
  * No cached key matched and the provider's JWKS could not be fetched (network error, timeout,
  * 5xx): the token may be fine, so this is 503 (the provider retries), not 400.
  */
-function keysUnreachable(error: unknown): boolean {
+export function keysUnreachable(error: unknown): boolean {
   if (error instanceof joseErrors.JWKSTimeout) return true;
   if (error instanceof joseErrors.JOSEError) return error.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/i.test(error.message);
   return error instanceof TypeError; // fetch itself failed (connection refused, DNS...): undici's "fetch failed"

@@ -12,7 +12,7 @@ import { describeDevice } from '../your-sessions/device.js';
 import { accessTiming } from './token-timing.js';
 import { traced } from '../tracing/tracing.js';
 import { hashBrowserBinding } from './login.js';
-import { tokenTypeOf } from '../tokens.js';
+import { refreshTokenCap, tokenTypeOf } from '../tokens.js';
 import { stepUpShortfall } from './step-up-sign-in.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
@@ -152,6 +152,7 @@ export function callback(
     // Read before regenerate() drops it: the same user stepping up continues this session.
     const previous = ctx.session as unknown as Partial<SessionRecord> | null;
     const continued = previous?.sub === idClaims.sub ? previous : undefined;
+    const sessionEnd = continued?.expiresAt ?? now + config.absoluteTimeout;
     const record: SessionRecord = {
       sub: idClaims.sub,
       claims,
@@ -160,7 +161,8 @@ export function callback(
       authTime: typeof idClaims.auth_time === 'number' ? idClaims.auth_time : undefined,
       logoutGuard: SessionStore.newId(),
       createdAt: continued?.createdAt ?? now,
-      expiresAt: continued?.expiresAt ?? now + config.absoluteTimeout,
+      // A step-up keeps the session's end; a provider that says when the refresh token expires caps it.
+      expiresAt: refreshTokenCap(response, sessionEnd, now) ?? sessionEnd,
       sealedTokens: sessionTokens.seal({
         accessToken: response.access_token,
         ...tokenTypeOf(response.token_type),

@@ -15,7 +15,7 @@ import type { TokenVault } from '../session/vault.js';
 import { tokenEndpointParams, type OidcClient } from './client.js';
 import { TokenExchange } from './token-exchange.js';
 import { traced, type Tracing } from '../tracing/tracing.js';
-import { type SealedToken, type TimedAccessToken, type TokenSet, tokenTypeOf } from '../tokens.js';
+import { type SealedToken, type TimedAccessToken, type TokenSet, tokenTypeOf, refreshTokenCap } from '../tokens.js';
 import { accessTiming, refreshDue, targetParams } from './token-timing.js';
 
 const POLL_MS = 40;
@@ -218,18 +218,20 @@ export class SessionTokens {
     const issued = { sealedTokens: '', ...timing };
     // RFC 6749 §6: no new refresh token means the old one stays valid.
     const refreshToken = response.refresh_token ?? tokens.refreshToken;
+    const end = refreshTokenCap(response, record.createdAt + config.absoluteTimeout, Math.floor(Date.now() / 1000));
     let updated: SessionRecord;
     const access: TokenSet = { accessToken: response.access_token, ...tokenTypeOf(response.token_type) };
     if (target) {
       issued.sealedTokens = this.seal(access);
       updated = {
         ...record,
+        ...(end === undefined ? {} : { expiresAt: end }),
         ...(refreshToken === tokens.refreshToken ? {} : { sealedTokens: this.seal({ ...tokens, refreshToken }) }),
         routeTokens: { ...record.routeTokens, [target.id]: issued },
       };
     } else {
       issued.sealedTokens = this.seal({ ...access, refreshToken, idToken: response.id_token ?? tokens.idToken });
-      updated = { ...record, ...issued };
+      updated = { ...record, ...issued, ...(end === undefined ? {} : { expiresAt: end }) };
     }
     // Compare-and-set: should the lock ever have been lost (a Redis outage longer than its
     // lifetime), a slower refresh never overwrites a newer token set.

@@ -16,6 +16,7 @@ import { koaSessionStore, type SessionReadState } from '../session/koa-store.js'
 import type { SessionRecord } from '../session/records.js';
 import { SessionStore } from '../session/sessions.js';
 import { jwks } from './jwks.js';
+import { ssfReceiver } from '../ssf/receiver.js';
 import { userSessionRoutes } from '../your-sessions/routes.js';
 
 /**
@@ -112,6 +113,7 @@ export function bffRoutes(app: Koa, deps: Deps): Router {
   router.get(BFF_PATHS.user, requireCsrfHeader(), slideOption(), sessionMiddleware, user(deps));
   router.get(BFF_PATHS.logout, sessionMiddleware, logout(deps));
   router.post(BFF_PATHS.backchannelLogout, backchannelLogout(deps));
+  if (config.ssf) router.post(BFF_PATHS.ssf, ...ssfReceiver(deps));
   router.get(BFF_PATHS.jwks, jwks(deps));
   router.get(BFF_PATHS.config, requireCsrfHeader(), clientConfig(deps));
   router.get(BFF_PATHS.status, requireCsrfHeader(), status(deps));

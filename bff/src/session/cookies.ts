@@ -1,10 +1,8 @@
-import { LOGIN_COOKIE, SESSION_COOKIE } from '../../../shared/src/index.js';
 import type { Config } from '../config.js';
 
-/** Session cookie and login cookie names for this deployment (`__Host-` on https). */
-export function cookieNames(config: Pick<Config, 'secureCookies'>) {
-  const variant = config.secureCookies ? 'secure' : 'insecure';
-  return { session: SESSION_COOKIE[variant], login: LOGIN_COOKIE[variant] };
+/** Session cookie and login cookie names for this deployment (`__Host-Http-` on https; see config-cookies.ts). */
+export function cookieNames(config: Pick<Config, 'cookies'>) {
+  return config.cookies;
 }
 
 /**

@@ -3,10 +3,15 @@ import { redisKeys } from './redis-keys.js';
 
 /**
  * The back-channel logout tokens already used, by issuer and `jti`, shared by every instance:
- * a replayed logout token is refused wherever it arrives.
+ * a replayed logout token is refused wherever it arrives. `kind` 'set': the same ledger for the
+ * Security Event Tokens of Shared Signals, under keys of its own (a transmitter and the provider
+ * may be one issuer).
  */
 export class LogoutTokenLedger {
-  constructor(private readonly kv: KeyValueStore) {}
+  constructor(
+    private readonly kv: KeyValueStore,
+    private readonly kind: 'logout' | 'set' = 'logout',
+  ) {}
 
   /**
    * Claims a token atomically (SET NX): true for the first claim, false when it was claimed
@@ -24,6 +29,6 @@ export class LogoutTokenLedger {
   }
 
   #key(issuer: string, jti: string): string {
-    return redisKeys.logoutJti(`${issuer}|${jti}`);
+    return (this.kind === 'set' ? redisKeys.setJti : redisKeys.logoutJti)(`${issuer}|${jti}`);
   }
 }

@@ -33,6 +33,10 @@ export const redisKeys = {
    */
   legacyBySub: (sub: string) => `bff:by-sub:{${sub}}`,
   logoutJti: (jti: string) => `bff:logout-jti:{${jti}}`,
+  /** Security Event Tokens (Shared Signals) already used, by issuer and `jti`. */
+  setJti: (jti: string) => `bff:set-jti:{${jti}}`,
+  /** One-time start-up work claimed by one instance (see StartupClaims). */
+  startupClaim: (name: string) => `bff:startup:{${name}}`,
 } as const;
 
 /** The HMAC key for session storageIds, derived from one SESSION_KEYS secret (never the secret itself). */

@@ -7,6 +7,7 @@ import '../components/notes-panel.js';
 import './api-panel.js';
 import { PROTECTED_APIS } from './protected-apis-controller.js';
 import './protected-panel.js';
+import { END_PROVIDER_SESSIONS_PATH } from './provider-sessions-panel.js';
 
 /*
  * The demo's panels, and the one place that decides when each shows: only when `/bff/config`
@@ -19,10 +20,14 @@ export function signedOutDemoPanels(routes: readonly RouteInfo[]) {
   return availableDemoApis({ routes, signedIn: false }).greeting ? html`<api-panel .routes=${routes}></api-panel>` : nothing;
 }
 
-/** Signed in: the notes (live when the route takes WebSockets), and the calls to the public and reports APIs. */
+/**
+ * Signed in: the notes (live when the route takes WebSockets), the calls to the public and reports
+ * APIs, and ending the user's other sessions at the dev provider (Shared Signals).
+ */
 export function signedInDemoPanels(routes: readonly RouteInfo[]) {
   const apis = availableDemoApis({ routes, signedIn: true });
   return html`${canCall(routes, NOTES_PATH) ? html`<notes-panel ?live=${canOpenSocket(routes, LIVE_NOTES_PATH)}></notes-panel>` : nothing}
   ${apis.greeting || apis.reports ? html`<api-panel signed-in .routes=${routes}></api-panel>` : nothing}
-  ${Object.values(PROTECTED_APIS).some((path) => canCall(routes, path)) ? html`<protected-panel .routes=${routes}></protected-panel>` : nothing}`;
+  ${Object.values(PROTECTED_APIS).some((path) => canCall(routes, path)) ? html`<protected-panel .routes=${routes}></protected-panel>` : nothing}
+  ${canCall(routes, END_PROVIDER_SESSIONS_PATH) ? html`<provider-sessions-panel></provider-sessions-panel>` : nothing}`;
 }

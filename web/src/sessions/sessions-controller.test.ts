@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fakeHost, json, stubApi } from '../test-support/controller-host.js';
 import type { UserSession } from '../../../shared/src/index.js';
-import { SessionsController, type SessionsRenderers } from './sessions-controller.js';
+import { SessionsController, sessionsChanged, type SessionsRenderers } from './sessions-controller.js';
 
 const session = (handle: string, device: string, current = false): UserSession => ({
   handle,
@@ -37,6 +37,24 @@ function started() {
 describe('SessionsController', () => {
   afterEach(() => {
     vi.unstubAllGlobals();
+  });
+
+  it('loads the list again when another part of the app says sessions changed, until its host disconnects', async () => {
+    let answer = [PHONE, HERE];
+    const fetchMock = stubApi({ 'GET /bff/sessions': () => json(200, { sessions: answer }) });
+    const host = fakeHost();
+    const sessions = new SessionsController(host);
+    host.connect();
+    host.update();
+    await settle();
+    answer = [HERE];
+    sessionsChanged.dispatchEvent(new Event('changed'));
+    await settle();
+    expect(sessions.render(asText)).toBe('[*Chrome on Linux]');
+    host.disconnect();
+    sessionsChanged.dispatchEvent(new Event('changed'));
+    await settle();
+    expect(calls(fetchMock)).toEqual(['GET /bff/sessions', 'GET /bff/sessions']);
   });
 
   it('loads the list on the first update', async () => {

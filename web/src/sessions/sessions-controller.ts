@@ -1,4 +1,4 @@
-import type { ReactiveControllerHost } from 'lit';
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { UserSession } from '../../../shared/src/index.js';
 import { ApiError, describeError, endOtherSessions, endSession, isUnauthorized, listSessions } from '../api/bff-client.js';
 import { ListTask, type ListRenderers, type Problem } from '../controllers/list-task.js';
@@ -12,6 +12,9 @@ export type Confirmation = { kind: 'one'; session: UserSession } | { kind: 'othe
 /** One template per state of the list; the element supplies them, the controller picks one. */
 export type SessionsRenderers<R> = ListRenderers<UserSession, R>;
 
+/** Any part of the app that ended sessions elsewhere dispatches a `changed` event here: "Your sessions" loads again. */
+export const sessionsChanged = new EventTarget();
+
 /** "1 other session", "3 other sessions". */
 export const otherSessions = (count: number): string => strings.sessions.others(count);
 
@@ -21,7 +24,7 @@ export const otherSessions = (count: number): string => strings.sessions.others(
  * problem). Nothing ends without `confirm()` after `ask()`. A 401 is handled app-wide (the
  * signed-out view), so it shows nothing here. HTTP stays in the API module.
  */
-export class SessionsController {
+export class SessionsController implements ReactiveController {
   readonly #host: ReactiveControllerHost;
   readonly #list: ListTask<UserSession>;
   #confirming: Confirmation | undefined;
@@ -35,6 +38,17 @@ export class SessionsController {
       load: async (signal) => (await listSessions(signal)).sessions,
       failedTitle: strings.sessions.loadFailed,
     });
+    host.addController(this);
+  }
+
+  readonly #changed = () => void this.reload();
+
+  hostConnected(): void {
+    sessionsChanged.addEventListener('changed', this.#changed);
+  }
+
+  hostDisconnected(): void {
+    sessionsChanged.removeEventListener('changed', this.#changed);
   }
 
   /** The last loaded sessions (kept while reloading), newest first. */
