@@ -110,6 +110,23 @@ for (const store of ['redis', 'memory'] as const) {
       expect((await sets()) - before).toBe(2);
     });
 
+    it('a first sign-in reads and deletes no session at the callback (there is none to drop)', async () => {
+      if (!redis) return expect(store).toBe('memory'); // counted with Redis's own statistics
+      const browser = new TestBrowser();
+      browser.cookies.set(new URL(stack.bff.url).host, new Map([['bff', 'B'.repeat(43)]])); // names no session
+      const start = await browser.fetch(`${stack.bff.url}/bff/login`);
+      const back = await loginThroughIdp(start.headers.get('location')!, ALICE);
+      const calls = async (name: string) =>
+        Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(await redis!.client.info('commandstats'))?.[1] ?? 0);
+      const before = { get: await calls('get'), del: await calls('del') };
+      expect((await browser.fetch(back)).status).toBe(302);
+      // koa-session looked up what the planted cookie names (a GETEX, nothing found) and made a fresh
+      // id: there is no old session to read for its indexes or to delete.
+      expect((await calls('get')) - before.get).toBe(0);
+      expect((await calls('del')) - before.del).toBe(0);
+      expect(browser.cookie(stack.bff.url, 'bff')).not.toBe('B'.repeat(43));
+    });
+
     it('issues a new session id at sign-in (no fixation)', async () => {
       const browser = await stack.signIn();
       const first = browser.cookie(stack.bff.url, 'bff')!;

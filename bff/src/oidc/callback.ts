@@ -173,9 +173,12 @@ export function callback(
       publicId: continued?.publicId ?? SessionStore.newPublicId(),
       device: continued?.device ?? describeDevice(ctx.get('user-agent')),
     };
-    // koa-session writes the record through our store under a brand-new id and drops the old one.
+    // No fixation: the record is written under an id the BFF made. A session loaded from the cookie
+    // (the same user stepping up, or someone else's) is dropped for a brand-new id; without one,
+    // koa-session already made a fresh random id for this request (a cookie naming no session is
+    // never adopted), and there is nothing to drop: no read and no delete of a session that never was.
     ctx.session = record as unknown as typeof ctx.session;
-    await ctx.session!.regenerate();
+    if (previous?.sub !== undefined) await ctx.session!.regenerate();
     metrics.signIns.inc({ result: 'ok' });
     log.info({ event: continued ? 'stepped_up' : 'signed_in', sub: record.sub }, 'signed in');
     ctx.redirect(transaction.returnTo);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { SESSION_END_REASONS, type SessionEndReason } from '../../../shared/src/index.js';
 import type { KeyValueStore } from './kv.js';
 import type { RecordVersion, SessionRecord, SessionUser, StoredSession } from './records.js';
@@ -6,9 +5,9 @@ import { parseRecord, readRecord, serialiseRecord } from './records.js';
 import { deriveStorageIdKey, deriveUserIndexKey, storageIdUnder, redisKeys, userHashUnder } from './redis-keys.js';
 import { RefreshLock } from './refresh-lock.js';
 import { SessionEnds } from './session-ends.js';
+import { isSessionId, newPublicId, newSessionId } from './session-ids.js';
 import type { SessionSync } from './session-sync.js';
 
-const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const STORAGE_ID_CACHE_SIZE = 10_000;
 
 /**
@@ -41,20 +40,10 @@ export class SessionStore {
     this.#ends = new SessionEnds(kv);
   }
 
-  /** A new opaque session id: 256 random bits. */
-  static newId(): string {
-    return randomBytes(32).toString('base64url');
-  }
-
-  /** A new public name for a session ("Your sessions"): 128 random bits, unrelated to its id. */
-  static newPublicId(): string {
-    return randomBytes(16).toString('base64url');
-  }
-
-  /** Whether `value` could be a session id (malformed cookies never reach Redis). */
-  static isId(value: string | undefined): value is string {
-    return value !== undefined && ID_PATTERN.test(value);
-  }
+  /** Session ids and public names (session-ids.ts), where the store's callers look for them. */
+  static newId = newSessionId;
+  static newPublicId = newPublicId;
+  static isId = isSessionId;
 
   /** The name a session is stored under: HMAC-SHA256 of its id under the current key; cached (the proxy asks on every call). */
   storageIdOf(id: string): string {
@@ -180,11 +169,14 @@ export class SessionStore {
     const storageId = this.storageIdOf(id);
     const now = Date.now() / 1000;
     const idleMs = Math.min(this.timeouts.idleSeconds, record.expiresAt - now) * 1000;
-    await this.kv.set(redisKeys.session(storageId), serialiseRecord(record), Math.max(1, Math.ceil(idleMs)));
-    await this.#ends.begin(storageId, record.expiresAt);
     const indexTtlMs = Math.ceil((record.expiresAt - now) * 1000);
-    if (record.opSid) await this.kv.addToSet(redisKeys.bySid(record.opSid), storageId, indexTtlMs);
-    await this.kv.addToSet(this.#userIndexes(record)[0]!, storageId, indexTtlMs);
+    // Sent together; the cookie goes out only once all landed (never a session without its indexes).
+    await Promise.all([
+      this.kv.set(redisKeys.session(storageId), serialiseRecord(record), Math.max(1, Math.ceil(idleMs))),
+      this.#ends.begin(storageId, record.expiresAt),
+      record.opSid && this.kv.addToSet(redisKeys.bySid(record.opSid), storageId, indexTtlMs),
+      this.kv.addToSet(this.#userIndexes(record)[0]!, storageId, indexTtlMs),
+    ]);
   }
 
   /**
