@@ -13,6 +13,16 @@ export type Children = ReturnType<typeof children>;
 /** A register of started processes, spawned with `cwd` and this process's environment plus `env`. */
 export function children(cwd: string) {
   const started: ChildProcess[] = [];
+  const stopAll = () => {
+    for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
+  };
+  // Stopped from outside (the smoke test's timeout, Ctrl-C): the BFFs, yardsticks and helpers go too,
+  // instead of living on as orphans that hold ports and CPU.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () => {
+      stopAll();
+      process.exit(1);
+    });
   return {
     spawn(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
       const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -23,9 +33,7 @@ export function children(cwd: string) {
       started.push(child);
       return child;
     },
-    stopAll() {
-      for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
-    },
+    stopAll,
   };
 }
 
