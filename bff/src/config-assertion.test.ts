@@ -1,47 +1,44 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { BASE_ENV, configProblems } from '../../test/support/config-problems.js';
 import { freshKeyPair } from './tools/keys.js';
 
-const base = { OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'kit', OIDC_CLIENT_SECRET: 's3cret' };
+const base = BASE_ENV;
 const production = { ...base, NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', SESSION_KEYS: 'k'.repeat(32) };
 const ASSERTION_ROUTES = '/api=http://api:4000,/inner=http://inner:7000#token=assertion';
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
-
 describe('configuration: the identity assertion key', () => {
   it('is required in production when a route has token=assertion, and only then', () => {
-    expect(problems({ ...production, API_ROUTES: ASSERTION_ROUTES })).toEqual([
+    expect(configProblems({ ...production, API_ROUTES: ASSERTION_ROUTES })).toEqual([
       'BFF_SIGNING_KEY is required in production when a route has token=assertion',
     ]);
-    expect(problems({ ...production, API_ROUTES: '/api=http://api:4000' })).toEqual([]);
+    expect(configProblems({ ...production, API_ROUTES: '/api=http://api:4000' })).toEqual([]);
     const key = freshKeyPair('eddsa');
     const config = loadConfig({ ...production, API_ROUTES: ASSERTION_ROUTES, BFF_SIGNING_KEY: key.oneLine });
     expect(config.assertion).toMatchObject({ needed: true, key: { alg: 'EdDSA', publicJwk: JSON.parse(key.publicJwk) } });
   });
 
   it('may be left out in development (a random key per process), not with several workers', () => {
-    expect(problems({ ...base, API_ROUTES: ASSERTION_ROUTES })).toEqual([]);
+    expect(configProblems({ ...base, API_ROUTES: ASSERTION_ROUTES })).toEqual([]);
     expect(
-      problems({ ...base, API_ROUTES: ASSERTION_ROUTES, BFF_WORKERS: '2', REDIS_URL: 'redis://r:6379', SESSION_KEYS: 'k'.repeat(32) }),
+      configProblems({
+        ...base,
+        API_ROUTES: ASSERTION_ROUTES,
+        BFF_WORKERS: '2',
+        REDIS_URL: 'redis://r:6379',
+        SESSION_KEYS: 'k'.repeat(32),
+      }),
     ).toEqual([expect.stringContaining('BFF_SIGNING_KEY is required when a route has token=assertion and BFF_WORKERS is above 1')]);
   });
 
   it('takes ES256 and EdDSA keys only, and a previous key only beside a current one', () => {
-    expect(problems({ ...base, BFF_SIGNING_KEY: freshKeyPair('rs256').privateKey })).toEqual([
+    expect(configProblems({ ...base, BFF_SIGNING_KEY: freshKeyPair('rs256').privateKey })).toEqual([
       expect.stringContaining('BFF_SIGNING_KEY is a RS256 key; this use takes ES256 or EdDSA only'),
     ]);
     const key = freshKeyPair('es256').privateKey;
-    expect(problems({ ...base, BFF_SIGNING_KEY_PREVIOUS: key })).toEqual(['BFF_SIGNING_KEY_PREVIOUS is set without BFF_SIGNING_KEY']);
-    expect(problems({ ...base, BFF_SIGNING_KEY: key, BFF_SIGNING_KEY_PREVIOUS: key })).toEqual([
+    expect(configProblems({ ...base, BFF_SIGNING_KEY_PREVIOUS: key })).toEqual(['BFF_SIGNING_KEY_PREVIOUS is set without BFF_SIGNING_KEY']);
+    expect(configProblems({ ...base, BFF_SIGNING_KEY: key, BFF_SIGNING_KEY_PREVIOUS: key })).toEqual([
       'BFF_SIGNING_KEY_PREVIOUS is the same key as BFF_SIGNING_KEY',
     ]);
   });

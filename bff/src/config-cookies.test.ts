@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { BASE_ENV, configProblems } from '../../test/support/config-problems.js';
 import { cookiePrefixProblems } from './config-cookies.js';
 
-const base = { OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'kit', OIDC_CLIENT_SECRET: 's3cret' };
+const base = BASE_ENV;
 const https = { ...base, PUBLIC_URL: 'https://app.example.com' };
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('cookie names (RFC 10017)', () => {
   it('names the session cookie __Host-Http-bff and the login cookie __Host-Http-bff-login on https', () => {
@@ -33,7 +24,7 @@ describe('cookie names (RFC 10017)', () => {
 
   it('refuses a prefixed SESSION_COOKIE_NAME on http, whatever the prefix or its case', () => {
     for (const name of ['__Host-Http-bff', '__Host-bff', '__Http-bff', '__Secure-bff', '__host-http-bff', '__SECURE-bff']) {
-      expect(problems({ ...base, SESSION_COOKIE_NAME: name }), name).toEqual([
+      expect(configProblems({ ...base, SESSION_COOKIE_NAME: name }), name).toEqual([
         expect.stringMatching(
           /^SESSION_COOKIE_NAME: a __(Host-Http|Host|Http|Secure)- cookie needs Secure, which the BFF sets only when PUBLIC_URL is https$/,
         ),
@@ -42,8 +33,10 @@ describe('cookie names (RFC 10017)', () => {
   });
 
   it('refuses a SESSION_COOKIE_NAME that is no cookie name or is the login cookie', () => {
-    expect(problems({ ...https, SESSION_COOKIE_NAME: 'bff session' })).toEqual(['SESSION_COOKIE_NAME: "bff session" is not a cookie name']);
-    expect(problems({ ...https, SESSION_COOKIE_NAME: '__Host-Http-bff-login' })).toEqual([
+    expect(configProblems({ ...https, SESSION_COOKIE_NAME: 'bff session' })).toEqual([
+      'SESSION_COOKIE_NAME: "bff session" is not a cookie name',
+    ]);
+    expect(configProblems({ ...https, SESSION_COOKIE_NAME: '__Host-Http-bff-login' })).toEqual([
       "SESSION_COOKIE_NAME must differ from the login cookie's name (__Host-Http-bff-login)",
     ]);
   });

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { BASE_ENV, configProblems } from '../../test/support/config-problems.js';
 
-const base = { OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'kit', OIDC_CLIENT_SECRET: 's3cret' };
+const base = BASE_ENV;
 const key = 'k'.repeat(32);
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('configuration', () => {
   it('applies the documented defaults', () => {
@@ -33,7 +24,7 @@ describe('configuration', () => {
   });
 
   it('lists every problem at once, naming each variable', () => {
-    const found = problems({ PORT: 'eighty', OIDC_SCOPES: 'profile', SESSION_SAMESITE: 'none' });
+    const found = configProblems({ PORT: 'eighty', OIDC_SCOPES: 'profile', SESSION_SAMESITE: 'none' });
     expect(found).toEqual(
       expect.arrayContaining([
         'OIDC_ISSUER is required',
@@ -48,7 +39,7 @@ describe('configuration', () => {
   });
 
   it('refuses the memory store, missing SESSION_KEYS and http PUBLIC_URL in production', () => {
-    const found = problems({ ...base, NODE_ENV: 'production', PUBLIC_URL: 'http://app.example.com' });
+    const found = configProblems({ ...base, NODE_ENV: 'production', PUBLIC_URL: 'http://app.example.com' });
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringContaining('REDIS_URL is required in production'),
@@ -69,14 +60,14 @@ describe('configuration', () => {
   });
 
   it('rejects short session keys and PUBLIC_URL with a path', () => {
-    expect(problems({ ...base, SESSION_KEYS: `${key},short`, PUBLIC_URL: 'https://app.example.com/app' })).toEqual([
+    expect(configProblems({ ...base, SESSION_KEYS: `${key},short`, PUBLIC_URL: 'https://app.example.com/app' })).toEqual([
       'PUBLIC_URL must be an origin only (no path, query or fragment)',
       'SESSION_KEYS entries must be at least 32 bytes each',
     ]);
   });
 
   it('reports bad API_ROUTES entries with everything else, and gives routes the API_TIMEOUT_MS default', () => {
-    expect(problems({ ...base, API_ROUTES: '/a=http://h#token=admin', SESSION_SAMESITE: 'none' })).toEqual([
+    expect(configProblems({ ...base, API_ROUTES: '/a=http://h#token=admin', SESSION_SAMESITE: 'none' })).toEqual([
       'SESSION_SAMESITE must be strict or lax',
       expect.stringContaining('"/a=http://h#token=admin": token must be one of'),
     ]);
@@ -88,7 +79,7 @@ describe('configuration', () => {
   });
 
   it('refuses OIDC_AUTH_PARAMS that would override protocol parameters', () => {
-    expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=consent&state=x' })).toEqual([
+    expect(configProblems({ ...base, OIDC_AUTH_PARAMS: 'prompt=consent&state=x' })).toEqual([
       'OIDC_AUTH_PARAMS must not set state (the BFF sets it)',
     ]);
   });
@@ -97,17 +88,19 @@ describe('configuration', () => {
     expect(loadConfig(base).metrics).toEqual({ port: undefined, host: '127.0.0.1' });
     expect(loadConfig({ ...base, HOST: '0.0.0.0', METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
     expect(loadConfig({ ...base, METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5' }).metrics).toEqual({ port: 9464, host: '10.0.0.5' });
-    expect(problems({ ...base, PORT: '8080', METRICS_PORT: '8080' })).toEqual([
+    expect(configProblems({ ...base, PORT: '8080', METRICS_PORT: '8080' })).toEqual([
       'METRICS_PORT must differ from PORT (/metrics gets a listener of its own)',
     ]);
-    expect(problems({ ...base, METRICS_PORT: 'prometheus' })).toEqual([expect.stringContaining('METRICS_PORT')]);
+    expect(configProblems({ ...base, METRICS_PORT: 'prometheus' })).toEqual([expect.stringContaining('METRICS_PORT')]);
   });
 
   it('refuses BFF_WORKERS above 1 without SESSION_KEYS (each worker would make its own key), in one line naming both', () => {
     const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
-    expect(problems({ ...base, ...redis, BFF_WORKERS: '2' })).toEqual([expect.stringMatching(/^BFF_WORKERS above 1 needs SESSION_KEYS\b/)]);
-    expect(problems({ ...base, ...redis, BFF_WORKERS: '2', SESSION_KEYS: key })).toEqual([]);
-    expect(problems({ ...base, ...redis, BFF_WORKERS: '1' })).toEqual([]);
+    expect(configProblems({ ...base, ...redis, BFF_WORKERS: '2' })).toEqual([
+      expect.stringMatching(/^BFF_WORKERS above 1 needs SESSION_KEYS\b/),
+    ]);
+    expect(configProblems({ ...base, ...redis, BFF_WORKERS: '2', SESSION_KEYS: key })).toEqual([]);
+    expect(configProblems({ ...base, ...redis, BFF_WORKERS: '1' })).toEqual([]);
   });
 });
 
@@ -121,20 +114,20 @@ describe('configuration: hardening', () => {
   };
 
   it('refuses an http:// issuer in production unless it is loopback or explicitly allowed', () => {
-    expect(problems({ ...production, OIDC_ISSUER: 'http://id.example.com' })).toEqual([
+    expect(configProblems({ ...production, OIDC_ISSUER: 'http://id.example.com' })).toEqual([
       expect.stringContaining('OIDC_ISSUER must be https in production'),
     ]);
-    expect(problems({ ...production, OIDC_ISSUER: 'http://127.0.0.1:4001' })).toEqual([]);
-    expect(problems({ ...production, OIDC_ISSUER: 'http://localhost:4001' })).toEqual([]);
-    expect(problems({ ...production, OIDC_ISSUER: 'http://id.example.com', ALLOW_INSECURE_ISSUER: 'true' })).toEqual([]);
-    expect(problems({ ...base, OIDC_ISSUER: 'http://id.example.com' })).toEqual([]); // development
+    expect(configProblems({ ...production, OIDC_ISSUER: 'http://127.0.0.1:4001' })).toEqual([]);
+    expect(configProblems({ ...production, OIDC_ISSUER: 'http://localhost:4001' })).toEqual([]);
+    expect(configProblems({ ...production, OIDC_ISSUER: 'http://id.example.com', ALLOW_INSECURE_ISSUER: 'true' })).toEqual([]);
+    expect(configProblems({ ...base, OIDC_ISSUER: 'http://id.example.com' })).toEqual([]); // development
   });
 
   it('reads TRUST_PROXY as a number of hops', () => {
     expect(loadConfig(base).trustedProxyHops).toBe(0);
     expect(loadConfig({ ...base, TRUST_PROXY: 'true' }).trustedProxyHops).toBe(1);
     expect(loadConfig({ ...base, TRUST_PROXY: '2' }).trustedProxyHops).toBe(2);
-    expect(problems({ ...base, TRUST_PROXY: 'yes' })).toEqual([expect.stringContaining('TRUST_PROXY')]);
+    expect(configProblems({ ...base, TRUST_PROXY: 'yes' })).toEqual([expect.stringContaining('TRUST_PROXY')]);
   });
 
   it('accepts extra forwarded headers but refuses any that carry credentials, routing or client-address claims', () => {
@@ -150,17 +143,17 @@ describe('configuration: hardening', () => {
       'X-HTTP-Method-Override',
       'X-Auth-Request-Email',
     ]) {
-      expect(problems({ ...base, API_FORWARD_HEADERS: name }), name).toEqual([
+      expect(configProblems({ ...base, API_FORWARD_HEADERS: name }), name).toEqual([
         expect.stringContaining(`API_FORWARD_HEADERS: ${name} must never be forwarded`),
       ]);
     }
-    expect(problems({ ...base, API_FORWARD_HEADERS: 'bad header' })).toEqual([expect.stringContaining('is not a header name')]);
+    expect(configProblems({ ...base, API_FORWARD_HEADERS: 'bad header' })).toEqual([expect.stringContaining('is not a header name')]);
   });
 
   it('reads OIDC_TIMEOUT_MS', () => {
     expect(loadConfig(base).oidcTimeoutMs).toBe(30000);
     expect(loadConfig({ ...base, OIDC_TIMEOUT_MS: '5000' }).oidcTimeoutMs).toBe(5000);
-    expect(problems({ ...base, OIDC_TIMEOUT_MS: 'soon' })).toEqual([expect.stringContaining('OIDC_TIMEOUT_MS')]);
+    expect(configProblems({ ...base, OIDC_TIMEOUT_MS: 'soon' })).toEqual([expect.stringContaining('OIDC_TIMEOUT_MS')]);
   });
 
   it("turns tracing on only with an OTLP endpoint, with OpenTelemetry's defaults and precedence", () => {
@@ -193,7 +186,7 @@ describe('configuration: hardening', () => {
       loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).tracing,
     ).toBeUndefined();
     expect(
-      problems({
+      configProblems({
         ...base,
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
