@@ -18,7 +18,9 @@ export interface MainTargets {
   bff: Target;
   dpop: Target;
   baseline: Target | undefined;
-  /** A signed-in call's headers at `bff` (and at `baseline`: the session lives in Redis). */
+  /** A session signed in at `baseline` itself: an older build may not read this build's records. */
+  baselineHeaders: Record<string, string> | undefined;
+  /** A signed-in call's headers at `bff`. */
   headers: Record<string, string>;
   /** A signed-in call's headers at `dpop`. */
   dpopHeaders: Record<string, string>;
@@ -46,7 +48,7 @@ export function mainRows(t: MainTargets): Row[] {
     t.baseline !== undefined && {
       name: 'baseline',
       url: `${t.baseline.url}/api/items`,
-      headers: t.headers,
+      headers: t.baselineHeaders!,
       pid: t.baseline.pid,
       forwardedAs: 'withBearer',
     },

@@ -72,18 +72,19 @@ async function main() {
     const ctx: MeasureContext = { procs: stack.procs, redis, upstreamUrl: stack.upstreamUrl, seconds: ROUND_SECONDS };
     const bff = await stack.startBff({}, { nodeFlags: PROFILE });
     const dpop = await stack.startBff({ OIDC_DPOP: 'true', DPOP_PRIVATE_KEY: stack.dpopKey });
-    // BENCH_BASELINE: the same settings and session store, the code as it was at that ref.
+    // BENCH_BASELINE: the same settings and session store, the code as it was at that ref (its own session).
     const baseline = baselineBuild && (await stack.startBff({}, { entry: baselineBuild.entry }));
 
     const signIn = await signInCost(stack, redis, bff, SIGN_INS);
     const footprint = await redisFootprint(stack, redis, bff.url, SESSIONS_FOR_FOOTPRINT);
     const headers = await stack.apiHeaders(bff.url);
     const dpopHeaders = await stack.apiHeaders(dpop.url);
+    const baselineHeaders = baseline && (await stack.apiHeaders(baseline.url));
     const floor = await stack.startFloor(headers, WORKERS);
     const nginx = await stack.startNginxProxy();
     if (!nginx) console.log('nginx is not installed (Debian: apt-get install nginx-light): the nginx row is skipped.');
 
-    const rows = mainRows({ upstreamUrl: stack.upstreamUrl, floor, nginx, bff, dpop, baseline, headers, dpopHeaders });
+    const rows = mainRows({ upstreamUrl: stack.upstreamUrl, floor, nginx, bff, dpop, baseline, baselineHeaders, headers, dpopHeaders });
     await warmUp(rows, WARMUP_SECONDS, ctx);
     const results = await interleave(rows, ROUNDS, ctx);
     const row = (name: string) => results.find((m) => m.row.name === name);

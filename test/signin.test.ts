@@ -88,7 +88,7 @@ for (const store of ['redis', 'memory'] as const) {
       expect(raw).toBeTruthy();
       expect(raw).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
       const record = JSON.parse(raw) as { sealedTokens: string };
-      expect(record.sealedTokens).toMatch(/^v1\./);
+      expect(record.sealedTokens).toMatch(/^v2\./);
       if (redis) {
         const id = browser.cookie(stack.bff.url, 'bff')!;
         const ttl = await redis.client.pttl(sessionKey(id));

@@ -1,3 +1,4 @@
+import { createCipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { TokenVault, VaultError } from './vault.js';
 
@@ -44,5 +45,33 @@ describe('token vault', () => {
   it('refuses a ciphertext once its key is retired', () => {
     const sealed = new TokenVault([oldKey]).seal('x');
     expect(() => new TokenVault([newKey]).open(sealed)).toThrow(/unknown key/);
+  });
+
+  it('deflates before it encrypts: a token set of JWTs costs about three quarters of its size', () => {
+    const jwt = () =>
+      [
+        '{"alg":"RS256"}',
+        JSON.stringify({ sub: 'user-1001', scope: 'openid profile email', jti: randomBytes(16).toString('hex') }),
+        randomBytes(256),
+      ]
+        .map((part) => Buffer.from(part).toString('base64url'))
+        .join('.');
+    const tokens = JSON.stringify({ accessToken: jwt(), refreshToken: randomBytes(32).toString('base64url'), idToken: jwt() });
+    const sealed = new TokenVault([oldKey]).seal(tokens);
+    expect(sealed.startsWith('v2.')).toBe(true);
+    expect(new TokenVault([oldKey]).open(sealed)).toBe(tokens);
+    const ciphertextChars = sealed.split('.')[3]!.length;
+    expect(ciphertextChars).toBeLessThan(Buffer.from(tokens).toString('base64url').length * 0.85);
+  });
+
+  it('still opens v1 ciphertexts (sealed before deflating, by this key derivation)', () => {
+    // A v1 ciphertext made exactly as the previous release made it: plaintext not deflated.
+    const key = Buffer.from(hkdfSync('sha256', oldKey, 'bff-kit', 'token-vault/v1', 32));
+    const kid = createHash('sha256').update(key).digest('base64url').slice(0, 8);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const data = Buffer.concat([cipher.update('{"accessToken":"from 1.0"}', 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const v1 = `v1.${kid}.${iv.toString('base64url')}.${data.toString('base64url')}`;
+    expect(new TokenVault([oldKey]).open(v1)).toBe('{"accessToken":"from 1.0"}');
   });
 });

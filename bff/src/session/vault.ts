@@ -1,10 +1,20 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /**
  * Encrypts token sets at rest with AES-256-GCM. Each ciphertext names the key that made it
- * (`v1.<kid>.<iv>.<data+tag>`), so keys can rotate: the first key encrypts, every key decrypts.
+ * (`v2.<kid>.<iv>.<data+tag>`), so keys can rotate: the first key encrypts, every key decrypts.
  * Keys are derived from the configured secrets with HKDF so a secret is never used directly.
+ *
+ * `v2` deflates the plaintext first: token sets are mostly base64url JWTs (6 bits a character),
+ * which deflate to about three quarters, and they are most of a session's bytes in Redis. Nobody
+ * who can see a ciphertext's length can choose any of its plaintext (the provider issues the
+ * tokens), so compressing before encrypting leaks nothing a length did not. `v1` (not deflated)
+ * still opens: sessions sealed before the upgrade live on.
  */
+/** A token set larger than this does not inflate (a guard; real ones are a few KiB). */
+const MAX_PLAINTEXT_BYTES = 1024 * 1024;
+
 export class TokenVault {
   readonly #keys = new Map<string, Buffer>();
   readonly #currentKid: string;
@@ -23,21 +33,22 @@ export class TokenVault {
   seal(plaintext: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#currentKid)!, iv);
-    const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    return `v1.${this.#currentKid}.${iv.toString('base64url')}.${data.toString('base64url')}`;
+    const data = Buffer.concat([cipher.update(deflateRawSync(plaintext)), cipher.final(), cipher.getAuthTag()]);
+    return `v2.${this.#currentKid}.${iv.toString('base64url')}.${data.toString('base64url')}`;
   }
 
   /** Decrypts what {@link seal} made with any configured key; throws `VaultError` on tampering or an unknown key. */
   open(sealed: string): string {
     const [version, kid, iv, data] = sealed.split('.');
     const key = kid === undefined ? undefined : this.#keys.get(kid);
-    if (version !== 'v1' || !key || !iv || !data) throw new VaultError('unknown key or format');
+    if ((version !== 'v1' && version !== 'v2') || !key || !iv || !data) throw new VaultError('unknown key or format');
     const bytes = Buffer.from(data, 'base64url');
     if (bytes.length < 16) throw new VaultError('ciphertext too short');
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-      return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString('utf8');
+      const plain = Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]);
+      return (version === 'v2' ? inflateRawSync(plain, { maxOutputLength: MAX_PLAINTEXT_BYTES }) : plain).toString('utf8');
     } catch (cause) {
       throw new VaultError('authentication failed', { cause });
     }
