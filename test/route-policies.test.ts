@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import type { Middleware } from 'koa';
@@ -10,6 +9,7 @@ import { startBff } from './support/bff.js';
 import type { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, API_AUDIENCE, BOB, CLIENT_ID, startStack, type Stack } from './support/stack.js';
+import { expectRouteRefusals } from './support/route-refusals.js';
 import { storedSessions } from './support/stored-sessions.js';
 
 /**
@@ -286,20 +286,6 @@ describe('route policies: configuration', () => {
       ['/e=http://127.0.0.1:1#websocket=maybe', 'websocket must be true or false'],
       ['/f=http://127.0.0.1:1#token=none&scope=x', 'token=none takes no resource or scope'],
     ];
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
-      env: {
-        PATH: process.env.PATH,
-        OIDC_ISSUER: 'http://127.0.0.1:1',
-        OIDC_CLIENT_ID: 'x',
-        OIDC_CLIENT_SECRET: 'y',
-        API_ROUTES: bad.map(([entry]) => entry).join(','),
-        LOG_LEVEL: 'silent',
-      },
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    expect(result.status).toBe(1);
-    const lines = result.stderr.split('\n').filter((line) => line.includes('API_ROUTES'));
-    expect(lines).toEqual(bad.map(([entry, message]) => expect.stringContaining(`API_ROUTES entry "${entry}": ${message}`)));
+    expectRouteRefusals(bad);
   });
 });

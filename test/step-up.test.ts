@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from './support/browser.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ALICE, BOB, startStack, type Stack } from './support/stack.js';
+import { expectRouteRefusals } from './support/route-refusals.js';
 import { storedSessions } from './support/stored-sessions.js';
 import { startWebSocketUpstream } from './support/ws-upstream.js';
 
@@ -357,20 +357,6 @@ describe('step-up route options at start-up', () => {
       ['/c=http://127.0.0.1:1#require=admins', 'require must be name:value'],
       ['/d=http://127.0.0.1:1#token=client&acr=urn:x', 'acr, max_age and require need token=user'],
     ];
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'bff/src/main.ts'], {
-      env: {
-        PATH: process.env.PATH,
-        OIDC_ISSUER: 'http://127.0.0.1:1',
-        OIDC_CLIENT_ID: 'x',
-        OIDC_CLIENT_SECRET: 'y',
-        API_ROUTES: bad.map(([entry]) => entry).join(','),
-        LOG_LEVEL: 'silent',
-      },
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    expect(result.status).toBe(1);
-    const lines = result.stderr.split('\n').filter((line) => line.includes('API_ROUTES'));
-    expect(lines).toEqual(bad.map(([entry, message]) => expect.stringContaining(`API_ROUTES entry "${entry}": ${message}`)));
+    expectRouteRefusals(bad);
   });
 });

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { formatCountdown } from '../session/session-logic.js';
 import { strings } from '../strings.js';
-import { baseStyles } from './shared-styles.js';
+import { baseStyles, dialogStyles } from './shared-styles.js';
 
 const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
 
@@ -45,18 +45,8 @@ export class ExpiryDialog extends LitElement {
 
   static override styles = [
     baseStyles,
+    dialogStyles,
     css`
-      dialog {
-        max-width: min(440px, calc(100vw - 32px));
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--surface);
-        color: var(--text);
-        padding: 20px 24px;
-      }
-      dialog::backdrop {
-        background: rgb(16 18 26 / 45%);
-      }
       h2 {
         font-size: 1.15rem;
         margin: 0 0 8px;

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { UserSession } from '../../../shared/src/index.js';
 import { SessionsController, otherSessions, type Confirmation, type Problem } from '../sessions/sessions-controller.js';
 import { strings } from '../strings.js';
-import { baseStyles } from './shared-styles.js';
+import { baseStyles, dialogStyles } from './shared-styles.js';
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
@@ -22,6 +22,7 @@ export class SessionsPanel extends LitElement {
 
   static override styles = [
     baseStyles,
+    dialogStyles,
     css`
       .lead {
         margin: 0 0 8px;
@@ -76,17 +77,6 @@ export class SessionsPanel extends LitElement {
         border-radius: var(--radius-sm);
         background: var(--info-bg);
         border: 1px solid var(--divider);
-      }
-      dialog {
-        max-width: min(440px, calc(100vw - 32px));
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--surface);
-        color: var(--text);
-        padding: 20px 24px;
-      }
-      dialog::backdrop {
-        background: rgb(16 18 26 / 45%);
       }
       dialog h3 {
         font-size: 1.05rem;

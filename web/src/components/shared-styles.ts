@@ -134,3 +134,18 @@ export const baseStyles = css`
     border: 0;
   }
 `;
+
+/** A modal `<dialog>` (confirmations, the expiry warning): the card's look over a dimmed page. */
+export const dialogStyles = css`
+  dialog {
+    max-width: min(440px, calc(100vw - 32px));
+    border: 1px solid var(--border);
+    border-radius: var(--radius);
+    background: var(--surface);
+    color: var(--text);
+    padding: 20px 24px;
+  }
+  dialog::backdrop {
+    background: rgb(16 18 26 / 45%);
+  }
+`;
