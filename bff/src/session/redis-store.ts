@@ -190,8 +190,18 @@ export class RedisStore implements KeyValueStore {
     };
   }
 
+  /**
+   * Answers when Redis does. On a Cluster every master must answer: a key's slot may live on any
+   * of them, and a master whose connection is still being made (TLS, right after start) fails
+   * commands at once (no offline queue), so one answering node is not "ready".
+   */
   async ping() {
-    await this.#run(() => (this.redis instanceof Cluster ? this.redis.nodes('master')[0]!.ping() : this.redis.ping()));
+    await this.#run(async () => {
+      if (!(this.redis instanceof Cluster)) return void (await this.redis.ping());
+      const masters = this.redis.nodes('master');
+      if (masters.length === 0) throw new Error('no Redis Cluster master known yet');
+      await Promise.all(masters.map((master) => master.ping()));
+    });
   }
 
   async close() {
