@@ -110,6 +110,29 @@ for (const store of ['redis', 'memory'] as const) {
       expect((await sets()) - before).toBe(2);
     });
 
+    it('a callback costs GETDEL, two SETs and one SADD + PEXPIRE per index: no script, nothing read', async () => {
+      if (!redis) return expect(store).toBe('memory'); // counted with Redis's own statistics
+      const browser = new TestBrowser();
+      const start = await browser.fetch(`${stack.bff.url}/bff/login`);
+      const back = await loginThroughIdp(start.headers.get('location')!, ALICE);
+      const commandCounts = async () =>
+        new Map(
+          [...(await redis!.client.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g)]
+            .filter(([, name]) => name !== 'info' && name !== 'publish') // the probe itself, the instances' heartbeats
+            .map(([, name, calls]) => [name!, Number(calls)]),
+        );
+      const before = await commandCounts();
+      expect((await browser.fetch(back)).status).toBe(302);
+      const spent = Object.fromEntries(
+        [...(await commandCounts())].map(([name, calls]) => [name, calls - (before.get(name) ?? 0)]).filter(([, n]) => n),
+      );
+      // The login transaction taken once, the record and its end marker, the user's index (and the
+      // provider session's, when the ID token names one), each set with its TTL in the same write.
+      const indexes = spent.sadd;
+      expect(indexes === 1 || indexes === 2).toBe(true);
+      expect(spent).toEqual({ getdel: 1, set: 2, sadd: indexes, pexpire: indexes });
+    });
+
     it('a first sign-in reads and deletes no session at the callback (there is none to drop)', async () => {
       if (!redis) return expect(store).toBe('memory'); // counted with Redis's own statistics
       const browser = new TestBrowser();

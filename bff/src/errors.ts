@@ -86,7 +86,7 @@ const SAFE_THROWN_HEADERS = ['retry-after', 'allow'];
 /** Maps anything thrown to what the client may see; unknown errors are a generic 500. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  // Koa, its router and koa-ratelimit throw http-errors with `status`, `expose` and `headers`.
+  // Koa and its router throw http-errors with `status`, `expose` and `headers`.
   const { status, headers, expose, message } = error as {
     status?: unknown;
     headers?: Record<string, unknown>;

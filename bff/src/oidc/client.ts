@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { providerFetch } from './provider-fetch.js';
 import type { Config } from '../config.js';
 import type { ClientAuthMethod } from '../config-fapi.js';
 import { describeError, unavailable } from '../errors.js';
@@ -177,6 +178,8 @@ function transportOptions(settings: ClientSettings, configuration: client.Config
   if (settings.issuer.protocol === 'http:') client.allowInsecureRequests(configuration);
   // Every call (discovery, code exchange, userinfo, refresh, revocation) is bounded by OIDC_TIMEOUT_MS.
   configuration.timeout = Math.ceil(settings.oidcTimeoutMs / 1000);
+  // Over undici's request, not the global fetch: about 1 ms less CPU per sign-in (provider-fetch.ts).
+  configuration[client.customFetch] = providerFetch;
 }
 
 async function discover(settings: ClientSettings, auth: Authenticators) {

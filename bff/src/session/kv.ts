@@ -25,7 +25,12 @@ export interface KeyValueStore {
   del(keys: string[]): Promise<void>;
   /** Deletes `key` only while it still holds `value` (releasing a lock we own). */
   delIfEquals(key: string, value: string): Promise<boolean>;
-  /** Adds to a set and extends the set's TTL to at least `ttlMs`. */
+  /**
+   * Counts one more event in a fixed window: the window starts with the key's first count and ends
+   * `windowMs` later (the key goes with it). Resolves with the count so far, this one included.
+   */
+  countInWindow(key: string, windowMs: number): Promise<number>;
+  /** Adds to a set and sets the set's TTL to `ttlMs`: pass a TTL none of the set's members outlives. */
   addToSet(key: string, member: string, ttlMs: number): Promise<void>;
   removeFromSet(key: string, member: string): Promise<void>;
   members(key: string): Promise<string[]>;

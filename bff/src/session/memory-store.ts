@@ -80,6 +80,14 @@ export class MemoryStore implements KeyValueStore {
     return true;
   }
 
+  async countInWindow(key: string, windowMs: number) {
+    const entry = this.#live(key);
+    const count = (typeof entry?.value === 'string' ? Number(entry.value) : 0) + 1;
+    if (entry) entry.value = String(count);
+    else this.#entries.set(key, { value: String(count), expiresAt: Date.now() + windowMs });
+    return count;
+  }
+
   async addToSet(key: string, member: string, ttlMs: number) {
     const entry = this.#live(key);
     const expiresAt = Date.now() + ttlMs;

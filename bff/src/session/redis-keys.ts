@@ -19,6 +19,8 @@ export const redisKeys = {
   /** Why the session is gone (session-ends.ts): its absolute end while it lives, then its tombstone. */
   end: (storageId: string) => `bff:{${storageId}}:end`,
   login: (state: string) => `bff:login:{${state}}`,
+  /** Sign-in starts from one client address in the current window (the login rate limit). */
+  loginRate: (address: string) => `bff:login-rate:{${address}}`,
   /** Set of session storageIds per provider session (`sid`). */
   bySid: (sid: string) => `bff:by-sid:{${sid}}`,
   /**

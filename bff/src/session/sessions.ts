@@ -169,7 +169,9 @@ export class SessionStore {
     const storageId = this.storageIdOf(id);
     const now = Date.now() / 1000;
     const idleMs = Math.min(this.timeouts.idleSeconds, record.expiresAt - now) * 1000;
-    const indexTtlMs = Math.ceil((record.expiresAt - now) * 1000);
+    // No session outlives the absolute timeout from now (a step-up keeps an earlier end; a refresh
+    // token's expiry only shortens it): indexes set to it never end before one of their sessions.
+    const indexTtlMs = Math.ceil(Math.max(this.timeouts.absoluteSeconds, record.expiresAt - now) * 1000);
     // Sent together; the cookie goes out only once all landed (never a session without its indexes).
     await Promise.all([
       this.kv.set(redisKeys.session(storageId), serialiseRecord(record), Math.max(1, Math.ceil(idleMs))),

@@ -5,6 +5,7 @@ import { createLogger } from '../logger.js';
 import { LoginTransactions } from './login-transactions.js';
 import { LogoutTokenLedger } from './logout-tokens.js';
 import type { SessionRecord } from './records.js';
+import { MemoryStore } from './memory-store.js';
 import { RedisStore, connectRedis } from './redis-store.js';
 import { SessionCache } from './session-cache.js';
 import { SessionSync } from './session-sync.js';
@@ -52,6 +53,20 @@ describe('session stores', () => {
     expect(await logins.take('state-1')).toEqual(transaction);
     expect(await logins.take('state-1')).toBeUndefined();
     expect(await logins.take('never-saved')).toBeUndefined();
+  });
+
+  it('counts in a fixed window, in Redis and in memory alike: the window starts with the first count and its key goes with it', async () => {
+    for (const counter of [kv, new MemoryStore()]) {
+      const counts = [];
+      for (let i = 0; i < 3; i++) counts.push(await counter.countInWindow('bff:count-test', 300));
+      expect(counts).toEqual([1, 2, 3]);
+      const expiresAtMs = (await counter.getWithExpiry('bff:count-test'))!.expiresAtMs!;
+      expect(expiresAtMs - Date.now()).toBeGreaterThan(0);
+      expect(expiresAtMs - Date.now()).toBeLessThanOrEqual(300);
+      await sleep(350);
+      expect(await counter.get('bff:count-test')).toBeNull();
+      expect(await counter.countInWindow('bff:count-test', 300)).toBe(1);
+    }
   });
 
   it('lets a logout token be claimed once per issuer, and again after its claim was released', async () => {
