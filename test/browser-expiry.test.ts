@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionEnds } from '../bff/src/session/session-ends.js';
 import { launchChromium } from './support/chromium.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
-import { SCREENSHOTS, SPA_DIST, ensureBuiltSpa, signInThroughPages } from './support/spa.js';
+import { SCREENSHOTS, SPA_DIST, ensureBuiltSpa, signedInPage } from './support/spa.js';
 import { startStack, type Stack } from './support/stack.js';
 
 /**
@@ -34,13 +34,11 @@ describe('the expiry warning in Chromium', () => {
     await redis?.stop();
   });
 
+  const VIEWPORT = { viewport: { width: 1000, height: 760 } };
   /** Two signed-in tabs of one browser. */
   async function twoTabs(): Promise<[Page, Page]> {
-    context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
-    const first = await context.newPage();
-    await first.goto(stack.bff.url);
-    await signInThroughPages(first);
-    await expect.poll(() => first.getByTestId('user-name').isVisible()).toBe(true);
+    let first: Page;
+    ({ context, page: first } = await signedInPage(browser, stack.bff.url, { context: VIEWPORT }));
     const second = await context.newPage();
     await second.goto(stack.bff.url);
     await expect.poll(() => second.getByTestId('user-name').isVisible()).toBe(true);
@@ -139,10 +137,8 @@ describe('the expiry warning in Chromium', () => {
   }, 60_000);
 
   it('left alone, the warning runs out and the signed-out view says the session timed out', async () => {
-    context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
-    const page = await context.newPage();
-    await page.goto(stack.bff.url);
-    await signInThroughPages(page);
+    let page: Page;
+    ({ context, page } = await signedInPage(browser, stack.bff.url, { context: VIEWPORT }));
     await expect.poll(() => dialogOf(page).isVisible(), { timeout: 20_000 }).toBe(true);
     await expect
       .poll(

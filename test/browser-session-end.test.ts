@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEndReason } from '../shared/src/index.js';
 import { launchChromium } from './support/chromium.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
-import { SCREENSHOTS, SPA_DIST, ensureBuiltSpa, signInThroughPages } from './support/spa.js';
+import { SCREENSHOTS, SPA_DIST, ensureBuiltSpa, signedInPage } from './support/spa.js';
 import { ALICE, startStack, type Stack } from './support/stack.js';
 
 /**
@@ -40,18 +40,20 @@ describe('when the session ends, in Chromium', () => {
   /** Every WebSocket the page opened. */
   let sockets: WebSocket[] = [];
 
-  async function signedInPage(): Promise<Page> {
-    context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
-    const page = await context.newPage();
+  /** A signed-in page on VIEW, its navigations and sockets recorded from the start. */
+  async function recordedPage(): Promise<Page> {
     visited = [];
     sockets = [];
-    page.on('request', (request) => {
-      if (request.isNavigationRequest() && request.frame() === page.mainFrame()) visited.push(request.url());
-    });
-    page.on('websocket', (socket) => sockets.push(socket));
-    await page.goto(`${stack.bff.url}${VIEW}`);
-    await signInThroughPages(page);
-    await expect.poll(() => page.getByTestId('user-name').isVisible()).toBe(true);
+    let page: Page;
+    ({ context, page } = await signedInPage(browser, `${stack.bff.url}${VIEW}`, {
+      context: { viewport: { width: 1000, height: 760 } },
+      watch(page) {
+        page.on('request', (request) => {
+          if (request.isNavigationRequest() && request.frame() === page.mainFrame()) visited.push(request.url());
+        });
+        page.on('websocket', (socket) => sockets.push(socket));
+      },
+    }));
     return page;
   }
   const cookieOf = async () => (await context.cookies()).find((cookie) => cookie.name === 'bff')!.value;
@@ -81,7 +83,7 @@ describe('when the session ends, in Chromium', () => {
   }
 
   it('says why in plain words for each reason, and "Sign in again" brings the user back without typing (prompt=none)', async () => {
-    const page = await signedInPage();
+    const page = await recordedPage();
     const cases: Array<[SessionEndReason, string]> = [
       ['ended_elsewhere', 'You were signed out on another device or by your sign-in provider. Please sign in again.'],
       ['signed_out', 'You signed out. Sign in again whenever you like.'],
@@ -105,7 +107,7 @@ describe('when the session ends, in Chromium', () => {
 
   // demo:start
   it('keeps what was typed when the session is ended elsewhere (the live socket closed with 4401) and restores it after signing in again', async () => {
-    const page = await signedInPage();
+    const page = await recordedPage();
     await expect.poll(() => page.getByTestId('notes-empty').count()).toBe(1);
     await expect.poll(() => sockets.length).toBe(1); // the live notes socket
     await page.getByTestId('note-input').fill('A thought not yet added');
@@ -126,7 +128,7 @@ describe('when the session ends, in Chromium', () => {
   // demo:end
 
   it('falls back to the interactive sign-in when the provider needs the user (login_required), back on the same view', async () => {
-    const page = await signedInPage();
+    const page = await recordedPage();
     // demo:start
     await page.getByTestId('note-input').fill('Typed before the provider forgot me');
     // demo:end

@@ -8,7 +8,9 @@ import { WebSocket } from 'ws';
 import { startBff, type RunningBff } from './support/bff.js';
 import type { TestBrowser } from './support/browser.js';
 import { freePort, startRedis, type RunningRedis } from './support/redis.js';
+import { logoutTokenFor } from './support/logout-token.js';
 import { BOB, startStack, type Stack } from './support/stack.js';
+import { storedSessions } from './support/stored-sessions.js';
 import { startWebSocketUpstream } from './support/ws-upstream.js';
 
 /**
@@ -34,6 +36,7 @@ const settledCount = (uploads: Upload[]) => uploads.filter((upload) => upload.se
 /**
  * A chunked upload that sends `first` bytes at once, then one byte every `gapMs` for ever (a
  * byte well within the stall timeout: only a deadline that no byte resets can end it).
+ * `headers` may set another Content-Type than the default octet-stream.
  */
 function trickle(url: string, path: string, headers: Record<string, string>, first = 1, gapMs = 200): Upload {
   const { hostname, port } = new URL(url);
@@ -43,7 +46,7 @@ function trickle(url: string, path: string, headers: Record<string, string>, fir
     port,
     path,
     method: 'POST',
-    headers: { ...headers, 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' },
+    headers: { 'content-type': 'application/octet-stream', ...headers, 'transfer-encoding': 'chunked' },
   });
   const outcome = new Promise<number | string>((resolve) => {
     req.on('response', (res) => {
@@ -392,7 +395,33 @@ describe('budgets: one caller never exhausts what other callers need', () => {
     });
   });
 
-  describe('5. shutdown', () => {
+  describe('5. back-channel logout bodies', () => {
+    it('one caller holding 40 back-channel logout bodies open: another caller’s logout is heard at once, and each held body ends 408 at its deadline', async () => {
+      const victim = await stack.signIn();
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      // `logout_token=` and then a byte every 200 ms for ever: only a deadline that no byte resets ends it.
+      const held = Array.from({ length: 40 }, () => trickle(stack.bff.url, '/bff/backchannel-logout', form, 13));
+      await sleep(300);
+      expect(settledCount(held)).toBe(0);
+      const started = performance.now();
+      const { opSid } = (await storedSessions(redis, stack.bff.url).record(victim))!;
+      const heard = await fetch(`${stack.bff.url}/bff/backchannel-logout`, {
+        method: 'POST',
+        headers: form,
+        body: new URLSearchParams({ logout_token: await logoutTokenFor(stack, opSid!) }),
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(heard.status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(BODY_TIMEOUT_MS);
+      expect((await victim.api(`${stack.bff.url}/bff/user`)).status).toBe(401);
+      // The body's deadline is API_BODY_TIMEOUT_MS here (below the 10 s cap): none outlives it by much.
+      const outcomes = await Promise.race([Promise.all(held.map((upload) => upload.outcome)), sleep(BODY_TIMEOUT_MS + 3000)]);
+      for (const upload of held) upload.stop();
+      expect(outcomes).toEqual(Array.from({ length: 40 }, () => 408));
+    }, 20_000);
+  });
+
+  describe('6. shutdown', () => {
     it('after SIGTERM the process exits by SHUTDOWN_TIMEOUT_MS (+2 s) while clients hold an upgraded socket that ignores the close, a refused upgrade, a trickling upload and an idle connection', async () => {
       const { port, url, child, exited } = await startChildBff({
         ...stack.env,

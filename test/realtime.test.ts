@@ -275,8 +275,13 @@ describe('real time through the BFF: WebSockets and event streams (two instances
   it('a back-channel logout closes the session s sockets on every instance within 5 s', async () => {
     const browser = await stack.signIn(BOB);
     const sockets = [open('/ws/echo', { browser, instance: 0 }), open('/ws/echo', { browser, instance: 1 })];
+    // Both handshakes are listened to at once: the second socket's 'open' may come while the first
+    // is still awaited, and a listener attached after it would wait for ever (this test's old hang).
     // A refusal must fail here, not hang below; so must a handshake nobody answers.
-    for (const ws of sockets) expect(await Promise.race([handshake(ws), sleep(10_000).then(() => 'no answer')])).toEqual({ opened: true });
+    const opened = sockets.map((ws, i) =>
+      Promise.race([handshake(ws), sleep(10_000).then(() => `no answer: socket ${i} readyState ${ws.readyState}`)]),
+    );
+    expect(await Promise.all(opened)).toEqual([{ opened: true }, { opened: true }]);
     const done = sockets.map((ws) => closedWithin(ws, 10_000));
     const { opSid } = (await storedSessions(redis, stack.bff.url).record(browser))!;
     const token = await logoutTokenFor(stack, opSid!);

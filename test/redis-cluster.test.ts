@@ -1,7 +1,9 @@
 import { SignJWT, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../bff/src/session/kv.js';
 import type { SessionRecord } from '../bff/src/session/records.js';
-import { startRedisCluster } from './support/redis.js';
+import { RedisStore, connectRedis } from '../bff/src/session/redis-store.js';
+import { startRedis, startRedisCluster } from './support/redis.js';
 import { ALICE, CLIENT_ID, startStack, type Stack } from './support/stack.js';
 import { lockKey, sessionKey } from './support/bff.js';
 
@@ -77,4 +79,33 @@ describe('on a real Redis Cluster (three masters)', () => {
     expect(await record(id)).toBeNull();
     expect((await call(0)).status).toBe(401);
   });
+});
+
+describe('readiness on a Redis Cluster that cannot take keys', () => {
+  it('is not ready while the Cluster refuses keyed commands, though its master answers PING', async () => {
+    // One master holding slots 0-100 only: cluster_state is fail, so ioredis' Cluster never passes
+    // its own check and refuses every keyed command, while the master it found answers PING between
+    // the Cluster's reconnects (what a TLS cluster's first seconds look like, for ever).
+    const node = await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes-partial.conf']);
+    await node.client.call('CLUSTER', 'ADDSLOTSRANGE', '0', '100');
+    const store = new RedisStore(connectRedis(`redis+cluster://127.0.0.1:${node.port}`));
+    try {
+      let ready = 0;
+      let refused = 0;
+      for (const until = Date.now() + 3000; Date.now() < until;) {
+        await store.ping().then(
+          () => ready++,
+          () => refused++,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // The Cluster refuses keyed commands all along (a key of any slot).
+      expect(await store.set('probe', '1', 1000).catch((error: unknown) => error)).toBeInstanceOf(StoreUnavailableError);
+      expect(refused).toBeGreaterThan(0);
+      expect(ready).toBe(0);
+    } finally {
+      store.redis.disconnect();
+      await node.stop();
+    }
+  }, 20_000);
 });

@@ -11,6 +11,7 @@ import { startBff, type RunningBff } from './support/bff.js';
 import { launchChromium } from './support/chromium.js';
 import { intercept } from './support/idp-front.js';
 import { freePort, startRedis, type RunningRedis } from './support/redis.js';
+import { signInAtProvider } from './support/spa.js';
 import { ALICE, startStack, type Stack } from './support/stack.js';
 import { storedSessions } from './support/stored-sessions.js';
 import { throwawayTls, type ThrowawayTls } from './support/tls.js';
@@ -95,14 +96,7 @@ describe('RFC 10017: the session cookie', () => {
       });
       await page.goto(`${front.url}/bff/login`);
       expect((await context.cookies(front.url)).map((cookie) => cookie.name)).toEqual(['__Host-Http-bff-login']);
-      await page.getByLabel(/username/i).fill(ALICE.username);
-      await page.getByLabel(/password/i).fill(ALICE.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      const consent = page.getByRole('button', { name: 'Allow' });
-      await Promise.race([
-        consent.waitFor({ timeout: 5000 }).then(() => consent.click()),
-        page.waitForURL((url) => url.href.startsWith(front.url), { timeout: 5000 }),
-      ]);
+      await signInAtProvider(page);
       await page.waitForURL((url) => url.href.startsWith(`${front.url}/`) && !url.pathname.startsWith('/bff/'));
       // The login cookie stays until its few minutes are over (it is single use at the BFF).
       const cookies = await context.cookies(front.url);

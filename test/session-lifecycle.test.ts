@@ -112,6 +112,15 @@ describe('why a session ended, on two instances', () => {
     await expectReason(cookie, SESSION_END_REASONS.signedOut);
   });
 
+  it('signed in again over the session (as a step-up does): the old cookie reads signed_out, not a timeout', async () => {
+    const { browser, cookie, info } = await signedIn();
+    await stack.signIn(undefined, first(), browser);
+    const replaced = browser.cookieHeader(first().url)!;
+    expect(replaced).not.toBe(cookie); // a new id for the same session (no fixation)
+    expect(((await (await call(second(), '/bff/user', replaced)).json()) as UserInfo).sub).toBe(info.sub);
+    await expectReason(cookie, SESSION_END_REASONS.signedOut);
+  });
+
   it('ended from another device ("Your sessions"): ended_elsewhere; the device that ended it signed nothing out', async () => {
     const phone = await signedIn(BOB);
     const laptop = await signedIn(BOB);

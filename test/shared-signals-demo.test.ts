@@ -1,15 +1,11 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserSessions } from '../shared/src/index.js';
 import type { TestBrowser } from './support/browser.js';
 import { launchChromium } from './support/chromium.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
-import { ALICE, BOB, startStack, type Stack } from './support/stack.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { SPA_DIST, ensureBuiltSpa, signedInPage } from './support/spa.js';
+import { BOB, startStack, type Stack } from './support/stack.js';
 
 /**
  * The demo's "End my other sessions at the provider": the dev provider ends the user's other
@@ -23,14 +19,13 @@ describe('demo: ending my other sessions at the provider', () => {
   let chromium: Browser;
 
   beforeAll(async () => {
-    // The real SPA: built once if `npm run build` has not run yet.
-    if (!existsSync(`${root}web/dist/index.html`)) await build({ configFile: `${root}web/vite.config.ts`, logLevel: 'silent' });
+    await ensureBuiltSpa();
     redis = await startRedis();
     stack = await startStack({
       redisUrl: redis.url,
       ssf: true,
       routes: ({ idp }) => `/provider=${idp}/demo`,
-      env: { STATIC_DIR: `${root}web/dist` },
+      env: { STATIC_DIR: SPA_DIST },
     });
     chromium = await launchChromium();
   });
@@ -61,20 +56,8 @@ describe('demo: ending my other sessions at the provider', () => {
 
   it('in Chromium: the button ends them and "Your sessions" shows them gone', async () => {
     const others = [await stack.signIn(), await stack.signIn()];
-    const context = await chromium.newContext();
+    const { context, page } = await signedInPage(chromium, stack.bff.url);
     try {
-      const page = await context.newPage();
-      await page.goto(stack.bff.url);
-      await page.getByTestId('signin').click();
-      await page.getByLabel(/username/i).fill(ALICE.username);
-      await page.getByLabel(/password/i).fill(ALICE.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      const consent = page.getByRole('button', { name: 'Allow' });
-      await Promise.race([
-        consent.waitFor({ timeout: 5000 }).then(() => consent.click()),
-        page.waitForURL((url) => !url.href.includes('/interaction/'), { timeout: 5000 }),
-      ]);
-      await expect.poll(() => page.getByTestId('user-name').isVisible()).toBe(true);
       // This one, the two above and any Alice session an earlier test left.
       const listed = ((await (await call(others[0]!, '/bff/sessions')).json()) as UserSessions).sessions.length;
       expect(listed).toBeGreaterThanOrEqual(3);

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/chromium.js';
+import { signedInPage } from './support/spa.js';
 import { ALICE, startStack, type Stack } from './support/stack.js';
 
 /** An API whose `GET /me` answers a fixed `sub` and counts its calls (this test is about the SPA and the BFF). */
@@ -49,19 +50,6 @@ const weakening: Middleware = async (ctx, next) => {
   await next();
 };
 
-async function signInWithPassword(page: Page) {
-  await page.getByTestId('signin').click();
-  await page.getByLabel(/username/i).fill(ALICE.username);
-  await page.getByLabel(/password/i).fill(ALICE.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  const allow = page.getByRole('button', { name: 'Allow' });
-  // The provider asks for consent once per user and client.
-  await Promise.race([
-    allow.waitFor({ timeout: 5000 }).then(() => allow.click()),
-    page.waitForURL((url) => !url.href.includes('/interaction/'), { timeout: 5000 }),
-  ]);
-}
-
 describe('step-up in the web app (Chromium)', () => {
   let dist: string;
   let stack: Stack;
@@ -88,12 +76,10 @@ describe('step-up in the web app (Chromium)', () => {
   });
 
   it('asks "Confirm it\'s you", signs in with the one-time code, and comes back to the same view where the call now works', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
     const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${stack.bff.url}/?view=me`);
-    await signInWithPassword(page);
+    const { context, page } = await signedInPage(browser, `${stack.bff.url}/?view=me`, {
+      watch: (page) => page.on('pageerror', (error) => errors.push(error.message)),
+    });
 
     // Signed in with the password only: the call is refused with step_up_required, the page stays signed in.
     const prompt = page.getByRole('alertdialog', { name: "Confirm it's you" });
@@ -123,10 +109,7 @@ describe('step-up in the web app (Chromium)', () => {
   });
 
   it('says so when the provider did not confirm it (a weaker acr), and the page stays signed in', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${stack.bff.url}/`);
-    await signInWithPassword(page);
+    const { context, page } = await signedInPage(browser, `${stack.bff.url}/`);
     const prompt = page.getByRole('alertdialog', { name: "Confirm it's you" });
     await expect.poll(() => prompt.isVisible()).toBe(true);
     weaken.on = true;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { build } from 'vite';
 import { ALICE } from './stack.js';
 
@@ -39,6 +39,11 @@ export async function ensureBuiltSpa() {
 /** Presses Sign in and goes through the dev provider's pages as a user would. */
 export async function signInThroughPages(page: Page, user = ALICE, consent: 'allow' | 'deny' = 'allow') {
   await page.getByTestId('signin').click();
+  await signInAtProvider(page, user, consent);
+}
+
+/** On the dev provider's sign-in page: the user's name and password, then consent when it is asked. */
+export async function signInAtProvider(page: Page, user = ALICE, consent: 'allow' | 'deny' = 'allow') {
   await page.getByLabel(/username/i).fill(user.username);
   await page.getByLabel(/password/i).fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -48,4 +53,23 @@ export async function signInThroughPages(page: Page, user = ALICE, consent: 'all
     consentButton.waitFor({ timeout: 5000 }).then(() => consentButton.click()),
     page.waitForURL((url) => !url.href.includes('/interaction/'), { timeout: 5000 }),
   ]);
+}
+
+/**
+ * A browser context of its own (its own cookies) with one page that opened `url` (the SPA) and
+ * signed in through the provider's pages as `user`, the user card shown. `watch` sees the page
+ * before it loads anything (listeners that must miss no request). Close the context when done.
+ */
+export async function signedInPage(
+  browser: Browser,
+  url: string,
+  options: { user?: typeof ALICE; context?: BrowserContextOptions; watch?: (page: Page) => void } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext(options.context);
+  const page = await context.newPage();
+  options.watch?.(page);
+  await page.goto(url);
+  await signInThroughPages(page, options.user);
+  await page.getByTestId('user-name').waitFor({ timeout: 10_000 });
+  return { context, page };
 }

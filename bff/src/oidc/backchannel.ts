@@ -3,12 +3,12 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } 
 import { ERROR_CODES } from '../../../shared/src/index.js';
 import type { Deps } from '../deps.js';
 import { HttpError, describeError, unavailable } from '../errors.js';
+import { SMALL_BODY_DEADLINE_MS, readBodyText } from '../http/body-text.js';
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Logout tokens older than this (by `iat`) are refused; `jti`s are remembered at least this long. */
 const MAX_AGE_SECONDS = 120;
 const CLOCK_TOLERANCE_SECONDS = 30;
-const MAX_BODY_BYTES = 16 * 1024;
 
 const invalid = (message: string) => new HttpError(400, ERROR_CODES.badRequest, message);
 /** `typ` values a logout token may carry (the spec's explicit type, and the generic one). */
@@ -39,8 +39,9 @@ export function backchannelLogout({
   metrics,
 }: Pick<Deps, 'config' | 'oidc' | 'logoutTokens' | 'sessions' | 'log' | 'metrics'>) {
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  const deadlineMs = Math.min(config.bodyTimeoutMs, SMALL_BODY_DEADLINE_MS);
   return async function backchannelLogout(ctx: Context) {
-    const token = await readLogoutToken(ctx);
+    const token = await readLogoutToken(ctx, deadlineMs);
     const metadata = oidc.configuration.serverMetadata();
     jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri!));
     let claims: JWTPayload;
@@ -112,16 +113,10 @@ export function backchannelLogout({
   };
 }
 
-async function readLogoutToken(ctx: Context): Promise<string> {
+/** The form's `logout_token`, from a body bounded in size and time (a held-open POST ends with 408). */
+async function readLogoutToken(ctx: Context, deadlineMs: number): Promise<string> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw invalid('Expected an application/x-www-form-urlencoded body.');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, ERROR_CODES.tooLarge, 'The request body is too large.');
-    chunks.push(chunk);
-  }
-  const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('logout_token');
+  const token = new URLSearchParams(await readBodyText(ctx.req, deadlineMs)).get('logout_token');
   if (!token) throw invalid('logout_token is required.');
   return token;
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { SESSION_END_REASONS } from '../../../shared/src/index.js';
 import type { SessionRecord } from './records.js';
 import { SessionStore } from './sessions.js';
 
@@ -33,6 +34,9 @@ export function koaSessionStore(sessions: SessionStore) {
       await sessions.create(id, data as unknown as SessionRecord);
       if (ctx) ctx.state.sessionWritten = id;
     },
-    destroy: (id: string) => sessions.destroy(id),
+    // koa-session destroys a stored session only when this browser replaces or leaves it: a sign-in
+    // over it (regenerate(): a step-up, or another user) or a sign-out that already ended it. Either
+    // way this browser ended it, and the old id's 401 must say so, not read as a timeout.
+    destroy: (id: string) => sessions.destroy(id, undefined, SESSION_END_REASONS.signedOut),
   };
 }

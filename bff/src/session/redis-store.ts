@@ -209,11 +209,15 @@ export class RedisStore implements KeyValueStore {
   /**
    * Answers when Redis does. On a Cluster every master must answer: a key's slot may live on any
    * of them, and a master whose connection is still being made (TLS, right after start) fails
-   * commands at once (no offline queue), so one answering node is not "ready".
+   * commands at once (no offline queue), so one answering node is not "ready". And the Cluster
+   * itself must be ready: until its own check (CLUSTER INFO) passed, it refuses every keyed command
+   * ("Cluster isn't ready") although its masters answer PING, and a failed check drops and remakes
+   * every connection; that window was the 503 at sign-in right after /readyz said ready.
    */
   async ping() {
     await this.#run(async () => {
       if (!(this.redis instanceof Cluster)) return void (await this.redis.ping());
+      if (this.redis.status !== 'ready') throw new Error(`the Redis Cluster is not ready yet (${this.redis.status})`);
       const masters = this.redis.nodes('master');
       if (masters.length === 0) throw new Error('no Redis Cluster master known yet');
       await Promise.all(masters.map((master) => master.ping()));

@@ -3,17 +3,14 @@ import type { Context, Middleware, Next } from 'koa';
 import { errors as joseErrors, type JWTPayload } from 'jose';
 import { SSF_ERRORS } from '../../../shared/src/index.js';
 import type { Deps } from '../deps.js';
-import { bodyStalled, bodyTooLarge, describeError, unavailable } from '../errors.js';
+import { describeError, unavailable } from '../errors.js';
+import { SMALL_BODY_DEADLINE_MS, readBodyText } from '../http/body-text.js';
 import { clientAddress } from '../http/client-address.js';
 import { Budget, overBudget } from '../proxy/budget.js';
 import { keysUnreachable } from '../oidc/backchannel.js';
 import { eventSubject, sameIssuer, sessionEndingEvents } from './security-events.js';
 import { SET_CLOCK_TOLERANCE_SECONDS, SET_MAX_AGE_SECONDS, TransmitterUnavailable } from './transmitter.js';
 
-/** A SET is a few hundred bytes; this leaves room for large keys and subjects, nothing more. */
-const MAX_SET_BYTES = 64 * 1024;
-/** The longest a SET may take to arrive once its headers did (API_BODY_TIMEOUT_MS, when shorter). */
-const SET_BODY_DEADLINE_MS = 10_000;
 /** SET deliveries in flight: per client address, and on the instance. */
 const LIMITS = { each: 4, total: 64 };
 
@@ -40,7 +37,7 @@ export function ssfReceiver(deps: Pick<Deps, 'config' | 'transmitter' | 'setLedg
   const settings = config.ssf!;
   const expected = createHash('sha256').update(settings.pushToken).digest();
   const budget = new Budget({ session: LIMITS, address: LIMITS });
-  const deadlineMs = Math.min(config.bodyTimeoutMs, SET_BODY_DEADLINE_MS);
+  const deadlineMs = Math.min(config.bodyTimeoutMs, SMALL_BODY_DEADLINE_MS);
 
   /** RFC 8935 §2.1 / RFC 6750: the transmitter authenticates with the push token as a bearer token. */
   async function pushToken(ctx: Context, next: Next) {
@@ -71,7 +68,7 @@ export function ssfReceiver(deps: Pick<Deps, 'config' | 'transmitter' | 'setLedg
     if (!ctx.is('application/secevent+jwt')) {
       return refuse(ctx, 400, SSF_ERRORS.invalidRequest, 'Expected Content-Type application/secevent+jwt.');
     }
-    const token = (await readBody(ctx, deadlineMs)).trim();
+    const token = (await readBodyText(ctx.req, deadlineMs)).trim();
     let claims: JWTPayload;
     try {
       claims = await deps.transmitter!.verify(token);
@@ -130,32 +127,4 @@ export function ssfReceiver(deps: Pick<Deps, 'config' | 'transmitter' | 'setLedg
   }
 
   return [pushToken, admission, receiveSet];
-}
-
-/** The request body as text: at most MAX_SET_BYTES (413), whole within `deadlineMs` (408). */
-function readBody(ctx: Context, deadlineMs: number): Promise<string> {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > MAX_SET_BYTES) return Promise.reject(bodyTooLarge());
-  const req = ctx.req;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (error: unknown, body?: string) => {
-      clearTimeout(timer);
-      req.off('data', onData).off('end', onEnd).off('error', finish).off('aborted', onAborted);
-      if (error) {
-        req.pause();
-        reject(error);
-      } else resolve(body!);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_SET_BYTES) finish(bodyTooLarge());
-      else chunks.push(chunk);
-    };
-    const onEnd = () => finish(undefined, Buffer.concat(chunks).toString('utf8'));
-    const onAborted = () => finish(new Error('the client closed the request'));
-    const timer = setTimeout(() => finish(bodyStalled()), deadlineMs);
-    req.on('data', onData).on('end', onEnd).on('error', finish).on('aborted', onAborted);
-  });
 }
