@@ -2,8 +2,7 @@ import type { Middleware } from 'koa';
 import { ERROR_CODES } from '../../../shared/src/index.js';
 import { HttpError } from '../errors.js';
 import { clientAddress } from '../http/client-address.js';
-import type { KeyValueStore } from '../session/kv.js';
-import { redisKeys } from '../session/redis-keys.js';
+import type { LoginTransactions } from '../session/login-transactions.js';
 
 const WINDOW_MS = 60_000;
 
@@ -17,13 +16,13 @@ const WINDOW_MS = 60_000;
  * per attempt, on every sign-in.) A window edge can let up to twice the limit through in a minute,
  * which still bounds what one address can make the BFF write.
  */
-export function loginRateLimit(kv: KeyValueStore, perMinute: number, trustedProxyHops: number): Middleware {
+export function loginRateLimit(logins: LoginTransactions, perMinute: number, trustedProxyHops: number): Middleware {
   return async function loginRateLimit(ctx, next) {
     if (perMinute === 0) return next();
-    const key = redisKeys.loginRate(clientAddress(ctx.req, trustedProxyHops));
-    if ((await kv.countInWindow(key, WINDOW_MS)) > perMinute) {
+    const address = clientAddress(ctx.req, trustedProxyHops);
+    if ((await logins.countStart(address, WINDOW_MS)) > perMinute) {
       // Only a refused start pays for reading when the window ends.
-      const endsAtMs = (await kv.getWithExpiry(key))?.expiresAtMs ?? Date.now() + WINDOW_MS;
+      const endsAtMs = await logins.startsWindowEnd(address, WINDOW_MS);
       throw new HttpError(
         429,
         ERROR_CODES.tooManyRequests,

@@ -108,7 +108,7 @@ export function bffRoutes(app: Koa, deps: Deps): Router {
     app,
   );
   const router = new Router();
-  router.get(BFF_PATHS.login, loginRateLimit(deps.kv, config.loginRateLimit, config.trustedProxyHops), login(deps));
+  router.get(BFF_PATHS.login, loginRateLimit(deps.loginTransactions, config.loginRateLimit, config.trustedProxyHops), login(deps));
   router.get(BFF_PATHS.callback, sessionMiddleware, callback(deps));
   router.get(BFF_PATHS.user, requireCsrfHeader(), slideOption(), sessionMiddleware, user(deps));
   router.get(BFF_PATHS.logout, sessionMiddleware, logout(deps));

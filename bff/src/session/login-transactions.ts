@@ -28,6 +28,16 @@ export class LoginTransactions {
     await this.kv.set(redisKeys.login(state), JSON.stringify(transaction), LOGIN_TTL_MS);
   }
 
+  /** Counts a sign-in start from `address` in its fixed window of `windowMs` (the login rate limit), this one included. */
+  async countStart(address: string, windowMs: number): Promise<number> {
+    return this.kv.countInWindow(redisKeys.loginRate(address), windowMs);
+  }
+
+  /** When the window of {@link countStart} for `address` ends (epoch ms); only a refused start asks. */
+  async startsWindowEnd(address: string, windowMs: number): Promise<number> {
+    return (await this.kv.getWithExpiry(redisKeys.loginRate(address)))?.expiresAtMs ?? Date.now() + windowMs;
+  }
+
   /** The transaction of `state`, removed as it is read; undefined when unknown, used or expired. */
   async take(state: string): Promise<LoginTransaction | undefined> {
     const raw = await this.kv.take(redisKeys.login(state));
