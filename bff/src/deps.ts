@@ -119,7 +119,7 @@ export function createDeps(config: Config, log: Logger, options: DepsOptions = {
   // The proxy's session cache, made after both services it calls: it reads through the store
   // (which neither caches nor decrypts) and decrypts with sessionTokens.hotOf (sessionTokens
   // needs the store). This order has no cycle, so no closure refers to a later const.
-  const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record));
+  const hotSessions = new HotSessions(sessions, cache, (record) => sessionTokens.hotOf(record, cache.off));
   const clientTokens = new ClientTokens({ oidc, log, metrics, tracing });
   const dpopProofs = dpopKey ? new DpopProofs(dpopKey) : undefined;
   // Published in /bff/jwks whenever the key is set (so upstreams can learn it before a route uses it).

@@ -67,22 +67,31 @@ export class SessionTokens {
    * (which changes whenever the tokens do), so a busy session costs one decryption, not one per
    * call. The cache is keyed by the ciphertext's tail (its GCM tag, unique per seal) because
    * hashing the whole 2 KB string showed in the profile; a hit is still checked in full.
+   * `keep: false` looks the set up but does not keep it (see {@link hotOf}).
    */
-  #openSealed(sealed: string): TokenSet {
+  #openSealed(sealed: string, keep = true): TokenSet {
     const key = sealed.slice(-CACHE_KEY_CHARS);
     const cached = this.#opened.get(key);
     if (cached?.sealed === sealed) return cached.tokens;
     const tokens = JSON.parse(this.deps.vault.open(sealed)) as TokenSet;
+    if (!keep) return tokens;
     if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.delete(this.#opened.keys().next().value!);
     this.#opened.set(key, { sealed, tokens });
     return tokens;
   }
   readonly #opened = new Map<string, { sealed: string; tokens: TokenSet }>();
 
-  /** What the session cache keeps of a record: its access tokens in clear, with their timing. */
-  hotOf(record: SessionRecord): HotSession {
+  /**
+   * What the session cache keeps of a record: its access tokens in clear, with their timing.
+   * `keepOpened`: also keep the opened sets here. Only worth it with the session cache off (every
+   * call then reads the record): with it on, the session cache is what keeps them, and keeping
+   * them here too made every cache miss leave a whole token set and its ciphertext (~4 KB) to be
+   * promoted to the old generation and collected there (at 100,000 sessions round robin, more
+   * old-generation garbage than the cache's own entries).
+   */
+  hotOf(record: SessionRecord, keepOpened: boolean): HotSession {
     const open = (held: SealedToken): TimedAccessToken => {
-      const { accessToken, tokenType } = this.#openSealed(held.sealedTokens);
+      const { accessToken, tokenType } = this.#openSealed(held.sealedTokens, keepOpened);
       return {
         accessToken,
         ...(tokenType ? { tokenType } : {}),

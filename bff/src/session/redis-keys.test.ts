@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,5 +38,12 @@ describe('the names sessions are stored under', () => {
     expect(userHashUnder(deriveUserIndexKey('k'.repeat(32)), 'https://issuer.example/', { sub: 'alice' })).toBe(
       'Jtx7yRu8pOj3-4zcRvIA25pE1fwcj8qswQRoIigQskA',
     );
+  });
+
+  it('derives its keys as KeyObjects, imported once (raw key bytes are imported anew by every HMAC)', () => {
+    for (const key of [deriveStorageIdKey('k'.repeat(32)), deriveUserIndexKey('k'.repeat(32))]) {
+      expect(key).toBeInstanceOf(KeyObject);
+      expect([key.type, key.symmetricKeySize]).toEqual(['secret', 32]);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { SessionUser } from './records.js';
 
 /*
@@ -41,27 +41,31 @@ export const redisKeys = {
   startupClaim: (name: string) => `bff:startup:{${name}}`,
 } as const;
 
-/** The HMAC key for session storageIds, derived from one SESSION_KEYS secret (never the secret itself). */
-export function deriveStorageIdKey(secret: string): Buffer {
+/**
+ * The HMAC key for session storageIds, derived from one SESSION_KEYS secret (never the secret
+ * itself). A KeyObject, made once: an HMAC made from raw key bytes imports them anew each time,
+ * several times the cost of the hash (a storageId is computed on every session-cache miss).
+ */
+export function deriveStorageIdKey(secret: string): KeyObject {
   // The label is frozen: every stored session is named under it (redis-keys.test.ts pins it).
-  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'session-handle/v1', 32));
+  return createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'session-handle/v1', 32)));
 }
 
 /** A session's storageId under one key: HMAC-SHA256 of the id, base64url. */
-export function storageIdUnder(key: Buffer, id: string): string {
+export function storageIdUnder(key: KeyObject, id: string): string {
   return createHmac('sha256', key).update(id).digest('base64url');
 }
 
 /** The HMAC key for per-user index names, derived from one SESSION_KEYS secret (its own, not the storageIds' key). */
-export function deriveUserIndexKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'user-index/v1', 32));
+export function deriveUserIndexKey(secret: string): KeyObject {
+  return createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'bff-kit', 'user-index/v1', 32)));
 }
 
 /**
  * A user's index hash under one key: HMAC-SHA256 of issuer and `sub` (JSON, so no pair of them
  * can read as another), base64url.
  */
-export function userHashUnder(key: Buffer, issuer: string, user: SessionUser): string {
+export function userHashUnder(key: KeyObject, issuer: string, user: SessionUser): string {
   return createHmac('sha256', key)
     .update(JSON.stringify([issuer, user.sub]))
     .digest('base64url');

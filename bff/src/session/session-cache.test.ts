@@ -43,6 +43,13 @@ describe('SessionCache', () => {
     expect(cache.get('h', 6000)).toBeUndefined();
   });
 
+  it('says when it is off (SESSION_CACHE_ENTRIES=0), and then keeps nothing', () => {
+    const off = new SessionCache({ entries: 0, bytes: 1_000_000 }, 60_000);
+    off.setLive(true);
+    off.keep('h', off.beginRead('h'), hot);
+    expect([off.off, off.get('h'), live().off]).toEqual([true, undefined, false]);
+  });
+
   it('evicts the oldest reads when full, by entries and by bytes', () => {
     const cache = new SessionCache({ entries: 2, bytes: 1_000_000 }, 60_000);
     cache.setLive(true);

@@ -67,6 +67,11 @@ export class SessionCache {
     return this.#live;
   }
 
+  /** Whether it keeps anything at all (SESSION_CACHE_ENTRIES=0 turns it off). */
+  get off(): boolean {
+    return this.limits.entries === 0;
+  }
+
   /** The cached record when it is fresh and the cache is live; undefined sends the caller to Redis. */
   get(storageId: string, now = Date.now()): HotSession | undefined {
     const entry = this.#live ? this.#entries.get(storageId) : undefined;

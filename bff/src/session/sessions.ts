@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { SESSION_END_REASONS, type SessionEndReason } from '../../../shared/src/index.js';
 import type { KeyValueStore } from './kv.js';
 import type { RecordVersion, SessionRecord, SessionUser, StoredSession } from './records.js';
@@ -16,9 +17,9 @@ const STORAGE_ID_CACHE_SIZE = 10_000;
  */
 export class SessionStore {
   /** HMAC keys derived from SESSION_KEYS, current first: older ones still find sessions made before a rotation. */
-  readonly #storageIdKeys: Buffer[];
+  readonly #storageIdKeys: KeyObject[];
   /** Per-user index keys, in the same order: the current one names new entries, older ones are still read. */
-  readonly #userKeys: Buffer[];
+  readonly #userKeys: KeyObject[];
   readonly #storageIds = new Map<string, string>();
   readonly #refreshLock: RefreshLock;
   readonly #ends: SessionEnds;

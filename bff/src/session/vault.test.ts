@@ -1,4 +1,5 @@
-import { createCipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TokenVault, VaultError } from './vault.js';
 
@@ -73,5 +74,16 @@ describe('token vault', () => {
     const data = Buffer.concat([cipher.update('{"accessToken":"from 1.0"}', 'utf8'), cipher.final(), cipher.getAuthTag()]);
     const v1 = `v1.${kid}.${iv.toString('base64url')}.${data.toString('base64url')}`;
     expect(new TokenVault([oldKey]).open(v1)).toBe('{"accessToken":"from 1.0"}');
+  });
+
+  it('seals under the HKDF-derived key itself (its KeyObject holds exactly those bytes)', () => {
+    const [, kid, iv, data] = new TokenVault([oldKey]).seal('{"accessToken":"kept"}').split('.') as [string, string, string, string];
+    const key = Buffer.from(hkdfSync('sha256', oldKey, 'bff-kit', 'token-vault/v1', 32));
+    expect(kid).toBe(createHash('sha256').update(key).digest('base64url').slice(0, 8));
+    const bytes = Buffer.from(data, 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    const plain = Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]);
+    expect(inflateRawSync(plain).toString('utf8')).toBe('{"accessToken":"kept"}');
   });
 });
