@@ -26,9 +26,6 @@ const FAIL_FAST: RedisOptions = {
   connectTimeout: 2000,
   retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   lazyConnect: false,
-  // Commands issued in the same tick go out in one write: a sign-in's writes, and the session
-  // reads of concurrent calls that missed the cache, cost one syscall instead of one each.
-  enableAutoPipelining: true,
 };
 
 /** `user:password`, `:password` or `password` from a URL's userinfo (percent-decoded). */

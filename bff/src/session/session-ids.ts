@@ -16,3 +16,12 @@ export function newPublicId(): string {
 export function isSessionId(value: string | undefined): value is string {
   return value !== undefined && ID_PATTERN.test(value);
 }
+
+/**
+ * A copy of `id` that holds no memory of the string it was cut from. A cookie value sliced out of
+ * a Cookie header is, in V8, a view that keeps the whole header alive: kept as a key of a
+ * long-lived map, each entry would hold its request's header (up to 16 KiB) instead of 43 bytes.
+ */
+export function detachedCopy(id: string): string {
+  return Buffer.from(id, 'utf16le').toString('utf16le');
+}

@@ -6,7 +6,7 @@ import { parseRecord, readRecord, serialiseRecord } from './records.js';
 import { deriveStorageIdKey, deriveUserIndexKey, storageIdUnder, redisKeys, userHashUnder } from './redis-keys.js';
 import { RefreshLock } from './refresh-lock.js';
 import { SessionEnds } from './session-ends.js';
-import { isSessionId, newPublicId, newSessionId } from './session-ids.js';
+import { detachedCopy, isSessionId, newPublicId, newSessionId } from './session-ids.js';
 import type { SessionSync } from './session-sync.js';
 
 const STORAGE_ID_CACHE_SIZE = 10_000;
@@ -52,7 +52,7 @@ export class SessionStore {
     if (storageId === undefined) {
       storageId = storageIdUnder(this.#storageIdKeys[0]!, id);
       if (this.#storageIds.size >= STORAGE_ID_CACHE_SIZE) this.#storageIds.delete(this.#storageIds.keys().next().value!);
-      this.#storageIds.set(id, storageId);
+      this.#storageIds.set(detachedCopy(id), storageId); // the id may be a slice of a whole Cookie header
     }
     return storageId;
   }

@@ -1,4 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { readCookie } from './cookies.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RunningRedis } from '../../../test/support/redis.js';
 import { createLogger } from '../logger.js';
@@ -45,6 +48,20 @@ describe('session stores', () => {
       accessLifetime: 60,
     };
   };
+
+  it('keeps no Cookie header alive through its cache of storageIds (a cookie value is a slice of the header)', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const sessions = store();
+    const ids = Array.from({ length: 300 }, () => SessionStore.newId());
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (const id of ids) sessions.storageIdOf(readCookie(`other=${'x'.repeat(100_000)}${id}; bff=${id}`, 'bff')!);
+    gc();
+    // 300 headers of 100 KB would be 30 MB; 300 entries of a few hundred bytes are well under 2.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(5_000_000);
+    expect(sessions.storageIdOf(ids[0]!)).toBe(sessions.storageIdOf(`${ids[0]}`));
+  });
 
   it('hands a login transaction out once: a second take of the same state finds nothing', async () => {
     const logins = new LoginTransactions(kv);
