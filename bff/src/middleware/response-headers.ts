@@ -10,7 +10,8 @@ export function securityHeadersMiddleware(options: { hsts: boolean }) {
   const html = securityHeaders({ ...options, html: true });
   return async function securityHeaders(ctx: Context, next: Next) {
     await next();
-    ctx.set(ctx.response.is('html') ? html : base);
+    // The bare media type (Koa's `type`), not `is('html')`: type-is parses it again per answer.
+    ctx.set(ctx.response.type === 'text/html' ? html : base);
     if (ctx.path.startsWith('/bff/')) ctx.set('Cache-Control', 'no-store');
   };
 }

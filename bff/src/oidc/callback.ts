@@ -14,6 +14,7 @@ import { traced } from '../tracing/tracing.js';
 import { hashBrowserBinding } from './login.js';
 import { refreshTokenCap, tokenTypeOf } from '../tokens.js';
 import { stepUpShortfall } from './step-up-sign-in.js';
+import { redirect } from './redirect.js';
 
 // Protocol claims say nothing about the user; the SPA gets the rest.
 const PROTOCOL_CLAIMS = [
@@ -78,7 +79,7 @@ export function callback(
       // text. Codes come from a fixed set: each becomes a metric label and a query value.
       const code = AUTHORIZATION_ERRORS.has(error) ? error : 'other';
       metrics.signIns.inc({ result: code });
-      ctx.redirect(`/?${LOGIN_ERROR_PARAM}=${code}`);
+      redirect(ctx, `/?${LOGIN_ERROR_PARAM}=${code}`);
       return;
     }
     if (!ours) {
@@ -128,7 +129,7 @@ export function callback(
         { event: 'step_up_failed', claim: shortfall, acr: idClaims.acr, authTime: idClaims.auth_time },
         'the ID token does not carry the step-up asked for; sign-in refused',
       );
-      ctx.redirect(`/?${LOGIN_ERROR_PARAM}=${STEP_UP_FAILED}`);
+      redirect(ctx, `/?${LOGIN_ERROR_PARAM}=${STEP_UP_FAILED}`);
       return;
     }
     let claims: Record<string, unknown> = { ...idClaims };
@@ -181,6 +182,6 @@ export function callback(
     if (previous?.sub !== undefined) await ctx.session!.regenerate();
     metrics.signIns.inc({ result: 'ok' });
     log.info({ event: continued ? 'stepped_up' : 'signed_in', sub: record.sub }, 'signed in');
-    ctx.redirect(transaction.returnTo);
+    redirect(ctx, transaction.returnTo);
   };
 }

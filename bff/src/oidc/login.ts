@@ -8,6 +8,7 @@ import { cookieNames } from '../session/cookies.js';
 import { LOGIN_TTL_MS, type LoginTransaction } from '../session/login-transactions.js';
 import { safeReturnTo } from './return-to.js';
 import { readStepUpRequest, stepUpParameters } from './step-up-sign-in.js';
+import { redirect } from './redirect.js';
 
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
 
@@ -70,7 +71,7 @@ export function login({ config, oidc, loginTransactions, log }: Pick<Deps, 'conf
     const url = pushed
       ? await pushAuthorizationRequest(authorization, parameters)
       : client.buildAuthorizationUrl(authorization, parameters);
-    ctx.redirect(url.href);
+    redirect(ctx, url.href);
   };
 
   /** The pushed request (RFC 9126); a refusal is the deployment's problem, an outage the provider's: both 503 to the browser. */

@@ -8,6 +8,7 @@ import { badRequest } from '../errors.js';
 import type { SessionRecord } from '../session/records.js';
 import { SessionStore } from '../session/sessions.js';
 import { endSession } from './end-session.js';
+import { redirect } from './redirect.js';
 
 function sameGuard(given: unknown, expected: string): boolean {
   if (typeof given !== 'string') return false;
@@ -35,7 +36,7 @@ export function logout(deps: Pick<Deps, 'config' | 'oidc' | 'sessions' | 'sessio
       // cross-site request can do is clear a cookie that names nothing. A live session still
       // needs the guard below.
       if (id !== undefined) ctx.session = null;
-      ctx.redirect('/');
+      redirect(ctx, '/');
       return;
     }
     if (!sameGuard(ctx.query.sid, record.logoutGuard!)) {
@@ -49,12 +50,12 @@ export function logout(deps: Pick<Deps, 'config' | 'oidc' | 'sessions' | 'sessio
     ctx.session = null;
 
     if (!oidc.ready) {
-      ctx.redirect('/');
+      redirect(ctx, '/');
       return;
     }
     const metadata = oidc.configuration.serverMetadata();
     if (!metadata.end_session_endpoint) {
-      ctx.redirect('/');
+      redirect(ctx, '/');
       return;
     }
     // `state` and `client_id` always: some providers return to post_logout_redirect_uri only with a state.
@@ -64,6 +65,6 @@ export function logout(deps: Pick<Deps, 'config' | 'oidc' | 'sessions' | 'sessio
       state: client.randomState(),
     };
     if (secrets?.idToken) parameters.id_token_hint = secrets.idToken;
-    ctx.redirect(client.buildEndSessionUrl(oidc.configuration, parameters).href);
+    redirect(ctx, client.buildEndSessionUrl(oidc.configuration, parameters).href);
   };
 }
