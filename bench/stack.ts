@@ -11,7 +11,7 @@ import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from '../test/support/browser.js';
 import { sessionKey } from '../test/support/bff.js';
 import { freePort, startRedis } from '../test/support/redis.js';
-import { COMPARISON_STACKS, type ComparisonName, type SignInPaths } from './comparison/stacks.js';
+import { COMPARISON_STACKS, comparisonBuildArgs, comparisonEntry, type ComparisonName, type SignInPaths } from './comparison/stacks.js';
 import { CONNECTIONS } from './load.js';
 import { findNginx, startNginx } from './nginx.js';
 import { children, exited, firstLine, waitFor } from './processes.js';
@@ -77,9 +77,12 @@ export async function startStack(root: string, options: { ports: number; workers
     // cache memory figure) share one refresh token that must never be spent.
     accessTokenTtl: 3600,
   });
-  // The production build, as `npm run start:bff` runs it.
-  const build = procs.spawn(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json']);
+  // The production build, as `npm run start:bff` runs it; the comparison stacks compiled beside it.
+  const tsc = fileURLToPath(import.meta.resolve('typescript/bin/tsc'));
+  const build = procs.spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
+  const comparisonBuild = procs.spawn(process.execPath, [tsc, ...comparisonBuildArgs()]);
   if ((await exited(build)) !== 0) throw new Error('building the BFF failed');
+  if ((await exited(comparisonBuild)) !== 0) throw new Error('building the comparison sign-in stacks failed');
   // Exactly the command line of `npm run start:bff`, node flags included.
   const startCommand = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts[
     'start:bff'
@@ -126,8 +129,8 @@ export async function startStack(root: string, options: { ports: number; workers
    * provider with the bench's client secret and keeping its sessions in the bench's Redis.
    */
   async function startComparison(name: ComparisonName): Promise<BffProcess> {
-    const { clientId, script } = COMPARISON_STACKS[name];
-    const child = procs.spawn(process.execPath, ['--import', 'tsx', script], {
+    const { clientId } = COMPARISON_STACKS[name];
+    const child = procs.spawn(process.execPath, [comparisonEntry(COMPARISON_STACKS[name])], {
       NODE_ENV: 'production',
       PORT: String(comparisonPorts.get(name)),
       OIDC_ISSUER: idp.issuer,
