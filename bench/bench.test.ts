@@ -74,20 +74,29 @@ describe('npm run bench (smoke mode)', () => {
     expect(run.stdout).toMatch(/\| sessions, round robin \|/);
     expect(run.stdout).toMatch(/\| API_ROUTES entries \(last one called\) \|/);
     expect(run.stdout).toMatch(/\| BFF_WORKERS \|/);
-    // Idle WebSockets held open (16 per session), and sign-ins with PAR off and on, 1 and 8 at once.
+    // Idle WebSockets held open (16 per session), and sign-ins with PAR off and on, 1 and 8 at once,
+    // then at the Express and Fastify comparison stacks (each sign-in checked to be signed in).
     expect(result.scaling.sockets).toHaveLength(1);
     const [sockets] = result.scaling.sockets;
     expect(sockets.sockets).toBe(32);
     expect(sockets.fds).toBeGreaterThanOrEqual(2 * 32); // both legs of every socket are held
     expect(sockets.echo.p99).toBeGreaterThan(0);
-    expect(result.scaling.signIns.map((r: { par: boolean; parallel: number }) => `${r.par}/${r.parallel}`)).toEqual([
-      'false/1',
-      'false/8',
-      'true/1',
-      'true/8',
+    expect(
+      result.scaling.signIns.map((r: { stack: string; par: boolean; parallel: number }) => `${r.stack}/${r.par}/${r.parallel}`),
+    ).toEqual([
+      'kit/false/1',
+      'kit/false/8',
+      'kit/true/1',
+      'kit/true/8',
+      'express/false/1',
+      'express/false/8',
+      'fastify/false/1',
+      'fastify/false/8',
     ]);
     for (const r of result.scaling.signIns) expect(r.perSecond > 0 && r.bffCpuMs > 0 && r.redisCommands > 0).toBe(true);
     expect(run.stdout).toMatch(/\| idle WebSockets \(16 per session\) \|/);
     expect(run.stdout).toMatch(/\| sign-ins \| at once \|/);
+    for (const label of ['kit (PAR off)', 'kit (PAR)', 'Express + express-openid-connect', 'Fastify + @fastify/session + openid-client'])
+      for (const lanes of [1, 8]) expect(run.stdout).toContain(`| ${label} | ${lanes} | `);
   }, 420_000);
 });

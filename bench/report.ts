@@ -2,6 +2,7 @@
  * The bench's result: the JSON written to bench/results (docs/performance.md quotes it), the
  * targets, and the printed table.
  */
+import { COMPARISON_STACKS } from './comparison/stacks.js';
 import type { TracedVariant } from './rows.js';
 import type { ScaleFigures, SessionsFigures } from './scale.js';
 import type { SignInFigures } from './sign-in.js';
@@ -177,8 +178,8 @@ function reportScaling(s: Summary) {
     for (const r of sockets) console.log(row([r.sockets, f(r.rssKiBPerSocket), r.fds, f(r.echo.p50, 0), f(r.echo.p99, 0)]));
   }
   if (signIns?.length) {
-    head(['sign-ins', 'at once', 'sign-ins/s', 'BFF CPU ms per sign-in', 'Redis commands per sign-in']);
-    for (const r of signIns)
-      console.log(row([r.par ? 'PAR' : 'PAR off', r.parallel, f(r.perSecond), f(r.bffCpuMs, 2), f(r.redisCommands, 1)]));
+    head(['sign-ins', 'at once', 'sign-ins/s', 'server CPU ms per sign-in', 'Redis commands per sign-in']);
+    const label = (r: SignInFigures) => (r.stack === 'kit' ? `kit (${r.par ? 'PAR' : 'PAR off'})` : COMPARISON_STACKS[r.stack].label);
+    for (const r of signIns) console.log(row([label(r), r.parallel, f(r.perSecond), f(r.bffCpuMs, 2), f(r.redisCommands, 1)]));
   }
 }

@@ -1,14 +1,18 @@
 /**
  * What a session costs outside the hot path: the BFF CPU, wall time and Redis commands of a
- * sign-in (login, the provider's pages, callback), and the keys and bytes a signed-in session
- * adds to Redis.
+ * sign-in (login, the provider's pages, callback), beside the same for two stacks a team would
+ * otherwise assemble (bench/comparison/), and the keys and bytes a signed-in session adds to Redis.
  */
 import type { Redis } from 'ioredis';
+import { COMPARISON_STACKS, type ComparisonName, type SignInPaths } from './comparison/stacks.js';
 import { cpuSeconds } from './processes.js';
-import type { Stack } from './stack.js';
+import { KIT_SIGN_IN, type Stack } from './stack.js';
+import type { TestBrowser } from '../test/support/browser.js';
 
 /** One sign-in row. */
 export interface SignInFigures {
+  /** Whose sign-in: the kit's BFF or a comparison stack (those never use PAR). */
+  stack: 'kit' | ComparisonName;
   par: boolean;
   parallel: number;
   perSecond: number;
@@ -26,39 +30,62 @@ async function commandsRun(redis: Redis): Promise<number> {
 }
 
 /**
- * Signs in `count` times at the BFF `bff`, `parallel` at a time: complete sign-ins/s, BFF CPU
- * ms and Redis commands per sign-in.
+ * Signs in `count` times at the BFF `bff` (or a comparison stack at `paths`), `parallel` at a
+ * time: complete sign-ins/s, BFF CPU ms and Redis commands per sign-in. Every browser is then
+ * checked to be signed in, after the figures are read (the check is not part of a sign-in).
  */
-export async function signInCost(stack: Stack, redis: Redis, bff: { url: string; pid: number }, count: number, parallel = 1) {
+export async function signInCost(
+  stack: Stack,
+  redis: Redis,
+  bff: { url: string; pid: number },
+  count: number,
+  parallel = 1,
+  paths: SignInPaths = KIT_SIGN_IN,
+) {
   const cpuBefore = cpuSeconds(bff.pid);
   const commandsBefore = await commandsRun(redis);
   const started = performance.now();
+  const browsers: TestBrowser[] = [];
   let next = 0;
   const lane = async () => {
-    while (next++ < count) await stack.signIn(bff.url);
+    while (next++ < count) browsers.push(await stack.signIn(bff.url, paths));
   };
   await Promise.all(Array.from({ length: parallel }, lane));
   const seconds = (performance.now() - started) / 1000;
-  return {
+  const figures = {
     perSecond: count / seconds,
     bffCpuMs: ((cpuSeconds(bff.pid) - cpuBefore) / count) * 1000,
     redisCommands: ((await commandsRun(redis)) - commandsBefore) / count,
   };
+  for (const browser of browsers) await stack.expectSignedIn(browser, bff.url, paths);
+  return figures;
 }
 
-/** Sign-ins with PAR off and on, one at a time and `parallel` at once, each on a BFF of its own. */
+/**
+ * Sign-ins with PAR off and on, one at a time and `parallel` at once, each on a BFF of its own;
+ * then the same (PAR off) at each comparison stack, each in a process of its own.
+ */
 export async function signInRows(stack: Stack, redis: Redis, count: number, parallel: number): Promise<SignInFigures[]> {
   const rows: SignInFigures[] = [];
-  for (const par of [false, true]) {
-    // The sign-in rate limit on, as in production (the main rows' BFFs sign in too often for it).
-    const bff = await stack.startBff({ OIDC_PAR: String(par), LOGIN_RATE_LIMIT: '1000000' });
+  const measure = async (
+    name: SignInFigures['stack'],
+    par: boolean,
+    server: { url: string; pid: number; stop(): Promise<void> },
+    paths: SignInPaths,
+  ) => {
     try {
-      await signInCost(stack, redis, bff, Math.min(count, 5)); // warm up: compiled paths, pooled connections
-      for (const lanes of [1, parallel]) rows.push({ par, parallel: lanes, ...(await signInCost(stack, redis, bff, count, lanes)) });
+      await signInCost(stack, redis, server, Math.min(count, 5), 1, paths); // warm up: compiled paths, pooled connections, discovery
+      for (const lanes of [1, parallel])
+        rows.push({ stack: name, par, parallel: lanes, ...(await signInCost(stack, redis, server, count, lanes, paths)) });
     } finally {
-      await bff.stop();
+      await server.stop();
     }
-  }
+  };
+  // The kit's sign-in rate limit on, as in production (the main rows' BFFs sign in too often for it).
+  for (const par of [false, true])
+    await measure('kit', par, await stack.startBff({ OIDC_PAR: String(par), LOGIN_RATE_LIMIT: '1000000' }), KIT_SIGN_IN);
+  for (const name of Object.keys(COMPARISON_STACKS) as ComparisonName[])
+    await measure(name, false, await stack.startComparison(name), COMPARISON_STACKS[name].paths);
   return rows;
 }
 

@@ -11,6 +11,7 @@ import { loginThroughIdp } from '../dev/idp/test-login.js';
 import { TestBrowser } from '../test/support/browser.js';
 import { sessionKey } from '../test/support/bff.js';
 import { freePort, startRedis } from '../test/support/redis.js';
+import { COMPARISON_STACKS, comparisonBuildArgs, comparisonEntry, type ComparisonName, type SignInPaths } from './comparison/stacks.js';
 import { CONNECTIONS } from './load.js';
 import { findNginx, startNginx } from './nginx.js';
 import { children, exited, firstLine, waitFor } from './processes.js';
@@ -18,6 +19,8 @@ import { children, exited, firstLine, waitFor } from './processes.js';
 /** The session-cookie HMAC key of every BFF the bench starts (the bench writes session copies). */
 export const BENCH_SESSION_KEY = 'bench-session-key-0123456789-0123456789-0123';
 const CLIENT_SECRET = 'bench-client-secret-0123456789-0123456789';
+/** Where the kit's sign-in starts, and `GET /bff/user`, which answers 200 only when signed in. */
+export const KIT_SIGN_IN: SignInPaths = { login: '/bff/login', signedIn: '/bff/user', headers: { 'x-csrf': '1' } };
 
 /** The session id in the `cookie` header of a signed-in call. */
 export const sessionIdOf = (headers: Record<string, string>) => /(?:^|; )bff=([^;]+)/.exec(headers.cookie!)![1]!;
@@ -40,7 +43,8 @@ export type Stack = Awaited<ReturnType<typeof startStack>>;
 
 /**
  * Starts Redis, the upstream and the provider, and builds the BFF. `ports` BFF ports are
- * registered with the provider as redirect URIs (a BFF can sign in only on one of them).
+ * registered with the provider as redirect URIs (a BFF can sign in only on one of them), and one
+ * port per comparison sign-in stack (bench/comparison/), each with a client of its own.
  */
 export async function startStack(root: string, options: { ports: number; workers: number }) {
   const procs = children(root);
@@ -49,6 +53,8 @@ export async function startStack(root: string, options: { ports: number; workers
   const upstreamUrl = `http://127.0.0.1:${(await firstLine<{ port: number }>(upstream)).port}`;
   const ports = await Promise.all(Array.from({ length: options.ports }, () => freePort()));
   const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+  const comparisonNames = Object.keys(COMPARISON_STACKS) as ComparisonName[];
+  const comparisonPorts = new Map(await Promise.all(comparisonNames.map(async (name) => [name, await freePort()] as const)));
   const idp = await startIdp({
     clients: [
       {
@@ -57,6 +63,12 @@ export async function startStack(root: string, options: { ports: number; workers
         redirect_uris: urls.map((url) => `${url}/bff/callback`),
         post_logout_redirect_uris: [`${urls[0]}/`],
       },
+      ...comparisonNames.map((name) => ({
+        client_id: COMPARISON_STACKS[name].clientId,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`http://127.0.0.1:${comparisonPorts.get(name)}${COMPARISON_STACKS[name].callback}`],
+        post_logout_redirect_uris: [],
+      })),
     ],
     apiAudience: 'urn:bff-kit:bench',
     // PAR advertised but not required: the sign-in rows measure it off and on (OIDC_PAR).
@@ -65,9 +77,12 @@ export async function startStack(root: string, options: { ports: number; workers
     // cache memory figure) share one refresh token that must never be spent.
     accessTokenTtl: 3600,
   });
-  // The production build, as `npm run start:bff` runs it.
-  const build = procs.spawn(process.execPath, [fileURLToPath(import.meta.resolve('typescript/bin/tsc')), '-p', 'tsconfig.build.json']);
+  // The production build, as `npm run start:bff` runs it; the comparison stacks compiled beside it.
+  const tsc = fileURLToPath(import.meta.resolve('typescript/bin/tsc'));
+  const build = procs.spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
+  const comparisonBuild = procs.spawn(process.execPath, [tsc, ...comparisonBuildArgs()]);
   if ((await exited(build)) !== 0) throw new Error('building the BFF failed');
+  if ((await exited(comparisonBuild)) !== 0) throw new Error('building the comparison sign-in stacks failed');
   // Exactly the command line of `npm run start:bff`, node flags included.
   const startCommand = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts[
     'start:bff'
@@ -109,12 +124,44 @@ export async function startStack(root: string, options: { ports: number; workers
     return { url, pid: child.pid!, stop: async () => void (child.kill('SIGTERM'), await exited(child)) };
   }
 
-  /** A browser signed in at `bffUrl` as the first demo user. */
-  async function signIn(bffUrl: string): Promise<TestBrowser> {
+  /**
+   * A comparison sign-in stack (bench/comparison/) on its registered port, signing in at the
+   * provider with the bench's client secret and keeping its sessions in the bench's Redis.
+   */
+  async function startComparison(name: ComparisonName): Promise<BffProcess> {
+    const { clientId } = COMPARISON_STACKS[name];
+    const child = procs.spawn(process.execPath, [comparisonEntry(COMPARISON_STACKS[name])], {
+      NODE_ENV: 'production',
+      PORT: String(comparisonPorts.get(name)),
+      OIDC_ISSUER: idp.issuer,
+      OIDC_CLIENT_ID: clientId,
+      OIDC_CLIENT_SECRET: CLIENT_SECRET,
+      REDIS_URL: redis.url,
+      COOKIE_SECRET: BENCH_SESSION_KEY,
+    });
+    const { port } = await firstLine<{ port: number }>(child);
+    return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: async () => void (child.kill('SIGTERM'), await exited(child)) };
+  }
+
+  /**
+   * A browser signed in at `bffUrl` (the kit's BFF or a comparison stack at `paths`) as the first
+   * demo user. Throws unless the callback answered a redirect (an error page is no sign-in);
+   * {@link expectSignedIn} checks the session itself.
+   */
+  async function signIn(bffUrl: string, paths: SignInPaths = KIT_SIGN_IN): Promise<TestBrowser> {
     const browser = new TestBrowser();
-    const start = await browser.fetch(`${bffUrl}/bff/login`);
-    await browser.fetch(await loginThroughIdp(start.headers.get('location')!, DEMO_USERS[0]!));
+    const start = await browser.fetch(`${bffUrl}${paths.login}`);
+    const callbackUrl = await loginThroughIdp(start.headers.get('location')!, DEMO_USERS[0]!);
+    const callback = await browser.fetch(callbackUrl);
+    if (callback.status < 300 || callback.status > 399)
+      throw new Error(`${new URL(callbackUrl).pathname} answered ${callback.status}: ${await callback.text()}`);
     return browser;
+  }
+
+  /** Throws unless `browser` is signed in at `bffUrl`: the signed-in call of `paths` answers 200. */
+  async function expectSignedIn(browser: TestBrowser, bffUrl: string, paths: SignInPaths = KIT_SIGN_IN): Promise<void> {
+    const answer = await browser.fetch(`${bffUrl}${paths.signedIn}`, { headers: paths.headers });
+    if (answer.status !== 200) throw new Error(`${paths.signedIn} after signing in answered ${answer.status}: ${await answer.text()}`);
   }
 
   /** Headers of a signed-in API call at `bffUrl`, checked with one call that must answer 200. */
@@ -159,7 +206,9 @@ export async function startStack(root: string, options: { ports: number; workers
     upstreamUrl,
     dpopKey,
     startBff,
+    startComparison,
     signIn,
+    expectSignedIn,
     apiHeaders,
     startFloor,
     startNginxProxy,
