@@ -44,6 +44,8 @@ const WARMUP_SECONDS = smoke ? 1 : 4;
 /** A git ref whose BFF is measured beside this one, round by round (bench/baseline.ts). */
 const BASELINE = smoke ? undefined : process.env.BENCH_BASELINE;
 const SIGN_INS = smoke ? 3 : 40;
+/** Sign-ins per sign-in row (after as many to warm up): at /proc's 10 ms ticks, 0.1 ms resolution. */
+const SIGN_IN_ROW_COUNT = smoke ? 3 : 100;
 const SESSIONS_FOR_FOOTPRINT = smoke ? 3 : 20;
 /** Sessions each BFF process holds in its cache while its memory is measured (the RSS target). */
 const CACHED_SESSIONS = smoke ? 200 : 10_000;
@@ -132,7 +134,7 @@ async function main() {
         workerCounts: WORKER_COUNTS,
         socketCounts: SOCKET_COUNTS,
         echoes: smoke ? 200 : 2000,
-        signIns: SIGN_INS,
+        signIns: SIGN_IN_ROW_COUNT,
         signInLanes: 8,
       },
       SCALE_GROUPS,

@@ -109,7 +109,9 @@ async function sessionsGroup(c: ScaleContext): Promise<{ rows: SessionsFigures[]
         sessions: count,
         ...figuresOf(m!),
         commandsPerRequest: m!.redis.commands / m!.forwarded,
-        cacheHitRate: 1 - m!.redis.sessionReads / m!.forwarded,
+        // Reads can exceed the calls the upstream counted by a few (calls still in flight as a round
+        // ends): that is no hits, not fewer than none.
+        cacheHitRate: Math.max(0, 1 - m!.redis.sessionReads / m!.forwarded),
         redisBytesPerSession,
       });
     }

@@ -110,7 +110,8 @@ describe('session stores', () => {
   });
 
   it('runs one refresh at a time per session, holds the lock past its lifetime while the holder runs, and frees it after', async () => {
-    const sessions = store(300);
+    // 600 ms: an extension every 200 ms outlasts a loaded machine's event-loop stalls (300 ms did not, once).
+    const sessions = store(600);
     const id = SessionStore.newId();
     let finish!: () => void;
     const holder = sessions.withRefreshLock(id, () => new Promise<string>((resolve) => (finish = () => resolve('first'))));
@@ -118,7 +119,7 @@ describe('session stores', () => {
     let ran = false;
     const busy = async () => sessions.withRefreshLock(id, async () => ((ran = true), 'second'));
     expect(await busy()).toBeUndefined();
-    await sleep(1_000); // over three lifetimes: only the holder's extensions keep the lock
+    await sleep(2_000); // over three lifetimes: only the holder's extensions keep the lock
     expect(await busy()).toBeUndefined();
     expect(ran).toBe(false);
     finish();
