@@ -363,6 +363,23 @@ describe('hardening round two', () => {
       }
     });
 
+    it('20 sign-in starts at once from one address: exactly LOGIN_RATE_LIMIT pass, each instance counting in the same window, and another address still starts', async () => {
+      const env = { ...stack.env, TRUST_PROXY: 'true', LOGIN_RATE_LIMIT: '5' };
+      const [one, two] = [await startBff(env), await startBff(env)];
+      try {
+        const start = (bff: typeof one, address: string) =>
+          fetch(`${bff.url}/bff/login`, { redirect: 'manual', headers: { 'x-forwarded-for': address } });
+        const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => start(i % 2 ? one : two, '203.0.113.77')));
+        expect(statuses.filter((r) => r.status === 302)).toHaveLength(5);
+        const refused = statuses.filter((r) => r.status === 429);
+        expect(refused).toHaveLength(15);
+        for (const r of refused) expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect((await start(one, '203.0.113.78')).status).toBe(302);
+      } finally {
+        await Promise.all([one.close(), two.close()]);
+      }
+    });
+
     it('with TRUST_PROXY=true counts from the right: rotating the client-written entry does not escape the login rate limit', async () => {
       const bff = await startBff({ ...stack.env, TRUST_PROXY: 'true', LOGIN_RATE_LIMIT: '3' });
       try {
