@@ -185,6 +185,7 @@ function transportOptions(settings: ClientSettings, configuration: client.Config
 async function discover(settings: ClientSettings, auth: Authenticators) {
   const configuration = await client.discovery(settings.issuer, settings.clientId, undefined, auth.make(settings.clientAuth), {
     execute: settings.issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
+    [client.customFetch]: providerFetch, // discovery and JWKS over the same transport as the rest
     // Discovery is retried with backoff: a provider that accepts the connection but does not answer
     // yet (still starting) must not hold the next attempt back for the full OIDC_TIMEOUT_MS.
     timeout: Math.ceil(Math.min(settings.oidcTimeoutMs, DISCOVERY_TIMEOUT_MS) / 1000),
